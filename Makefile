@@ -1,0 +1,87 @@
+# ferry: build, test and install. GNU make. Run ./configure first, or let
+# `make` run it (config.mk is remade from configure, after tools/deps has
+# installed the build dependencies when they are missing).
+
+-include config.mk
+
+CC ?= gcc
+PREFIX ?= /usr/local
+SYSCONFDIR ?= $(PREFIX)/etc
+DESTDIR ?=
+PYTHON ?= /usr/bin/python3
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+BASE_CFLAGS = -std=gnu11 $(WARN) -Iinclude $(DEP_CFLAGS) -D_GNU_SOURCE
+CFLAGS  ?= -O2 -g
+SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
+
+SRC      = $(wildcard src/*.c)
+LIB_SRC  = $(filter-out src/main.c,$(SRC))
+OBJ      = $(SRC:src/%.c=build/obj/%.o)
+LIB_OBJ  = $(LIB_SRC:src/%.c=build/obj/%.o)
+SAN_OBJ  = $(LIB_SRC:src/%.c=build/san/%.o)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+HDR      = $(wildcard include/ferry/*.h)
+
+.PHONY: all check check-unit check-api check-lab demo install clean deps \
+        deps-test distclean
+
+all: build/ferryd
+
+config.mk: configure
+	sh tools/deps build
+	./configure
+
+build/obj/%.o: src/%.c $(HDR) config.mk
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/san/%.o: src/%.c $(HDR) config.mk
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
+
+build/ferryd: $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(DEP_LIBS)
+
+build/unit/%: tests/unit/%.c tests/unit/unit.h $(SAN_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -Itests/unit -O1 -g $(SAN) -o $@ $< $(SAN_OBJ) \
+	    $(DEP_LIBS)
+
+deps:
+	sh tools/deps build
+
+deps-test:
+	sh tools/deps test
+
+check: all $(UNIT_BIN) deps-test
+	$(MAKE) --no-print-directory check-unit
+	$(MAKE) --no-print-directory check-api
+
+check-unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do \
+	    echo "== $$t"; \
+	    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	        $$t; \
+	done
+
+check-api: all
+	$(PYTHON) -m pytest -v -p no:cacheprovider tests/api
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/ferry \
+	    $(DESTDIR)$(SYSCONFDIR)/ferry/nginx $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 build/ferryd $(DESTDIR)$(PREFIX)/sbin/ferryd
+	install -m 0644 policy/policy.json $(DESTDIR)$(SYSCONFDIR)/ferry/policy.json
+	install -m 0644 ferry.conf $(DESTDIR)$(SYSCONFDIR)/ferry/ferry.conf.example
+	install -m 0644 nginx/*.conf $(DESTDIR)$(SYSCONFDIR)/ferry/nginx/
+	install -m 0755 tools/ferry-token $(DESTDIR)$(PREFIX)/bin/ferry-token
+	install -m 0755 tools/ferry-cert $(DESTDIR)$(PREFIX)/bin/ferry-cert
+
+clean:
+	rm -rf build
+
+distclean: clean
+	rm -f config.mk

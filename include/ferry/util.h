@@ -1,0 +1,69 @@
+/*
+ * util.h: small memory helpers shared by every module.
+ *
+ * arena: per-request bump allocator; everything allocated from it is freed
+ * at once by arena_reset() at the end of the request.  Allocation failure
+ * aborts (there is nothing sensible a request can do without memory).
+ * sbuf: a growing byte buffer on the heap, always NUL-terminated.
+ */
+#ifndef FERRY_UTIL_H
+#define FERRY_UTIL_H
+
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+struct arena_chunk;
+struct arena {
+    struct arena_chunk *head;
+    size_t chunk_size;
+};
+
+void  arena_init(struct arena *a, size_t chunk_size);
+void *arena_alloc(struct arena *a, size_t n);        /* zeroed, 16-aligned */
+char *arena_strdup(struct arena *a, const char *s);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+char *arena_printf(struct arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void  arena_reset(struct arena *a);                  /* keeps first chunk */
+void  arena_free(struct arena *a);
+
+struct sbuf {
+    char  *buf;
+    size_t len;
+    size_t cap;
+};
+
+void sbuf_init(struct sbuf *s);
+void sbuf_putn(struct sbuf *s, const char *p, size_t n);
+void sbuf_puts(struct sbuf *s, const char *p);
+void sbuf_putc(struct sbuf *s, char c);
+void sbuf_printf(struct sbuf *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sbuf_vprintf(struct sbuf *s, const char *fmt, va_list ap);
+void sbuf_reset(struct sbuf *s);
+void sbuf_free(struct sbuf *s);
+/* Detaches the buffer (caller frees); s is left empty. */
+char *sbuf_take(struct sbuf *s);
+
+/* UTF-8 helpers. */
+int    utf8_valid(const char *p, size_t n);          /* 1 if valid */
+size_t utf8_codepoints(const char *p, size_t n);
+
+/* A random RFC 4122 version-4 UUID, lower-case, into out[37]. */
+void uuid4(char out[37]);
+/* 1 if s is a UUID (8-4-4-4-12 hex, any case; Nova also accepts no dashes?
+ * no: ferry accepts exactly the dashed form). */
+int  uuid_valid(const char *s);
+
+/* Lower-case hex SHA-224 of data into out[57]. */
+void sha224_hex(const void *data, size_t n, char out[57]);
+
+/* Timestamps: now, in the two output formats of spec §0. */
+void time_zformat(int64_t epoch, char out[21]);          /* ...T..:..:..Z */
+void time_usformat(int64_t epoch_us, char out[27]);      /* ...T..:..:..... */
+int64_t time_now_us(void);
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
