@@ -1,0 +1,69 @@
+/* test_util.c: arena, sbuf, UTF-8, UUID, SHA-224 and time formats. */
+#include <stdlib.h>
+#include "unit.h"
+#include "ferry/util.h"
+#include "ferry/err.h"
+
+int main(void)
+{
+    struct arena a;
+    struct sbuf s;
+    struct ferr e = { 0 };
+    char u[37], h[57], t[27];
+    char big[5000];
+    int i;
+
+    arena_init(&a, 64);
+    CHECK_STR(arena_printf(&a, "%s-%d", "x", 42), "x-42");
+    for (i = 0; i < 100; i++) {
+        CHECK(arena_alloc(&a, 100) != NULL);
+    }
+    arena_reset(&a);
+    CHECK_STR(arena_strndup(&a, "abcdef", 3), "abc");
+    arena_free(&a);
+
+    sbuf_init(&s);
+    for (i = 0; i < 1000; i++) {
+        sbuf_printf(&s, "%d,", i % 10);
+    }
+    CHECK_INT(s.len, 2000);
+    sbuf_free(&s);
+
+    CHECK(utf8_valid("h\xc3\xa9llo", 6));
+    CHECK(!utf8_valid("\xc3", 1));
+    CHECK(!utf8_valid("\xc0\xaf", 2));           /* overlong */
+    CHECK(!utf8_valid("\xed\xa0\x80", 3));       /* surrogate */
+    CHECK(!utf8_valid("\xf4\x90\x80\x80", 4));   /* > U+10FFFF */
+    CHECK_INT(utf8_codepoints("h\xc3\xa9", 3), 2);
+
+    uuid4(u);
+    CHECK(uuid_valid(u));
+    CHECK(u[14] == '4');
+    CHECK(uuid_valid("6F9619FF-8B86-D011-B42D-00C04FC964FF"));
+    CHECK(!uuid_valid("6f9619ff8b86d011b42d00c04fc964ff"));
+    CHECK(!uuid_valid("6f9619ff-8b86-d011-b42d-00c04fc964fg"));
+
+    sha224_hex("", 0, h);
+    CHECK_STR(h, "d14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f");
+    sha224_hex("abc", 3, h);
+    CHECK_STR(h, "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7");
+    sha224_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+               56, h);
+    CHECK_STR(h, "75388b16512776cc5dba5da1fd890150b0c6455cb4f58b1952522525");
+
+    time_usformat(1700000000123456LL, t);
+    CHECK_STR(t, "2023-11-14T22:13:20.123456");
+    time_zformat(1700000000, t);
+    CHECK_STR(t, "2023-11-14T22:13:20Z");
+
+    CHECK_INT(ferr_set(&e, FE_CONFLICT, "x %d", 1), -FE_CONFLICT);
+    CHECK_INT(ferr_set(&e, FE_BADREQ, "second"), -FE_CONFLICT);
+    CHECK_STR(ferr_msg(&e), "x 1");
+    ferr_clear(&e);
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    ferr_set(&e, FE_BADREQ, "%s", big);
+    CHECK_INT(strlen(ferr_msg(&e)), sizeof(big) - 1);
+    ferr_clear(&e);
+    return unit_done("test_util");
+}
