@@ -1,0 +1,42 @@
+/*
+ * conf.h: ferry.conf, the one configuration file (and what it includes).
+ *
+ * Syntax: "# comment", "[section]", "key = value"; sections are [ferryd]
+ * and [host NAME] (one per libvirt host); "include = PATH" (relative to
+ * the including file) reads another file at that point, so the host list
+ * can live in a file of its own.  Keys are a static table; an unknown key,
+ * a bad value or a duplicate host fails naming file:line and the reason.
+ */
+#ifndef FERRY_CONF_H
+#define FERRY_CONF_H
+
+#include <stddef.h>
+#include "ferry/err.h"
+
+struct conf_host {
+    char *name;                 /* [a-zA-Z0-9-._]{1,255}, as Nova hosts */
+    char *uri;                  /* libvirt connection URI from ferryd */
+    char *migration_address;    /* where the destination listens */
+    int   enabled;
+};
+
+struct conf {
+    char *path;
+    char *socket;               /* FastCGI unix socket */
+    int   socket_mode;
+    char *socket_group;         /* or NULL */
+    int   workers;
+    char *store;                /* SQLite file */
+    char *policy;               /* policy.json */
+    int   log_debug;
+    int   libvirt_timeout_ms;   /* bound on one libvirt call from a worker */
+    struct conf_host *hosts;
+    size_t nhosts;
+};
+
+int  conf_load(const char *path, struct conf **out, struct ferr *err);
+void conf_free(struct conf *c);
+const struct conf_host *conf_host_find(const struct conf *c,
+                                       const char *name);
+
+#endif

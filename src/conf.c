@@ -1,0 +1,388 @@
+/*
+ * conf.c: parses ferry.conf into struct conf (see conf.h).  Keys are a
+ * table of (section, key, parser, offset); adding an option is one row.
+ * Every error names file:line and the reason, and nothing half-parsed is
+ * returned: start-up fails, and a SIGHUP reload keeps the old config.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ferry/conf.h"
+
+enum sect { S_NONE, S_FERRYD, S_HOST };
+
+struct pstate {
+    struct conf *c;
+    const char *file;
+    int line;
+    enum sect sect;
+    struct conf_host *host;
+    int depth;
+    struct ferr *err;
+};
+
+typedef int (*val_fn)(struct pstate *st, const char *val, void *dst);
+
+static int bad(struct pstate *st, const char *fmt, const char *arg)
+{
+    char reason[512];
+
+    snprintf(reason, sizeof(reason), fmt, arg);
+    return ferr_set(st->err, FE_CONFIG, "%s:%d: %s", st->file, st->line,
+                    reason);
+}
+
+static int v_str(struct pstate *st, const char *val, void *dst)
+{
+    char **p = dst;
+
+    if (*val == '\0') {
+        return bad(st, "%s", "empty value");
+    }
+    free(*p);
+    *p = strdup(val);
+    return 0;
+}
+
+static int v_int(struct pstate *st, const char *val, void *dst, int lo,
+                 int hi, int base)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(val, &end, base);
+    if (errno != 0 || *val == '\0' || *end != '\0' || v < lo || v > hi) {
+        char range[64];
+
+        snprintf(range, sizeof(range), "%d..%d", lo, hi);
+        return bad(st, "expected a whole number in %s", range);
+    }
+    *(int *) dst = (int) v;
+    return 0;
+}
+
+static int v_workers(struct pstate *st, const char *val, void *dst)
+{
+    return v_int(st, val, dst, 1, 256, 10);
+}
+
+static int v_mode(struct pstate *st, const char *val, void *dst)
+{
+    return v_int(st, val, dst, 0, 0777, 8);
+}
+
+static int v_timeout(struct pstate *st, const char *val, void *dst)
+{
+    return v_int(st, val, dst, 100, 600000, 10);
+}
+
+static int v_bool(struct pstate *st, const char *val, void *dst)
+{
+    static const struct { const char *s; int v; } words[] = {
+        { "true", 1 }, { "yes", 1 }, { "on", 1 }, { "1", 1 },
+        { "false", 0 }, { "no", 0 }, { "off", 0 }, { "0", 0 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strcasecmp(val, words[i].s) == 0) {
+            *(int *) dst = words[i].v;
+            return 0;
+        }
+    }
+    return bad(st, "expected true or false, got '%s'", val);
+}
+
+static int v_loglevel(struct pstate *st, const char *val, void *dst)
+{
+    if (strcmp(val, "info") == 0) {
+        *(int *) dst = 0;
+    } else if (strcmp(val, "debug") == 0) {
+        *(int *) dst = 1;
+    } else {
+        return bad(st, "log_level must be info or debug, got '%s'", val);
+    }
+    return 0;
+}
+
+struct key {
+    enum sect sect;
+    const char *name;
+    val_fn fn;
+    size_t off;
+    int in_host;        /* offset is into struct conf_host */
+};
+
+static const struct key keys[] = {
+    { S_FERRYD, "socket", v_str, offsetof(struct conf, socket), 0 },
+    { S_FERRYD, "socket_mode", v_mode, offsetof(struct conf, socket_mode),
+      0 },
+    { S_FERRYD, "socket_group", v_str, offsetof(struct conf, socket_group),
+      0 },
+    { S_FERRYD, "workers", v_workers, offsetof(struct conf, workers), 0 },
+    { S_FERRYD, "store", v_str, offsetof(struct conf, store), 0 },
+    { S_FERRYD, "policy", v_str, offsetof(struct conf, policy), 0 },
+    { S_FERRYD, "log_level", v_loglevel, offsetof(struct conf, log_debug),
+      0 },
+    { S_FERRYD, "libvirt_timeout_ms", v_timeout,
+      offsetof(struct conf, libvirt_timeout_ms), 0 },
+    { S_HOST, "uri", v_str, offsetof(struct conf_host, uri), 1 },
+    { S_HOST, "migration_address", v_str,
+      offsetof(struct conf_host, migration_address), 1 },
+    { S_HOST, "enabled", v_bool, offsetof(struct conf_host, enabled), 1 },
+};
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (isspace((unsigned char) *s)) {
+        s++;
+    }
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char) e[-1])) {
+        *--e = '\0';
+    }
+    return s;
+}
+
+/* Host names follow the pattern Nova's API accepts for "host". */
+static int host_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 255) {
+        return 0;
+    }
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789-._") == n;
+}
+
+static int end_host(struct pstate *st)
+{
+    struct conf_host *h = st->host;
+
+    st->host = NULL;
+    if (h == NULL) {
+        return 0;
+    }
+    if (h->uri == NULL) {
+        return ferr_set(st->err, FE_CONFIG,
+                        "%s:%d: [host %s] has no uri", st->file, st->line,
+                        h->name);
+    }
+    return 0;
+}
+
+static int section(struct pstate *st, char *s)
+{
+    struct conf *c = st->c;
+    struct conf_host *h;
+    char *name;
+    size_t i;
+
+    if (end_host(st) < 0) {
+        return -FE_CONFIG;
+    }
+    if (strcmp(s, "ferryd") == 0) {
+        st->sect = S_FERRYD;
+        return 0;
+    }
+    if (strncmp(s, "host", 4) != 0 || !isspace((unsigned char) s[4])) {
+        return bad(st, "unknown section [%s] (expected [ferryd] or "
+                   "[host NAME])", s);
+    }
+    name = trim(s + 4);
+    if (!host_name_ok(name)) {
+        return bad(st, "bad host name '%s' (1-255 of a-z A-Z 0-9 - . _)",
+                   name);
+    }
+    for (i = 0; i < c->nhosts; i++) {
+        if (strcmp(c->hosts[i].name, name) == 0) {
+            return bad(st, "host '%s' defined twice", name);
+        }
+    }
+    h = realloc(c->hosts, (c->nhosts + 1) * sizeof(*h));
+    if (h == NULL) {
+        return ferr_set(st->err, FE_NOMEM, "out of memory");
+    }
+    c->hosts = h;
+    h = &c->hosts[c->nhosts++];
+    memset(h, 0, sizeof(*h));
+    h->name = strdup(name);
+    h->enabled = 1;
+    st->sect = S_HOST;
+    st->host = h;
+    return 0;
+}
+
+static int parse_file(struct pstate *st, const char *path);
+
+static int include(struct pstate *st, const char *val)
+{
+    char full[PATH_MAX];
+    const char *slash = strrchr(st->file, '/');
+    const char *file = st->file;
+    int line = st->line, rc;
+
+    if (val[0] == '/' || slash == NULL) {
+        snprintf(full, sizeof(full), "%s", val);
+    } else {
+        snprintf(full, sizeof(full), "%.*s/%s", (int) (slash - st->file),
+                 st->file, val);
+    }
+    if (st->depth >= 8) {
+        return bad(st, "include nested too deeply at '%s'", val);
+    }
+    if (end_host(st) < 0) {
+        return -FE_CONFIG;
+    }
+    st->depth++;
+    rc = parse_file(st, full);
+    st->depth--;
+    st->file = file;
+    st->line = line;
+    st->sect = S_NONE;
+    return rc;
+}
+
+static int assign(struct pstate *st, char *k, char *v)
+{
+    size_t i;
+    void *base;
+
+    if (strcmp(k, "include") == 0) {
+        return include(st, v);
+    }
+    if (st->sect == S_NONE) {
+        return bad(st, "'%s' outside a section", k);
+    }
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (keys[i].sect == st->sect && strcmp(keys[i].name, k) == 0) {
+            base = keys[i].in_host ? (void *) st->host : (void *) st->c;
+            return keys[i].fn(st, v, (char *) base + keys[i].off);
+        }
+    }
+    return bad(st, "unknown key '%s'", k);
+}
+
+static int parse_file(struct pstate *st, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char buf[4096], *s, *eq, *end;
+    int rc = 0;
+
+    if (f == NULL) {
+        if (st->depth == 0) {
+            return ferr_set(st->err, FE_CONFIG, "%s: %s", path,
+                            strerror(errno));
+        }
+        return ferr_set(st->err, FE_CONFIG, "%s:%d: include %s: %s",
+                        st->file, st->line, path, strerror(errno));
+    }
+    st->file = path;
+    st->line = 0;
+    while (rc == 0 && fgets(buf, sizeof(buf), f) != NULL) {
+        st->line++;
+        if (strchr(buf, '\n') == NULL && !feof(f)) {
+            rc = bad(st, "%s", "line too long");
+            break;
+        }
+        s = trim(buf);
+        if (*s == '\0' || *s == '#' || *s == ';') {
+            continue;
+        }
+        if (*s == '[') {
+            end = strchr(s, ']');
+            if (end == NULL || trim(end + 1)[0] != '\0') {
+                rc = bad(st, "bad section line '%s'", s);
+                break;
+            }
+            *end = '\0';
+            rc = section(st, trim(s + 1));
+            continue;
+        }
+        eq = strchr(s, '=');
+        if (eq == NULL) {
+            rc = bad(st, "expected 'key = value', got '%s'", s);
+            break;
+        }
+        *eq = '\0';
+        rc = assign(st, trim(s), trim(eq + 1));
+    }
+    fclose(f);
+    if (rc == 0) {
+        rc = end_host(st);
+    }
+    return rc;
+}
+
+int conf_load(const char *path, struct conf **out, struct ferr *err)
+{
+    struct conf *c = calloc(1, sizeof(*c));
+    struct pstate st;
+    int rc;
+
+    if (c == NULL) {
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
+    c->path = strdup(path);
+    c->socket = strdup("/run/ferry/ferryd.sock");
+    c->socket_mode = 0660;
+    c->workers = 4;
+    c->store = strdup("/var/lib/ferry/ferry.db");
+    c->policy = strdup("/etc/ferry/policy.json");
+    c->libvirt_timeout_ms = 5000;
+    memset(&st, 0, sizeof(st));
+    st.c = c;
+    st.err = err;
+    rc = parse_file(&st, path);
+    if (rc == 0 && c->nhosts == 0) {
+        rc = ferr_set(err, FE_CONFIG, "%s: no [host NAME] section", path);
+    }
+    if (rc < 0) {
+        conf_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void conf_free(struct conf *c)
+{
+    size_t i;
+
+    if (c == NULL) {
+        return;
+    }
+    for (i = 0; i < c->nhosts; i++) {
+        free(c->hosts[i].name);
+        free(c->hosts[i].uri);
+        free(c->hosts[i].migration_address);
+    }
+    free(c->hosts);
+    free(c->path);
+    free(c->socket);
+    free(c->socket_group);
+    free(c->store);
+    free(c->policy);
+    free(c);
+}
+
+const struct conf_host *conf_host_find(const struct conf *c,
+                                       const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < c->nhosts; i++) {
+        if (strcmp(c->hosts[i].name, name) == 0) {
+            return &c->hosts[i];
+        }
+    }
+    return NULL;
+}
