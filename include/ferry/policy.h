@@ -36,6 +36,9 @@ int  policy_set_rule(struct policy *p, const char *name, const char *text,
 /* Loads a policy.json; -FE_CONFIG naming the file and the reason. */
 int  policy_load(const char *path, struct policy **out, struct ferr *err);
 void policy_free(struct policy *p);
+/* 1 if the set holds a rule of that name (for start-up checks and tests). */
+int  policy_has_rule(const struct policy *p, const char *name);
+size_t policy_count(const struct policy *p);
 
 /* 1 allowed, 0 denied.  creds: the identity, plus is_admin computed from
  * the context_is_admin rule (as Nova's RequestContext does). */
