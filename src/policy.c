@@ -665,52 +665,54 @@ policy_free(struct policy *p)
 }
 
 
-static char *
-read_file(const char *path, size_t *len, struct ferr *err)
+/* The whole file, NUL-terminated, into *buf (caller frees). */
+static int
+read_file(const char *path, char **buf, size_t *len, struct ferr *err)
 {
     FILE   *f;
-    char   *buf = NULL, *grown;
+    char   *b = NULL, *grown;
     size_t  n = 0, cap = 0, got;
+    int     rc;
 
     f = fopen(path, "rb");
     if (f == NULL) {
-        ferr_set(err, FE_CONFIG, "%s: %s", path, strerror(errno));
-        return NULL;
+        return ferr_set(err, FE_CONFIG, "%s: %s", path, strerror(errno));
     }
     for ( ;; ) {
         if (cap - n < 4096) {
             cap = cap ? cap * 2 : 16384;
             if (cap > POLICY_MAX_FILE + 4096) {
-                ferr_set(err, FE_CONFIG, "%s: larger than %d bytes", path,
-                         POLICY_MAX_FILE);
+                rc = ferr_set(err, FE_CONFIG, "%s: larger than %d bytes",
+                              path, POLICY_MAX_FILE);
                 goto fail;
             }
-            grown = realloc(buf, cap);
+            grown = realloc(b, cap);
             if (grown == NULL) {
-                ferr_set(err, FE_NOMEM, "%s: out of memory", path);
+                rc = ferr_set(err, FE_NOMEM, "%s: out of memory", path);
                 goto fail;
             }
-            buf = grown;
+            b = grown;
         }
-        got = fread(buf + n, 1, cap - n - 1, f);
+        got = fread(b + n, 1, cap - n - 1, f);
         n += got;
         if (got == 0) {
             break;
         }
     }
     if (ferror(f)) {
-        ferr_set(err, FE_CONFIG, "%s: read error", path);
+        rc = ferr_set(err, FE_CONFIG, "%s: read error", path);
         goto fail;
     }
     fclose(f);
-    buf[n] = '\0';
+    b[n] = '\0';
+    *buf = b;
     *len = n;
-    return buf;
+    return 0;
 
 fail:
     fclose(f);
-    free(buf);
-    return NULL;
+    free(b);
+    return rc;
 }
 
 
@@ -721,13 +723,13 @@ policy_load(const char *path, struct policy **out, struct ferr *err)
     struct jiter   it;
     const char    *name;
     jnode         *root = NULL, *val;
-    char          *buf, reason[256];
-    size_t         len;
+    char          *buf = NULL, reason[256];
+    size_t         len = 0;
     int            rc;
 
-    buf = read_file(path, &len, err);
-    if (buf == NULL) {
-        return -(err != NULL && err->code ? err->code : FE_CONFIG);
+    rc = read_file(path, &buf, &len, err);
+    if (rc != 0) {
+        return rc;
     }
 
     if (json_parse(buf, len, &root) != 0) {
