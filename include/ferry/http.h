@@ -37,6 +37,8 @@ struct req {
     /* identity (from FERRY_* params only) */
     struct identity ident;
     const char *roles_raw;
+    int authenticated;          /* FERRY_AUTHENTICATED: nginx took a token */
+    int prefix_mismatch;        /* REQUEST_URI is not under the prefix */
     int is_admin;               /* context_is_admin, set by the dispatcher */
     /* set by the dispatcher */
     int mv_minor;               /* microversion 2.<mv_minor> */

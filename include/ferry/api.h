@@ -1,0 +1,54 @@
+/*
+ * api.h: what the handlers share: the route table's handler type, the
+ * response-header helpers and the server lookup with Nova's visibility
+ * rules.  Handlers return 0, or a negative FE_* code with err filled; the
+ * dispatcher alone turns that into a fault (fault.c).
+ */
+#ifndef FERRY_API_H
+#define FERRY_API_H
+
+#include "ferry/app.h"
+#include "ferry/err.h"
+#include "ferry/http.h"
+#include "ferry/json.h"
+#include "ferry/server.h"
+
+typedef int (*handler_fn)(struct app *app, struct req *r, struct resp *w,
+                          struct ferr *err);
+
+/* An action of a POST .../action route: the body key and its handler,
+ * which gets the whole parsed body. */
+typedef int (*action_fn)(struct app *app, struct req *r, struct resp *w,
+                         const jnode *body, struct ferr *err);
+struct action {
+    const char *key;
+    action_fn fn;
+};
+extern const struct action server_actions[];
+
+/* api_versions.c */
+int h_versions_root(struct app *, struct req *, struct resp *,
+                    struct ferr *);
+int h_version_v2(struct app *, struct req *, struct resp *, struct ferr *);
+int h_version_v21(struct app *, struct req *, struct resp *, struct ferr *);
+int h_choices(struct app *, struct req *, struct resp *, struct ferr *);
+
+/* api_servers.c */
+int h_server_show(struct app *, struct req *, struct resp *, struct ferr *);
+int h_server_index(struct app *, struct req *, struct resp *,
+                   struct ferr *);
+int h_server_detail(struct app *, struct req *, struct resp *,
+                    struct ferr *);
+
+/* Finds server <id> as the caller may see it: -FE_NOTFOUND with Nova's
+ * "Instance <id> could not be found." when it is not visible (spec §1.5). */
+int api_find_server(struct app *app, struct req *r, const char *id,
+                    struct server *s, struct ferr *err);
+/* policy check with Nova's 403 message; target = the server's owner
+ * (s may be NULL: the caller's own project). */
+int api_authorize(struct app *app, struct req *r, const char *rule,
+                  const struct server *s, struct ferr *err);
+/* The URL base for links: <app>/v2.1[/<p>] and <app>[/<p>]. */
+const char *api_base(struct req *r, int versioned);
+
+#endif

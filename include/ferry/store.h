@@ -1,0 +1,66 @@
+/*
+ * store.h: migration records, the one-migration-per-instance lock and the
+ * instance -> host index.  SQLite (WAL) behind this interface; sqlite3.h
+ * is included only by store.c.  Every process opens its own handle.
+ */
+#ifndef FERRY_STORE_H
+#define FERRY_STORE_H
+
+#include <stdint.h>
+#include "ferry/err.h"
+#include "ferry/util.h"
+
+struct store;
+
+#define MIG_NULL_INT INT64_MIN      /* a NULL integer column */
+
+struct migration {
+    int64_t id;
+    char uuid[37];
+    char instance_uuid[37];
+    const char *migration_type;     /* live-migration, migration, ... */
+    const char *status;
+    const char *source_compute, *source_node;
+    const char *dest_compute, *dest_node, *dest_host;
+    int64_t old_instance_type_id, new_instance_type_id;
+    int64_t memory_total, memory_processed, memory_remaining;
+    int64_t disk_total, disk_processed, disk_remaining;
+    const char *user_id, *project_id;
+    int hidden;
+    int64_t created_at, updated_at;     /* µs since the epoch; 0 = NULL */
+    /* the request, for the runner */
+    int block_migration;                /* 1, 0, or -1 for "auto" */
+    int disk_over_commit;
+    int force;
+    int mv_minor;
+    const char *requested_host;         /* the request's host, or NULL */
+    const char *error_reason;           /* why it failed, or NULL */
+};
+
+/* Statuses in which a migration holds its instance (spec §9.1). */
+int mig_status_in_progress(const char *status);
+
+int  store_open(const char *path, struct store **out, struct ferr *err);
+void store_close(struct store *s);
+
+/* Inserts m (status as given); fills id, uuid, created_at.  -FE_CONFLICT
+ * when the instance already has a migration in progress: the unique index
+ * decides, so this holds across workers and processes. */
+int store_migration_create(struct store *s, struct migration *m,
+                           struct ferr *err);
+/* The in-progress migration of an instance: 1 found, 0 none, <0 error.
+ * Strings are allocated from a. */
+int store_migration_active(struct store *s, const char *instance_uuid,
+                           struct arena *a, struct migration *out,
+                           struct ferr *err);
+/* Sets status (and the error reason, may be NULL) of record id. */
+int store_migration_set_status(struct store *s, int64_t id,
+                               const char *status, const char *reason,
+                               struct ferr *err);
+
+/* Instance -> host index: 1 found (host copied), 0 unknown. */
+int store_host_get(struct store *s, const char *uuid, char *host,
+                   size_t hostsz);
+int store_host_set(struct store *s, const char *uuid, const char *host);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * api_migrate.c: POST /servers/{id}/action {"os-migrateLive": ...}
+ * (spec §4).  Runs the checks of §4.3 in Nova's order, then records the
+ * migration (status "accepted") in the store, which also marks the server
+ * as migrating, and answers 202.  The store's unique in-progress row
+ * decides a race between two requests for one server.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "ferry/api.h"
+#include "ferry/fault.h"
+#include "ferry/inventory.h"
+#include "ferry/schema.h"
+#include "ferry/store.h"
+
+static int live_migrate(struct app *app, struct req *r, struct resp *w,
+                        const jnode *body, struct ferr *err);
+
+const struct action server_actions[] = {
+    { "os-migrateLive", live_migrate },
+    { NULL, NULL },
+};
+
+#define LIVE_RULE "os_compute_api:os-migrate-server:migrate_live"
+
+/* An optional bool member; dflt when absent. */
+static int opt_bool(const jnode *o, const char *key, int dflt)
+{
+    jnode *v;
+
+    if (!jnode_obj_get(o, key, &v)) {
+        return dflt;
+    }
+    return schema_bool_from(v);
+}
+
+static int live_migrate(struct app *app, struct req *r, struct resp *w,
+                        const jnode *body, struct ferr *err)
+{
+    const char *id = r->args[0], *host = NULL;
+    struct migration m;
+    struct server s;
+    jnode *args, *v;
+    int mv = r->mv_minor, force, block;
+
+    if (schema_validate(schema_live_for(mv), body, err) < 0
+        || api_find_server(app, r, id, &s, err) < 0
+        || api_authorize(app, r, LIVE_RULE, &s, err) < 0)
+    {
+        return -err->code;
+    }
+    jnode_obj_get(body, "os-migrateLive", &args);
+    if (jnode_obj_get(args, "host", &v) && jnode_type(v) == JT_STRING) {
+        host = jnode_str(v);
+    }
+    force = (mv >= 30 && mv < 68) ? opt_bool(args, "force", 0) : 0;
+    if (force && host == NULL) {
+        return ferr_set(err, FE_BADREQ, "Can't force to a non-provided "
+                        "destination");
+    }
+    if (s.has_tpm) {
+        return ferr_set(err, FE_BADREQ, "Operation 'live-migration' not "
+                        "supported for vTPM-enabled instance (%s).", s.uuid);
+    }
+    if (s.has_sev) {
+        return ferr_set(err, FE_BADREQ, "Operation 'live-migration' not "
+                        "supported for SEV-enabled instance (%s).", s.uuid);
+    }
+    if (s.locked && !r->is_admin) {
+        return ferr_set(err, FE_CONFLICT, "Instance %s is locked", s.uuid);
+    }
+    if (strcmp(s.vm_state, "active") != 0
+        && strcmp(s.vm_state, "paused") != 0)
+    {
+        return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' instance "
+                        "%s while it is in vm_state %s", id, s.vm_state);
+    }
+    if (s.task_state != NULL) {
+        return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' instance "
+                        "%s while it is in task_state %s", id, s.task_state);
+    }
+    if (!s.launched) {
+        return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' instance "
+                        "%s while it is in launched_at None", id);
+    }
+    if (host != NULL && inventory_host(app->inv, host) == NULL) {
+        return ferr_set(err, FE_BADREQ, "Compute host %s could not be "
+                        "found.", host);
+    }
+    jnode_obj_get(args, "block_migration", &v);
+    block = (jnode_type(v) == JT_STRING && strcmp(jnode_str(v), "auto") == 0)
+            ? -1 : schema_bool_from(v);
+
+    memset(&m, 0, sizeof(m));
+    snprintf(m.instance_uuid, sizeof(m.instance_uuid), "%s", s.uuid);
+    m.migration_type = "live-migration";
+    m.status = "accepted";
+    m.source_compute = s.host;
+    /* forced (below 2.30 any host; 2.30-2.67 with force) goes straight to
+     * the named host; otherwise it is a scheduler-validated request */
+    m.dest_compute = (host != NULL && (mv < 30 || force)) ? host : NULL;
+    m.requested_host = host;
+    m.old_instance_type_id = MIG_NULL_INT;
+    m.new_instance_type_id = MIG_NULL_INT;
+    m.user_id = r->ident.user_id;
+    m.project_id = r->ident.project_id;
+    m.block_migration = block;
+    m.disk_over_commit = mv < 25 ? opt_bool(args, "disk_over_commit", 0) : 0;
+    m.force = mv < 30 ? (host != NULL) : force;
+    m.mv_minor = mv;
+    if (store_migration_create(app->store, &m, err) < 0) {
+        if (err->code == FE_CONFLICT) {
+            ferr_clear(err);
+            return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' "
+                            "instance %s while it is in task_state "
+                            "migrating", id);
+        }
+        return -err->code;
+    }
+    log_info("live migration %lld of %s from %s accepted (host %s, block "
+             "%d, microversion 2.%d) %s", (long long) m.id, s.uuid, s.host,
+             host ? host : "(scheduler)", block, mv, r->request_id);
+    resp_accepted(w);
+    return 0;
+}

@@ -1,0 +1,522 @@
+/*
+ * api_servers.c: GET /servers/{id}, /servers and /servers/detail (spec
+ * §1.5, §1.6), the server lookup with Nova's visibility rule, and the one
+ * renderer of a server object, whose fields appear exactly from their
+ * microversion on (tempest's schemas forbid extra keys).
+ */
+#include <ctype.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ferry/api.h"
+#include "ferry/fault.h"
+#include "ferry/inventory.h"
+#include "ferry/schema.h"
+#include "ferry/store.h"
+
+char *api_pct_decode(struct arena *a, const char *s, size_t n, int plus);
+
+const char *api_base(struct req *r, int versioned)
+{
+    const char *p = r->project_seg;
+
+    return arena_printf(r->arena, "%s%s%s%s", r->app_url,
+                        versioned ? "/v2.1" : "", p ? "/" : "", p ? p : "");
+}
+
+int api_find_server(struct app *app, struct req *r, const char *id,
+                    struct server *s, struct ferr *err)
+{
+    char uuid[37];
+    size_t i;
+    int rc;
+
+    if (uuid_valid(id)) {
+        for (i = 0; i < 36; i++) {
+            uuid[i] = (char) tolower((unsigned char) id[i]);
+        }
+        uuid[36] = '\0';
+        rc = inventory_find(app->inv, app->store, uuid, r->arena, s, err);
+        if (rc < 0) {
+            return rc;
+        }
+        if (rc == 1 && (r->is_admin
+                        || strcmp(s->project_id, r->ident.project_id
+                                  ? r->ident.project_id : "") == 0))
+        {
+            return 0;
+        }
+    }
+    return ferr_set(err, FE_NOTFOUND, "Instance %s could not be found.", id);
+}
+
+int api_authorize(struct app *app, struct req *r, const char *rule,
+                  const struct server *s, struct ferr *err)
+{
+    struct policy_target t;
+
+    t.project_id = s ? s->project_id : r->ident.project_id;
+    t.user_id = s ? s->user_id : r->ident.user_id;
+    if (policy_check(app->policy, rule, &r->ident, &t)) {
+        return 0;
+    }
+    return ferr_set(err, FE_FORBIDDEN, "Policy doesn't allow %s to be "
+                    "performed.", rule);
+}
+
+/* status from vm_state and task_state (spec §1.5). */
+static const char *server_status(const struct server *s)
+{
+    static const struct { const char *vm, *status; } base[] = {
+        { "active", "ACTIVE" }, { "building", "BUILD" },
+        { "paused", "PAUSED" }, { "suspended", "SUSPENDED" },
+        { "stopped", "SHUTOFF" }, { "rescued", "RESCUE" },
+        { "resized", "VERIFY_RESIZE" }, { "soft-delete", "SOFT_DELETED" },
+        { "deleted", "DELETED" }, { "error", "ERROR" },
+        { "shelved", "SHELVED" }, { "shelved_offloaded", "SHELVED_OFFLOADED" },
+    };
+    size_t i;
+
+    if (s->task_state != NULL && strcmp(s->task_state, "migrating") == 0
+        && (strcmp(s->vm_state, "active") == 0
+            || strcmp(s->vm_state, "paused") == 0))
+    {
+        return "MIGRATING";
+    }
+    for (i = 0; i < ARRAY_LEN(base); i++) {
+        if (strcmp(base[i].vm, s->vm_state) == 0) {
+            return base[i].status;
+        }
+    }
+    return "UNKNOWN";
+}
+
+static void links(struct jw *j, struct req *r, const char *kind,
+                  const char *id, int self)
+{
+    jw_key(j, "links");
+    jw_arr_open(j);
+    if (self) {
+        jw_obj_open(j);
+        jw_kstr(j, "rel", "self");
+        jw_kstr(j, "href", arena_printf(r->arena, "%s/%s/%s",
+                                        api_base(r, 1), kind, id));
+        jw_obj_close(j);
+    }
+    jw_obj_open(j);
+    jw_kstr(j, "rel", "bookmark");
+    jw_kstr(j, "href", arena_printf(r->arena, "%s/%s/%s", api_base(r, 0),
+                                    kind, id));
+    jw_obj_close(j);
+    jw_arr_close(j);
+}
+
+static void kusec(struct jw *j, const char *k, int64_t epoch)
+{
+    char t[27];
+
+    if (epoch == 0) {
+        jw_knull(j, k);
+        return;
+    }
+    time_usformat(epoch * 1000000, t);
+    jw_kstr(j, k, t);
+}
+
+static void kzulu(struct jw *j, const char *k, int64_t epoch)
+{
+    char t[21];
+
+    time_zformat(epoch, t);
+    jw_kstr(j, k, t);
+}
+
+static void render(struct app *app, struct req *r, struct jw *j,
+                   const struct server *s)
+{
+    static const char *const with_progress[] = {
+        "ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING",
+    };
+    int mv = r->mv_minor, admin_attrs, i;
+    const char *status = server_status(s);
+    struct policy_target t = { s->project_id, s->user_id };
+    const struct conf_host *h = inventory_host(app->inv, s->host);
+    char host_id[57] = "";
+    size_t k;
+
+    admin_attrs = policy_check(app->policy,
+                               "os_compute_api:os-extended-server-attributes",
+                               &r->ident, &t);
+    if (s->host != NULL) {
+        char *in = arena_printf(r->arena, "%s%s", s->project_id, s->host);
+
+        sha224_hex(in, strlen(in), host_id);
+    }
+    jw_obj_open(j);
+    jw_kstr(j, "id", s->uuid);
+    jw_kstr(j, "name", s->name);
+    jw_kstr(j, "status", status);
+    jw_kstr(j, "tenant_id", s->project_id);
+    jw_kstr(j, "user_id", s->user_id);
+    jw_key(j, "metadata");
+    jw_obj_open(j);
+    for (k = 0; k < s->nmeta; k++) {
+        jw_kstr(j, s->meta[k].key, s->meta[k].value);
+    }
+    jw_obj_close(j);
+    jw_kstr(j, "hostId", host_id);
+    if (s->image_id[0] == '\0') {
+        jw_kstr(j, "image", "");
+    } else {
+        jw_key(j, "image");
+        jw_obj_open(j);
+        jw_kstr(j, "id", s->image_id);
+        links(j, r, "images", s->image_id, 0);
+        jw_obj_close(j);
+    }
+    jw_key(j, "flavor");
+    jw_obj_open(j);
+    if (mv < 47) {
+        jw_kstr(j, "id", s->flavor_id);
+        links(j, r, "flavors", s->flavor_id, 0);
+    } else {
+        jw_kint(j, "vcpus", s->vcpus);
+        jw_kint(j, "ram", s->ram_mb);
+        jw_kint(j, "disk", s->disk_gb);
+        jw_kint(j, "ephemeral", s->ephemeral_gb);
+        jw_kint(j, "swap", s->swap_mb);
+        jw_kstr(j, "original_name", s->flavor_name);
+        if (policy_check(app->policy,
+                         "os_compute_api:servers:show:flavor-extra-specs",
+                         &r->ident, &t))
+        {
+            jw_key(j, "extra_specs");
+            jw_obj_open(j);
+            jw_obj_close(j);
+        }
+    }
+    jw_obj_close(j);
+    kzulu(j, "created", s->created);
+    kzulu(j, "updated", s->launched_at > s->created ? s->launched_at
+          : s->created);
+    jw_key(j, "addresses");
+    jw_obj_open(j);
+    jw_obj_close(j);
+    jw_kstr(j, "accessIPv4", "");
+    jw_kstr(j, "accessIPv6", "");
+    links(j, r, "servers", s->uuid, 1);
+    jw_kstr(j, "OS-DCF:diskConfig", "MANUAL");
+    for (k = 0; k < ARRAY_LEN(with_progress); k++) {
+        if (strcmp(status, with_progress[k]) == 0) {
+            jw_kint(j, "progress", s->progress);
+        }
+    }
+    jw_kstr(j, "OS-EXT-AZ:availability_zone", s->az);
+    jw_kstr(j, "config_drive", "");
+    jw_kstr(j, "key_name", s->key_name);
+    kusec(j, "OS-SRV-USG:launched_at", s->launched_at);
+    jw_knull(j, "OS-SRV-USG:terminated_at");
+    jw_kstr(j, "OS-EXT-STS:vm_state", s->vm_state);
+    jw_kstr(j, "OS-EXT-STS:task_state", s->task_state);
+    jw_kint(j, "OS-EXT-STS:power_state", s->power_state);
+    jw_key(j, "os-extended-volumes:volumes_attached");
+    jw_arr_open(j);
+    jw_arr_close(j);
+    if (admin_attrs) {
+        jw_kstr(j, "OS-EXT-SRV-ATTR:host", s->host);
+        jw_kstr(j, "OS-EXT-SRV-ATTR:hypervisor_hostname", s->node);
+        jw_kstr(j, "OS-EXT-SRV-ATTR:instance_name", s->instance_name);
+        if (mv >= 3) {
+            jw_kstr(j, "OS-EXT-SRV-ATTR:reservation_id", "");
+            jw_kint(j, "OS-EXT-SRV-ATTR:launch_index", 0);
+            jw_kstr(j, "OS-EXT-SRV-ATTR:hostname", s->name);
+            jw_knull(j, "OS-EXT-SRV-ATTR:kernel_id");
+            jw_knull(j, "OS-EXT-SRV-ATTR:ramdisk_id");
+            jw_kstr(j, "OS-EXT-SRV-ATTR:root_device_name", "/dev/vda");
+            jw_knull(j, "OS-EXT-SRV-ATTR:user_data");
+        }
+    } else if (mv >= 90) {
+        jw_kstr(j, "OS-EXT-SRV-ATTR:hostname", s->name);
+    }
+    if (mv >= 9) {
+        jw_kbool(j, "locked", s->locked);
+    }
+    if (mv >= 16 && policy_check(app->policy,
+                                 "os_compute_api:servers:show:host_status",
+                                 &r->ident, &t))
+    {
+        jw_kstr(j, "host_status", h == NULL ? "" : h->enabled ? "UP"
+                : "MAINTENANCE");
+    }
+    if (mv >= 19) {
+        jw_kstr(j, "description", s->description);
+    }
+    if (mv >= 26) {
+        jw_key(j, "tags");
+        jw_arr_open(j);
+        jw_arr_close(j);
+    }
+    if (mv >= 63) {
+        jw_knull(j, "trusted_image_certificates");
+    }
+    if (mv >= 71) {
+        jw_key(j, "server_groups");
+        jw_arr_open(j);
+        jw_arr_close(j);
+    }
+    if (mv >= 73) {
+        jw_kstr(j, "locked_reason", s->locked_reason);
+    }
+    (void) i;
+    jw_obj_close(j);
+}
+
+int h_server_show(struct app *app, struct req *r, struct resp *w,
+                  struct ferr *err)
+{
+    struct server s;
+    struct jw j;
+
+    if (api_find_server(app, r, r->args[0], &s, err) < 0
+        || api_authorize(app, r, "os_compute_api:servers:show", &s, err) < 0)
+    {
+        return -err->code;
+    }
+    resp_ok(w);
+    jw_init(&j, &w->body);
+    jw_obj_open(&j);
+    jw_key(&j, "server");
+    render(app, r, &j, &s);
+    jw_obj_close(&j);
+    return 0;
+}
+
+/* Decoded query parameters, in request order. */
+static int parse_query(struct req *r, struct qparam **out, size_t *n,
+                       struct ferr *err)
+{
+    const char *p = r->query;
+    size_t cap = 8;
+    struct qparam *q = arena_alloc(r->arena, cap * sizeof(*q));
+
+    *n = 0;
+    while (*p != '\0') {
+        const char *e = p + strcspn(p, "&"), *eq;
+
+        eq = memchr(p, '=', (size_t) (e - p));
+        if (e > p) {
+            if (*n == cap) {
+                struct qparam *g = arena_alloc(r->arena,
+                                               2 * cap * sizeof(*g));
+
+                memcpy(g, q, cap * sizeof(*g));
+                q = g;
+                cap *= 2;
+            }
+            q[*n].name = api_pct_decode(r->arena, p,
+                                        (size_t) ((eq ? eq : e) - p), 1);
+            q[*n].value = eq ? api_pct_decode(r->arena, eq + 1,
+                                              (size_t) (e - eq - 1), 1)
+                             : "";
+            if (!utf8_valid(q[*n].name, strlen(q[*n].name))
+                || !utf8_valid(q[*n].value, strlen(q[*n].value)))
+            {
+                return ferr_set(err, FE_BADREQ, "Query string is not UTF-8 "
+                                "encoded");
+            }
+            (*n)++;
+        }
+        p = *e ? e + 1 : e;
+    }
+    *out = q;
+    return 0;
+}
+
+/* The last value of a parameter, or NULL. */
+static const char *qlast(const struct qparam *q, size_t n, const char *name)
+{
+    const char *v = NULL;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(q[i].name, name) == 0) {
+            v = q[i].value;
+        }
+    }
+    return v;
+}
+
+static int true_ish(const char *v)
+{
+    static const char *const yes[] = { "1", "t", "true", "on", "y", "yes" };
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(yes); i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int by_created_desc(const void *a, const void *b)
+{
+    const struct server *x = a, *y = b;
+
+    if (x->created != y->created) {
+        return x->created < y->created ? 1 : -1;
+    }
+    return strcmp(y->uuid, x->uuid);
+}
+
+static int server_list(struct app *app, struct req *r, struct resp *w,
+                       int detail, struct ferr *err)
+{
+    struct qparam *q = NULL;
+    struct server *all = NULL;
+    size_t nq, n, i, shown = 0, start = 0;
+    const char *name, *at, *lim, *marker;
+    int all_tenants = 0, use_re = 0;
+    long limit = 1000;
+    regex_t re;
+    struct jw j;
+
+    if (parse_query(r, &q, &nq, err) < 0
+        || schema_validate_query(r->mv_minor >= 75 ? QSCHEMA_SERVERS_2_75
+                                 : QSCHEMA_SERVERS_2_1, q, nq, err) < 0
+        || api_authorize(app, r, detail ? "os_compute_api:servers:detail"
+                         : "os_compute_api:servers:index", NULL, err) < 0)
+    {
+        return -err->code;
+    }
+    at = qlast(q, nq, "all_tenants");
+    if (at != NULL && (at[0] == '\0' || true_ish(at))) {
+        if (api_authorize(app, r, detail
+                          ? "os_compute_api:servers:detail:get_all_tenants"
+                          : "os_compute_api:servers:index:get_all_tenants",
+                          NULL, err) < 0)
+        {
+            return -err->code;
+        }
+        all_tenants = 1;
+    }
+    name = qlast(q, nq, "name");
+    if (name == NULL) {
+        name = qlast(q, nq, "display_name");
+    }
+    if (name != NULL) {
+        if (name[0] == '\0'
+            || regcomp(&re, name, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
+        {
+            return ferr_set(err, FE_BADREQ, "Invalid input for query "
+                            "parameters name. Value: %s. '%s' is not a "
+                            "'regex'", name, name);
+        }
+        use_re = 1;
+    }
+    lim = qlast(q, nq, "limit");
+    if (lim != NULL) {
+        char *end;
+
+        limit = strtol(lim, &end, 10);
+        if (*lim == '\0' || *end != '\0' || limit < 0) {
+            if (use_re) {
+                regfree(&re);
+            }
+            return ferr_set(err, FE_BADREQ, "Invalid input for query "
+                            "parameters limit. Value: %s. '%s' does not "
+                            "match '^[0-9]*$'", lim, lim);
+        }
+        if (limit > 1000) {
+            limit = 1000;
+        }
+    }
+    if (inventory_list(app->inv, app->store, r->arena, &all, &n, err) < 0) {
+        if (use_re) {
+            regfree(&re);
+        }
+        return -err->code;
+    }
+    qsort(all, n, sizeof(*all), by_created_desc);
+    marker = qlast(q, nq, "marker");
+    if (marker != NULL) {
+        for (i = 0; i < n && strcmp(all[i].uuid, marker) != 0; i++) {
+        }
+        if (i == n) {
+            if (use_re) {
+                regfree(&re);
+            }
+            return ferr_set(err, FE_BADREQ, "marker [%s] not found",
+                            marker);
+        }
+        start = i + 1;
+    }
+    resp_ok(w);
+    jw_init(&j, &w->body);
+    jw_obj_open(&j);
+    jw_key(&j, "servers");
+    jw_arr_open(&j);
+    const char *last = NULL;
+    for (i = start; i < n && (long) shown < limit; i++) {
+        const struct server *s = &all[i];
+
+        if (!all_tenants && strcmp(s->project_id, r->ident.project_id
+                                   ? r->ident.project_id : "") != 0)
+        {
+            continue;
+        }
+        if (use_re && regexec(&re, s->name, 0, NULL, 0) != 0) {
+            continue;
+        }
+        if (detail) {
+            render(app, r, &j, s);
+        } else {
+            jw_obj_open(&j);
+            jw_kstr(&j, "id", s->uuid);
+            jw_kstr(&j, "name", s->name);
+            links(&j, r, "servers", s->uuid, 1);
+            jw_obj_close(&j);
+        }
+        last = s->uuid;
+        shown++;
+    }
+    jw_arr_close(&j);
+    if (shown > 0 && (long) shown == limit) {
+        struct sbuf qs;
+
+        sbuf_init(&qs);
+        for (i = 0; i < nq; i++) {
+            if (strcmp(q[i].name, "marker") != 0) {
+                sbuf_printf(&qs, "%s=%s&", q[i].name, q[i].value);
+            }
+        }
+        sbuf_printf(&qs, "marker=%s", last);
+        jw_key(&j, "servers_links");
+        jw_arr_open(&j);
+        jw_obj_open(&j);
+        jw_kstr(&j, "rel", "next");
+        jw_kstr(&j, "href", arena_printf(r->arena, "%s/servers%s?%s",
+                                         api_base(r, 1),
+                                         detail ? "/detail" : "", qs.buf));
+        jw_obj_close(&j);
+        jw_arr_close(&j);
+        sbuf_free(&qs);
+    }
+    jw_obj_close(&j);
+    if (use_re) {
+        regfree(&re);
+    }
+    return 0;
+}
+
+int h_server_index(struct app *app, struct req *r, struct resp *w,
+                   struct ferr *err)
+{
+    return server_list(app, r, w, 0, err);
+}
+
+int h_server_detail(struct app *app, struct req *r, struct resp *w,
+                    struct ferr *err)
+{
+    return server_list(app, r, w, 1, err);
+}

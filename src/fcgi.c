@@ -1,0 +1,262 @@
+/*
+ * fcgi.c: the only user of libfcgi.  Opens the listening unix socket (in
+ * the master), and in each worker accepts requests, builds struct req from
+ * the params nginx sends, reads the body (never more than Nova's limit + 1
+ * bytes), runs api_handle() and writes the response.
+ *
+ * Workers share the listening socket, which is non-blocking: each waits in
+ * poll() together with its wake pipe, so SIGTERM is noticed at once, and a
+ * worker that loses the race for a connection simply polls again.  A
+ * request already accepted is always finished before the worker exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <fcgiapp.h>
+#include "ferry/app.h"
+#include "ferry/fault.h"
+
+int fcgi_open(const struct conf *c, struct ferr *err)
+{
+    int fd, flags;
+
+    if (FCGX_Init() != 0) {
+        return ferr_set(err, FE_INTERNAL, "FCGX_Init failed");
+    }
+    unlink(c->socket);
+    fd = FCGX_OpenSocket(c->socket, 128);
+    if (fd < 0) {
+        return ferr_set(err, FE_CONFIG, "%s: cannot listen: %s", c->socket,
+                        strerror(errno));
+    }
+    if (c->socket_group != NULL) {
+        struct group *g = getgrnam(c->socket_group);
+
+        if (g == NULL || chown(c->socket, (uid_t) -1, g->gr_gid) != 0) {
+            close(fd);
+            return ferr_set(err, FE_CONFIG, "%s: cannot give it to group "
+                            "%s", c->socket, c->socket_group);
+        }
+    }
+    if (chmod(c->socket, (mode_t) c->socket_mode) != 0) {
+        close(fd);
+        return ferr_set(err, FE_CONFIG, "%s: chmod: %s", c->socket,
+                        strerror(errno));
+    }
+    flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+}
+
+static const char *param(FCGX_Request *rq, struct arena *a, const char *name)
+{
+    const char *v = FCGX_GetParam(name, rq->envp);
+
+    return v ? arena_strdup(a, v) : NULL;
+}
+
+static const char *param_or(FCGX_Request *rq, struct arena *a,
+                            const char *name, const char *dflt)
+{
+    const char *v = param(rq, a, name);
+
+    return v ? v : dflt;
+}
+
+static void read_body(FCGX_Request *rq, struct req *r)
+{
+    struct sbuf b;
+    char chunk[8192];
+    int n;
+
+    if (r->content_length > REQ_BODY_MAX) {
+        r->body_too_large = 1;
+        return;
+    }
+    sbuf_init(&b);
+    while ((n = FCGX_GetStr(chunk, sizeof(chunk), rq->in)) > 0) {
+        if (b.len + (size_t) n > REQ_BODY_MAX) {
+            r->body_too_large = 2;
+            break;
+        }
+        sbuf_putn(&b, chunk, (size_t) n);
+    }
+    if (!r->body_too_large && b.len > 0) {
+        r->body = arena_strndup(r->arena, b.buf, b.len);
+        r->body_len = b.len;
+    }
+    sbuf_free(&b);
+}
+
+static void split_roles(struct req *r)
+{
+    const char **roles;
+    char *s, *tok, *save = NULL;
+    size_t n = 0, cap = 8;
+
+    if (r->roles_raw == NULL) {
+        return;
+    }
+    roles = arena_alloc(r->arena, cap * sizeof(*roles));
+    s = arena_strdup(r->arena, r->roles_raw);
+    for (tok = strtok_r(s, ",", &save); tok != NULL && n < cap;
+         tok = strtok_r(NULL, ",", &save))
+    {
+        while (*tok == ' ' || *tok == '\t') {
+            tok++;
+        }
+        for (char *e = tok + strlen(tok);
+             e > tok && (e[-1] == ' ' || e[-1] == '\t'); e--)
+        {
+            e[-1] = '\0';
+        }
+        if (*tok != '\0') {
+            roles[n++] = tok;
+        }
+    }
+    r->ident.roles = roles;
+    r->ident.nroles = n;
+}
+
+static void build_req(FCGX_Request *rq, struct req *r)
+{
+    struct arena *a = r->arena;
+    const char *uri, *q, *cl, *https, *scheme, *host;
+    size_t plen;
+
+    r->method = param_or(rq, a, "REQUEST_METHOD", "GET");
+    uri = param_or(rq, a, "REQUEST_URI", "/");
+    q = strchr(uri, '?');
+    r->query = param_or(rq, a, "QUERY_STRING", "");
+    r->uri = q ? arena_strndup(a, uri, (size_t) (q - uri)) : uri;
+    r->prefix = param_or(rq, a, "FERRY_PREFIX", "");
+    plen = strlen(r->prefix);
+    if (plen > 0) {
+        if (strncmp(r->uri, r->prefix, plen) != 0
+            || (r->uri[plen] != '\0' && r->uri[plen] != '/'))
+        {
+            r->prefix_mismatch = 1;     /* e.g. /computex under /compute */
+        } else {
+            r->uri += plen;
+            if (*r->uri == '\0') {
+                r->uri = "/";
+            }
+        }
+    }
+    r->content_type = param(rq, a, "CONTENT_TYPE");
+    r->accept = param(rq, a, "HTTP_ACCEPT");
+    r->hdr_api_version = param(rq, a, "HTTP_OPENSTACK_API_VERSION");
+    r->hdr_nova_version = param(rq, a, "HTTP_X_OPENSTACK_NOVA_API_VERSION");
+    cl = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
+    r->content_length = (cl && *cl) ? strtoll(cl, NULL, 10) : -1;
+    https = FCGX_GetParam("HTTPS", rq->envp);
+    scheme = FCGX_GetParam("REQUEST_SCHEME", rq->envp);
+    if (scheme == NULL) {
+        scheme = (https && *https) ? "https" : "http";
+    }
+    host = FCGX_GetParam("HTTP_HOST", rq->envp);
+    if (host == NULL) {
+        host = FCGX_GetParam("SERVER_NAME", rq->envp);
+    }
+    r->app_url = arena_printf(a, "%s://%s%s", scheme, host ? host : "",
+                              r->prefix);
+    r->request_id = param(rq, a, "FERRY_REQUEST_ID");
+    if (r->request_id == NULL || strncmp(r->request_id, "req-", 4) != 0
+        || !uuid_valid(r->request_id + 4))
+    {
+        char u[37];
+
+        uuid4(u);
+        r->request_id = arena_printf(a, "req-%s", u);
+    }
+    /* identity: FERRY_* only; nginx sets them from the token map */
+    r->ident.user_id = param(rq, a, "FERRY_USER_ID");
+    r->ident.project_id = param(rq, a, "FERRY_PROJECT_ID");
+    r->roles_raw = param(rq, a, "FERRY_ROLES");
+    r->authenticated = param_or(rq, a, "FERRY_AUTHENTICATED", "0")[0] == '1';
+    split_roles(r);
+}
+
+static void write_resp(FCGX_Request *rq, struct req *r, struct resp *w)
+{
+    size_t i;
+
+    FCGX_FPrintF(rq->out, "Status: %d %s\r\n", w->status,
+                 http_reason(w->status));
+    for (i = 0; i < w->nheaders; i++) {
+        FCGX_FPrintF(rq->out, "%s: %s\r\n", w->headers[i].name,
+                     w->headers[i].value);
+    }
+    if (w->content_type != NULL) {
+        FCGX_FPrintF(rq->out, "Content-Type: %s\r\n", w->content_type);
+    }
+    FCGX_FPrintF(rq->out, "Content-Length: %lu\r\n\r\n",
+                 (unsigned long) w->body.len);
+    if (w->body.len > 0 && strcmp(r->method, "HEAD") != 0) {
+        FCGX_PutStr(w->body.buf, (int) w->body.len, rq->out);
+    }
+}
+
+int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
+               int wake_fd)
+{
+    FCGX_Request rq;
+    struct arena arena;
+    struct resp w;
+    struct req r;
+    struct pollfd pfd[2];
+
+    if (FCGX_InitRequest(&rq, listen_fd, 0) != 0) {
+        log_error("FCGX_InitRequest failed");
+        return -1;
+    }
+    arena_init(&arena, 32768);
+    sbuf_init(&w.body);
+    while (!*stop) {
+        pfd[0].fd = listen_fd;
+        pfd[0].events = POLLIN;
+        pfd[1].fd = wake_fd;
+        pfd[1].events = POLLIN;
+        if (poll(pfd, 2, -1) < 0) {
+            continue;               /* EINTR: re-check *stop */
+        }
+        if (*stop) {
+            break;
+        }
+        if (!(pfd[0].revents & POLLIN)) {
+            continue;
+        }
+        if (FCGX_Accept_r(&rq) < 0) {
+            continue;               /* another worker took it */
+        }
+        memset(&r, 0, sizeof(r));
+        r.arena = &arena;
+        r.start_us = time_now_us();
+        r.ctx = app;
+        build_req(&rq, &r);
+        read_body(&rq, &r);
+        w.status = 500;
+        w.content_type = NULL;
+        w.nheaders = 0;
+        sbuf_reset(&w.body);
+        api_handle(app, &r, &w);
+        write_resp(&rq, &r, &w);
+        FCGX_Finish_r(&rq);
+        log_info("%s %s%s%s %d %.1fms %s", r.method, r.uri,
+                 r.query[0] ? "?" : "", r.query, w.status,
+                 (double) (time_now_us() - r.start_us) / 1000.0,
+                 r.request_id);
+        arena_reset(&arena);
+    }
+    sbuf_free(&w.body);
+    arena_free(&arena);
+    FCGX_Free(&rq, 1);
+    return 0;
+}

@@ -1,0 +1,201 @@
+/*
+ * inventory.c: where servers are.  libvirt is the truth for where a
+ * domain runs; the store's instance -> host index only says which host to
+ * ask first.  When a domain is defined on two hosts (the moment of a
+ * migration), the host where it is active wins.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "ferry/inventory.h"
+#include "ferry/app.h"
+#include "ferry/virt.h"
+
+struct inventory {
+    const struct conf *conf;
+    struct vconn **conns;
+};
+
+int inventory_open(const struct conf *c, struct inventory **out,
+                   struct ferr *err)
+{
+    struct inventory *inv = calloc(1, sizeof(*inv));
+
+    if (inv == NULL) {
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
+    inv->conf = c;
+    inv->conns = calloc(c->nhosts ? c->nhosts : 1, sizeof(*inv->conns));
+    if (inv->conns == NULL) {
+        free(inv);
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
+    virt_init();
+    *out = inv;
+    return 0;
+}
+
+void inventory_close(struct inventory *inv)
+{
+    size_t i;
+
+    if (inv == NULL) {
+        return;
+    }
+    for (i = 0; i < inv->conf->nhosts; i++) {
+        virt_close(inv->conns[i]);
+    }
+    free(inv->conns);
+    free(inv);
+}
+
+/* The connection to host i, opened or reopened as needed. */
+static struct vconn *conn(struct inventory *inv, size_t i, struct ferr *err)
+{
+    if (inv->conns[i] != NULL && !virt_alive(inv->conns[i])) {
+        virt_close(inv->conns[i]);
+        inv->conns[i] = NULL;
+    }
+    if (inv->conns[i] == NULL
+        && virt_connect(inv->conf->hosts[i].uri, &inv->conns[i], err) < 0)
+    {
+        log_error("host %s unreachable: %s", inv->conf->hosts[i].name,
+                  ferr_msg(err));
+        return NULL;
+    }
+    return inv->conns[i];
+}
+
+static void decorate(struct inventory *inv, struct store *st, size_t i,
+                     struct arena *a, struct server *s)
+{
+    struct migration m;
+    struct ferr err = { 0 };
+
+    s->host = inv->conf->hosts[i].name;
+    s->node = virt_hostname(inv->conns[i]);
+    if (s->node == NULL) {
+        s->node = s->host;
+    }
+    if (store_migration_active(st, s->uuid, a, &m, &err) == 1) {
+        s->task_state = "migrating";
+    }
+    ferr_clear(&err);
+}
+
+int inventory_find(struct inventory *inv, struct store *st,
+                   const char *uuid, struct arena *a, struct server *s,
+                   struct ferr *err)
+{
+    char hint[256];
+    size_t i, order[64], n = 0, k, found_at = 0;
+    int have_hint, rc, found = 0, unreachable_hint = 0;
+    struct server cand;
+
+    have_hint = store_host_get(st, uuid, hint, sizeof(hint));
+    for (i = 0; i < inv->conf->nhosts && n < ARRAY_LEN(order); i++) {
+        if (have_hint && strcmp(inv->conf->hosts[i].name, hint) == 0) {
+            memmove(order + 1, order, n * sizeof(order[0]));
+            order[0] = i;
+            n++;
+        } else {
+            order[n++] = i;
+        }
+    }
+    for (k = 0; k < n; k++) {
+        struct ferr e = { 0 };
+        struct vconn *c;
+
+        i = order[k];
+        c = conn(inv, i, &e);
+        if (c == NULL) {
+            if (have_hint && strcmp(inv->conf->hosts[i].name, hint) == 0) {
+                unreachable_hint = 1;
+                ferr_set(err, e.code, "%s", ferr_msg(&e));
+            }
+            ferr_clear(&e);
+            continue;
+        }
+        rc = virt_lookup(c, uuid, a, &cand, &e);
+        ferr_clear(&e);
+        if (rc != 1) {
+            continue;
+        }
+        if (!found || (cand.power_state == 1 || cand.power_state == 3)) {
+            *s = cand;
+            found_at = i;
+            found = 1;
+        }
+        if (s->power_state == 1 || s->power_state == 3) {
+            break;      /* active here: this is where it runs */
+        }
+    }
+    if (!found) {
+        return unreachable_hint ? -FE_UNAVAILABLE : 0;
+    }
+    if (unreachable_hint) {
+        ferr_clear(err);
+    }
+    decorate(inv, st, found_at, a, s);
+    if (!have_hint || strcmp(hint, s->host) != 0) {
+        store_host_set(st, s->uuid, s->host);
+    }
+    return 1;
+}
+
+int inventory_list(struct inventory *inv, struct store *st, struct arena *a,
+                   struct server **out, size_t *n, struct ferr *err)
+{
+    struct server *all = NULL, *part;
+    size_t total = 0, cap = 0, np, i, j;
+
+    for (i = 0; i < inv->conf->nhosts; i++) {
+        struct ferr e = { 0 };
+        struct vconn *c = conn(inv, i, &e);
+
+        if (c == NULL || virt_list(c, a, &part, &np, &e) < 0) {
+            ferr_clear(&e);
+            continue;       /* an unreachable host lists nothing */
+        }
+        if (total + np > cap) {
+            struct server *grown;
+
+            cap = (total + np) * 2;
+            grown = arena_alloc(a, cap * sizeof(*grown));
+            if (total > 0) {
+                memcpy(grown, all, total * sizeof(*grown));
+            }
+            all = grown;
+        }
+        for (j = 0; j < np; j++) {
+            /* a domain defined on two hosts is listed where active */
+            size_t k;
+            int dup = 0;
+
+            for (k = 0; k < total; k++) {
+                if (strcmp(all[k].uuid, part[j].uuid) == 0) {
+                    dup = 1;
+                    if (part[j].power_state == 1
+                        || part[j].power_state == 3)
+                    {
+                        all[k] = part[j];
+                        decorate(inv, st, i, a, &all[k]);
+                    }
+                }
+            }
+            if (!dup) {
+                all[total] = part[j];
+                decorate(inv, st, i, a, &all[total]);
+                total++;
+            }
+        }
+    }
+    *out = all;
+    *n = total;
+    return 0;
+}
+
+const struct conf_host *inventory_host(struct inventory *inv,
+                                       const char *name)
+{
+    return conf_host_find(inv->conf, name);
+}

@@ -1,0 +1,330 @@
+/*
+ * store.c: the SQLite store (see store.h).  The only includer of sqlite3.h.
+ *
+ * Invariants: WAL journal, so readers never block the writer; a partial
+ * unique index allows one in-progress migration per instance; every write
+ * is one statement or one transaction, with a busy timeout so concurrent
+ * workers and runners queue rather than fail.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include "ferry/store.h"
+
+struct store {
+    sqlite3 *db;
+};
+
+static const char *const in_progress[] = {
+    "accepted", "queued", "preparing", "running", "running (post-copy)",
+    "post-migrating",
+};
+
+int mig_status_in_progress(const char *status)
+{
+    size_t i;
+
+    for (i = 0; status != NULL && i < ARRAY_LEN(in_progress); i++) {
+        if (strcmp(status, in_progress[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS migrations ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " uuid TEXT NOT NULL UNIQUE,"
+    " instance_uuid TEXT NOT NULL,"
+    " migration_type TEXT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " source_compute TEXT, source_node TEXT,"
+    " dest_compute TEXT, dest_node TEXT, dest_host TEXT,"
+    " old_instance_type_id INTEGER, new_instance_type_id INTEGER,"
+    " memory_total INTEGER, memory_processed INTEGER,"
+    " memory_remaining INTEGER,"
+    " disk_total INTEGER, disk_processed INTEGER, disk_remaining INTEGER,"
+    " user_id TEXT, project_id TEXT,"
+    " hidden INTEGER NOT NULL DEFAULT 0,"
+    " deleted INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER,"
+    " block_migration INTEGER, disk_over_commit INTEGER,"
+    " force INTEGER, mv_minor INTEGER, requested_host TEXT,"
+    " error_reason TEXT);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_in_progress"
+    " ON migrations(instance_uuid) WHERE status IN ('accepted', 'queued',"
+    " 'preparing', 'running', 'running (post-copy)', 'post-migrating');"
+    "CREATE INDEX IF NOT EXISTS migrations_status ON migrations(status);"
+    "CREATE TABLE IF NOT EXISTS instances ("
+    " uuid TEXT PRIMARY KEY, host TEXT NOT NULL, updated_at INTEGER);";
+
+static int db_err(struct store *s, struct ferr *err, const char *what)
+{
+    return ferr_set(err, FE_INTERNAL, "store: %s: %s", what,
+                    sqlite3_errmsg(s->db));
+}
+
+int store_open(const char *path, struct store **out, struct ferr *err)
+{
+    struct store *s = calloc(1, sizeof(*s));
+    char *msg = NULL;
+    int rc;
+
+    if (s == NULL) {
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
+    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE
+                         | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        rc = ferr_set(err, FE_CONFIG, "%s: cannot open the store: %s", path,
+                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        sqlite3_close(s->db);
+        free(s);
+        return rc;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL;"
+                     "PRAGMA synchronous=NORMAL;", NULL, NULL, &msg)
+        != SQLITE_OK
+        || sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK)
+    {
+        rc = ferr_set(err, FE_CONFIG, "%s: cannot prepare the store: %s",
+                      path, msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        sqlite3_close(s->db);
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void store_close(struct store *s)
+{
+    if (s != NULL) {
+        sqlite3_close(s->db);
+        free(s);
+    }
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v == NULL) {
+        sqlite3_bind_null(st, i);
+    } else {
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    }
+}
+
+static void bind_int(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v == MIG_NULL_INT) {
+        sqlite3_bind_null(st, i);
+    } else {
+        sqlite3_bind_int64(st, i, v);
+    }
+}
+
+int store_migration_create(struct store *s, struct migration *m,
+                           struct ferr *err)
+{
+    static const char sql[] =
+        "INSERT INTO migrations (uuid, instance_uuid, migration_type,"
+        " status, source_compute, source_node, dest_compute, dest_node,"
+        " dest_host, old_instance_type_id, new_instance_type_id, user_id,"
+        " project_id, created_at, updated_at, block_migration,"
+        " disk_over_commit, force, mv_minor, requested_host)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14, NULL, ?15, ?16, ?17, ?18, ?19)";
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return db_err(s, err, "prepare insert");
+    }
+    uuid4(m->uuid);
+    m->created_at = time_now_us();
+    bind_text(st, 1, m->uuid);
+    bind_text(st, 2, m->instance_uuid);
+    bind_text(st, 3, m->migration_type);
+    bind_text(st, 4, m->status);
+    bind_text(st, 5, m->source_compute);
+    bind_text(st, 6, m->source_node);
+    bind_text(st, 7, m->dest_compute);
+    bind_text(st, 8, m->dest_node);
+    bind_text(st, 9, m->dest_host);
+    bind_int(st, 10, m->old_instance_type_id);
+    bind_int(st, 11, m->new_instance_type_id);
+    bind_text(st, 12, m->user_id);
+    bind_text(st, 13, m->project_id);
+    sqlite3_bind_int64(st, 14, m->created_at);
+    sqlite3_bind_int(st, 15, m->block_migration);
+    sqlite3_bind_int(st, 16, m->disk_over_commit);
+    sqlite3_bind_int(st, 17, m->force);
+    sqlite3_bind_int(st, 18, m->mv_minor);
+    bind_text(st, 19, m->requested_host);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT) {
+        return ferr_set(err, FE_CONFLICT, "instance %s already has a "
+                        "migration in progress", m->instance_uuid);
+    }
+    if (rc != SQLITE_DONE) {
+        return db_err(s, err, "insert migration");
+    }
+    m->id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i, struct arena *a)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+
+    return t ? arena_strdup(a, (const char *) t) : NULL;
+}
+
+static int64_t col_int(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL
+           ? MIG_NULL_INT : sqlite3_column_int64(st, i);
+}
+
+#define MIG_COLUMNS \
+    "id, uuid, instance_uuid, migration_type, status, source_compute," \
+    " source_node, dest_compute, dest_node, dest_host," \
+    " old_instance_type_id, new_instance_type_id, memory_total," \
+    " memory_processed, memory_remaining, disk_total, disk_processed," \
+    " disk_remaining, user_id, project_id, hidden, created_at," \
+    " updated_at, block_migration, disk_over_commit, force, mv_minor," \
+    " error_reason, requested_host"
+
+static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
+{
+    const char *u;
+
+    memset(m, 0, sizeof(*m));
+    m->id = sqlite3_column_int64(st, 0);
+    u = (const char *) sqlite3_column_text(st, 1);
+    snprintf(m->uuid, sizeof(m->uuid), "%s", u ? u : "");
+    u = (const char *) sqlite3_column_text(st, 2);
+    snprintf(m->instance_uuid, sizeof(m->instance_uuid), "%s", u ? u : "");
+    m->migration_type = col_text(st, 3, a);
+    m->status = col_text(st, 4, a);
+    m->source_compute = col_text(st, 5, a);
+    m->source_node = col_text(st, 6, a);
+    m->dest_compute = col_text(st, 7, a);
+    m->dest_node = col_text(st, 8, a);
+    m->dest_host = col_text(st, 9, a);
+    m->old_instance_type_id = col_int(st, 10);
+    m->new_instance_type_id = col_int(st, 11);
+    m->memory_total = col_int(st, 12);
+    m->memory_processed = col_int(st, 13);
+    m->memory_remaining = col_int(st, 14);
+    m->disk_total = col_int(st, 15);
+    m->disk_processed = col_int(st, 16);
+    m->disk_remaining = col_int(st, 17);
+    m->user_id = col_text(st, 18, a);
+    m->project_id = col_text(st, 19, a);
+    m->hidden = (int) sqlite3_column_int(st, 20);
+    m->created_at = sqlite3_column_int64(st, 21);
+    m->updated_at = col_int(st, 22) == MIG_NULL_INT ? 0 : col_int(st, 22);
+    m->block_migration = sqlite3_column_int(st, 23);
+    m->disk_over_commit = sqlite3_column_int(st, 24);
+    m->force = sqlite3_column_int(st, 25);
+    m->mv_minor = sqlite3_column_int(st, 26);
+    m->error_reason = col_text(st, 27, a);
+    m->requested_host = col_text(st, 28, a);
+}
+
+int store_migration_active(struct store *s, const char *instance_uuid,
+                           struct arena *a, struct migration *out,
+                           struct ferr *err)
+{
+    static const char sql[] =
+        "SELECT " MIG_COLUMNS " FROM migrations WHERE instance_uuid = ?1"
+        " AND deleted = 0 AND status IN ('accepted', 'queued', 'preparing',"
+        " 'running', 'running (post-copy)', 'post-migrating')";
+    sqlite3_stmt *st;
+    int rc, found = 0;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return db_err(s, err, "prepare select");
+    }
+    bind_text(st, 1, instance_uuid);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_row(st, a, out);
+        found = 1;
+    } else if (rc != SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return db_err(s, err, "select migration");
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+int store_migration_set_status(struct store *s, int64_t id,
+                               const char *status, const char *reason,
+                               struct ferr *err)
+{
+    static const char sql[] =
+        "UPDATE migrations SET status = ?1, error_reason = ?2,"
+        " updated_at = ?3 WHERE id = ?4";
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return db_err(s, err, "prepare update");
+    }
+    bind_text(st, 1, status);
+    bind_text(st, 2, reason);
+    sqlite3_bind_int64(st, 3, time_now_us());
+    sqlite3_bind_int64(st, 4, id);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, err, "update migration");
+}
+
+int store_host_get(struct store *s, const char *uuid, char *host,
+                   size_t hostsz)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT host FROM instances WHERE uuid"
+                           " = ?1", -1, &st, NULL) != SQLITE_OK)
+    {
+        return 0;
+    }
+    bind_text(st, 1, uuid);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(host, hostsz, "%s", sqlite3_column_text(st, 0));
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+int store_host_set(struct store *s, const char *uuid, const char *host)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO instances (uuid, host,"
+                           " updated_at) VALUES (?1, ?2, ?3) ON CONFLICT"
+                           " (uuid) DO UPDATE SET host = excluded.host,"
+                           " updated_at = excluded.updated_at"
+                           " WHERE host != excluded.host", -1, &st, NULL)
+        != SQLITE_OK)
+    {
+        return -FE_INTERNAL;
+    }
+    bind_text(st, 1, uuid);
+    bind_text(st, 2, host);
+    sqlite3_bind_int64(st, 3, time_now_us());
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -FE_INTERNAL;
+}
