@@ -1,0 +1,99 @@
+/* test_store.c: migration records, the one-in-progress-per-instance rule
+ * (also across processes), status changes and the host index. */
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "unit.h"
+#include "ferry/store.h"
+
+static void fill(struct migration *m, const char *inst)
+{
+    memset(m, 0, sizeof(*m));
+    snprintf(m->instance_uuid, sizeof(m->instance_uuid), "%s", inst);
+    m->migration_type = "live-migration";
+    m->status = "accepted";
+    m->source_compute = "a";
+    m->old_instance_type_id = MIG_NULL_INT;
+    m->new_instance_type_id = MIG_NULL_INT;
+    m->user_id = "u";
+    m->project_id = "p";
+    m->block_migration = -1;
+    m->mv_minor = 25;
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/ferry-test-store-XXXXXX", path[256], host[64];
+    const char *inst = "11111111-2222-4333-8444-555555555555";
+    struct store *s = NULL;
+    struct ferr e = { 0 };
+    struct migration m, got;
+    struct arena a;
+    int i, wins = 0, status;
+
+    if (mkdtemp(dir) == NULL) {
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/ferry.db", dir);
+    arena_init(&a, 4096);
+    CHECK_INT(store_open(path, &s, &e), 0);
+
+    fill(&m, inst);
+    CHECK_INT(store_migration_create(s, &m, &e), 0);
+    CHECK(m.id > 0);
+    CHECK(uuid_valid(m.uuid));
+    CHECK_INT(store_migration_active(s, inst, &a, &got, &e), 1);
+    CHECK_INT(got.id, m.id);
+    CHECK_STR(got.status, "accepted");
+    CHECK_INT(got.block_migration, -1);
+    CHECK(got.dest_compute == NULL);
+    CHECK_INT(got.memory_total, MIG_NULL_INT);
+
+    fill(&m, inst);
+    CHECK_INT(store_migration_create(s, &m, &e), -FE_CONFLICT);
+    ferr_clear(&e);
+
+    /* a terminal status releases the instance */
+    CHECK_INT(store_migration_set_status(s, got.id, "error", "no host", &e),
+              0);
+    CHECK_INT(store_migration_active(s, inst, &a, &got, &e), 0);
+    fill(&m, inst);
+    CHECK_INT(store_migration_create(s, &m, &e), 0);
+    CHECK(mig_status_in_progress("running (post-copy)"));
+    CHECK(!mig_status_in_progress("completed"));
+    CHECK_INT(store_migration_set_status(s, m.id, "completed", NULL, &e), 0);
+
+    /* eight processes race for one instance: exactly one wins */
+    for (i = 0; i < 8; i++) {
+        if (fork() == 0) {
+            struct store *s2;
+            struct ferr e2 = { 0 };
+            struct migration m2;
+
+            if (store_open(path, &s2, &e2) < 0) {
+                _exit(2);
+            }
+            fill(&m2, "99999999-2222-4333-8444-555555555555");
+            _exit(store_migration_create(s2, &m2, &e2) == 0 ? 0 : 1);
+        }
+    }
+    for (i = 0; i < 8; i++) {
+        wait(&status);
+        wins += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    CHECK_INT(wins, 1);
+
+    CHECK_INT(store_host_get(s, inst, host, sizeof(host)), 0);
+    CHECK_INT(store_host_set(s, inst, "a"), 0);
+    CHECK_INT(store_host_get(s, inst, host, sizeof(host)), 1);
+    CHECK_STR(host, "a");
+    CHECK_INT(store_host_set(s, inst, "b"), 0);
+    store_host_get(s, inst, host, sizeof(host));
+    CHECK_STR(host, "b");
+
+    store_close(s);
+    arena_free(&a);
+    snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+    CHECK_INT(system(path), 0);
+    return unit_done("test_store");
+}
