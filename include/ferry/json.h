@@ -55,7 +55,12 @@ void json_pyrepr(struct sbuf *out, const jnode *v);
 /* repr() of a plain C string (Python str rules). */
 void py_repr_cstr(struct sbuf *out, const char *s, size_t n);
 
-/* Streaming writer.  Commas are inserted automatically. */
+/* Streaming writer.  Commas are inserted automatically; separators are
+ * Python's (", " and ": ").  Strings pass UTF-8 through.  Two encodings
+ * that only ferry produces are written as JSON escapes: a lone surrogate
+ * kept from a \uD8xx request escape (3-byte WTF-8) as \ud8xx, and the
+ * bytes C0 80 as \u0000 (schema messages carry a request's NUL that way,
+ * since struct ferr holds C strings).  Other invalid bytes become \ufffd. */
 #define JW_MAX_DEPTH 32
 struct jw {
     struct sbuf *sb;

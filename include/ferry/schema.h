@@ -12,6 +12,7 @@
 #define FERRY_SCHEMA_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "ferry/err.h"
 #include "ferry/json.h"
 
@@ -31,11 +32,19 @@ enum query_schema_id {
     QSCHEMA_MIGRATIONS_2_59,
     QSCHEMA_MIGRATIONS_2_66,
     QSCHEMA_MIGRATIONS_2_80,
+    QSCHEMA_SERVERS_2_26,   /* 2.26 - 2.65: tags filters (regex) */
+    QSCHEMA_SERVERS_2_66,   /* 2.66 - 2.72: changes-before */
+    QSCHEMA_SERVERS_2_73,   /* 2.73 - 2.74: locked, sort_key locked */
     QSCHEMA__COUNT
 };
 
 /* The body schema of os-migrateLive for microversion 2.<minor>. */
 enum schema_id schema_live_for(int minor);
+
+/* The query schema of GET /servers[/detail] and of GET /os-migrations for
+ * microversion 2.<minor> (Nova has five servers ranges, not two). */
+enum query_schema_id schema_servers_query_for(int minor);
+enum query_schema_id schema_migrations_query_for(int minor);
 
 /* 0, or -FE_BADREQ with err->msg = Nova's message. */
 int schema_validate(enum schema_id id, const jnode *body, struct ferr *err);
@@ -56,5 +65,12 @@ int schema_validate_query(enum query_schema_id id, const struct qparam *q,
  * and lower-cased, 1 t true on y yes / 0 f false off n no.  Returns 1 or 0,
  * or -1 when the value is neither (callers validated it first). */
 int schema_bool_from(const jnode *v);
+/* The same for a plain string (a query value): 1, 0 or -1. */
+int schema_bool_from_str(const char *s);
+
+/* A changes-since / changes-before value as Nova parses it (iso8601 with
+ * the grammar of spec §6.5; no zone means UTC): 0 and *epoch_us, or -1
+ * when it is not a 'date-time'. */
+int schema_parse_datetime(const char *s, int64_t *epoch_us);
 
 #endif
