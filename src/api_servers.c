@@ -382,8 +382,8 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
     struct jw j;
 
     if (parse_query(r, &q, &nq, err) < 0
-        || schema_validate_query(r->mv_minor >= 75 ? QSCHEMA_SERVERS_2_75
-                                 : QSCHEMA_SERVERS_2_1, q, nq, err) < 0
+        || schema_validate_query(schema_servers_query_for(r->mv_minor), q,
+                                 nq, err) < 0
         || api_authorize(app, r, detail ? "os_compute_api:servers:detail"
                          : "os_compute_api:servers:index", NULL, err) < 0)
     {

@@ -1,0 +1,252 @@
+"""ferryd as a daemon: configuration errors at start-up, SIGHUP reloads of
+policy and config without dropping requests, a bad reload refused, a dead
+worker restarted, SIGTERM stopping everything.  Each test runs its own
+sandbox (nginx + ferryd) so that signals and policy edits touch nothing
+else."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+FERRYD = os.path.join(ROOT, "build", "ferryd")
+SANDBOX = os.path.join(ROOT, "tools", "sandbox")
+TOKEN = os.path.join(ROOT, "tools", "ferry-token")
+HOSTS = os.path.join(ROOT, "tests", "api", "hosts")
+LIVE_RULE = "os_compute_api:os-migrate-server:migrate_live"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=10.0, step=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+class Sandbox:
+    def __init__(self, tmp, workers=2):
+        self.tmp = tmp
+        self.dir = os.path.join(tmp, "sb")
+        self.hosts = os.path.join(tmp, "hosts.conf")
+        with open(self.hosts, "w") as f:
+            f.write("[host host-a]\nuri = test://%s/host-a.xml\n"
+                    "[host host-b]\nuri = test://%s/host-b.xml\n"
+                    % (HOSTS, HOSTS))
+        self.policy = os.path.join(tmp, "policy.json")
+        shutil.copy(os.path.join(ROOT, "policy", "policy.json"), self.policy)
+        self.port = free_port()
+        subprocess.run([SANDBOX, "start", "--hosts", self.hosts, "--port",
+                        str(self.port), "--dir", self.dir, "--workers",
+                        str(workers), "--policy", self.policy], check=True,
+                       stdout=subprocess.DEVNULL)
+        env = dict(line.split("=", 1) for line in
+                   open(os.path.join(self.dir, "env")).read().split())
+        self.url = env["FERRY_URL"]
+        self.ca = env["FERRY_CACERT"]
+        self.admin = env["FERRY_TOKEN"]
+        self.member = subprocess.run(
+            [TOKEN, "-f", env["FERRY_TOKENS"], "add", "--user", "u1",
+             "--project", "p1", "--roles", "member"], check=True,
+            capture_output=True, text=True).stdout.strip()
+        subprocess.run([SANDBOX, "reload", "--dir", self.dir], check=True)
+        time.sleep(0.3)
+
+    @property
+    def master(self):
+        return int(open(os.path.join(self.dir, "ferryd.pid")).read())
+
+    def workers(self):
+        out = subprocess.run(["pgrep", "-P", str(self.master)],
+                             capture_output=True, text=True).stdout
+        return sorted(int(p) for p in out.split())
+
+    def get(self, path, token=None, **kw):
+        return requests.get(self.url + path, verify=self.ca, timeout=10,
+                            headers={"X-Auth-Token": token or self.admin},
+                            **kw)
+
+    def migrate(self, uuid, token):
+        return requests.post(
+            "%s/servers/%s/action" % (self.url, uuid), verify=self.ca,
+            timeout=10, json={"os-migrateLive": {
+                "host": "host-b", "block_migration": False,
+                "disk_over_commit": False}},
+            headers={"X-Auth-Token": token})
+
+    def log(self):
+        return open(os.path.join(self.dir, "ferryd.log")).read()
+
+    def stop(self):
+        subprocess.run([SANDBOX, "stop", "--dir", self.dir],
+                       stdout=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def sandbox():
+    tmp = tempfile.mkdtemp(prefix="ferry-daemon-")
+    sb = Sandbox(tmp)
+    try:
+        yield sb
+    finally:
+        sb.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_ferryd(conf_text, *args):
+    tmp = tempfile.mkdtemp(prefix="ferry-conf-")
+    try:
+        path = os.path.join(tmp, "ferry.conf")
+        with open(path, "w") as f:
+            f.write(conf_text)
+        return subprocess.run([FERRYD, "-c", path] + list(args),
+                              capture_output=True, text=True, timeout=20)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_bad_config_line_fails_at_start_naming_file_and_line():
+    r = run_ferryd("[ferryd]\nworkers = 2\nwrokers = 3\n"
+                   "[host a]\nuri = test:///default\n")
+    assert r.returncode == 1
+    assert "ferry.conf:3: unknown key 'wrokers'" in r.stderr
+
+
+def test_bad_value_fails_at_start():
+    r = run_ferryd("[host a]\nuri = test:///default\nenabled = perhaps\n")
+    assert r.returncode == 1
+    assert "ferry.conf:3: expected true or false, got 'perhaps'" in r.stderr
+
+
+def test_bad_policy_fails_at_start():
+    tmp = tempfile.mkdtemp(prefix="ferry-pol-")
+    try:
+        pol = os.path.join(tmp, "policy.json")
+        with open(pol, "w") as f:
+            f.write('{"context_is_admin": "role:admin and ("}')
+        r = run_ferryd("[ferryd]\npolicy = %s\n[host a]\nuri = "
+                       "test:///default\n" % pol)
+        assert r.returncode == 1
+        assert pol in r.stderr and "context_is_admin" in r.stderr
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_check_mode_accepts_a_good_config():
+    r = run_ferryd("[ferryd]\npolicy = %s/policy/policy.json\n"
+                   "[host a]\nuri = test:///default\n" % ROOT, "-t")
+    assert r.returncode == 0, r.stderr
+    assert "configuration ok (1 hosts)" in r.stdout
+
+
+def test_sighup_reloads_policy_without_restart(sandbox):
+    uuid = "a0000000-0000-4000-8000-000000000131"
+    r = sandbox.migrate(uuid, sandbox.member)
+    assert r.status_code == 403
+    assert r.json()["forbidden"]["message"] == (
+        "Policy doesn't allow %s to be performed." % LIVE_RULE)
+    master = sandbox.master
+    import json
+    rules = json.load(open(sandbox.policy))
+    rules[LIVE_RULE] = "role:member and project_id:%(project_id)s"
+    json.dump(rules, open(sandbox.policy, "w"))
+    os.kill(master, signal.SIGHUP)
+    assert wait_for(lambda: "reloaded" in sandbox.log())
+    assert wait_for(lambda: sandbox.migrate(uuid, sandbox.member)
+                    .status_code == 202)
+    assert sandbox.master == master
+
+
+def test_bad_reload_keeps_running_configuration(sandbox):
+    with open(sandbox.policy, "w") as f:
+        f.write("{not json")
+    before = sandbox.workers()
+    os.kill(sandbox.master, signal.SIGHUP)
+    assert wait_for(lambda: "reload refused" in sandbox.log())
+    assert sandbox.workers() == before
+    r = sandbox.get("/servers/a0000000-0000-4000-8000-000000000001")
+    assert r.status_code == 200
+    # the old policy is still in force: a member is still refused
+    r = sandbox.migrate("a0000000-0000-4000-8000-000000000132",
+                        sandbox.member)
+    assert r.status_code == 403
+
+
+def test_reload_under_load_drops_no_request(sandbox):
+    statuses = []
+    stop = threading.Event()
+
+    def hammer():
+        s = requests.Session()
+        while not stop.is_set():
+            try:
+                r = s.get(sandbox.url + "/servers/a0000000-0000-4000-8000-"
+                          "000000000001", verify=sandbox.ca, timeout=10,
+                          headers={"X-Auth-Token": sandbox.admin})
+                statuses.append(r.status_code)
+            except requests.RequestException as e:
+                statuses.append(repr(e))
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(5):
+            time.sleep(0.3)
+            os.kill(sandbox.master, signal.SIGHUP)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert len(statuses) > 50
+    assert set(statuses) == {200}, [s for s in statuses if s != 200][:5]
+    assert sandbox.log().count("reloaded") == 5
+
+
+def test_dead_worker_is_restarted(sandbox):
+    before = sandbox.workers()
+    assert len(before) == 2
+    os.kill(before[0], signal.SIGKILL)
+    assert wait_for(lambda: len(sandbox.workers()) == 2
+                    and before[0] not in sandbox.workers())
+    r = sandbox.get("/servers/a0000000-0000-4000-8000-000000000001")
+    assert r.status_code == 200
+    assert "restarting" in sandbox.log()
+
+
+def test_sigterm_stops_master_and_workers(sandbox):
+    master, workers = sandbox.master, sandbox.workers()
+    os.kill(master, signal.SIGTERM)
+
+    def gone(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        # a zombie child of the sandbox's shell is gone too
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                return f.read().split()[2] == "Z"
+        except FileNotFoundError:
+            return True
+        return False
+
+    assert wait_for(lambda: all(gone(p) for p in [master] + workers))
+    assert not os.path.exists(os.path.join(sandbox.dir, "ferryd.sock"))
+    assert "stopped" in sandbox.log()
