@@ -10,6 +10,7 @@
 #include "ferry/api.h"
 #include "ferry/fault.h"
 #include "ferry/inventory.h"
+#include "ferry/runner.h"
 #include "ferry/schema.h"
 #include "ferry/store.h"
 
@@ -22,6 +23,40 @@ const struct action server_actions[] = {
 };
 
 #define LIVE_RULE "os_compute_api:os-migrate-server:migrate_live"
+
+/* Sync mode: prechecks inside the request.  Failure: the record ends in
+ * "error" and the error is the answer (400s / 409 / 500, spec 4.4);
+ * success: the record is "queued" for a runner. */
+static int sync_precheck(struct app *app, struct req *r, struct migration *m,
+                         const struct server *s, struct ferr *err)
+{
+    struct ferr e = { 0 };
+    int rc = runner_precheck(app, r->arena, m, s, err);
+
+    m->claimed_by = MIG_NULL_INT;
+    if (rc < 0) {
+        m->status = "error";
+        m->error_reason = ferr_msg(err);
+        m->finished_at = time_now_us();
+        log_info("live migration %lld of %s refused: %s", (long long) m->id,
+                 m->instance_uuid, ferr_msg(err));
+    }
+    if (store_migration_save(app->store, m, &e) < 0) {
+        log_error("live migration %lld: %s", (long long) m->id,
+                  ferr_msg(&e));
+        ferr_clear(&e);
+        if (rc == 0) {
+            return ferr_set(err, FE_INTERNAL, "store");
+        }
+    }
+    if (rc < 0 && err->code != FE_BADREQ && err->code != FE_CONFLICT) {
+        int code = err->code;
+
+        ferr_clear(err);
+        return ferr_set(err, FE_INTERNAL, "precheck failed (%d)", code);
+    }
+    return rc;
+}
 
 /* An optional bool member; dflt when absent. */
 static int opt_bool(const jnode *o, const char *key, int dflt)
@@ -100,6 +135,9 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
      * the named host; otherwise it is a scheduler-validated request */
     m.dest_compute = (host != NULL && (mv < 30 || force)) ? host : NULL;
     m.requested_host = host;
+    m.memory_total = m.memory_processed = m.memory_remaining = MIG_NULL_INT;
+    m.disk_total = m.disk_processed = m.disk_remaining = MIG_NULL_INT;
+    m.total_time_ms = m.downtime_ms = MIG_NULL_INT;
     m.old_instance_type_id = MIG_NULL_INT;
     m.new_instance_type_id = MIG_NULL_INT;
     m.user_id = r->ident.user_id;
@@ -108,6 +146,9 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
     m.disk_over_commit = mv < 25 ? opt_bool(args, "disk_over_commit", 0) : 0;
     m.force = mv < 30 ? (host != NULL) : force;
     m.mv_minor = mv;
+    /* below 2.34 the request itself runs the prechecks (spec 4.4); the
+     * record is held (claimed_by -1) so no runner takes it meanwhile */
+    m.claimed_by = mv < 34 ? -1 : 0;
     if (store_migration_create(app->store, &m, err) < 0) {
         if (err->code == FE_CONFLICT) {
             ferr_clear(err);
@@ -115,6 +156,9 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
                             "instance %s while it is in task_state "
                             "migrating", id);
         }
+        return -err->code;
+    }
+    if (mv < 34 && sync_precheck(app, r, &m, &s, err) < 0) {
         return -err->code;
     }
     log_info("live migration %lld of %s from %s accepted (host %s, block "

@@ -71,6 +71,11 @@ static int v_workers(struct pstate *st, const char *val, void *dst)
     return v_int(st, val, dst, 1, 256, 10);
 }
 
+static int v_runners(struct pstate *st, const char *val, void *dst)
+{
+    return v_int(st, val, dst, 0, 64, 10);
+}
+
 static int v_mode(struct pstate *st, const char *val, void *dst)
 {
     return v_int(st, val, dst, 0, 0777, 8);
@@ -125,6 +130,7 @@ static const struct key keys[] = {
     { S_FERRYD, "socket_group", v_str, offsetof(struct conf, socket_group),
       0 },
     { S_FERRYD, "workers", v_workers, offsetof(struct conf, workers), 0 },
+    { S_FERRYD, "runners", v_runners, offsetof(struct conf, runners), 0 },
     { S_FERRYD, "store", v_str, offsetof(struct conf, store), 0 },
     { S_FERRYD, "policy", v_str, offsetof(struct conf, policy), 0 },
     { S_FERRYD, "log_level", v_loglevel, offsetof(struct conf, log_debug),
@@ -335,6 +341,7 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     c->socket = strdup("/run/ferry/ferryd.sock");
     c->socket_mode = 0660;
     c->workers = 4;
+    c->runners = 1;
     c->store = strdup("/var/lib/ferry/ferry.db");
     c->policy = strdup("/etc/ferry/policy.json");
     c->libvirt_timeout_ms = 5000;

@@ -128,7 +128,7 @@ static void split_roles(struct req *r)
 static void build_req(FCGX_Request *rq, struct req *r)
 {
     struct arena *a = r->arena;
-    const char *uri, *q, *cl, *https, *scheme, *host;
+    const char *uri, *q, *cl, *te, *https, *scheme, *host;
     size_t plen;
 
     r->method = param_or(rq, a, "REQUEST_METHOD", "GET");
@@ -156,6 +156,13 @@ static void build_req(FCGX_Request *rq, struct req *r)
     r->hdr_nova_version = param(rq, a, "HTTP_X_OPENSTACK_NOVA_API_VERSION");
     cl = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
     r->content_length = (cl && *cl) ? strtoll(cl, NULL, 10) : -1;
+    te = FCGX_GetParam("HTTP_TRANSFER_ENCODING", rq->envp);
+    if (te != NULL && strcasestr(te, "chunked") != NULL) {
+        /* nginx de-chunks the body and passes the length it counted; the
+         * client sent none, so the size is known only by counting (spec
+         * 3.3: the chunked 413 has its own message) */
+        r->content_length = -1;
+    }
     https = FCGX_GetParam("HTTPS", rq->envp);
     scheme = FCGX_GetParam("REQUEST_SCHEME", rq->envp);
     if (scheme == NULL) {

@@ -199,3 +199,22 @@ const struct conf_host *inventory_host(struct inventory *inv,
 {
     return conf_host_find(inv->conf, name);
 }
+
+struct vconn *inventory_conn(struct inventory *inv, const char *name,
+                             struct ferr *err)
+{
+    size_t i;
+
+    for (i = 0; i < inv->conf->nhosts; i++) {
+        if (strcmp(inv->conf->hosts[i].name, name) == 0) {
+            return conn(inv, i, err);
+        }
+    }
+    ferr_set(err, FE_BADREQ, "Compute host %s could not be found.", name);
+    return NULL;
+}
+
+const struct conf *inventory_conf(struct inventory *inv)
+{
+    return inv->conf;
+}

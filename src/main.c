@@ -23,11 +23,15 @@
 #include "ferry/app.h"
 #include "ferry/store.h"
 #include "ferry/inventory.h"
+#include "ferry/runner.h"
 
 #define MAX_WORKERS 256
 
+enum { KIND_REQUEST, KIND_RUNNER };
+
 struct worker {
     pid_t pid;
+    int kind;
     int generation;
     time_t started;
 };
@@ -77,8 +81,8 @@ static int load_all(const char *path, struct conf **conf,
     return 0;
 }
 
-/* The body of a request worker; never returns. */
-static void worker_main(int listen_fd, const char *conf_path)
+/* The body of a request worker or a runner; never returns. */
+static void worker_main(int kind, int listen_fd, const char *conf_path)
 {
     struct app app;
     struct ferr err = { 0 };
@@ -95,7 +99,7 @@ static void worker_main(int listen_fd, const char *conf_path)
     install(SIGINT, SIG_IGN);       /* the master decides */
     install(SIGHUP, SIG_IGN);
     install(SIGCHLD, SIG_DFL);
-    log_init("ferryd-worker", 0);
+    log_init(kind == KIND_RUNNER ? "ferryd-runner" : "ferryd-worker", 0);
     if (load_all(conf_path, &app.conf, &app.policy, &err) < 0
         || store_open(app.conf->store, &app.store, &err) < 0
         || inventory_open(app.conf, &app.inv, &err) < 0)
@@ -103,8 +107,14 @@ static void worker_main(int listen_fd, const char *conf_path)
         log_error("worker start: %s", ferr_msg(&err));
         _exit(71);
     }
-    log_init("ferryd-worker", app.conf->log_debug);
-    rc = fcgi_serve(listen_fd, &app, &got_term, wake_pipe[0]);
+    log_init(kind == KIND_RUNNER ? "ferryd-runner" : "ferryd-worker",
+             app.conf->log_debug);
+    if (kind == KIND_RUNNER) {
+        close(listen_fd);
+        rc = runner_main(&app, &got_term, wake_pipe[0]);
+    } else {
+        rc = fcgi_serve(listen_fd, &app, &got_term, wake_pipe[0]);
+    }
     inventory_close(app.inv);
     store_close(app.store);
     policy_free(app.policy);
@@ -112,16 +122,17 @@ static void worker_main(int listen_fd, const char *conf_path)
     _exit(rc == 0 ? 0 : 1);
 }
 
-static pid_t spawn(struct worker *w, int gen, int listen_fd,
+static pid_t spawn(struct worker *w, int kind, int gen, int listen_fd,
                    const char *conf_path)
 {
     pid_t pid = fork();
 
     if (pid == 0) {
-        worker_main(listen_fd, conf_path);
+        worker_main(kind, listen_fd, conf_path);
     }
     if (pid > 0) {
         w->pid = pid;
+        w->kind = kind;
         w->generation = gen;
         w->started = time(NULL);
     }
@@ -192,11 +203,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     memset(workers, 0, sizeof(workers));
-    for (i = 0; i < conf->workers; i++) {
-        spawn(&workers[i], gen, listen_fd, conf_path);
+    for (i = 0; i < conf->workers + conf->runners; i++) {
+        spawn(&workers[i], i < conf->workers ? KIND_REQUEST : KIND_RUNNER,
+              gen, listen_fd, conf_path);
     }
-    log_info("listening on %s with %d workers, %zu hosts", conf->socket,
-             conf->workers, conf->nhosts);
+    log_info("listening on %s with %d workers, %d runners, %zu hosts",
+             conf->socket, conf->workers, conf->runners, conf->nhosts);
 
     for (;;) {
         char buf[64];
@@ -214,12 +226,14 @@ int main(int argc, char **argv)
                 if (got_term || workers[i].generation != gen) {
                     break;
                 }
-                log_error("worker %d exited (status %d); restarting",
-                          (int) pid, status);
+                log_error("%s %d exited (status %d); restarting",
+                          workers[i].kind == KIND_RUNNER ? "runner"
+                          : "worker", (int) pid, status);
                 if (time(NULL) - workers[i].started < 1) {
                     sleep(1);       /* dying at start: do not spin */
                 }
-                spawn(&workers[i], gen, listen_fd, conf_path);
+                spawn(&workers[i], workers[i].kind, gen, listen_fd,
+                      conf_path);
                 break;
             }
         }
@@ -240,8 +254,8 @@ int main(int argc, char **argv)
             if (alive == 0) {
                 break;
             }
-            if (time(NULL) - term_at > 30) {
-                log_error("workers did not stop in 30 s; killing them");
+            if (time(NULL) - term_at > 120) {
+                log_error("workers did not stop in 120 s; killing them");
                 for (i = 0; i < MAX_WORKERS; i++) {
                     if (workers[i].pid > 0) {
                         kill(workers[i].pid, SIGKILL);
@@ -267,7 +281,9 @@ int main(int argc, char **argv)
                 }
                 gen++;
                 /* start the new generation first, then retire the old */
-                for (i = 0; i < MAX_WORKERS && n < nconf->workers; i++) {
+                for (i = 0; i < MAX_WORKERS
+                     && n < nconf->workers + nconf->runners; i++)
+                {
                     if (workers[i].pid == 0) {
                         fresh[n++] = &workers[i];
                     }
@@ -280,7 +296,8 @@ int main(int argc, char **argv)
                 /* slots of retired workers are reused once reaped; the
                  * generation number keeps them from being restarted */
                 for (i = 0; i < n; i++) {
-                    spawn(fresh[i], gen, listen_fd, conf_path);
+                    spawn(fresh[i], i < nconf->workers ? KIND_REQUEST
+                          : KIND_RUNNER, gen, listen_fd, conf_path);
                 }
                 policy_free(pol);
                 pol = npol;

@@ -52,7 +52,8 @@ static const char schema_sql[] =
     " created_at INTEGER NOT NULL, updated_at INTEGER,"
     " block_migration INTEGER, disk_over_commit INTEGER,"
     " force INTEGER, mv_minor INTEGER, requested_host TEXT,"
-    " error_reason TEXT);"
+    " error_reason TEXT, claimed_by INTEGER, total_time_ms INTEGER,"
+    " downtime_ms INTEGER, finished_at INTEGER);"
     "CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_in_progress"
     " ON migrations(instance_uuid) WHERE status IN ('accepted', 'queued',"
     " 'preparing', 'running', 'running (post-copy)', 'post-migrating');"
@@ -135,9 +136,9 @@ int store_migration_create(struct store *s, struct migration *m,
         " status, source_compute, source_node, dest_compute, dest_node,"
         " dest_host, old_instance_type_id, new_instance_type_id, user_id,"
         " project_id, created_at, updated_at, block_migration,"
-        " disk_over_commit, force, mv_minor, requested_host)"
+        " disk_over_commit, force, mv_minor, requested_host, claimed_by)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-        " ?14, NULL, ?15, ?16, ?17, ?18, ?19)";
+        " ?14, NULL, ?15, ?16, ?17, ?18, ?19, ?20)";
     sqlite3_stmt *st;
     int rc;
 
@@ -165,6 +166,7 @@ int store_migration_create(struct store *s, struct migration *m,
     sqlite3_bind_int(st, 17, m->force);
     sqlite3_bind_int(st, 18, m->mv_minor);
     bind_text(st, 19, m->requested_host);
+    bind_int(st, 20, m->claimed_by == 0 ? MIG_NULL_INT : m->claimed_by);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc == SQLITE_CONSTRAINT) {
@@ -198,7 +200,8 @@ static int64_t col_int(sqlite3_stmt *st, int i)
     " memory_processed, memory_remaining, disk_total, disk_processed," \
     " disk_remaining, user_id, project_id, hidden, created_at," \
     " updated_at, block_migration, disk_over_commit, force, mv_minor," \
-    " error_reason, requested_host"
+    " error_reason, requested_host, claimed_by, total_time_ms," \
+    " downtime_ms, finished_at"
 
 static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
 {
@@ -236,6 +239,10 @@ static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
     m->mv_minor = sqlite3_column_int(st, 26);
     m->error_reason = col_text(st, 27, a);
     m->requested_host = col_text(st, 28, a);
+    m->claimed_by = col_int(st, 29);
+    m->total_time_ms = col_int(st, 30);
+    m->downtime_ms = col_int(st, 31);
+    m->finished_at = col_int(st, 32) == MIG_NULL_INT ? 0 : col_int(st, 32);
 }
 
 int store_migration_active(struct store *s, const char *instance_uuid,
@@ -327,4 +334,104 @@ int store_host_set(struct store *s, const char *uuid, const char *host)
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -FE_INTERNAL;
+}
+
+int store_migration_claim(struct store *s, int64_t runner, struct arena *a,
+                          struct migration *out, struct ferr *err)
+{
+    static const char sql[] =
+        "UPDATE migrations SET claimed_by = ?1, updated_at = ?2"
+        " WHERE id = (SELECT id FROM migrations WHERE claimed_by IS NULL"
+        " AND deleted = 0 AND status IN ('accepted', 'queued')"
+        " ORDER BY id LIMIT 1) AND claimed_by IS NULL"
+        " RETURNING " MIG_COLUMNS;
+    sqlite3_stmt *st;
+    int rc, found = 0;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return db_err(s, err, "prepare claim");
+    }
+    sqlite3_bind_int64(st, 1, runner);
+    sqlite3_bind_int64(st, 2, time_now_us());
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_row(st, a, out);
+        found = 1;
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return db_err(s, err, "claim migration");
+    }
+    return found;
+}
+
+int store_migration_save(struct store *s, const struct migration *m,
+                         struct ferr *err)
+{
+    static const char sql[] =
+        "UPDATE migrations SET status = ?2, source_node = ?3,"
+        " dest_compute = ?4, dest_node = ?5, dest_host = ?6,"
+        " memory_total = ?7, memory_processed = ?8, memory_remaining = ?9,"
+        " disk_total = ?10, disk_processed = ?11, disk_remaining = ?12,"
+        " block_migration = ?13, error_reason = ?14, total_time_ms = ?15,"
+        " downtime_ms = ?16, finished_at = ?17, updated_at = ?18,"
+        " claimed_by = ?19 WHERE id = ?1";
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return db_err(s, err, "prepare save");
+    }
+    sqlite3_bind_int64(st, 1, m->id);
+    bind_text(st, 2, m->status);
+    bind_text(st, 3, m->source_node);
+    bind_text(st, 4, m->dest_compute);
+    bind_text(st, 5, m->dest_node);
+    bind_text(st, 6, m->dest_host);
+    bind_int(st, 7, m->memory_total);
+    bind_int(st, 8, m->memory_processed);
+    bind_int(st, 9, m->memory_remaining);
+    bind_int(st, 10, m->disk_total);
+    bind_int(st, 11, m->disk_processed);
+    bind_int(st, 12, m->disk_remaining);
+    sqlite3_bind_int(st, 13, m->block_migration);
+    bind_text(st, 14, m->error_reason);
+    bind_int(st, 15, m->total_time_ms);
+    bind_int(st, 16, m->downtime_ms);
+    if (m->finished_at != 0) {
+        sqlite3_bind_int64(st, 17, m->finished_at);
+    } else {
+        sqlite3_bind_null(st, 17);
+    }
+    sqlite3_bind_int64(st, 18, time_now_us());
+    bind_int(st, 19, m->claimed_by);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, err, "save migration");
+}
+
+int store_migration_get(struct store *s, int64_t id, struct arena *a,
+                        struct migration *out, struct ferr *err)
+{
+    sqlite3_stmt *st;
+    int rc, found = 0;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT " MIG_COLUMNS " FROM migrations"
+                           " WHERE id = ?1 AND deleted = 0", -1, &st, NULL)
+        != SQLITE_OK)
+    {
+        return db_err(s, err, "prepare get");
+    }
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_row(st, a, out);
+        found = 1;
+    } else if (rc != SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return db_err(s, err, "get migration");
+    }
+    sqlite3_finalize(st);
+    return found;
 }

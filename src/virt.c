@@ -333,3 +333,417 @@ int virt_list(struct vconn *c, struct arena *a, struct server **out,
     *out = list;
     return 0;
 }
+
+/* ---- prechecks and migration ------------------------------------------ */
+
+int virt_host_info(struct vconn *c, struct vhost_info *out,
+                   struct ferr *err)
+{
+    const char *type = virConnectGetType(c->conn);
+    virNodeInfo ni;
+    virDomainPtr *doms = NULL;
+    int n, i;
+
+    memset(out, 0, sizeof(*out));
+    if (type == NULL || virConnectGetVersion(c->conn, &out->version) < 0
+        || virNodeGetInfo(c->conn, &ni) < 0)
+    {
+        return lv_err(err, FE_UNAVAILABLE, c->uri);
+    }
+    snprintf(out->type, sizeof(out->type), "%s", type);
+    out->total_mb = (int64_t) (ni.memory / 1024);
+    n = virConnectListAllDomains(c->conn, &doms,
+                                 VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+    if (n < 0) {
+        return lv_err(err, FE_UNAVAILABLE, c->uri);
+    }
+    for (i = 0; i < n; i++) {
+        out->guests_mb += (int64_t) (virDomainGetMaxMemory(doms[i]) / 1024);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    return 0;
+}
+
+static virDomainPtr dom_of(struct vconn *c, const char *uuid,
+                           struct ferr *err)
+{
+    virDomainPtr d = virDomainLookupByUUIDString(c->conn, uuid);
+
+    if (d == NULL) {
+        lv_err(err, FE_INTERNAL, uuid);
+    }
+    return d;
+}
+
+int virt_domain_disks(struct vconn *c, const char *uuid, struct arena *a,
+                      struct vdisk **out, size_t *n, struct ferr *err)
+{
+    virDomainPtr d = dom_of(c, uuid, err);
+    xmlXPathObjectPtr o;
+    struct vdisk *disks;
+    struct xq q;
+    char *xml;
+    int i;
+
+    *n = 0;
+    if (d == NULL) {
+        return -err->code;
+    }
+    xml = virDomainGetXMLDesc(d, 0);
+    if (xml == NULL) {
+        virDomainFree(d);
+        return lv_err(err, FE_INTERNAL, "domain XML");
+    }
+    q.a = a;
+    q.doc = xmlReadMemory(xml, (int) strlen(xml), "domain.xml", NULL,
+                          XML_PARSE_NONET | XML_PARSE_NOERROR);
+    free(xml);
+    if (q.doc == NULL) {
+        virDomainFree(d);
+        return ferr_set(err, FE_INTERNAL, "domain XML does not parse");
+    }
+    q.ctx = xmlXPathNewContext(q.doc);
+    o = xmlXPathEvalExpression(BAD_CAST "/domain/devices/disk[@type='file'"
+                               " and @device='disk' and not(readonly)"
+                               " and not(shareable)]", q.ctx);
+    i = (o && o->nodesetval) ? o->nodesetval->nodeNr : 0;
+    disks = arena_alloc(a, sizeof(*disks) * (size_t) (i ? i : 1));
+    for (i = 0; o && o->nodesetval && i < o->nodesetval->nodeNr; i++) {
+        xmlNodePtr node = o->nodesetval->nodeTab[i];
+        virDomainBlockInfo bi;
+        struct vdisk *k = &disks[*n];
+
+        q.ctx->node = node;
+        k->path = xtext(&q, "source/@file");
+        k->dev = xtext(&q, "target/@dev");
+        k->format = xtext(&q, "driver/@type");
+        if (k->format == NULL) {
+            k->format = "raw";
+        }
+        if (k->path == NULL || k->dev == NULL) {
+            continue;
+        }
+        if (virDomainGetBlockInfo(d, k->dev, &bi, 0) == 0) {
+            k->capacity = (int64_t) bi.capacity;
+            k->allocation = (int64_t) bi.allocation;
+        }
+        (*n)++;
+    }
+    xmlXPathFreeObject(o);
+    xmlXPathFreeContext(q.ctx);
+    xmlFreeDoc(q.doc);
+    virDomainFree(d);
+    *out = disks;
+    return 0;
+}
+
+/* A dir storage pool for dir on c: an existing one with that target, or
+ * a transient one ferry creates (*made = 1; destroy it when done). */
+static virStoragePoolPtr pool_for(struct vconn *c, const char *dir,
+                                  int build, int *made, struct ferr *err)
+{
+    virStoragePoolPtr *pools = NULL, found = NULL, p;
+    char name[64], hash[57], *xml;
+    int n, i;
+
+    *made = 0;
+    n = virConnectListAllStoragePools(c->conn, &pools,
+                                      VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+    for (i = 0; i < n; i++) {
+        char *pxml = virStoragePoolGetXMLDesc(pools[i], 0);
+        char want[4200];
+
+        snprintf(want, sizeof(want), "<path>%s</path>", dir);
+        if (found == NULL && pxml != NULL && strstr(pxml, want) != NULL) {
+            found = pools[i];
+        } else {
+            virStoragePoolFree(pools[i]);
+        }
+        free(pxml);
+    }
+    free(pools);
+    if (found != NULL) {
+        virStoragePoolRefresh(found, 0);
+        return found;
+    }
+    sha224_hex(dir, strlen(dir), hash);
+    snprintf(name, sizeof(name), "ferry-%.16s", hash);
+    xml = NULL;
+    if (asprintf(&xml, "<pool type='dir'><name>%s</name><target><path>%s"
+                 "</path></target></pool>", name, dir) < 0)
+    {
+        ferr_set(err, FE_NOMEM, "out of memory");
+        return NULL;
+    }
+    p = virStoragePoolCreateXML(c->conn, xml,
+                                build ? VIR_STORAGE_POOL_CREATE_WITH_BUILD
+                                      : 0);
+    free(xml);
+    if (p == NULL) {
+        p = virStoragePoolLookupByName(c->conn, name);
+        if (p != NULL) {
+            virStoragePoolRefresh(p, 0);
+            return p;
+        }
+        lv_err(err, FE_INTERNAL, dir);
+        return NULL;
+    }
+    *made = 1;
+    return p;
+}
+
+static void pool_done(virStoragePoolPtr p, int made)
+{
+    if (p == NULL) {
+        return;
+    }
+    if (made) {
+        virStoragePoolDestroy(p);   /* stops it; the directory stays */
+    }
+    virStoragePoolFree(p);
+}
+
+int virt_dir_shared(struct vconn *src, struct vconn *dst, const char *dir,
+                    struct ferr *err)
+{
+    virStoragePoolPtr pd, ps = NULL;
+    virStorageVolPtr v, seen;
+    char u[37], name[80], xml[256];
+    int made_d, made_s = 0, shared = 0;
+    struct ferr e = { 0 };
+
+    pd = pool_for(dst, dir, 0, &made_d, &e);
+    ferr_clear(&e);
+    if (pd == NULL) {
+        return 0;               /* no such directory on the destination */
+    }
+    uuid4(u);
+    snprintf(name, sizeof(name), ".ferry-shared-check-%s", u);
+    snprintf(xml, sizeof(xml), "<volume><name>%s</name><capacity>0"
+             "</capacity><target><format type='raw'/></target></volume>",
+             name);
+    v = virStorageVolCreateXML(pd, xml, 0);
+    if (v == NULL) {
+        pool_done(pd, made_d);
+        return lv_err(err, FE_INTERNAL, "shared storage check");
+    }
+    ps = pool_for(src, dir, 0, &made_s, &e);
+    ferr_clear(&e);
+    if (ps != NULL) {
+        seen = virStorageVolLookupByName(ps, name);
+        if (seen != NULL) {
+            shared = 1;
+            virStorageVolFree(seen);
+        }
+    }
+    virStorageVolDelete(v, 0);
+    virStorageVolFree(v);
+    pool_done(ps, made_s);
+    pool_done(pd, made_d);
+    if (ps != NULL) {
+        /* the source's pool may list the deleted marker until refreshed */
+        ps = pool_for(src, dir, 0, &made_s, &e);
+        ferr_clear(&e);
+        pool_done(ps, made_s);
+    }
+    return shared;
+}
+
+static char *dir_of(const char *path)
+{
+    char *d = strdup(path), *slash = strrchr(d, '/');
+
+    if (slash != NULL && slash != d) {
+        *slash = '\0';
+    }
+    return d;
+}
+
+int virt_disk_create(struct vconn *dst, const struct vdisk *d,
+                     struct ferr *err)
+{
+    char *dir = dir_of(d->path), *xml = NULL;
+    const char *base = strrchr(d->path, '/') ? strrchr(d->path, '/') + 1
+                                             : d->path;
+    virStoragePoolPtr p;
+    virStorageVolPtr v;
+    int made, rc = 0;
+
+    p = pool_for(dst, dir, 1, &made, err);
+    free(dir);
+    if (p == NULL) {
+        return -err->code;
+    }
+    if (asprintf(&xml, "<volume><name>%s</name><capacity unit='bytes'>%lld"
+                 "</capacity><allocation>0</allocation><target><format "
+                 "type='%s'/></target></volume>", base,
+                 (long long) d->capacity, d->format) < 0)
+    {
+        pool_done(p, made);
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
+    v = virStorageVolCreateXML(p, xml, 0);
+    free(xml);
+    if (v == NULL) {
+        rc = lv_err(err, FE_INTERNAL, d->path);
+    } else {
+        virStorageVolFree(v);
+    }
+    pool_done(p, made);
+    return rc;
+}
+
+void virt_disk_delete(struct vconn *dst, const char *path)
+{
+    char *dir = dir_of(path);
+    struct ferr e = { 0 };
+    virStoragePoolPtr p;
+    virStorageVolPtr v;
+    int made;
+
+    p = pool_for(dst, dir, 0, &made, &e);
+    free(dir);
+    if (p != NULL) {
+        v = virStorageVolLookupByPath(dst->conn, path);
+        if (v != NULL) {
+            virStorageVolDelete(v, 0);
+            virStorageVolFree(v);
+        }
+        pool_done(p, made);
+    }
+    ferr_clear(&e);
+}
+
+int virt_domain_power(struct vconn *c, const char *uuid, int *power,
+                      int *persistent, struct ferr *err)
+{
+    virDomainPtr d = virDomainLookupByUUIDString(c->conn, uuid);
+    virErrorPtr e;
+    int state = 0, reason = 0;
+    size_t i;
+
+    if (d == NULL) {
+        e = virGetLastError();
+        if (e != NULL && e->code == VIR_ERR_NO_DOMAIN) {
+            return 0;
+        }
+        return lv_err(err, FE_UNAVAILABLE, c->uri);
+    }
+    if (virDomainGetState(d, &state, &reason, 0) < 0) {
+        virDomainFree(d);
+        return lv_err(err, FE_UNAVAILABLE, c->uri);
+    }
+    *power = 0;
+    for (i = 0; i < ARRAY_LEN(states); i++) {
+        if (states[i].lv == state) {
+            *power = states[i].power;
+        }
+    }
+    if (persistent != NULL) {
+        *persistent = virDomainIsPersistent(d) == 1;
+    }
+    virDomainFree(d);
+    return 1;
+}
+
+static int64_t tp_ull(virTypedParameterPtr p, int n, const char *name)
+{
+    unsigned long long v;
+
+    return virTypedParamsGetULLong(p, n, name, &v) == 1 ? (int64_t) v : -1;
+}
+
+int virt_job(struct vconn *c, const char *uuid, int completed,
+             struct vjob *out, struct ferr *err)
+{
+    static const struct { int lv, ours; } types[] = {
+        { VIR_DOMAIN_JOB_NONE, VJOB_NONE },
+        { VIR_DOMAIN_JOB_BOUNDED, VJOB_BOUNDED },
+        { VIR_DOMAIN_JOB_UNBOUNDED, VJOB_UNBOUNDED },
+        { VIR_DOMAIN_JOB_COMPLETED, VJOB_COMPLETED },
+        { VIR_DOMAIN_JOB_FAILED, VJOB_FAILED },
+        { VIR_DOMAIN_JOB_CANCELLED, VJOB_CANCELLED },
+    };
+    virDomainPtr d = dom_of(c, uuid, err);
+    virTypedParameterPtr p = NULL;
+    int n = 0, type = 0;
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    if (d == NULL) {
+        return -err->code;
+    }
+    if (virDomainGetJobStats(d, &type, &p, &n, completed
+                             ? VIR_DOMAIN_JOB_STATS_COMPLETED : 0) < 0)
+    {
+        virDomainFree(d);
+        return lv_err(err, FE_INTERNAL, "job stats");
+    }
+    for (i = 0; i < ARRAY_LEN(types); i++) {
+        if (types[i].lv == type) {
+            out->type = types[i].ours;
+        }
+    }
+    out->elapsed_ms = tp_ull(p, n, VIR_DOMAIN_JOB_TIME_ELAPSED);
+    out->downtime_ms = tp_ull(p, n, VIR_DOMAIN_JOB_DOWNTIME);
+    out->mem_total = tp_ull(p, n, VIR_DOMAIN_JOB_MEMORY_TOTAL);
+    out->mem_processed = tp_ull(p, n, VIR_DOMAIN_JOB_MEMORY_PROCESSED);
+    out->mem_remaining = tp_ull(p, n, VIR_DOMAIN_JOB_MEMORY_REMAINING);
+    out->disk_total = tp_ull(p, n, VIR_DOMAIN_JOB_DISK_TOTAL);
+    out->disk_processed = tp_ull(p, n, VIR_DOMAIN_JOB_DISK_PROCESSED);
+    out->disk_remaining = tp_ull(p, n, VIR_DOMAIN_JOB_DISK_REMAINING);
+    out->data_remaining = tp_ull(p, n, VIR_DOMAIN_JOB_DATA_REMAINING);
+    virTypedParamsFree(p, n);
+    virDomainFree(d);
+    return 0;
+}
+
+int virt_migrate(struct vconn *src, const char *uuid,
+                 const struct vmigrate *m, struct ferr *err)
+{
+    virDomainPtr d = dom_of(src, uuid, err);
+    virTypedParameterPtr p = NULL;
+    int n = 0, max = 0, rc = 0;
+    size_t i;
+
+    if (d == NULL) {
+        return -err->code;
+    }
+    if (m->migrate_uri != NULL) {
+        virTypedParamsAddString(&p, &n, &max, VIR_MIGRATE_PARAM_URI,
+                                m->migrate_uri);
+    }
+    if (m->bandwidth_mib > 0) {
+        virTypedParamsAddULLong(&p, &n, &max, VIR_MIGRATE_PARAM_BANDWIDTH,
+                                m->bandwidth_mib);
+    }
+    for (i = 0; i < m->ndisks; i++) {
+        virTypedParamsAddString(&p, &n, &max,
+                                VIR_MIGRATE_PARAM_MIGRATE_DISKS,
+                                m->disks[i]);
+    }
+    if (virDomainMigrateToURI3(d, m->dconnuri, p, (unsigned) n, m->flags)
+        < 0)
+    {
+        rc = lv_err(err, FE_INTERNAL, "live migration");
+    }
+    virTypedParamsFree(p, n);
+    virDomainFree(d);
+    return rc;
+}
+
+int virt_abort_job(struct vconn *c, const char *uuid, struct ferr *err)
+{
+    virDomainPtr d = dom_of(c, uuid, err);
+    int rc = 0;
+
+    if (d == NULL) {
+        return -err->code;
+    }
+    if (virDomainAbortJob(d) < 0) {
+        rc = lv_err(err, FE_INTERNAL, "abort job");
+    }
+    virDomainFree(d);
+    return rc;
+}

@@ -26,6 +26,7 @@ struct conf {
     int   socket_mode;
     char *socket_group;         /* or NULL */
     int   workers;
+    int   runners;              /* migration runner processes */
     char *store;                /* SQLite file */
     char *policy;               /* policy.json */
     int   log_debug;

@@ -26,5 +26,10 @@ int inventory_list(struct inventory *inv, struct store *st, struct arena *a,
                    struct server **out, size_t *n, struct ferr *err);
 const struct conf_host *inventory_host(struct inventory *inv,
                                        const char *name);
+/* The live connection to a configured host, or NULL (err set) when it
+ * cannot be reached. */
+struct vconn *inventory_conn(struct inventory *inv, const char *name,
+                             struct ferr *err);
+const struct conf *inventory_conf(struct inventory *inv);
 
 #endif

@@ -35,6 +35,10 @@ struct migration {
     int mv_minor;
     const char *requested_host;         /* the request's host, or NULL */
     const char *error_reason;           /* why it failed, or NULL */
+    /* the runner's side */
+    int64_t claimed_by;                 /* runner pid, or MIG_NULL_INT */
+    int64_t total_time_ms, downtime_ms; /* on completion */
+    int64_t finished_at;                /* µs, 0 while running */
 };
 
 /* Statuses in which a migration holds its instance (spec §9.1). */
@@ -57,6 +61,17 @@ int store_migration_active(struct store *s, const char *instance_uuid,
 int store_migration_set_status(struct store *s, int64_t id,
                                const char *status, const char *reason,
                                struct ferr *err);
+
+/* Claims the oldest unclaimed record in accepted or queued for runner
+ * (atomically: two runners never get the same one).  1, 0 none, <0. */
+int store_migration_claim(struct store *s, int64_t runner, struct arena *a,
+                          struct migration *out, struct ferr *err);
+/* Writes the runner-side fields of m (status, nodes, destination,
+ * statistics, reason, times) back to its record. */
+int store_migration_save(struct store *s, const struct migration *m,
+                         struct ferr *err);
+int store_migration_get(struct store *s, int64_t id, struct arena *a,
+                        struct migration *out, struct ferr *err);
 
 /* Instance -> host index: 1 found (host copied), 0 unknown. */
 int store_host_get(struct store *s, const char *uuid, char *host,

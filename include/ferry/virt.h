@@ -27,4 +27,82 @@ int virt_lookup(struct vconn *c, const char *uuid, struct arena *a,
 int virt_list(struct vconn *c, struct arena *a, struct server **out,
               size_t *n, struct ferr *err);
 
+/* --- what the prechecks and the runner need --------------------------- */
+
+struct vhost_info {
+    char type[32];                  /* virConnectGetType(), e.g. QEMU */
+    unsigned long version;          /* virConnectGetVersion() */
+    int64_t total_mb;               /* node memory */
+    int64_t guests_mb;              /* RAM of the defined, active guests */
+};
+int virt_host_info(struct vconn *c, struct vhost_info *out,
+                   struct ferr *err);
+
+struct vdisk {
+    const char *path;               /* source file */
+    const char *dev;                /* target dev, e.g. vda */
+    const char *format;             /* driver type: qcow2, raw */
+    int64_t capacity;               /* virtual size in bytes */
+    int64_t allocation;             /* bytes used on the host */
+};
+/* The writable, non-shareable file disks of a domain. */
+int virt_domain_disks(struct vconn *c, const char *uuid, struct arena *a,
+                      struct vdisk **out, size_t *n, struct ferr *err);
+
+/* 1 when dir is one storage seen by both hosts (a marker file created
+ * through dst's libvirt is visible through src's), 0 when not (including
+ * when dst has no such directory), <0 on a libvirt error. */
+int virt_dir_shared(struct vconn *src, struct vconn *dst, const char *dir,
+                    struct ferr *err);
+/* Creates an empty sparse disk like d (same path, format and virtual size)
+ * on dst, making its directory if needed. */
+int virt_disk_create(struct vconn *dst, const struct vdisk *d,
+                     struct ferr *err);
+/* Removes a disk file through dst's libvirt (rollback); errors ignored. */
+void virt_disk_delete(struct vconn *dst, const char *path);
+
+/* Power state of a domain: 1 found (*power set, Nova numbering), 0 no
+ * such domain, <0 error. */
+int virt_domain_power(struct vconn *c, const char *uuid, int *power,
+                      int *persistent, struct ferr *err);
+
+struct vjob {
+    int type;                       /* VJOB_* */
+    int64_t elapsed_ms, downtime_ms;
+    int64_t mem_total, mem_processed, mem_remaining;
+    int64_t disk_total, disk_processed, disk_remaining;
+    int64_t data_remaining;
+};
+enum { VJOB_NONE, VJOB_BOUNDED, VJOB_UNBOUNDED, VJOB_COMPLETED,
+       VJOB_FAILED, VJOB_CANCELLED };
+/* The job running on the domain (or its completed stats with
+ * completed=1).  Fields it does not report are -1. */
+int virt_job(struct vconn *c, const char *uuid, int completed,
+             struct vjob *out, struct ferr *err);
+
+#define VMIG_LIVE            1u
+#define VMIG_PEER2PEER       2u
+#define VMIG_TUNNELLED       4u
+#define VMIG_PERSIST_DEST    8u
+#define VMIG_UNDEFINE_SOURCE 16u
+#define VMIG_PAUSED          32u
+#define VMIG_NON_SHARED_DISK 64u
+#define VMIG_NON_SHARED_INC  128u
+#define VMIG_AUTO_CONVERGE   8192u
+#define VMIG_POSTCOPY        32768u
+
+struct vmigrate {
+    const char *dconnuri;           /* qemu+tcp://<dest>/system */
+    const char *migrate_uri;        /* tcp://<dest address>, or NULL */
+    unsigned flags;                 /* VMIG_* */
+    const char *const *disks;       /* migrate_disks (block migration) */
+    size_t ndisks;
+    unsigned long bandwidth_mib;    /* 0: unlimited */
+};
+/* Blocks until the migration ends: 0 done, <0 failed with libvirt's
+ * reason.  Safe to call from a thread while another polls virt_job(). */
+int virt_migrate(struct vconn *src, const char *uuid,
+                 const struct vmigrate *m, struct ferr *err);
+int virt_abort_job(struct vconn *c, const char *uuid, struct ferr *err);
+
 #endif

@@ -53,7 +53,8 @@ class Sandbox:
         self.port = free_port()
         subprocess.run([SANDBOX, "start", "--hosts", self.hosts, "--port",
                         str(self.port), "--dir", self.dir, "--workers",
-                        str(workers), "--policy", self.policy], check=True,
+                        str(workers), "--policy", self.policy,
+                        "--runners", "0"], check=True,
                        stdout=subprocess.DEVNULL)
         env = dict(line.split("=", 1) for line in
                    open(os.path.join(self.dir, "env")).read().split())

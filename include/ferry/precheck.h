@@ -1,0 +1,36 @@
+/*
+ * precheck.h: every reason a live migration is refused once both hosts
+ * are known (spec §8.1 power state, §8.2 hosts, §8.3 hypervisor and
+ * memory, §8.4 storage), and the scheduler that picks a destination when
+ * none is forced.  Failures carry Nova's exact message: FE_BADREQ for the
+ * 400s class, FE_CONFLICT for the power-state 409, FE_INTERNAL otherwise.
+ * Below µv 2.34 the request worker runs this; above, the runner.
+ */
+#ifndef FERRY_PRECHECK_H
+#define FERRY_PRECHECK_H
+
+#include "ferry/inventory.h"
+#include "ferry/virt.h"
+
+struct precheck_req {
+    const char *uuid;
+    const char *source;             /* the server's host */
+    int64_t ram_mb;                 /* the instance's memory */
+    const char *host;               /* requested host, or NULL */
+    int forced;                     /* bypass the scheduler */
+    int block;                      /* 1, 0, or -1 for "auto" */
+};
+
+struct precheck_out {
+    const char *dest;               /* chosen host */
+    const char *source_node, *dest_node;
+    int block;                      /* resolved */
+    struct vdisk *disks;            /* disks to copy (block migration) */
+    size_t ndisks;
+};
+
+int precheck_run(struct inventory *inv, struct arena *a,
+                 const struct precheck_req *rq, struct precheck_out *out,
+                 struct ferr *err);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * precheck.c: the checks of spec §8 that need the real hosts, and the
+ * scheduler.  The forced path reports every failure as it is; the
+ * scheduler path tries candidates (enabled, reachable, not the source),
+ * most free memory first, moving on after a hypervisor, memory or
+ * host-down failure and stopping at once on a storage failure (as Nova).
+ * When candidates run out the answer is NoValidHost.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ferry/app.h"
+#include "ferry/precheck.h"
+
+#define NO_VALID_HOST "No valid host was found. There are not enough hosts " \
+                      "available."
+#define RESERVED_HOST_MEMORY_MB 512
+#define RAM_ALLOCATION_RATIO 1.5
+
+static const char *power_name(int power)
+{
+    static const struct { int p; const char *name; } names[] = {
+        { 0, "pending" }, { 1, "running" }, { 3, "paused" },
+        { 4, "shutdown" }, { 6, "crashed" }, { 7, "suspended" },
+    };
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(names); i++) {
+        if (names[i].p == power) {
+            return names[i].name;
+        }
+    }
+    return "pending";
+}
+
+/* avail = total x ratio - (total - free), free = total - reserved - used */
+static double avail_mb(const struct vhost_info *h)
+{
+    int64_t free_mb = h->total_mb - RESERVED_HOST_MEMORY_MB - h->guests_mb;
+
+    return (double) h->total_mb * RAM_ALLOCATION_RATIO
+           - (double) (h->total_mb - free_mb);
+}
+
+/* §8.3: hypervisor type and version; memory on the forced path. */
+static int check_hypervisor(const struct precheck_req *rq,
+                            const struct vhost_info *src,
+                            const struct vhost_info *dst, const char *dest,
+                            int forced, struct ferr *err)
+{
+    double avail;
+
+    if (strcmp(src->type, dst->type) != 0) {
+        return ferr_set(err, FE_BADREQ, "The supplied hypervisor type of "
+                        "is invalid.");
+    }
+    if (src->version > dst->version) {
+        return ferr_set(err, FE_BADREQ, "The instance requires a newer "
+                        "hypervisor version than has been provided.");
+    }
+    avail = avail_mb(dst);
+    if (rq->ram_mb == 0 || avail <= (double) rq->ram_mb) {
+        if (forced) {
+            return ferr_set(err, FE_BADREQ, "Migration pre-check error: "
+                            "Unable to migrate %s to %s: Lack of memory("
+                            "host:%.1f <= instance:%lld)", rq->uuid, dest,
+                            avail, (long long) rq->ram_mb);
+        }
+        return ferr_set(err, FE_BADREQ, NO_VALID_HOST);
+    }
+    return 0;
+}
+
+/* §8.4: shared or local storage, and the block_migration rules.  On
+ * failure the message names the source host, as Nova's does. */
+static int check_storage(struct arena *a, struct vconn *sc,
+                         struct vconn *dc, const struct precheck_req *rq,
+                         struct precheck_out *out, struct ferr *err)
+{
+    struct vdisk *disks;
+    size_t n, i;
+    int shared = 1, rc;
+
+    if (virt_domain_disks(sc, rq->uuid, a, &disks, &n, err) < 0) {
+        return -err->code;
+    }
+    for (i = 0; i < n && shared; i++) {
+        char *dir = arena_strdup(a, disks[i].path), *slash;
+
+        slash = strrchr(dir, '/');
+        if (slash != NULL && slash != dir) {
+            *slash = '\0';
+        }
+        rc = virt_dir_shared(sc, dc, dir, err);
+        if (rc < 0) {
+            return rc;
+        }
+        shared = rc;
+    }
+    out->block = rq->block < 0 ? !shared : rq->block;
+    if (out->block && shared) {
+        return ferr_set(err, FE_BADREQ, "%s is not on local storage: Block "
+                        "migration can not be used with shared storage.",
+                        rq->source);
+    }
+    if (!out->block && !shared) {
+        return ferr_set(err, FE_BADREQ, "%s is not on shared storage: "
+                        "Shared storage live-migration requires either "
+                        "shared storage or boot-from-volume with no local "
+                        "disks.", rq->source);
+    }
+    out->disks = out->block ? disks : NULL;
+    out->ndisks = out->block ? n : 0;
+    return 0;
+}
+
+struct cand {
+    const struct conf_host *h;
+    struct vconn *c;
+    struct vhost_info info;
+};
+
+static int by_free_memory(const void *x, const void *y)
+{
+    double ax = avail_mb(&((const struct cand *) x)->info);
+    double ay = avail_mb(&((const struct cand *) y)->info);
+
+    return ax < ay ? 1 : ax > ay ? -1 : 0;
+}
+
+int precheck_run(struct inventory *inv, struct arena *a,
+                 const struct precheck_req *rq, struct precheck_out *out,
+                 struct ferr *err)
+{
+    const struct conf *conf = inventory_conf(inv);
+    struct vhost_info src_info;
+    struct vconn *sc;
+    struct cand *cands;
+    size_t n = 0, i;
+    int power = 0, rc;
+    struct ferr e = { 0 };
+
+    memset(out, 0, sizeof(*out));
+    sc = inventory_conn(inv, rq->source, &e);
+    ferr_clear(&e);
+    if (sc == NULL || virt_host_info(sc, &src_info, &e) < 0) {
+        ferr_clear(&e);
+        return ferr_set(err, FE_BADREQ, "Compute service of %s is "
+                        "unavailable at this time.", rq->source);
+    }
+    rc = virt_domain_power(sc, rq->uuid, &power, NULL, err);
+    if (rc < 0) {
+        return rc;
+    }
+    if (rc == 0 || (power != 1 && power != 3)) {
+        return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' instance "
+                        "%s while it is in power_state %s", rq->uuid,
+                        power_name(power));
+    }
+    out->source_node = arena_strdup(a, virt_hostname(sc));
+
+    if (rq->forced) {
+        struct vhost_info dst_info;
+        struct vconn *dc;
+
+        if (strcmp(rq->host, rq->source) == 0) {
+            return ferr_set(err, FE_BADREQ, "Unable to migrate instance (%s) "
+                            "to current host (%s).", rq->uuid, rq->host);
+        }
+        dc = inventory_conn(inv, rq->host, &e);
+        ferr_clear(&e);
+        if (dc == NULL || virt_host_info(dc, &dst_info, &e) < 0) {
+            ferr_clear(&e);
+            return ferr_set(err, FE_BADREQ, "Compute service of %s is "
+                            "unavailable at this time.", rq->host);
+        }
+        if (check_hypervisor(rq, &src_info, &dst_info, rq->host, 1, err) < 0
+            || check_storage(a, sc, dc, rq, out, err) < 0)
+        {
+            return -err->code;
+        }
+        out->dest = rq->host;
+        out->dest_node = arena_strdup(a, virt_hostname(dc));
+        return 0;
+    }
+
+    /* the scheduler: enabled, reachable hosts other than the source */
+    cands = arena_alloc(a, sizeof(*cands) * (conf->nhosts + 1));
+    for (i = 0; i < conf->nhosts; i++) {
+        const struct conf_host *h = &conf->hosts[i];
+
+        if (!h->enabled || strcmp(h->name, rq->source) == 0
+            || (rq->host != NULL && strcmp(h->name, rq->host) != 0))
+        {
+            continue;
+        }
+        cands[n].h = h;
+        cands[n].c = inventory_conn(inv, h->name, &e);
+        ferr_clear(&e);
+        if (cands[n].c == NULL
+            || virt_host_info(cands[n].c, &cands[n].info, &e) < 0)
+        {
+            ferr_clear(&e);
+            continue;           /* down: not a candidate */
+        }
+        n++;
+    }
+    qsort(cands, n, sizeof(*cands), by_free_memory);
+    for (i = 0; i < n; i++) {
+        if (check_hypervisor(rq, &src_info, &cands[i].info, cands[i].h->name,
+                             0, &e) < 0)
+        {
+            log_debug("scheduler: %s rejected: %s", cands[i].h->name,
+                      ferr_msg(&e));
+            ferr_clear(&e);
+            continue;
+        }
+        if (check_storage(a, sc, cands[i].c, rq, out, err) < 0) {
+            return -err->code;  /* storage failures are not retried */
+        }
+        out->dest = cands[i].h->name;
+        out->dest_node = arena_strdup(a, virt_hostname(cands[i].c));
+        return 0;
+    }
+    return ferr_set(err, FE_BADREQ, NO_VALID_HOST);
+}
