@@ -29,6 +29,10 @@ static const struct route routes[] = {
     { "GET", { "servers", NULL }, h_server_index, 1, NULL },
     { "GET", { "servers", "detail", NULL }, h_server_detail, 1, NULL },
     { "GET", { "servers", "*", NULL }, h_server_show, 1, NULL },
+    { "GET", { "servers", "*", "migrations", NULL }, h_server_migrations,
+      23, NULL },
+    { "GET", { "servers", "*", "migrations", "*" }, h_server_migration_show,
+      23, NULL },
     { "POST", { "servers", "*", "action", NULL }, h_action, 1,
       server_actions },
 };

@@ -78,6 +78,16 @@ static void decorate(struct inventory *inv, struct store *st, size_t i,
     }
     if (store_migration_active(st, s->uuid, a, &m, &err) == 1) {
         s->task_state = "migrating";
+        /* spec 9.3: 100 - round(remaining x 100 / total), half to even */
+        if (m.memory_total > 0 && m.memory_remaining >= 0) {
+            int64_t num = m.memory_remaining * 100, q = num / m.memory_total;
+            int64_t r2 = 2 * (num % m.memory_total);
+
+            if (r2 > m.memory_total || (r2 == m.memory_total && (q & 1))) {
+                q++;
+            }
+            s->progress = (int) (100 - q);
+        }
     }
     ferr_clear(&err);
 }

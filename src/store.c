@@ -435,3 +435,34 @@ int store_migration_get(struct store *s, int64_t id, struct arena *a,
     sqlite3_finalize(st);
     return found;
 }
+
+int store_migrations_of(struct store *s, const char *instance_uuid,
+                        struct arena *a, struct migration **out, size_t *n,
+                        struct ferr *err)
+{
+    sqlite3_stmt *st;
+    size_t cap = 8;
+    int rc;
+
+    *n = 0;
+    *out = arena_alloc(a, cap * sizeof(**out));
+    if (sqlite3_prepare_v2(s->db, "SELECT " MIG_COLUMNS " FROM migrations"
+                           " WHERE instance_uuid = ?1 AND deleted = 0"
+                           " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+    {
+        return db_err(s, err, "prepare list");
+    }
+    bind_text(st, 1, instance_uuid);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            struct migration *g = arena_alloc(a, 2 * cap * sizeof(*g));
+
+            memcpy(g, *out, cap * sizeof(*g));
+            *out = g;
+            cap *= 2;
+        }
+        read_row(st, a, &(*out)[(*n)++]);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, err, "list migrations");
+}

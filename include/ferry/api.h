@@ -40,6 +40,12 @@ int h_server_index(struct app *, struct req *, struct resp *,
 int h_server_detail(struct app *, struct req *, struct resp *,
                     struct ferr *);
 
+/* api_migrations.c */
+int h_server_migrations(struct app *, struct req *, struct resp *,
+                        struct ferr *);
+int h_server_migration_show(struct app *, struct req *, struct resp *,
+                            struct ferr *);
+
 /* Finds server <id> as the caller may see it: -FE_NOTFOUND with Nova's
  * "Instance <id> could not be found." when it is not visible (spec §1.5). */
 int api_find_server(struct app *app, struct req *r, const char *id,

@@ -73,6 +73,11 @@ int store_migration_save(struct store *s, const struct migration *m,
 int store_migration_get(struct store *s, int64_t id, struct arena *a,
                         struct migration *out, struct ferr *err);
 
+/* Every record of an instance, oldest first. */
+int store_migrations_of(struct store *s, const char *instance_uuid,
+                        struct arena *a, struct migration **out, size_t *n,
+                        struct ferr *err);
+
 /* Instance -> host index: 1 found (host copied), 0 unknown. */
 int store_host_get(struct store *s, const char *uuid, char *host,
                    size_t hostsz);
