@@ -1,0 +1,475 @@
+"""Black-box API tests of ferry: nginx (TLS, token map) + ferryd, started
+from the build tree with tools/sandbox on a free loopback port.
+
+Session fixtures:
+  sandbox   the running sandbox (URL, CA, tokens, store path); always
+            stopped at the end of the session, pass or fail
+  api       a Client with the p1 admin token ("ops")
+  migs      hands out servers for tests that expect a 202 (the sandbox
+            runs no migration runner, so each 202 leaves its server
+            MIGRATING and its record queued/accepted for the whole run)
+
+Only the Python standard library is used (http.client + ssl).
+"""
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import ssl
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HOSTS_DIR = REPO / "tests" / "api" / "hosts"
+SANDBOX = REPO / "tools" / "sandbox"
+FERRY_TOKEN = REPO / "tools" / "ferry-token"
+FERRYD = REPO / "build" / "ferryd"
+
+MAX_MV = 93
+
+
+def A(n):
+    """UUID of server n on host-a."""
+    return "a0000000-0000-4000-8000-%012d" % n
+
+
+def B(n):
+    """UUID of server n on host-b."""
+    return "b0000000-0000-4000-8000-%012d" % n
+
+
+# The servers of tests/api/hosts/*.xml by name.
+S = {
+    "web-1": A(1), "paused-1": A(2), "stopped-1": A(3), "locked-1": A(4),
+    "tpm-1": A(5), "sev-1": A(6), "fresh-1": A(7), "other-1": A(8),
+    "bare-1": A(9), "suspended-1": A(10), "vm1": A(11), "myvm10": A(12),
+    "crashed-1": A(13), "web-b": B(1), "dup-name-1": B(2), "dup-name-2": B(3),
+}
+MIG = [A(100 + i) for i in range(1, 41)]       # mig-1 .. mig-40, ACTIVE
+PMIG = [A(200 + i) for i in range(1, 4)]       # pmig-1 .. pmig-3, PAUSED
+NOSUCH = "c0000000-0000-4000-8000-000000000999"   # a UUID nobody has
+
+REQ_ID_RE = re.compile(
+    r"^req-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+    r"[0-9a-f]{12}$")
+
+BOOL_ENUM = ("[True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', "
+             "'Yes', 'yes', False, 'False', 'FALSE', 'false', '0', 'OFF', "
+             "'Off', 'off', 'NO', 'No', 'no']")
+BOOL_ENUM_AUTO = BOOL_ENUM[:-1] + ", 'auto']"
+
+PLAIN_404 = "404 Not Found\n\nThe resource could not be found.\n\n   "
+VERSION_HEADERS = ("openstack-api-version", "x-openstack-nova-api-version")
+
+
+# ---- HTTP client ------------------------------------------------------------
+
+class Resp:
+    def __init__(self, status, reason, headers, body):
+        self.status = status
+        self.reason = reason
+        self.headers = headers          # [(name, value)], as received
+        self.body = body                # bytes
+
+    def header(self, name):
+        """The first value of header name (any case), or None."""
+        vals = self.header_all(name)
+        return vals[0] if vals else None
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    def has(self, name):
+        return bool(self.header_all(name))
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8")
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def fault(self):
+        """(faultKey, code, message) of a Nova JSON fault body."""
+        doc = self.json()
+        assert isinstance(doc, dict) and len(doc) == 1, doc
+        key, val = next(iter(doc.items()))
+        return key, val.get("code"), val.get("message")
+
+    def __repr__(self):
+        return "<Resp %d %r %r>" % (self.status, self.headers,
+                                    self.body[:600])
+
+
+class Client:
+    """One request per connection, so every request is independent."""
+
+    def __init__(self, host, port, cafile, token=None, prefix=""):
+        self.host = host
+        self.port = port
+        self.token = token
+        self.prefix = prefix
+        self.ctx = ssl.create_default_context(cafile=cafile)
+
+    def with_token(self, token):
+        c = Client.__new__(Client)
+        c.__dict__.update(self.__dict__)
+        c.token = token
+        return c
+
+    def request(self, method, path, body=None, headers=None, token="default",
+                mv=None, api_mv=None, json_body=None, chunked=False,
+                content_type="default", timeout=30):
+        """path is sent as is (it may carry a query).  body: bytes/str, or
+        json_body: an object to serialise.  mv sets the legacy microversion
+        header (as tempest does), api_mv the OpenStack-API-Version one
+        ("compute X.Y").  headers: a list of (name, value) or a dict, sent
+        after the defaults (duplicates allowed)."""
+        if json_body is not None:
+            body = json.dumps(json_body)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        hdrs = []
+        if token == "default":
+            token = self.token
+        if token is not None:
+            hdrs.append(("X-Auth-Token", token))
+        if mv is not None:
+            hdrs.append(("X-OpenStack-Nova-API-Version", mv))
+        if api_mv is not None:
+            hdrs.append(("OpenStack-API-Version", "compute " + api_mv))
+        if content_type == "default":
+            content_type = "application/json" if body is not None else None
+        if content_type is not None:
+            hdrs.append(("Content-Type", content_type))
+        if isinstance(headers, dict):
+            headers = list(headers.items())
+        hdrs.extend(headers or [])
+        names = {k.lower() for k, _ in hdrs}
+        conn = http.client.HTTPSConnection(self.host, self.port,
+                                           context=self.ctx, timeout=timeout)
+        try:
+            conn.putrequest(method, self.prefix + path,
+                            skip_accept_encoding=True)
+            if chunked:
+                conn.putheader("Transfer-Encoding", "chunked")
+            elif body is not None and "content-length" not in names:
+                conn.putheader("Content-Length", str(len(body)))
+            for k, v in hdrs:
+                conn.putheader(k, v)
+            conn.endheaders()
+            if body is not None:
+                if chunked:
+                    step = 16384
+                    for i in range(0, len(body), step):
+                        part = body[i:i + step]
+                        conn.send(b"%x\r\n" % len(part) + part + b"\r\n")
+                    conn.send(b"0\r\n\r\n")
+                else:
+                    conn.send(body)
+            r = conn.getresponse()
+            data = r.read()
+            return Resp(r.status, r.reason, list(r.getheaders()), data)
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    # ---- API shortcuts ----
+    def show(self, server_id, **kw):
+        return self.get("/v2.1/servers/%s" % server_id, **kw)
+
+    def action(self, server_id, body=None, json_body=None, **kw):
+        return self.post("/v2.1/servers/%s/action" % server_id, body=body,
+                         json_body=json_body, **kw)
+
+    def live(self, server_id, args, **kw):
+        """POST {"os-migrateLive": args}."""
+        return self.action(server_id, json_body={"os-migrateLive": args},
+                           **kw)
+
+
+# ---- sandbox ----------------------------------------------------------------
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def write_hosts_file(path):
+    text = (
+        "# written by tests/api/conftest.py\n"
+        "[host host-a]\n"
+        "uri = test://%(d)s/host-a.xml\n"
+        "migration_address = 127.0.0.1\n"
+        "\n"
+        "[host host-b]\n"
+        "uri = test://%(d)s/host-b.xml\n"
+        "migration_address = 127.0.0.1\n"
+        "\n"
+        "[host host-c]\n"
+        "uri = test://%(d)s/host-c.xml\n"
+        "migration_address = 127.0.0.1\n"
+        "enabled = false\n" % {"d": HOSTS_DIR})
+    Path(path).write_text(text)
+
+
+def read_env(path):
+    env = {}
+    for line in Path(path).read_text().splitlines():
+        if "=" in line:
+            k, v = line.split("=", 1)
+            env[k] = v
+    return env
+
+
+class Sandbox:
+    """tools/sandbox start/stop around one run directory."""
+
+    TOKENS = {
+        # name: (user, project, roles)
+        "ops": ("ops", "p1", "admin"),
+        "member": ("u1", "p1", "member"),
+        "reader": ("r1", "p1", "reader"),
+        "member2": ("u2", "p2", "member"),
+        "hexadmin": ("hexops", "0123abcd", "admin"),
+        "hexmember": ("hexu", "0123abcd", "member"),
+        "noroles": ("u1", "p1", ""),
+    }
+
+    def __init__(self, workdir, workers=3, policy=None):
+        self.workdir = Path(workdir)
+        self.policy = policy
+        self.dir = self.workdir / "run"
+        self.workers = workers
+        self.hosts_file = self.workdir / "hosts.conf"
+        self.started = False
+        self.tokens = {}
+
+    def start(self):
+        write_hosts_file(self.hosts_file)
+        last = None
+        for _ in range(5):
+            port = free_port()
+            p = subprocess.run(
+                ["sh", str(SANDBOX), "start", "--hosts", str(self.hosts_file),
+                 "--port", str(port), "--dir", str(self.dir),
+                 "--workers", str(self.workers),
+                 # no runners: test:// hosts cannot migrate, and an accepted
+                 # migration must stay visible; tests/lab covers runners
+                 "--runners", "0"] +
+                (["--policy", str(self.policy)] if self.policy else []),
+                cwd=str(REPO), capture_output=True, text=True, timeout=60)
+            self.started = True
+            if p.returncode == 0:
+                self.port = port
+                break
+            last = p.stdout + p.stderr
+            self.stop()             # ferryd may be running; nginx not
+        else:
+            raise RuntimeError("tools/sandbox start failed:\n%s" % last)
+        env = read_env(self.dir / "env")
+        self.env = env
+        self.url = env["FERRY_URL"]
+        self.cacert = env["FERRY_CACERT"]
+        self.tokens["admin"] = env["FERRY_TOKEN"]     # user admin, project admin
+        self.token_file = env["FERRY_TOKENS"]
+        self.db = self.dir / "ferry.db"
+        self.base = "https://127.0.0.1:%d" % self.port
+        for name, (user, project, roles) in self.TOKENS.items():
+            self.tokens[name] = self.add_token(user, project, roles)
+        self.tokens["nouser"] = self.add_token("", "p1", "member",
+                                               "--allow-empty-user")
+        self.reload()
+
+    def add_token(self, user, project, roles, *extra):
+        p = subprocess.run(
+            ["sh", str(FERRY_TOKEN), "-f", self.token_file, "add",
+             "--user", user, "--project", project, "--roles", roles] +
+            list(extra), capture_output=True, text=True, check=True)
+        return p.stdout.strip()
+
+    def reload(self):
+        subprocess.run(["sh", str(SANDBOX), "reload", "--dir", str(self.dir)],
+                       cwd=str(REPO), capture_output=True, check=True,
+                       timeout=30)
+        # nginx reloads asynchronously: wait until the new workers answer
+        # with every token added, several times in a row
+        c = self.client()
+        ok = 0
+        deadline = time.time() + 15
+        while time.time() < deadline and ok < 5:
+            good = all(
+                c.get("/v2.1/servers", token=self.tokens[t]).status == 200
+                for t in ("ops", "member2"))
+            ok = ok + 1 if good else 0
+            if not good:
+                time.sleep(0.1)
+        if ok < 5:
+            raise RuntimeError("nginx did not pick up the new tokens")
+
+    def client(self, token=None):
+        return Client("127.0.0.1", self.port, self.cacert, token)
+
+    def stop(self):
+        if not self.started:
+            return
+        subprocess.run(["sh", str(SANDBOX), "stop", "--dir", str(self.dir)],
+                       cwd=str(REPO), capture_output=True, timeout=60)
+        self.started = False
+
+    # ---- the store ----
+    def migrations(self, instance_uuid):
+        con = sqlite3.connect(str(self.db), timeout=10)
+        con.row_factory = sqlite3.Row
+        try:
+            rows = con.execute(
+                "SELECT * FROM migrations WHERE instance_uuid = ? "
+                "ORDER BY id", (instance_uuid,)).fetchall()
+            return [dict(r) for r in rows]
+        finally:
+            con.close()
+
+    def log_tail(self, n=40):
+        out = []
+        for name in ("ferryd.log", "error.log"):
+            p = self.dir / name
+            if p.exists():
+                lines = p.read_text(errors="replace").splitlines()[-n:]
+                out.append("== %s\n%s" % (name, "\n".join(lines)))
+        return "\n".join(out)
+
+
+def make_sandbox(name, workers=3, policy=None):
+    if not FERRYD.exists():
+        subprocess.run(["make"], cwd=str(REPO), check=True,
+                       capture_output=True)
+    # short path: the unix socket path must fit in sun_path
+    workdir = tempfile.mkdtemp(prefix="ferry-%s-" % name)
+    return Sandbox(workdir, workers, policy)
+
+
+def run_sandbox(name, policy=None):
+    """Generator for fixtures: a started sandbox, always stopped (and its
+    directory removed unless FERRY_KEEP_SANDBOX=1) when the fixture ends."""
+    sb = make_sandbox(name, policy=policy)
+    try:
+        sb.start()
+        yield sb
+    finally:
+        sb.stop()
+        if os.environ.get("FERRY_KEEP_SANDBOX") != "1":
+            shutil.rmtree(sb.workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    yield from run_sandbox("api")
+
+
+@pytest.fixture(scope="session")
+def tokens(sandbox):
+    return sandbox.tokens
+
+
+@pytest.fixture(scope="session")
+def api(sandbox):
+    """Client with the p1 admin token (user ops, project p1, role admin)."""
+    return sandbox.client(sandbox.tokens["ops"])
+
+
+@pytest.fixture(scope="session")
+def anon(sandbox):
+    return sandbox.client(None)
+
+
+@pytest.fixture(scope="session")
+def as_(sandbox):
+    """as_("member") -> a Client with that token."""
+    def make(name):
+        return sandbox.client(sandbox.tokens[name])
+    return make
+
+
+class Pool:
+    def __init__(self, ids, what):
+        self.ids = list(ids)
+        self.what = what
+
+    def take(self):
+        if not self.ids:
+            raise RuntimeError("out of %s servers: add more to "
+                               "tests/api/hosts/host-a.xml" % self.what)
+        return self.ids.pop(0)
+
+
+@pytest.fixture(scope="session")
+def migs():
+    """Fresh ACTIVE servers (mig-1 ..), one per test that expects a 202."""
+    return Pool(MIG, "mig-N")
+
+
+@pytest.fixture(scope="session")
+def pmigs():
+    return Pool(PMIG, "pmig-N")
+
+
+def mvs(lo, hi):
+    """Microversion strings 2.lo .. 2.hi."""
+    return ["2.%d" % i for i in range(lo, hi + 1)]
+
+
+def assert_version_headers(r, echo):
+    assert r.header_all("OpenStack-API-Version") == ["compute " + echo], r
+    assert r.header_all("X-OpenStack-Nova-API-Version") == [echo], r
+    assert r.header_all("Vary") == ["OpenStack-API-Version",
+                                    "X-OpenStack-Nova-API-Version"], r
+
+
+def assert_no_version_headers(r):
+    for h in VERSION_HEADERS:
+        assert not r.has(h), r
+    assert not r.has("Vary"), r
+
+
+def assert_request_id(r):
+    rid = r.header_all("x-openstack-request-id")
+    cid = r.header_all("x-compute-request-id")
+    assert len(rid) == 1 and len(cid) == 1, r
+    assert REQ_ID_RE.match(rid[0]), rid
+    assert rid == cid, r
+    return rid[0]
+
+
+def assert_fault(r, status, key, message=None):
+    assert r.status == status, r
+    assert r.header("Content-Type").lower().replace(" ", "") == \
+        "application/json;charset=utf-8", r
+    k, code, msg = r.fault()
+    assert (k, code) == (key, status), r
+    if message is not None:
+        assert msg == message, r
+    return msg
+
+
+def assert_plain_404(r):
+    assert r.status == 404, r
+    assert r.header("Content-Type") == "text/plain; charset=UTF-8", r
+    assert r.text == PLAIN_404, r
+    assert_no_version_headers(r)
