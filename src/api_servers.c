@@ -16,9 +16,28 @@
 
 char *api_pct_decode(struct arena *a, const char *s, size_t n, int plus);
 
+/* Nova puts the caller's project into links when the project id occurs
+ * anywhere in the request URL, a plain substring test (spec 1.1); a
+ * project segment is the usual way it gets there. */
+static const char *link_project(struct req *r)
+{
+    const char *p = r->ident.project_id;
+    const char *url;
+
+    if (r->project_seg != NULL) {
+        return r->project_seg;
+    }
+    if (p == NULL || *p == '\0') {
+        return NULL;
+    }
+    url = arena_printf(r->arena, "%s%s%s%s", r->app_url, r->uri,
+                       r->query[0] ? "?" : "", r->query);
+    return strstr(url, p) != NULL ? p : NULL;
+}
+
 const char *api_base(struct req *r, int versioned)
 {
-    const char *p = r->project_seg;
+    const char *p = link_project(r);
 
     return arena_printf(r->arena, "%s%s%s%s", r->app_url,
                         versioned ? "/v2.1" : "", p ? "/" : "", p ? p : "");

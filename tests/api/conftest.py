@@ -251,6 +251,7 @@ class Sandbox:
         "hexadmin": ("hexops", "0123abcd", "admin"),
         "hexmember": ("hexu", "0123abcd", "member"),
         "noroles": ("u1", "p1", ""),
+        "caseadmin": ("cadm", "p1", "reader,ADMIN"),
     }
 
     def __init__(self, workdir, workers=3, policy=None):

@@ -77,10 +77,14 @@ def test_invalid_format_400(api, value):
     assert_request_id(r)
 
 
-def test_invalid_format_via_new_header(api):
-    r = show(api, [("OpenStack-API-Version", "compute 2.1.1")])
-    assert_fault(r, 400, "badRequest", "API Version String 2.1.1 is of "
-                 "invalid format. Must be of format MajorNum.MinorNum.")
+@pytest.mark.parametrize("value,version", [
+    ("compute 2.1.1", "2.1.1"), ("compute 2.5 x", "2.5 x"),
+    ("compute  latest x", "latest x"), ("volume 3.0, compute v2", "v2")])
+def test_invalid_format_via_new_header(api, value, version):
+    r = show(api, [("OpenStack-API-Version", value)])
+    assert_fault(r, 400, "badRequest", "API Version String %s is of "
+                 "invalid format. Must be of format MajorNum.MinorNum."
+                 % version)
     assert_no_version_headers(r)
 
 

@@ -343,7 +343,8 @@ def test_row1_schema_before_lookup(as_, mv):
 @pytest.mark.parametrize("who,server", [
     ("ops", NOSUCH), ("member", NOSUCH), ("member", "other-1"),
     ("member", "bare-1"), ("member2", "web-1"), ("hexmember", "web-1"),
-    ("reader", "other-1"), ("ops", "web-1x"), ("member", "x")])
+    ("reader", "other-1"), ("ops", "web-1x"), ("member", "x"),
+    ("ops", "detail"), ("ops", S["web-1"].upper()[:-1])])
 def test_row2_not_visible_404(as_, who, server, mv):
     ident = S.get(server, server)
     r = post(as_(who), ident, valid_body(mv), mv)
@@ -360,6 +361,17 @@ def test_row2_not_visible_404(as_, who, server, mv):
 def test_row3_policy_403(as_, who, server, mv):
     r = post(as_(who), S[server], valid_body(mv, host="nosuch"), mv)
     assert_fault(r, 403, "forbidden", POLICY_403)
+
+
+def test_role_names_compare_case_insensitively(as_):
+    # token roles "reader,ADMIN": admin; the policy passes, row 9 answers
+    r = post(as_("caseadmin"), S["tpm-1"], valid_body("2.68"), "2.68")
+    assert_fault(r, 400, "badRequest", "Operation 'live-migration' not "
+                 "supported for vTPM-enabled instance (%s)." % S["tpm-1"])
+    r = as_("caseadmin").show(S["other-1"])
+    assert r.status == 200, r
+    assert "OS-EXT-SRV-ATTR:host" in r.json()["server"]
+    assert as_("caseadmin").get("/v2.1/servers?all_tenants=1").status == 200
 
 
 def test_row3_before_row4(as_):
@@ -438,10 +450,11 @@ def test_row12_crashed(api):
 @pytest.mark.parametrize("host", ["host-b", "nosuch", None])
 def test_row14_never_launched(api, mv, host):
     uuid = S["fresh-1"]
-    r = post(api, uuid, valid_body(mv, host=host), mv)
-    assert_fault(r, 409, "conflictingRequest",
-                 "Cannot 'os-migrateLive' instance %s while it is in "
-                 "launched_at None" % uuid)
+    for ident in (uuid, uuid.upper()):
+        r = post(api, ident, valid_body(mv, host=host), mv)
+        assert_fault(r, 409, "conflictingRequest",
+                     "Cannot 'os-migrateLive' instance %s while it is in "
+                     "launched_at None" % ident)
 
 
 # ---- row 15: unknown host --------------------------------------------------
@@ -574,6 +587,11 @@ def test_success(api, sandbox, migs, case):
         assert_fault(r, 409, "conflictingRequest",
                      "Cannot 'os-migrateLive' instance %s while it is in "
                      "task_state migrating" % uuid)
+    # <id> in the message is the id as sent
+    r = post(api, uuid.upper(), valid_body("2.68"), "2.68")
+    assert_fault(r, 409, "conflictingRequest",
+                 "Cannot 'os-migrateLive' instance %s while it is in "
+                 "task_state migrating" % uuid.upper())
     # row 13 comes before row 15
     r = post(api, uuid, valid_body("2.25", host="nosuch"), "2.25")
     assert r.status == 409, r

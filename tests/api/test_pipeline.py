@@ -231,13 +231,12 @@ def test_spoofed_user_header_does_not_fix_empty_user(sandbox):
     ("PUT", "/v2.1/servers/%s" % WEB1),
     ("POST", "/v2.1/servers"), ("DELETE", "/v2.1/servers"),
     ("POST", "/v2.1/servers/detail"), ("PATCH", "/v2.1/servers"),
-    ("GET", "/v2.1/servers/"), ("GET", "/v2.1/Servers"),
+    ("GET", "/v2.1/Servers"),
     ("GET", "/v2.1/p1/servers"),            # p is not hex: a resource name
     ("GET", "/v2.1/ABCD/servers"),          # upper case is not [0-9a-f-]
     ("GET", "/v2.1/0123abcd/0123abcd/servers"),
     ("GET", "/v2.1/servers/a/b/c/d/e/f/g/h/i/j/k/l"),
     ("POST", "/v2.1/servers/%s/action/x" % WEB1),
-    ("GET", "/v2/servers"), ("GET", "/v2/0123abcd/servers/%s" % WEB1),
 ])
 def test_plain_404(api, method, path):
     r = api.request(method, path, body="{}" if method != "GET" else None,
@@ -502,3 +501,32 @@ def test_project_segment_check_after_version_and_415(api):
 def test_project_segment_non_hex_is_a_resource(api):
     assert_plain_404(api.get("/v2.1/p1/servers/%s" % WEB1))
     assert_plain_404(api.get("/v2.1/admin/servers"))
+
+
+def test_links_project_when_url_contains_it(sandbox, as_):
+    """Nova adds the project to links when the caller's project id occurs
+    anywhere in the request URL (a plain substring test, spec 1.1)."""
+    c = as_("hexadmin")
+    r = c.get("/v2.1/servers/%s?x=0123abcd" % WEB1)
+    assert r.status == 200, r
+    links = {l["rel"]: l["href"] for l in r.json()["server"]["links"]}
+    assert links == {
+        "self": "%s/v2.1/0123abcd/servers/%s" % (sandbox.base, WEB1),
+        "bookmark": "%s/0123abcd/servers/%s" % (sandbox.base, WEB1)}
+    r = c.get("/v2.1/servers?all_tenants=1&name=0123abcd|^web-1$")
+    (srv,) = r.json()["servers"]
+    assert srv["links"][0]["href"] == \
+        "%s/v2.1/0123abcd/servers/%s" % (sandbox.base, WEB1)
+
+
+def test_version_gate_404_has_version_headers(api):
+    """A route that exists only from a later microversion: 404 itemNotFound
+    with the version headers (spec 2, 1.2 E9), not the plain 404."""
+    r = api.get("/v2.1/servers/%s/migrations" % WEB1, mv="2.22")
+    assert_fault(r, 404, "itemNotFound", "The resource could not be found.")
+    assert_version_headers(r, "2.22")
+    r = api.get("/v2.1/servers/%s/migrations" % WEB1)
+    assert_fault(r, 404, "itemNotFound", "The resource could not be found.")
+    assert_version_headers(r, "2.1")
+    r = api.get("/v2.1/servers/%s/migrations" % WEB1, mv="2.23")
+    assert r.status == 200, r
