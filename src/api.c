@@ -186,6 +186,12 @@ static int content_type_ok(const char *ct)
     return 0;
 }
 
+int api_content_type_ok(const char *ct);
+int api_content_type_ok(const char *ct)
+{
+    return content_type_ok(ct);
+}
+
 /* Step 6: the action key of a POST .../action body (spec §3.1). */
 static int action_lookup(struct req *r, const struct route *rt,
                          struct action_call *call, struct ferr *err)

@@ -106,6 +106,8 @@ int h_version_v2(struct app *app, struct req *r, struct resp *w,
     return 0;
 }
 
+int api_content_type_ok(const char *ct);     /* api.c */
+
 int h_version_v21(struct app *app, struct req *r, struct resp *w,
                   struct ferr *err)
 {
@@ -123,6 +125,10 @@ int h_version_v21(struct app *app, struct req *r, struct resp *w,
     resp_header(r, w, "Vary", "X-OpenStack-Nova-API-Version");
     if (rc < 0) {
         return rc;
+    }
+    /* E2 is a route of the API like the others: step 5 of spec 3.1 */
+    if (!api_content_type_ok(r->content_type)) {
+        return ferr_set(err, FE_MEDIATYPE, "Unsupported Content-Type");
     }
     version_doc(r, w, &docs[1]);
     return 0;

@@ -689,6 +689,20 @@ def test_sync_precheck_requested_host_not_eligible(api, sandbox, migs, mv,
     expect_refused(api, sandbox, uuid)
 
 
+@pytest.mark.parametrize("mv,host", [("2.1", "host-b"), ("2.1", None),
+                                     ("2.25", "host-b")])
+def test_sync_precheck_block_on_shared_storage(api, sandbox, migs, mv, host):
+    """The test:// guests have no local disks, so their storage counts as
+    shared (spec 8.4) and an explicit block migration is refused."""
+    uuid = migs.take()
+    body = valid_body(mv, host=host)
+    body["block_migration"] = True
+    r = post(api, uuid, body, mv)
+    expect_400(r, "host-a is not on local storage: Block migration can not "
+               "be used with shared storage.", mv)
+    expect_refused(api, sandbox, uuid)
+
+
 # ---- a race for one server --------------------------------------------------
 
 def test_concurrent_requests_one_wins(api, sandbox, migs):

@@ -92,6 +92,11 @@ def test_413_chunked_with_token(api):
     assert_request_id(r)
 
 
+def test_chunked_exactly_the_limit_is_not_too_large(api):
+    r = api.post(action_path(), body=b" " * LIMIT, chunked=True)
+    assert_fault(r, 400, "badRequest", "Malformed request body")
+
+
 def test_chunked_without_token_is_401(anon):
     # Nova only counts a chunked body while reading it, after auth
     r = anon.post(action_path(), body=b" " * (LIMIT + 1), chunked=True)

@@ -124,3 +124,16 @@ def test_choices(sandbox, anon, path, rest):
              "base": "application/json",
              "type": "application/vnd.openstack.compute+json;version=2.1"}]},
     ]}
+
+
+@pytest.mark.parametrize("path", ["/v2.1", "/v2.1/"])
+def test_v21_document_content_type(anon, path):
+    """E2 goes through the same steps 4 and 5 as every API route."""
+    r = anon.get(path, content_type="application/x-www-form-urlencoded",
+                 mv="2.40")
+    assert_fault(r, 415, "badMediaType", "Unsupported Content-Type")
+    assert_version_headers(r, "2.40")
+    r = anon.get(path, content_type="text/html", mv="2.94")
+    assert_fault(r, 406, "computeFault")
+    for ctype in ("application/json", "text/plain", ""):
+        assert anon.get(path, content_type=ctype).status == 200
