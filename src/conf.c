@@ -13,7 +13,7 @@
 #include <string.h>
 #include "ferry/conf.h"
 
-enum sect { S_NONE, S_FERRYD, S_HOST };
+enum sect { S_NONE, S_FERRYD, S_HOST, S_LIBVIRT };
 
 struct pstate {
     struct conf *c;
@@ -74,6 +74,11 @@ static int v_workers(struct pstate *st, const char *val, void *dst)
 static int v_runners(struct pstate *st, const char *val, void *dst)
 {
     return v_int(st, val, dst, 0, 64, 10);
+}
+
+static int v_bandwidth(struct pstate *st, const char *val, void *dst)
+{
+    return v_int(st, val, dst, 0, 1000000, 10);
 }
 
 static int v_mode(struct pstate *st, const char *val, void *dst)
@@ -137,6 +142,8 @@ static const struct key keys[] = {
       0 },
     { S_FERRYD, "libvirt_timeout_ms", v_timeout,
       offsetof(struct conf, libvirt_timeout_ms), 0 },
+    { S_LIBVIRT, "live_migration_bandwidth", v_bandwidth,
+      offsetof(struct conf, live_migration_bandwidth), 0 },
     { S_HOST, "uri", v_str, offsetof(struct conf_host, uri), 1 },
     { S_HOST, "migration_address", v_str,
       offsetof(struct conf_host, migration_address), 1 },
@@ -199,9 +206,13 @@ static int section(struct pstate *st, char *s)
         st->sect = S_FERRYD;
         return 0;
     }
+    if (strcmp(s, "libvirt") == 0) {
+        st->sect = S_LIBVIRT;
+        return 0;
+    }
     if (strncmp(s, "host", 4) != 0 || !isspace((unsigned char) s[4])) {
-        return bad(st, "unknown section [%s] (expected [ferryd] or "
-                   "[host NAME])", s);
+        return bad(st, "unknown section [%s] (expected [ferryd], [libvirt] "
+                   "or [host NAME])", s);
     }
     name = trim(s + 4);
     if (!host_name_ok(name)) {

@@ -182,6 +182,8 @@ static void run_one(struct app *app, struct arena *a, struct migration *m,
     if (ndisks == 0) {
         t.vm.flags &= ~VMIG_NON_SHARED_INC;
     }
+    t.vm.bandwidth_mib = (unsigned long)
+                         inventory_conf(app->inv)->live_migration_bandwidth;
     t.vm.disks = devs;
     t.vm.ndisks = ndisks;
     m->status = "running";

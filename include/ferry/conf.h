@@ -31,6 +31,8 @@ struct conf {
     char *policy;               /* policy.json */
     int   log_debug;
     int   libvirt_timeout_ms;   /* bound on one libvirt call from a worker */
+    /* [libvirt], Nova's option names */
+    int   live_migration_bandwidth;     /* MiB/s, 0 = unlimited */
     struct conf_host *hosts;
     size_t nhosts;
 };

@@ -50,6 +50,7 @@ int main(void)
     p = write_file("t.conf",
                    "# comment\n[ferryd]\nsocket = /tmp/x.sock\n"
                    "workers = 3\n  socket_mode = 0600  \n"
+                   "[libvirt]\nlive_migration_bandwidth = 40\n"
                    "[host a]\nuri = test:///default\n"
                    "migration_address = 10.0.0.1\ninclude = hosts.conf\n");
     CHECK_INT(conf_load(p, &c, &e), 0);
@@ -57,6 +58,8 @@ int main(void)
         CHECK_STR(c->socket, "/tmp/x.sock");
         CHECK_INT(c->workers, 3);
         CHECK_INT(c->socket_mode, 0600);
+        CHECK_INT(c->live_migration_bandwidth, 40);
+        CHECK_INT(c->runners, 1);
         CHECK_STR(c->store, "/var/lib/ferry/ferry.db");
         CHECK_INT(c->nhosts, 2);
         CHECK_STR(c->hosts[0].name, "a");
@@ -86,7 +89,7 @@ int main(void)
     CHECK_STR(err_of("[ferryd]\nno equals sign\n"),
               "t.conf:2: expected 'key = value', got 'no equals sign'");
     CHECK_STR(err_of("[nova]\n"), "t.conf:1: unknown section [nova] "
-              "(expected [ferryd] or [host NAME])");
+              "(expected [ferryd], [libvirt] or [host NAME])");
     CHECK_STR(err_of("[ferryd]\nworkers = 2\n"), "t.conf: no [host NAME] "
               "section");
     p = err_of("[host a]\nuri = x\ninclude = missing.conf\n");
