@@ -29,6 +29,7 @@ static const struct route routes[] = {
     { "GET", { "servers", NULL }, h_server_index, 1, NULL },
     { "GET", { "servers", "detail", NULL }, h_server_detail, 1, NULL },
     { "GET", { "servers", "*", NULL }, h_server_show, 1, NULL },
+    { "GET", { "os-migrations", NULL }, h_os_migrations, 1, NULL },
     { "GET", { "servers", "*", "migrations", NULL }, h_server_migrations,
       23, NULL },
     { "GET", { "servers", "*", "migrations", "*" }, h_server_migration_show,

@@ -311,7 +311,7 @@ int h_server_show(struct app *app, struct req *r, struct resp *w,
 }
 
 /* Decoded query parameters, in request order. */
-static int parse_query(struct req *r, struct qparam **out, size_t *n,
+int api_parse_query(struct req *r, struct qparam **out, size_t *n,
                        struct ferr *err)
 {
     const char *p = r->query;
@@ -352,7 +352,7 @@ static int parse_query(struct req *r, struct qparam **out, size_t *n,
 }
 
 /* The last value of a parameter, or NULL. */
-static const char *qlast(const struct qparam *q, size_t n, const char *name)
+const char *api_qlast(const struct qparam *q, size_t n, const char *name)
 {
     const char *v = NULL;
     size_t i;
@@ -400,7 +400,7 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
     regex_t re;
     struct jw j;
 
-    if (parse_query(r, &q, &nq, err) < 0
+    if (api_parse_query(r, &q, &nq, err) < 0
         || schema_validate_query(schema_servers_query_for(r->mv_minor), q,
                                  nq, err) < 0
         || api_authorize(app, r, detail ? "os_compute_api:servers:detail"
@@ -408,7 +408,7 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
     {
         return -err->code;
     }
-    at = qlast(q, nq, "all_tenants");
+    at = api_qlast(q, nq, "all_tenants");
     if (at != NULL && (at[0] == '\0' || true_ish(at))) {
         if (api_authorize(app, r, detail
                           ? "os_compute_api:servers:detail:get_all_tenants"
@@ -419,9 +419,9 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
         }
         all_tenants = 1;
     }
-    name = qlast(q, nq, "name");
+    name = api_qlast(q, nq, "name");
     if (name == NULL) {
-        name = qlast(q, nq, "display_name");
+        name = api_qlast(q, nq, "display_name");
     }
     if (name != NULL) {
         if (name[0] == '\0'
@@ -433,7 +433,7 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
         }
         use_re = 1;
     }
-    lim = qlast(q, nq, "limit");
+    lim = api_qlast(q, nq, "limit");
     if (lim != NULL) {
         char *end;
 
@@ -457,7 +457,7 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
         return -err->code;
     }
     qsort(all, n, sizeof(*all), by_created_desc);
-    marker = qlast(q, nq, "marker");
+    marker = api_qlast(q, nq, "marker");
     if (marker != NULL) {
         for (i = 0; i < n && strcmp(all[i].uuid, marker) != 0; i++) {
         }

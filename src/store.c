@@ -447,8 +447,9 @@ int store_migrations_of(struct store *s, const char *instance_uuid,
     *n = 0;
     *out = arena_alloc(a, cap * sizeof(**out));
     if (sqlite3_prepare_v2(s->db, "SELECT " MIG_COLUMNS " FROM migrations"
-                           " WHERE instance_uuid = ?1 AND deleted = 0"
-                           " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+                           " WHERE (?1 IS NULL OR instance_uuid = ?1)"
+                           " AND deleted = 0 ORDER BY id", -1, &st, NULL)
+        != SQLITE_OK)
     {
         return db_err(s, err, "prepare list");
     }

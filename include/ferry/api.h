@@ -40,6 +40,10 @@ int h_server_index(struct app *, struct req *, struct resp *,
 int h_server_detail(struct app *, struct req *, struct resp *,
                     struct ferr *);
 
+/* api_os_migrations.c */
+int h_os_migrations(struct app *, struct req *, struct resp *,
+                    struct ferr *);
+
 /* api_migrations.c */
 int h_server_migrations(struct app *, struct req *, struct resp *,
                         struct ferr *);
@@ -54,6 +58,14 @@ int api_find_server(struct app *app, struct req *r, const char *id,
  * (s may be NULL: the caller's own project). */
 int api_authorize(struct app *app, struct req *r, const char *rule,
                   const struct server *s, struct ferr *err);
+/* The query string, decoded (+ and %XX), in request order; 400 "Query
+ * string is not UTF-8 encoded" when it is not. */
+struct qparam;
+int api_parse_query(struct req *r, struct qparam **out, size_t *n,
+                    struct ferr *err);
+/* The last value of a parameter, or NULL. */
+const char *api_qlast(const struct qparam *q, size_t n, const char *name);
+
 /* The URL base for links: <app>/v2.1[/<p>] and <app>[/<p>]. */
 const char *api_base(struct req *r, int versioned);
 

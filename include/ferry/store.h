@@ -73,7 +73,8 @@ int store_migration_save(struct store *s, const struct migration *m,
 int store_migration_get(struct store *s, int64_t id, struct arena *a,
                         struct migration *out, struct ferr *err);
 
-/* Every record of an instance, oldest first. */
+/* Every record of an instance (of all instances when instance_uuid is
+ * NULL), oldest first. */
 int store_migrations_of(struct store *s, const char *instance_uuid,
                         struct arena *a, struct migration **out, size_t *n,
                         struct ferr *err);

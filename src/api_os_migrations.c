@@ -1,0 +1,316 @@
+/*
+ * api_os_migrations.c: GET /os-migrations (spec §6.5): every migration
+ * record, fields per microversion, the filters, and from 2.59 paging
+ * (created_at then id descending, limit, marker by uuid, next link).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "ferry/api.h"
+#include "ferry/fault.h"
+#include "ferry/schema.h"
+#include "ferry/store.h"
+
+static int in_progress_live(const struct migration *m)
+{
+    static const char *const st[] = { "queued", "preparing", "running",
+                                      "post-migrating" };
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(st); i++) {
+        if (strcmp(m->migration_type, "live-migration") == 0
+            && strcmp(m->status, st[i]) == 0)
+        {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void kusec(struct jw *j, const char *k, int64_t us)
+{
+    char t[27];
+
+    if (us == 0) {
+        jw_knull(j, k);
+        return;
+    }
+    time_usformat(us, t);
+    jw_kstr(j, k, t);
+}
+
+static void kint_or_null(struct jw *j, const char *k, int64_t v)
+{
+    if (v == MIG_NULL_INT) {
+        jw_knull(j, k);
+    } else {
+        jw_kint(j, k, v);
+    }
+}
+
+static void render(struct req *r, struct jw *j, const struct migration *m)
+{
+    int mv = r->mv_minor;
+
+    jw_obj_open(j);
+    kusec(j, "created_at", m->created_at);
+    kusec(j, "updated_at", m->updated_at);
+    jw_kint(j, "id", m->id);
+    jw_kstr(j, "source_compute", m->source_compute);
+    jw_kstr(j, "dest_compute", m->dest_compute);
+    jw_kstr(j, "source_node", m->source_node);
+    jw_kstr(j, "dest_node", m->dest_node);
+    jw_kstr(j, "dest_host", m->dest_host);
+    kint_or_null(j, "old_instance_type_id", m->old_instance_type_id);
+    kint_or_null(j, "new_instance_type_id", m->new_instance_type_id);
+    jw_kstr(j, "instance_uuid", m->instance_uuid);
+    jw_kstr(j, "status", m->status);
+    if (mv >= 23) {
+        jw_kstr(j, "migration_type", m->migration_type);
+        if (in_progress_live(m)) {
+            const char *path = arena_printf(r->arena, "servers/%s/migrations"
+                                            "/%lld", m->instance_uuid,
+                                            (long long) m->id);
+
+            jw_key(j, "links");
+            jw_arr_open(j);
+            jw_obj_open(j);
+            jw_kstr(j, "rel", "self");
+            jw_kstr(j, "href", arena_printf(r->arena, "%s/%s",
+                                            api_base(r, 1), path));
+            jw_obj_close(j);
+            jw_obj_open(j);
+            jw_kstr(j, "rel", "bookmark");
+            jw_kstr(j, "href", arena_printf(r->arena, "%s/%s",
+                                            api_base(r, 0), path));
+            jw_obj_close(j);
+            jw_arr_close(j);
+        }
+    }
+    if (mv >= 59) {
+        jw_kstr(j, "uuid", m->uuid);
+    }
+    if (mv >= 80) {
+        jw_kstr(j, "user_id", m->user_id);
+        jw_kstr(j, "project_id", m->project_id);
+    }
+    jw_obj_close(j);
+}
+
+static int by_created_desc(const void *x, const void *y)
+{
+    const struct migration *a = x, *b = y;
+
+    if (a->created_at != b->created_at) {
+        return a->created_at < b->created_at ? 1 : -1;
+    }
+    return a->id < b->id ? 1 : a->id > b->id ? -1 : 0;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+struct filters {
+    const char *status, *host, *source, *type, *instance, *user, *project;
+    int hidden;                 /* -1: not given */
+    int64_t since, before;      /* 0: not given */
+};
+
+static int keep(const struct filters *f, const struct migration *m)
+{
+    if (m->hidden || (f->hidden >= 0 && m->hidden != f->hidden)) {
+        return 0;
+    }
+    if ((f->status && !str_eq(m->status, f->status))
+        || (f->type && !str_eq(m->migration_type, f->type))
+        || (f->instance && !str_eq(m->instance_uuid, f->instance))
+        || (f->user && !str_eq(m->user_id, f->user))
+        || (f->project && !str_eq(m->project_id, f->project)))
+    {
+        return 0;
+    }
+    if (f->host != NULL) {
+        if (!str_eq(m->source_compute, f->host)
+            && !str_eq(m->dest_compute, f->host))
+        {
+            return 0;
+        }
+    } else if (f->source && !str_eq(m->source_compute, f->source)) {
+        return 0;
+    }
+    if ((f->since && (m->updated_at == 0 || m->updated_at < f->since))
+        || (f->before && (m->updated_at == 0 || m->updated_at > f->before)))
+    {
+        return 0;
+    }
+    return 1;
+}
+
+/* application/x-www-form-urlencoded, as Python's urlencode. */
+static void form_encode(struct sbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char) *s;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'
+            || c == '~')
+        {
+            sbuf_putc(b, (char) c);
+        } else if (c == ' ') {
+            sbuf_putc(b, '+');
+        } else {
+            sbuf_putc(b, '%');
+            sbuf_putc(b, hex[c >> 4]);
+            sbuf_putc(b, hex[c & 15]);
+        }
+    }
+}
+
+static int by_name_value(const void *x, const void *y)
+{
+    const struct qparam *a = x, *b = y;
+    int c = strcmp(a->name, b->name);
+
+    return c ? c : strcmp(a->value, b->value);
+}
+
+/* <query> of the next link (spec §6.5): every parameter sorted by (name,
+ * value), one value per name (the greatest), marker replaced in place or
+ * appended. */
+static const char *next_query(struct req *r, const struct qparam *q,
+                              size_t nq, const char *marker)
+{
+    struct qparam *s = arena_alloc(r->arena, sizeof(*s) * (nq + 1));
+    struct sbuf b;
+    const char *out;
+    size_t i, n = 0;
+    int have_marker = 0;
+
+    memcpy(s, q, sizeof(*s) * nq);
+    qsort(s, nq, sizeof(*s), by_name_value);
+    sbuf_init(&b);
+    for (i = 0; i < nq; i++) {
+        if (i + 1 < nq && strcmp(s[i].name, s[i + 1].name) == 0) {
+            continue;           /* keep the last (greatest) value */
+        }
+        if (n++ > 0) {
+            sbuf_putc(&b, '&');
+        }
+        form_encode(&b, s[i].name);
+        sbuf_putc(&b, '=');
+        if (strcmp(s[i].name, "marker") == 0) {
+            form_encode(&b, marker);
+            have_marker = 1;
+        } else {
+            form_encode(&b, s[i].value);
+        }
+    }
+    if (!have_marker) {
+        sbuf_printf(&b, "%smarker=", n ? "&" : "");
+        form_encode(&b, marker);
+    }
+    out = arena_strdup(r->arena, b.buf ? b.buf : "");
+    sbuf_free(&b);
+    return out;
+}
+
+int h_os_migrations(struct app *app, struct req *r, struct resp *w,
+                    struct ferr *err)
+{
+    struct migration *all;
+    struct qparam *q = NULL;
+    struct filters f;
+    struct jw j;
+    size_t nq = 0, n, i, start = 0, shown = 0;
+    const char *v, *marker = NULL, *last = NULL;
+    long limit = 1000;
+    int mv = r->mv_minor, paged = mv >= 59;
+
+    if (api_parse_query(r, &q, &nq, err) < 0
+        || schema_validate_query(schema_migrations_query_for(mv), q, nq,
+                                 err) < 0
+        || api_authorize(app, r, "os_compute_api:os-migrations:index", NULL,
+                         err) < 0)
+    {
+        return -err->code;
+    }
+    memset(&f, 0, sizeof(f));
+    f.status = api_qlast(q, nq, "status");
+    f.host = api_qlast(q, nq, "host");
+    f.source = api_qlast(q, nq, "source_compute");
+    f.type = api_qlast(q, nq, "migration_type");
+    f.instance = api_qlast(q, nq, "instance_uuid");
+    v = api_qlast(q, nq, "hidden");
+    f.hidden = v ? schema_bool_from_str(v) : -1;
+    if (f.hidden < -1) {
+        f.hidden = -1;
+    }
+    if (mv >= 80) {
+        f.user = api_qlast(q, nq, "user_id");
+        f.project = api_qlast(q, nq, "project_id");
+    }
+    if (paged) {
+        if ((v = api_qlast(q, nq, "changes-since")) != NULL) {
+            schema_parse_datetime(v, &f.since);
+        }
+        if (mv >= 66 && (v = api_qlast(q, nq, "changes-before")) != NULL) {
+            schema_parse_datetime(v, &f.before);
+        }
+        if (f.since && f.before && f.since > f.before) {
+            return ferr_set(err, FE_BADREQ, "The value of changes-since must "
+                            "be less than or equal to changes-before.");
+        }
+        if ((v = api_qlast(q, nq, "limit")) != NULL) {
+            limit = strtol(v, NULL, 10);
+            if (limit > 1000 || limit < 0) {
+                limit = 1000;
+            }
+        }
+        marker = api_qlast(q, nq, "marker");
+    }
+    if (store_migrations_of(app->store, NULL, r->arena, &all, &n, err) < 0) {
+        return -err->code;
+    }
+    if (paged) {
+        qsort(all, n, sizeof(*all), by_created_desc);
+    }
+    if (marker != NULL) {
+        for (i = 0; i < n && strcmp(all[i].uuid, marker) != 0; i++) {
+        }
+        if (i == n) {
+            return ferr_set(err, FE_BADREQ, "Marker %s could not be found.",
+                            marker);
+        }
+        start = i + 1;
+    }
+    resp_ok(w);
+    jw_init(&j, &w->body);
+    jw_obj_open(&j);
+    jw_key(&j, "migrations");
+    jw_arr_open(&j);
+    for (i = start; i < n && (!paged || (long) shown < limit); i++) {
+        if (keep(&f, &all[i])) {
+            render(r, &j, &all[i]);
+            last = all[i].uuid;
+            shown++;
+        }
+    }
+    jw_arr_close(&j);
+    if (paged && shown > 0 && (long) shown == limit) {
+        jw_key(&j, "migrations_links");
+        jw_arr_open(&j);
+        jw_obj_open(&j);
+        jw_kstr(&j, "rel", "next");
+        jw_kstr(&j, "href", arena_printf(r->arena, "%s/os-migrations?%s",
+                                         api_base(r, 1),
+                                         next_query(r, q, nq, last)));
+        jw_obj_close(&j);
+        jw_arr_close(&j);
+    }
+    jw_obj_close(&j);
+    return 0;
+}
