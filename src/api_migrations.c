@@ -77,10 +77,14 @@ static void render(struct req *r, struct jw *j, const struct migration *m)
     jw_obj_close(j);
 }
 
+/* The server's records, without the hidden ones: hidden records are
+ * never output (spec 6.1), so they count as absent. */
 static int load(struct app *app, struct req *r, const char *rule,
                 struct server *s, struct migration **list, size_t *n,
                 struct ferr *err)
 {
+    size_t i, k = 0;
+
     if (api_find_server(app, r, r->args[0], s, err) < 0
         || api_authorize(app, r, rule, s, err) < 0
         || store_migrations_of(app->store, s->uuid, r->arena, list, n, err)
@@ -88,6 +92,12 @@ static int load(struct app *app, struct req *r, const char *rule,
     {
         return -err->code;
     }
+    for (i = 0; i < *n; i++) {
+        if (!(*list)[i].hidden) {
+            (*list)[k++] = (*list)[i];
+        }
+    }
+    *n = k;
     return 0;
 }
 
