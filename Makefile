@@ -25,6 +25,8 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 HDR      = $(wildcard include/ferry/*.h)
 
+.SECONDARY:
+
 .PHONY: all check check-unit check-api check-lab demo install clean deps \
         deps-test distclean
 
@@ -54,11 +56,12 @@ deps:
 	sh tools/deps build
 
 deps-test:
-	sh tools/deps test
+	sh tools/deps lab
 
 check: all $(UNIT_BIN) deps-test
 	$(MAKE) --no-print-directory check-unit
 	$(MAKE) --no-print-directory check-api
+	$(MAKE) --no-print-directory check-lab
 
 check-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do \
@@ -69,6 +72,9 @@ check-unit: $(UNIT_BIN)
 
 check-api: all
 	$(PYTHON) -m pytest -v -p no:cacheprovider tests/api
+
+check-lab: all
+	$(PYTHON) -m pytest -v -p no:cacheprovider -rs tests/lab
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/ferry \

@@ -24,6 +24,7 @@
 #include "ferry/store.h"
 #include "ferry/inventory.h"
 #include "ferry/runner.h"
+#include "ferry/virt.h"
 
 #define MAX_WORKERS 256
 
@@ -102,7 +103,8 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
     log_init(kind == KIND_RUNNER ? "ferryd-runner" : "ferryd-worker", 0);
     if (load_all(conf_path, &app.conf, &app.policy, &err) < 0
         || store_open(app.conf->store, &app.store, &err) < 0
-        || inventory_open(app.conf, &app.inv, &err) < 0)
+        || inventory_open(app.conf, &app.inv, &err) < 0
+        || (kind == KIND_RUNNER && virt_events_start(&err) < 0))
     {
         log_error("worker start: %s", ferr_msg(&err));
         _exit(71);

@@ -118,11 +118,12 @@ static void run_one(struct app *app, struct arena *a, struct migration *m,
     struct vdisk *disks = NULL;
     const char **devs = NULL;
     struct ferr err = { 0 };
-    struct vjob job;
+    struct vjob job, final;
+    struct vwatch *watch;
     pthread_t th;
     size_t ndisks = 0, i, created = 0;
     int64_t started;
-    int n = 0, rc, power = 0;
+    int n = 0, rc, power = 0, have_final;
 
     rc = inventory_find(app->inv, app->store, m->instance_uuid, a, &s, &err);
     if (rc != 1) {
@@ -192,7 +193,10 @@ static void run_one(struct app *app, struct arena *a, struct migration *m,
              (long long) m->id, m->instance_uuid, s.host, m->dest_compute,
              t.vm.flags, t.vm.dconnuri);
     started = time_now_us();
+    watch = virt_watch_job(sc, m->instance_uuid, &err);
+    ferr_clear(&err);
     if (pthread_create(&th, NULL, transfer_main, &t) != 0) {
+        virt_watch_end(watch, 0, &job);
         finish(app, m, "error", "cannot start the transfer thread");
         goto rollback;
     }
@@ -201,16 +205,20 @@ static void run_one(struct app *app, struct arena *a, struct migration *m,
 
         usleep(500000);
         if (virt_job(sc, m->instance_uuid, 0, &job, &e) == 0
-            && job.type != VJOB_NONE && ++n % 4 == 0)
+            && job.type != VJOB_NONE)
         {
             stats_into(m, &job);
-            save(app, m);
+            if (++n % 4 == 0) {
+                save(app, m);       /* progress every 2 s */
+            }
         }
         ferr_clear(&e);
         (void) stop;    /* a stopping runner still finishes the transfer */
     }
     pthread_join(th, NULL);
     m->total_time_ms = (time_now_us() - started) / 1000;
+    /* the source's job-completed event has the final counts, disks too */
+    have_final = virt_watch_end(watch, t.rc == 0 ? 2000 : 0, &final);
 
     /* where is the guest now?  libvirt decides, not the call's result */
     rc = virt_domain_power(dc, m->instance_uuid, &power, NULL, &err);
@@ -218,14 +226,28 @@ static void run_one(struct app *app, struct arena *a, struct migration *m,
     if (t.rc == 0 || (rc == 1 && (power == 1 || power == 3))) {
         struct ferr e = { 0 };
 
-        if (virt_job(dc, m->instance_uuid, 1, &job, &e) == 0) {
-            stats_into(m, &job);
-            if (job.elapsed_ms >= 0) {
-                m->total_time_ms = job.elapsed_ms;
-            }
-            m->downtime_ms = job.downtime_ms >= 0 ? job.downtime_ms
-                                                  : MIG_NULL_INT;
+        if (have_final) {
+            job = final;
+        } else if (virt_job(dc, m->instance_uuid, 1, &job, &e) < 0) {
+            job.elapsed_ms = job.downtime_ms = -1;
         }
+        if (have_final || job.type == VJOB_COMPLETED) {
+            if (job.mem_total >= 0) {
+                m->memory_total = job.mem_total;
+                m->memory_processed = job.mem_processed;
+                m->memory_remaining = job.mem_remaining;
+            }
+            if (job.disk_total > 0) {
+                m->disk_total = job.disk_total;
+                m->disk_processed = job.disk_processed;
+                m->disk_remaining = job.disk_remaining;
+            }
+        }
+        if (job.elapsed_ms >= 0) {
+            m->total_time_ms = job.elapsed_ms;
+        }
+        m->downtime_ms = job.downtime_ms >= 0 ? job.downtime_ms
+                                              : MIG_NULL_INT;
         ferr_clear(&e);
         store_host_set(app->store, m->instance_uuid, m->dest_compute);
         finish(app, m, "completed", NULL);

@@ -4,10 +4,12 @@
  * libvirt.h or libxml2.  libvirt's default error printing is turned off;
  * each failure is reported once into struct ferr.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
@@ -746,4 +748,113 @@ int virt_abort_job(struct vconn *c, const char *uuid, struct ferr *err)
     }
     virDomainFree(d);
     return rc;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static void *event_loop(void *arg)
+{
+    (void) arg;
+    for (;;) {
+        if (virEventRunDefaultImpl() < 0) {
+            usleep(100000);
+        }
+    }
+    return NULL;
+}
+
+int virt_events_start(struct ferr *err)
+{
+    pthread_t th;
+
+    if (virEventRegisterDefaultImpl() < 0) {
+        return lv_err(err, FE_INTERNAL, "event loop");
+    }
+    if (pthread_create(&th, NULL, event_loop, NULL) != 0) {
+        return ferr_set(err, FE_INTERNAL, "event thread");
+    }
+    pthread_detach(th);
+    return 0;
+}
+
+struct vwatch {
+    struct vconn *c;
+    int id;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    pthread_mutex_t mu;
+    int done;
+    struct vjob job;
+};
+
+static void on_job_completed(virConnectPtr conn, virDomainPtr dom,
+                             virTypedParameterPtr p, int n, void *opaque)
+{
+    struct vwatch *w = opaque;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+
+    (void) conn;
+    if (virDomainGetUUIDString(dom, uuid) < 0 || strcmp(uuid, w->uuid) != 0) {
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->job.type = VJOB_COMPLETED;
+    w->job.elapsed_ms = tp_ull(p, n, VIR_DOMAIN_JOB_TIME_ELAPSED);
+    w->job.downtime_ms = tp_ull(p, n, VIR_DOMAIN_JOB_DOWNTIME);
+    w->job.mem_total = tp_ull(p, n, VIR_DOMAIN_JOB_MEMORY_TOTAL);
+    w->job.mem_processed = tp_ull(p, n, VIR_DOMAIN_JOB_MEMORY_PROCESSED);
+    w->job.mem_remaining = tp_ull(p, n, VIR_DOMAIN_JOB_MEMORY_REMAINING);
+    w->job.disk_total = tp_ull(p, n, VIR_DOMAIN_JOB_DISK_TOTAL);
+    w->job.disk_processed = tp_ull(p, n, VIR_DOMAIN_JOB_DISK_PROCESSED);
+    w->job.disk_remaining = tp_ull(p, n, VIR_DOMAIN_JOB_DISK_REMAINING);
+    w->job.data_remaining = tp_ull(p, n, VIR_DOMAIN_JOB_DATA_REMAINING);
+    w->done = 1;
+    pthread_mutex_unlock(&w->mu);
+}
+
+struct vwatch *virt_watch_job(struct vconn *c, const char *uuid,
+                              struct ferr *err)
+{
+    struct vwatch *w = calloc(1, sizeof(*w));
+
+    if (w == NULL) {
+        ferr_set(err, FE_NOMEM, "out of memory");
+        return NULL;
+    }
+    w->c = c;
+    snprintf(w->uuid, sizeof(w->uuid), "%s", uuid);
+    pthread_mutex_init(&w->mu, NULL);
+    w->id = virConnectDomainEventRegisterAny(
+        c->conn, NULL, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+        VIR_DOMAIN_EVENT_CALLBACK(on_job_completed), w, NULL);
+    if (w->id < 0) {
+        lv_err(err, FE_INTERNAL, "job event");
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+int virt_watch_end(struct vwatch *w, int wait_ms, struct vjob *out)
+{
+    int done = 0, waited;
+
+    for (waited = 0; w != NULL; waited += 50) {
+        pthread_mutex_lock(&w->mu);
+        done = w->done;
+        if (done) {
+            *out = w->job;
+        }
+        pthread_mutex_unlock(&w->mu);
+        if (done || waited >= wait_ms) {
+            break;
+        }
+        usleep(50000);
+    }
+    if (w != NULL) {
+        virConnectDomainEventDeregisterAny(w->c->conn, w->id);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+    }
+    return done;
 }

@@ -105,4 +105,17 @@ int virt_migrate(struct vconn *src, const char *uuid,
                  const struct vmigrate *m, struct ferr *err);
 int virt_abort_job(struct vconn *c, const char *uuid, struct ferr *err);
 
+/* The libvirt event loop, in a thread of its own: call once per process
+ * before any connection is opened (runners need it for job events). */
+int virt_events_start(struct ferr *err);
+/* Watches for the job-completed event of a domain on c: the only place
+ * that has the final disk byte counts once the source domain is gone.
+ * out is filled and *done set from the event thread. */
+struct vwatch;
+struct vwatch *virt_watch_job(struct vconn *c, const char *uuid,
+                              struct ferr *err);
+/* 1 and *out filled once the event came (waits up to wait_ms), else 0;
+ * then stops watching and frees w. */
+int virt_watch_end(struct vwatch *w, int wait_ms, struct vjob *out);
+
 #endif

@@ -1,0 +1,220 @@
+"""Real live migrations through nginx and ferryd between the two lab hosts
+(issue 3): shared storage, block migration, "auto", the scheduler, every
+refusal with Nova's code, fault key and message (and the guest untouched),
+and a migration that fails midway."""
+import re
+import time
+
+from conftest import WAIT, boots, say, ticks, wait_for
+
+MV_SYNC = "2.1"
+
+
+def fault(r, status, key, message):
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.json() == {key: {"code": status, "message": message}}
+
+
+def prove_kept_running(lab, g, src, dst):
+    """Same boot on the destination, no new boot, counter continued."""
+    name = g["GUEST_NAME"]
+    src_log, dst_log = lab.console(name, src), lab.console(name, dst)
+    wait_for(lambda: len(ticks(dst_log)) >= 2, 30,
+             what="ticks on the destination console")
+    assert boots(dst_log) == [], "the guest booted again on " + dst
+    assert boots(src_log)[-1] == g["GUEST_BOOT_ID"]
+    last, first = ticks(src_log)[-1], ticks(dst_log)[0]
+    assert last <= first <= last + 2, (last, first)
+    return last, first
+
+
+def prove_untouched(lab, ferry, g, host="a"):
+    uuid = g["GUEST_UUID"]
+    assert lab.state(host, uuid) == "running"
+    other = "b" if host == "a" else "a"
+    assert lab.state(other, uuid) is None
+    s = ferry.server(uuid)
+    assert s["status"] == "ACTIVE"
+    assert s["OS-EXT-STS:task_state"] is None
+    assert s["OS-EXT-SRV-ATTR:host"] == "lab-" + host
+    log = lab.console(g["GUEST_NAME"], host)
+    assert boots(log) == [g["GUEST_BOOT_ID"]]
+    n = len(ticks(log))
+    wait_for(lambda: len(ticks(log)) > n, 10, what="the guest to tick")
+
+
+def completed_on_b(lab, ferry, g, rec):
+    uuid = g["GUEST_UUID"]
+    assert rec["status"] == "completed", rec
+    assert rec["source_compute"] == "lab-a"
+    assert rec["dest_compute"] == "lab-b"
+    assert rec["downtime_ms"] is not None and rec["downtime_ms"] >= 0
+    assert rec["total_time_ms"] > 0
+    assert rec["memory_total"] and rec["memory_total"] > 0
+    assert lab.state("b", uuid) == "running"
+    assert lab.state("a", uuid) is None, "the guest is still defined on a"
+    s = ferry.server(uuid)
+    assert s["status"] == "ACTIVE" and s["OS-EXT-SRV-ATTR:host"] == "lab-b"
+    last, first = prove_kept_running(lab, g, "a", "b")
+    say("%s: %s migration in %d ms, downtime %d ms, ticks %d -> %d" % (
+        g["GUEST_NAME"], "block" if rec["block_migration"] else "shared",
+        rec["total_time_ms"], rec["downtime_ms"], last, first))
+
+
+def test_shared_storage_with_explicit_host(lab, ferry, guests):
+    g = guests("shared-1")
+    r = ferry.migrate(g["GUEST_UUID"], "2.30", host="lab-b",
+                      block_migration=False)
+    assert r.status_code == 202 and r.content == b""
+    assert ferry.server(g["GUEST_UUID"])["status"] == "MIGRATING"
+    rec = ferry.wait_done(g["GUEST_UUID"])
+    assert rec["block_migration"] == 0
+    completed_on_b(lab, ferry, g, rec)
+
+
+def test_block_migration_copies_the_local_disk(lab, ferry, guests):
+    g = guests("block-1", storage="local")
+    marker = ("FERRY-DISK " + g["GUEST_BOOT_ID"]).encode()
+    src_disk = g["GUEST_DISK_ROOT"]
+    assert marker in open(src_disk, "rb").read()
+    dst_disk = src_disk.replace(lab.env["LAB_LOCAL_A"],
+                                lab.env["LAB_LOCAL_B"])
+    assert dst_disk != src_disk
+    # the tempest body of microversion 2.1 (sync prechecks)
+    r = ferry.migrate(g["GUEST_UUID"], MV_SYNC, host="lab-b",
+                      block_migration=True, disk_over_commit=False)
+    assert r.status_code == 202, r.text
+    rec = ferry.wait_done(g["GUEST_UUID"])
+    assert rec["block_migration"] == 1
+    completed_on_b(lab, ferry, g, rec)
+    # what the guest wrote before the migration is on b's own disk
+    assert marker in open(dst_disk, "rb").read()
+    assert rec["disk_total"] is not None and rec["disk_total"] > 0
+
+
+def test_auto_picks_the_mode_from_the_storage_layout(lab, ferry, guests):
+    for storage, want in (("shared", 0), ("local", 1)):
+        g = guests("auto-" + storage, storage=storage)
+        r = ferry.migrate(g["GUEST_UUID"], "2.25", host="lab-b",
+                          block_migration="auto")
+        assert r.status_code == 202, r.text
+        rec = ferry.wait_done(g["GUEST_UUID"])
+        assert rec["block_migration"] == want, rec
+        completed_on_b(lab, ferry, g, rec)
+        lab.remove(g["GUEST_UUID"])
+
+
+def test_host_null_lets_the_scheduler_pick_b(lab, ferry, guests):
+    g = guests("sched-1")
+    r = ferry.migrate(g["GUEST_UUID"], "2.30", host=None,
+                      block_migration="auto")
+    assert r.status_code == 202, r.text
+    rec = ferry.wait_done(g["GUEST_UUID"])
+    completed_on_b(lab, ferry, g, rec)
+
+
+def test_refusals_leave_the_guest_untouched(lab, ferry, guests):
+    g = guests("refuse-1")
+    uuid = g["GUEST_UUID"]
+    sync = dict(block_migration=False, disk_over_commit=False)
+
+    # migrate to self (sync: 400; async: 202 then error, server ACTIVE)
+    fault(ferry.migrate(uuid, MV_SYNC, host="lab-a", **sync), 400,
+          "badRequest", "Unable to migrate instance (%s) to current host "
+          "(lab-a)." % uuid)
+    assert ferry.records(uuid)[-1]["status"] == "error"
+    prove_untouched(lab, ferry, g)
+    r = ferry.migrate(uuid, "2.34", host="lab-a", block_migration="auto",
+                      force=True)
+    assert r.status_code == 202
+    rec = ferry.wait_done(uuid, 60)
+    assert rec["status"] == "error"
+    assert rec["error_reason"] == ("Unable to migrate instance (%s) to "
+                                   "current host (lab-a)." % uuid)
+    prove_untouched(lab, ferry, g)
+
+    # unknown host: every microversion, before task_state changes
+    for mv in ("2.1", "2.30", "2.93"):
+        body = dict(sync) if mv == "2.1" else {"block_migration": "auto"}
+        fault(ferry.migrate(uuid, mv, host="nowhere", **body), 400,
+              "badRequest", "Compute host nowhere could not be found.")
+    # block migration on shared storage
+    fault(ferry.migrate(uuid, MV_SYNC, host="lab-b", block_migration=True,
+                        disk_over_commit=False), 400, "badRequest",
+          "lab-a is not on local storage: Block migration can not be used "
+          "with shared storage.")
+    prove_untouched(lab, ferry, g)
+
+    # a disabled host is refused by the scheduler, not on the forced path
+    ferry.reconfigure(b_enabled=False)
+    try:
+        fault(ferry.migrate(uuid, "2.30", host="lab-b",
+                            block_migration=False), 400, "badRequest",
+              "No valid host was found. There are not enough hosts "
+              "available.")
+        fault(ferry.migrate(uuid, "2.30", host=None, block_migration=False),
+              400, "badRequest", "No valid host was found. There are not "
+              "enough hosts available.")
+    finally:
+        ferry.reconfigure(b_enabled=True)
+    prove_untouched(lab, ferry, g)
+
+    # an unreachable host (its libvirtd stopped)
+    lab.daemon("b", "stop")
+    try:
+        fault(ferry.migrate(uuid, MV_SYNC, host="lab-b", **sync), 400,
+              "badRequest", "Compute service of lab-b is unavailable at "
+              "this time.")
+    finally:
+        lab.daemon("b", "start")
+    prove_untouched(lab, ferry, g)
+
+    # a second request while one is in progress
+    r = ferry.migrate(uuid, "2.30", host="lab-b", block_migration=False)
+    assert r.status_code == 202
+    fault(ferry.migrate(uuid, "2.30", host="lab-b", block_migration=False),
+          409, "conflictingRequest", "Cannot 'os-migrateLive' instance %s "
+          "while it is in task_state migrating" % uuid)
+    rec = ferry.wait_done(uuid)
+    completed_on_b(lab, ferry, g, rec)
+
+
+def test_local_storage_refusals(lab, ferry, guests):
+    g = guests("refuse-local", storage="local")
+    uuid = g["GUEST_UUID"]
+    fault(ferry.migrate(uuid, MV_SYNC, host="lab-b", block_migration=False,
+                        disk_over_commit=False), 400, "badRequest",
+          "lab-a is not on shared storage: Shared storage live-migration "
+          "requires either shared storage or boot-from-volume with no local "
+          "disks.")
+    prove_untouched(lab, ferry, g)
+    # a shut-off server
+    assert lab.virsh("a", "destroy", uuid).returncode == 0
+    fault(ferry.migrate(uuid, "2.30", host="lab-b", block_migration="auto"),
+          409, "conflictingRequest", "Cannot 'os-migrateLive' instance %s "
+          "while it is in vm_state stopped" % uuid)
+    assert lab.state("a", uuid) == "shut off"
+    assert lab.state("b", uuid) is None
+    assert ferry.server(uuid)["status"] == "SHUTOFF"
+
+
+def test_destination_dies_midway(lab, ferry, guests):
+    g = guests("midway-1", mem=256, fill=48, dirty=True)
+    uuid = g["GUEST_UUID"]
+    ferry.reconfigure(bandwidth=8)      # MiB/s: slow enough to interrupt
+    try:
+        r = ferry.migrate(uuid, "2.30", host="lab-b", block_migration=False)
+        assert r.status_code == 202
+        wait_for(lambda: ferry.records(uuid)[-1]["status"] == "running"
+                 and (ferry.records(uuid)[-1]["memory_processed"] or 0)
+                 > 0, 60, what="the transfer to start")
+        lab.daemon("b", "kill")
+        rec = ferry.wait_done(uuid)
+    finally:
+        lab.daemon("b", "start")
+        ferry.reconfigure(bandwidth=0)
+    assert rec["status"] in ("failed", "error"), rec
+    assert rec["error_reason"], rec
+    say("midway failure recorded as %s: %s" % (rec["status"],
+                                              rec["error_reason"]))
+    prove_untouched(lab, ferry, g)
