@@ -8,7 +8,7 @@
  *   any failure before the transfer      ---> error, with the reason
  *
  * The transfer (virDomainMigrateToURI3, peer-to-peer) runs in a thread;
- * this thread polls the job every 0.5 s and saves progress every 2 s.
+ * this thread polls the job every 0.25 s and saves progress every 0.5 s.
  * After the call returns, libvirt is asked where the guest really is
  * before the record is closed: the store never claims what libvirt denies.
  */
@@ -203,13 +203,13 @@ static void run_one(struct app *app, struct arena *a, struct migration *m,
     while (!__atomic_load_n(&t.done, __ATOMIC_ACQUIRE)) {
         struct ferr e = { 0 };
 
-        usleep(500000);
+        usleep(250000);
         if (virt_job(sc, m->instance_uuid, 0, &job, &e) == 0
             && job.type != VJOB_NONE)
         {
             stats_into(m, &job);
-            if (++n % 4 == 0) {
-                save(app, m);       /* progress every 2 s */
+            if (++n % 2 == 0) {
+                save(app, m);       /* progress every 0.5 s */
             }
         }
         ferr_clear(&e);
