@@ -16,7 +16,7 @@
 
 struct route {
     const char *method;
-    const char *seg[4];         /* "*" captures a segment */
+    const char *seg[5];         /* "*" captures a segment */
     handler_fn fn;
     int min_mv;                 /* below it: 404 itemNotFound */
     const struct action *actions;   /* POST .../action routes */
@@ -34,6 +34,10 @@ static const struct route routes[] = {
       23, NULL },
     { "GET", { "servers", "*", "migrations", "*" }, h_server_migration_show,
       23, NULL },
+    { "DELETE", { "servers", "*", "migrations", "*" },
+      h_server_migration_abort, 24, NULL },
+    { "POST", { "servers", "*", "migrations", "*", "action" }, h_action, 22,
+      migration_actions },
     { "POST", { "servers", "*", "action", NULL }, h_action, 1,
       server_actions },
 };

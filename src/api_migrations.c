@@ -7,6 +7,7 @@
 #include <string.h>
 #include "ferry/api.h"
 #include "ferry/fault.h"
+#include "ferry/schema.h"
 #include "ferry/store.h"
 
 /* "In progress" for these endpoints (spec §9.1). */
@@ -171,3 +172,147 @@ int h_server_migration_show(struct app *app, struct req *r, struct resp *w,
     jw_obj_close(&j);
     return 0;
 }
+
+/* The record <mid> of server s, of any type: NULL if none. */
+static struct migration *record_of(struct app *app, struct req *r,
+                                   const struct server *s, const char *mid,
+                                   struct ferr *err)
+{
+    struct migration *list;
+    size_t n, i;
+    char *end;
+    long long id = strtoll(mid, &end, 10);
+
+    if (store_migrations_of(app->store, s->uuid, r->arena, &list, &n, err)
+        < 0)
+    {
+        return NULL;
+    }
+    for (i = 0; *mid != '\0' && *end == '\0' && i < n; i++) {
+        if (list[i].id == id && !list[i].hidden) {
+            return &list[i];
+        }
+    }
+    return NULL;
+}
+
+/* DELETE /servers/{id}/migrations/{mid}: abort (spec §6.3, 2.24+). */
+int h_server_migration_abort(struct app *app, struct req *r, struct resp *w,
+                             struct ferr *err)
+{
+    const char *id = r->args[0], *mid = r->args[1];
+    struct migration *m;
+    struct server s;
+    int waiting, rc;
+
+    if (api_find_server(app, r, id, &s, err) < 0
+        || api_authorize(app, r, "os_compute_api:servers:migrations:delete",
+                         &s, err) < 0)
+    {
+        return -err->code;
+    }
+    if (s.locked && !r->is_admin) {
+        return ferr_set(err, FE_CONFLICT, "Instance %s is in an invalid state "
+                        "for 'abort live migration'", id);
+    }
+    if (s.task_state == NULL || strcmp(s.task_state, "migrating") != 0) {
+        return ferr_set(err, FE_CONFLICT, "Cannot 'abort live migration' "
+                        "instance %s while it is in task_state %s", id,
+                        s.task_state ? s.task_state : "None");
+    }
+    if (!s.launched) {
+        return ferr_set(err, FE_CONFLICT, "Cannot 'abort live migration' "
+                        "instance %s while it is in launched_at None", id);
+    }
+    m = record_of(app, r, &s, mid, err);
+    if (m == NULL) {
+        if (err->code != 0) {
+            return -err->code;
+        }
+        return ferr_set(err, FE_NOTFOUND, "Migration %s not found for "
+                        "instance %s", mid, s.uuid);
+    }
+    waiting = strcmp(m->status, "queued") == 0
+              || strcmp(m->status, "preparing") == 0;
+    if (strcmp(m->status, "running") != 0
+        && !(r->mv_minor >= 65 && waiting))
+    {
+        return ferr_set(err, FE_BADREQ, "Migration %s state of instance %s "
+                        "is %s. Cannot abort live migration while the "
+                        "migration is in this state.", mid, s.uuid,
+                        m->status);
+    }
+    rc = store_migration_cancel_waiting(app->store, m->id, err);
+    if (rc == 0) {
+        rc = store_migration_request(app->store, m->id, "abort", err);
+    }
+    if (rc < 0) {
+        return rc;
+    }
+    log_info("migration %lld of %s: abort requested (%s) %s",
+             (long long) m->id, s.uuid, m->status, r->request_id);
+    resp_accepted(w);
+    return 0;
+}
+
+/* POST /servers/{id}/migrations/{mid}/action {"force_complete": null}
+ * (spec §6.4, 2.22+). */
+static int force_complete(struct app *app, struct req *r, struct resp *w,
+                          const jnode *body, struct ferr *err)
+{
+    const char *id = r->args[0], *mid = r->args[1];
+    struct migration *m;
+    struct server s;
+
+    if (schema_validate(SCHEMA_FORCE_COMPLETE, body, err) < 0
+        || api_find_server(app, r, id, &s, err) < 0
+        || api_authorize(app, r,
+                         "os_compute_api:servers:migrations:force_complete",
+                         &s, err) < 0)
+    {
+        return -err->code;
+    }
+    if (s.locked && !r->is_admin) {
+        return ferr_set(err, FE_CONFLICT, "Instance %s is locked", s.uuid);
+    }
+    if (strcmp(s.vm_state, "active") != 0) {
+        return ferr_set(err, FE_CONFLICT, "Cannot 'force_complete' instance "
+                        "%s while it is in vm_state %s", id, s.vm_state);
+    }
+    if (s.task_state == NULL || strcmp(s.task_state, "migrating") != 0) {
+        return ferr_set(err, FE_CONFLICT, "Cannot 'force_complete' instance "
+                        "%s while it is in task_state %s", id,
+                        s.task_state ? s.task_state : "None");
+    }
+    if (!s.launched) {
+        return ferr_set(err, FE_CONFLICT, "Cannot 'force_complete' instance "
+                        "%s while it is in launched_at None", id);
+    }
+    m = record_of(app, r, &s, mid, err);
+    if (m == NULL) {
+        if (err->code != 0) {
+            return -err->code;
+        }
+        return ferr_set(err, FE_BADREQ, "Migration %s not found for instance "
+                        "%s", mid, s.uuid);
+    }
+    if (strcmp(m->status, "running") != 0) {
+        return ferr_set(err, FE_BADREQ, "Migration %s state of instance %s is "
+                        "%s. Cannot force complete while the migration is in "
+                        "this state.", mid, s.uuid, m->status);
+    }
+    if (store_migration_request(app->store, m->id, "force_complete", err)
+        < 0)
+    {
+        return -err->code;
+    }
+    log_info("migration %lld of %s: force complete requested %s",
+             (long long) m->id, s.uuid, r->request_id);
+    resp_accepted(w);
+    return 0;
+}
+
+const struct action migration_actions[] = {
+    { "force_complete", force_complete },
+    { NULL, NULL },
+};

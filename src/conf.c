@@ -81,6 +81,38 @@ static int v_bandwidth(struct pstate *st, const char *val, void *dst)
     return v_int(st, val, dst, 0, 1000000, 10);
 }
 
+static int v_downtime(struct pstate *st, const char *val, void *dst)
+{
+    return v_int(st, val, dst, 100, 1000000, 10);
+}
+
+static int v_min3(struct pstate *st, const char *val, void *dst)
+{
+    return v_int(st, val, dst, 3, 1000000, 10);
+}
+
+static int v_seconds(struct pstate *st, const char *val, void *dst)
+{
+    return v_int(st, val, dst, 0, 100000000, 10);
+}
+
+static int v_concurrent(struct pstate *st, const char *val, void *dst)
+{
+    return v_int(st, val, dst, 1, 64, 10);
+}
+
+static int v_timeout_action(struct pstate *st, const char *val, void *dst)
+{
+    if (strcmp(val, "abort") == 0) {
+        *(int *) dst = TIMEOUT_ABORT;
+    } else if (strcmp(val, "force_complete") == 0) {
+        *(int *) dst = TIMEOUT_FORCE_COMPLETE;
+    } else {
+        return bad(st, "expected abort or force_complete, got '%s'", val);
+    }
+    return 0;
+}
+
 static int v_mode(struct pstate *st, const char *val, void *dst)
 {
     return v_int(st, val, dst, 0, 0777, 8);
@@ -142,8 +174,18 @@ static const struct key keys[] = {
       0 },
     { S_FERRYD, "libvirt_timeout_ms", v_timeout,
       offsetof(struct conf, libvirt_timeout_ms), 0 },
-    { S_LIBVIRT, "live_migration_bandwidth", v_bandwidth,
-      offsetof(struct conf, live_migration_bandwidth), 0 },
+#define LV(name, fn) { S_LIBVIRT, #name, fn, offsetof(struct conf, name), 0 }
+    LV(live_migration_bandwidth, v_bandwidth),
+    LV(live_migration_downtime, v_downtime),
+    LV(live_migration_downtime_steps, v_min3),
+    LV(live_migration_downtime_delay, v_min3),
+    LV(live_migration_completion_timeout, v_seconds),
+    LV(live_migration_timeout_action, v_timeout_action),
+    LV(live_migration_permit_post_copy, v_bool),
+    LV(live_migration_permit_auto_converge, v_bool),
+    LV(max_concurrent_live_migrations, v_concurrent),
+    LV(live_migration_progress_timeout, v_seconds),
+#undef LV
     { S_HOST, "uri", v_str, offsetof(struct conf_host, uri), 1 },
     { S_HOST, "migration_address", v_str,
       offsetof(struct conf_host, migration_address), 1 },
@@ -352,7 +394,13 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     c->socket = strdup("/run/ferry/ferryd.sock");
     c->socket_mode = 0660;
     c->workers = 4;
-    c->runners = 1;
+    c->runners = 2;
+    c->live_migration_downtime = 500;
+    c->live_migration_downtime_steps = 10;
+    c->live_migration_downtime_delay = 75;
+    c->live_migration_completion_timeout = 800;
+    c->live_migration_timeout_action = TIMEOUT_ABORT;
+    c->max_concurrent_live_migrations = 1;
     c->store = strdup("/var/lib/ferry/ferry.db");
     c->policy = strdup("/etc/ferry/policy.json");
     c->libvirt_timeout_ms = 5000;

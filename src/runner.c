@@ -1,16 +1,27 @@
 /*
- * runner.c: a migration runner process.  Claims records from the store
- * (accepted: prechecks first; queued: already prechecked by a sync
- * request), carries each one out with libvirt and finishes it truthfully:
+ * runner.c: a migration runner process.  Claims records from the store,
+ * carries each one out with libvirt and finishes it truthfully:
  *
- *   accepted -> queued -> preparing -> running -> completed
- *                                           \--> failed (guest on source)
- *   any failure before the transfer      ---> error, with the reason
+ *   accepted -> queued -> preparing -> running [-> running (post-copy)]
+ *            -> completed | failed | cancelled        (error: before the
+ *   transfer, or when the guest is found on neither host)
  *
- * The transfer (virDomainMigrateToURI3, peer-to-peer) runs in a thread;
- * this thread polls the job every 0.25 s and saves progress every 0.5 s.
- * After the call returns, libvirt is asked where the guest really is
- * before the record is closed: the store never claims what libvirt denies.
+ * accepted: the prechecks of spec §8 run, the record becomes queued and is
+ * released.  queued: claimed only while its source has fewer outgoing and
+ * its destination fewer incoming migrations in flight than
+ * max_concurrent_live_migrations (the store decides, oldest first).
+ * running: virDomainMigrateToURI3 (peer-to-peer) runs in a thread while
+ * this thread is the monitor of spec §9.3: job statistics, progress saved
+ * every 0.5 s, the max-downtime steps, the completion timeout and ferry's
+ * progress timeout with their action (abort or force-complete), and the
+ * abort / force-complete requests of the API.  After the call returns,
+ * libvirt is asked where the guest really is before the record is closed.
+ *
+ * Runners register in the store with a heartbeat.  A record in progress
+ * whose runner stopped beating (killed, or all of ferryd) is claimed by a
+ * live runner and reconciled with libvirt: a job still active on the
+ * source is monitored to its end; a guest running on the destination is
+ * completed; a guest back on the source with no job has failed.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -27,6 +38,22 @@
 
 #define BASE_FLAGS (VMIG_LIVE | VMIG_PEER2PEER | VMIG_PERSIST_DEST \
                     | VMIG_UNDEFINE_SOURCE)
+#define POLL_US 250000
+#define HEARTBEAT_US 2000000
+#define STALE_US 10000000           /* no heartbeat for 10 s: gone */
+#define MAX_STEPS 64
+
+static double max2(double x)
+{
+    return x > 2.0 ? x : 2.0;
+}
+
+struct runner {
+    struct app *app;
+    const struct conf *conf;
+    int64_t id;                     /* runners row */
+    volatile sig_atomic_t *stop;
+};
 
 struct transfer {
     struct vconn *src;
@@ -34,7 +61,7 @@ struct transfer {
     struct vmigrate vm;
     struct ferr err;
     int rc;
-    volatile int done;
+    int done;
 };
 
 static void *transfer_main(void *arg)
@@ -46,11 +73,30 @@ static void *transfer_main(void *arg)
     return NULL;
 }
 
-static void save(struct app *app, struct migration *m)
+/* The heartbeat has a thread and a store handle of its own, so a runner
+ * blocked in a long libvirt call (a host that does not answer) is still
+ * seen alive, and only a dead or frozen process loses its records. */
+struct heart {
+    struct store *store;
+    int64_t id;
+};
+
+static void *heart_main(void *arg)
+{
+    struct heart *h = arg;
+
+    for (;;) {
+        store_runner_heartbeat(h->store, h->id);
+        usleep(HEARTBEAT_US);
+    }
+    return NULL;
+}
+
+static void save(struct runner *rn, struct migration *m)
 {
     struct ferr err = { 0 };
 
-    if (store_migration_save(app->store, m, &err) < 0) {
+    if (store_migration_save(rn->app->store, m, &err) < 0) {
         log_error("migration %lld: cannot save: %s", (long long) m->id,
                   ferr_msg(&err));
     }
@@ -58,13 +104,13 @@ static void save(struct app *app, struct migration *m)
 }
 
 /* Ends the record with status and reason (reason may be NULL). */
-static void finish(struct app *app, struct migration *m, const char *status,
-                   const char *reason)
+static void finish(struct runner *rn, struct migration *m,
+                   const char *status, const char *reason)
 {
     m->status = status;
     m->error_reason = reason;
     m->finished_at = time_now_us();
-    save(app, m);
+    save(rn, m);
     log_info("migration %lld of %s: %s%s%s", (long long) m->id,
              m->instance_uuid, status, reason ? ": " : "",
              reason ? reason : "");
@@ -77,11 +123,25 @@ static void stats_into(struct migration *m, const struct vjob *j)
         m->memory_processed = j->mem_processed;
         m->memory_remaining = j->mem_remaining;
     }
-    if (j->disk_total >= 0) {
+    if (j->disk_total > 0) {
         m->disk_total = j->disk_total;
         m->disk_processed = j->disk_processed;
         m->disk_remaining = j->disk_remaining;
     }
+}
+
+/* The API's requests for this record, re-read from the store. */
+static void requests_of(struct runner *rn, struct arena *a,
+                        struct migration *m)
+{
+    struct migration cur;
+    struct ferr err = { 0 };
+
+    if (store_migration_get(rn->app->store, m->id, a, &cur, &err) == 1) {
+        m->abort_requested = cur.abort_requested;
+        m->force_requested = cur.force_requested;
+    }
+    ferr_clear(&err);
 }
 
 int runner_precheck(struct app *app, struct arena *a, struct migration *m,
@@ -108,11 +168,249 @@ int runner_precheck(struct app *app, struct arena *a, struct migration *m,
     return 0;
 }
 
-static void run_one(struct app *app, struct arena *a, struct migration *m,
-                    volatile sig_atomic_t *stop)
+/* accepted: prechecks, then queued and released for a claim in order. */
+static void run_accepted(struct runner *rn, struct arena *a,
+                         struct migration *m)
+{
+    struct ferr err = { 0 };
+    struct server s;
+    int rc;
+
+    rc = inventory_find(rn->app->inv, rn->app->store, m->instance_uuid, a,
+                        &s, &err);
+    if (rc != 1) {
+        finish(rn, m, "error", rc == 0 ? "instance not found"
+               : arena_strdup(a, ferr_msg(&err)));
+    } else if (m->abort_requested) {
+        finish(rn, m, "cancelled", NULL);
+    } else if (runner_precheck(rn->app, a, m, &s, &err) < 0) {
+        finish(rn, m, "error", arena_strdup(a, ferr_msg(&err)));
+    } else {
+        m->claimed_by = MIG_NULL_INT;
+        save(rn, m);
+        log_info("migration %lld of %s: queued for %s (%s)",
+                 (long long) m->id, m->instance_uuid, m->dest_compute,
+                 m->block_migration ? "block" : "shared storage");
+    }
+    ferr_clear(&err);
+}
+
+/* Nova's downtime steps (spec §9.3): (after_s, downtime_ms) pairs. */
+static size_t downtime_steps(const struct conf *c, double data_gb,
+                             int64_t after[], int64_t ms[])
+{
+    int steps = c->live_migration_downtime_steps;
+    double delay = (double) (int64_t) (c->live_migration_downtime_delay
+                                       * data_gb);
+    double base = (double) c->live_migration_downtime / steps;
+    double offset = ((double) c->live_migration_downtime - base) / steps;
+    size_t n = 0;
+    int i;
+
+    for (i = 0; i <= steps && n < MAX_STEPS; i++, n++) {
+        after[n] = (int64_t) (delay * i);
+        ms[n] = (int64_t) (base + offset * i);
+    }
+    return n;
+}
+
+struct monitor {
+    int64_t start_us;
+    int64_t after[MAX_STEPS], ms[MAX_STEPS];
+    size_t nsteps;
+    int64_t cur_downtime;
+    int64_t timeout_s;              /* completion timeout, 0 = never */
+    int64_t best_remaining;         /* lowest remaining seen */
+    int64_t best_at_us;             /* when it was seen */
+    int postcopy_allowed;
+    int paused_by_us;               /* force-complete paused the guest */
+    int aborted;                    /* we asked libvirt to abort */
+    int forced;                     /* force-complete done */
+    const char *timeout_reason;
+};
+
+/* The force-complete task (spec §9.3). */
+static void force_complete(struct runner *rn, struct monitor *mo,
+                           struct migration *m, struct vconn *sc)
+{
+    struct ferr err = { 0 };
+
+    if (mo->forced || strcmp(m->status, "running (post-copy)") == 0) {
+        return;
+    }
+    mo->forced = 1;
+    if (mo->postcopy_allowed) {
+        if (virt_start_postcopy(sc, m->instance_uuid, &err) == 0) {
+            m->status = "running (post-copy)";
+            save(rn, m);
+            log_info("migration %lld of %s: switched to post-copy",
+                     (long long) m->id, m->instance_uuid);
+        } else {
+            log_error("migration %lld: post-copy: %s", (long long) m->id,
+                      ferr_msg(&err));
+        }
+    } else if (virt_suspend(sc, m->instance_uuid, &err) == 0) {
+        mo->paused_by_us = 1;
+        log_info("migration %lld of %s: guest paused to complete",
+                 (long long) m->id, m->instance_uuid);
+    } else {
+        log_error("migration %lld: pause: %s", (long long) m->id,
+                  ferr_msg(&err));
+    }
+    ferr_clear(&err);
+}
+
+static void do_abort(struct runner *rn, struct monitor *mo,
+                     struct migration *m, struct vconn *sc, const char *why)
+{
+    struct ferr err = { 0 };
+
+    if (mo->aborted) {
+        return;
+    }
+    mo->aborted = 1;
+    mo->timeout_reason = why;
+    if (virt_abort_job(sc, m->instance_uuid, &err) < 0) {
+        log_error("migration %lld: abort: %s", (long long) m->id,
+                  ferr_msg(&err));
+    }
+    log_info("migration %lld of %s: aborting (%s)", (long long) m->id,
+             m->instance_uuid, why);
+    ferr_clear(&err);
+}
+
+static void timeout_action(struct runner *rn, struct monitor *mo,
+                           struct migration *m, struct vconn *sc,
+                           const char *why)
+{
+    if (rn->conf->live_migration_timeout_action == TIMEOUT_FORCE_COMPLETE) {
+        force_complete(rn, mo, m, sc);
+    } else {
+        do_abort(rn, mo, m, sc, why);
+    }
+}
+
+/* One monitor step while the job is unbounded (spec §9.3). */
+static void monitor_step(struct runner *rn, struct arena *a,
+                         struct monitor *mo, struct migration *m,
+                         struct vconn *sc, const struct vjob *job, int n)
+{
+    const struct conf *c = rn->conf;
+    int64_t now = time_now_us(), elapsed = (now - mo->start_us) / 1000000;
+    int64_t remaining, want = -1;
+    size_t i;
+
+    stats_into(m, job);
+    if (n % 2 == 0) {
+        save(rn, m);
+    }
+    if (n % 4 == 0) {
+        requests_of(rn, a, m);
+    }
+    if (m->abort_requested) {
+        do_abort(rn, mo, m, sc, "abort requested");
+        return;
+    }
+    if (m->force_requested) {
+        force_complete(rn, mo, m, sc);
+    }
+    if (mo->timeout_s > 0 && elapsed > mo->timeout_s
+        && strcmp(m->status, "running (post-copy)") != 0)
+    {
+        timeout_action(rn, mo, m, sc, "completion timeout");
+    }
+    remaining = job->data_remaining >= 0 ? job->data_remaining
+                : job->mem_remaining;
+    if (remaining >= 0 && (mo->best_remaining < 0
+                           || remaining < mo->best_remaining))
+    {
+        mo->best_remaining = remaining;
+        mo->best_at_us = now;
+    }
+    if (c->live_migration_progress_timeout > 0 && mo->best_at_us > 0
+        && now - mo->best_at_us > (int64_t) c->live_migration_progress_timeout
+                                  * 1000000
+        && strcmp(m->status, "running (post-copy)") != 0)
+    {
+        timeout_action(rn, mo, m, sc, "progress timeout");
+    }
+    for (i = 0; i < mo->nsteps; i++) {
+        if (elapsed > mo->after[i] || (i == 0 && elapsed >= 0)) {
+            want = mo->ms[i];
+        }
+    }
+    if (want >= 0 && want != mo->cur_downtime) {
+        struct ferr err = { 0 };
+
+        if (virt_set_max_downtime(sc, m->instance_uuid, want, &err) < 0) {
+            log_error("migration %lld: %s", (long long) m->id,
+                      ferr_msg(&err));
+        }
+        ferr_clear(&err);
+        mo->cur_downtime = want;
+    }
+}
+
+/* Where is the guest, after a transfer or after a runner died?  Closes the
+ * record accordingly; *resume_src resumes a guest force-complete paused. */
+static void settle(struct runner *rn, struct arena *a, struct migration *m,
+                   struct vconn *sc, struct vconn *dc, int call_ok,
+                   int aborted, int paused_by_us, const char *reason,
+                   const struct vjob *final)
+{
+    struct ferr err = { 0 };
+    struct vjob job;
+    int dpower = 0, spower = 0, drc, src;
+
+    memset(&job, 0, sizeof(job));
+    drc = dc ? virt_domain_power(dc, m->instance_uuid, &dpower, NULL, &err)
+             : 0;
+    ferr_clear(&err);
+    src = sc ? virt_domain_power(sc, m->instance_uuid, &spower, NULL, &err)
+             : 0;
+    ferr_clear(&err);
+    if (call_ok || (drc == 1 && (dpower == 1 || dpower == 3)
+                    && !(src == 1 && (spower == 1 || spower == 3))))
+    {
+        if (final != NULL && final->type == VJOB_COMPLETED) {
+            job = *final;
+        } else if (dc == NULL
+                   || virt_job(dc, m->instance_uuid, 1, &job, &err) < 0) {
+            job.elapsed_ms = job.downtime_ms = job.mem_total = -1;
+            job.disk_total = -1;
+        }
+        ferr_clear(&err);
+        stats_into(m, &job);
+        if (job.elapsed_ms >= 0) {
+            m->total_time_ms = job.elapsed_ms;
+        }
+        m->downtime_ms = job.downtime_ms >= 0 ? job.downtime_ms
+                                              : MIG_NULL_INT;
+        store_host_set(rn->app->store, m->instance_uuid, m->dest_compute);
+        finish(rn, m, "completed", NULL);
+        return;
+    }
+    if (src == 1) {
+        if (paused_by_us && spower == 3) {
+            virt_resume(sc, m->instance_uuid, &err);    /* recovery */
+            ferr_clear(&err);
+        }
+        finish(rn, m, aborted ? "cancelled" : "failed",
+               aborted && reason == NULL ? NULL : arena_strdup(a, reason
+                                                  ? reason : "failed"));
+        return;
+    }
+    finish(rn, m, "error", arena_printf(a, "%s; the guest is found on "
+           "neither host", reason ? reason : "the transfer ended"));
+}
+
+/* queued (claimed): preparing, running with the monitor, then settle. */
+static void run_queued(struct runner *rn, struct arena *a,
+                       struct migration *m)
 {
     const struct conf_host *dh;
     struct transfer t;
+    struct monitor mo;
     struct server s;
     struct vconn *sc, *dc;
     struct vdisk *disks = NULL;
@@ -122,53 +420,56 @@ static void run_one(struct app *app, struct arena *a, struct migration *m,
     struct vwatch *watch;
     pthread_t th;
     size_t ndisks = 0, i, created = 0;
-    int64_t started;
-    int n = 0, rc, power = 0, have_final;
+    double data_gb;
+    int n = 0, rc, have_final;
 
-    rc = inventory_find(app->inv, app->store, m->instance_uuid, a, &s, &err);
+    if (m->abort_requested) {
+        finish(rn, m, "cancelled", NULL);
+        return;
+    }
+    rc = inventory_find(rn->app->inv, rn->app->store, m->instance_uuid, a,
+                        &s, &err);
     if (rc != 1) {
-        finish(app, m, "error", rc == 0 ? "instance not found"
+        finish(rn, m, "error", rc == 0 ? "instance not found"
                : arena_strdup(a, ferr_msg(&err)));
         goto out;
     }
-    if (strcmp(m->status, "accepted") == 0) {
-        if (runner_precheck(app, a, m, &s, &err) < 0) {
-            finish(app, m, "error", arena_strdup(a, ferr_msg(&err)));
-            goto out;
-        }
-        save(app, m);
-        log_info("migration %lld of %s: queued for %s (%s)",
-                 (long long) m->id, m->instance_uuid, m->dest_compute,
-                 m->block_migration ? "block" : "shared storage");
-    }
     m->status = "preparing";
-    save(app, m);
-    dh = inventory_host(app->inv, m->dest_compute);
-    sc = inventory_conn(app->inv, s.host, &err);
-    dc = dh ? inventory_conn(app->inv, dh->name, &err) : NULL;
+    save(rn, m);
+    dh = inventory_host(rn->app->inv, m->dest_compute);
+    sc = inventory_conn(rn->app->inv, s.host, &err);
+    dc = dh ? inventory_conn(rn->app->inv, dh->name, &err) : NULL;
     if (sc == NULL || dc == NULL) {
-        finish(app, m, "error", arena_printf(a, "Compute service of %s is "
+        finish(rn, m, "error", arena_printf(a, "Compute service of %s is "
                "unavailable at this time.", sc ? m->dest_compute : s.host));
         goto out;
     }
+    data_gb = max2((double) s.ram_mb / 1024.0);
     if (m->block_migration) {
         if (virt_domain_disks(sc, m->instance_uuid, a, &disks, &ndisks,
                               &err) < 0)
         {
-            finish(app, m, "failed", arena_strdup(a, ferr_msg(&err)));
+            finish(rn, m, "failed", arena_strdup(a, ferr_msg(&err)));
             goto out;
         }
         devs = arena_alloc(a, sizeof(*devs) * (ndisks + 1));
         for (i = 0; i < ndisks; i++) {
             if (virt_disk_create(dc, &disks[i], &err) < 0) {
-                finish(app, m, "failed", arena_printf(a, "The supplied disk "
+                finish(rn, m, "failed", arena_printf(a, "The supplied disk "
                        "path (%s) could not be prepared on %s: %s",
                        disks[i].path, m->dest_compute, ferr_msg(&err)));
                 goto rollback;
             }
             created = i + 1;
             devs[i] = disks[i].dev;
+            data_gb += max2((double) disks[i].allocation
+                            / (1024.0 * 1024.0 * 1024.0));
         }
+    }
+    requests_of(rn, a, m);
+    if (m->abort_requested) {
+        finish(rn, m, "cancelled", NULL);
+        goto rollback;
     }
 
     memset(&t, 0, sizeof(t));
@@ -180,89 +481,68 @@ static void run_one(struct app *app, struct arena *a, struct migration *m,
     t.vm.migrate_uri = arena_printf(a, "tcp://%s", dh->migration_address
                                     ? dh->migration_address : dh->name);
     t.vm.flags = BASE_FLAGS | (m->block_migration ? VMIG_NON_SHARED_INC : 0);
+    if (rn->conf->live_migration_permit_post_copy) {
+        t.vm.flags |= VMIG_POSTCOPY;
+    } else if (rn->conf->live_migration_permit_auto_converge) {
+        t.vm.flags |= VMIG_AUTO_CONVERGE;
+    }
+    if (s.power_state == 3) {
+        t.vm.flags &= ~VMIG_POSTCOPY;   /* a paused guest: no post-copy */
+    }
     if (ndisks == 0) {
         t.vm.flags &= ~VMIG_NON_SHARED_INC;
     }
-    t.vm.bandwidth_mib = (unsigned long)
-                         inventory_conf(app->inv)->live_migration_bandwidth;
+    t.vm.bandwidth_mib = (unsigned long) rn->conf->live_migration_bandwidth;
     t.vm.disks = devs;
     t.vm.ndisks = ndisks;
+
+    memset(&mo, 0, sizeof(mo));
+    mo.nsteps = downtime_steps(rn->conf, data_gb, mo.after, mo.ms);
+    mo.cur_downtime = -1;
+    mo.best_remaining = -1;
+    mo.timeout_s = (int64_t) (rn->conf->live_migration_completion_timeout
+                              * data_gb);
+    mo.postcopy_allowed = (t.vm.flags & VMIG_POSTCOPY) != 0;
+
     m->status = "running";
-    save(app, m);
-    log_info("migration %lld of %s: running %s -> %s (flags %u, %s)",
-             (long long) m->id, m->instance_uuid, s.host, m->dest_compute,
-             t.vm.flags, t.vm.dconnuri);
-    started = time_now_us();
+    save(rn, m);
+    log_info("migration %lld of %s: running %s -> %s (flags %u, %s, "
+             "%.1f GiB, timeout %lld s)", (long long) m->id,
+             m->instance_uuid, s.host, m->dest_compute, t.vm.flags,
+             t.vm.dconnuri, data_gb, (long long) mo.timeout_s);
+    mo.start_us = time_now_us();
     watch = virt_watch_job(sc, m->instance_uuid, &err);
     ferr_clear(&err);
     if (pthread_create(&th, NULL, transfer_main, &t) != 0) {
         virt_watch_end(watch, 0, &job);
-        finish(app, m, "error", "cannot start the transfer thread");
+        finish(rn, m, "error", "cannot start the transfer thread");
         goto rollback;
     }
     while (!__atomic_load_n(&t.done, __ATOMIC_ACQUIRE)) {
         struct ferr e = { 0 };
 
-        usleep(250000);
+        usleep(POLL_US);
         if (virt_job(sc, m->instance_uuid, 0, &job, &e) == 0
-            && job.type != VJOB_NONE)
+            && (job.type == VJOB_UNBOUNDED || job.type == VJOB_BOUNDED))
         {
-            stats_into(m, &job);
-            if (++n % 2 == 0) {
-                save(app, m);       /* progress every 0.5 s */
-            }
+            monitor_step(rn, a, &mo, m, sc, &job, ++n);
         }
         ferr_clear(&e);
-        (void) stop;    /* a stopping runner still finishes the transfer */
     }
     pthread_join(th, NULL);
-    m->total_time_ms = (time_now_us() - started) / 1000;
+    m->total_time_ms = (time_now_us() - mo.start_us) / 1000;
     /* the source's job-completed event has the final counts, disks too */
     have_final = virt_watch_end(watch, t.rc == 0 ? 2000 : 0, &final);
-
-    /* where is the guest now?  libvirt decides, not the call's result */
-    rc = virt_domain_power(dc, m->instance_uuid, &power, NULL, &err);
-    ferr_clear(&err);
-    if (t.rc == 0 || (rc == 1 && (power == 1 || power == 3))) {
-        struct ferr e = { 0 };
-
-        if (have_final) {
-            job = final;
-        } else if (virt_job(dc, m->instance_uuid, 1, &job, &e) < 0) {
-            job.elapsed_ms = job.downtime_ms = -1;
-        }
-        if (have_final || job.type == VJOB_COMPLETED) {
-            if (job.mem_total >= 0) {
-                m->memory_total = job.mem_total;
-                m->memory_processed = job.mem_processed;
-                m->memory_remaining = job.mem_remaining;
-            }
-            if (job.disk_total > 0) {
-                m->disk_total = job.disk_total;
-                m->disk_processed = job.disk_processed;
-                m->disk_remaining = job.disk_remaining;
-            }
-        }
-        if (job.elapsed_ms >= 0) {
-            m->total_time_ms = job.elapsed_ms;
-        }
-        m->downtime_ms = job.downtime_ms >= 0 ? job.downtime_ms
-                                              : MIG_NULL_INT;
-        ferr_clear(&e);
-        store_host_set(app->store, m->instance_uuid, m->dest_compute);
-        finish(app, m, "completed", NULL);
-        ferr_clear(&t.err);
+    settle(rn, a, m, sc, dc, t.rc == 0, mo.aborted || m->abort_requested,
+           mo.paused_by_us, t.rc == 0 ? NULL
+           : mo.timeout_reason && strcmp(mo.timeout_reason,
+                                         "abort requested") != 0
+             ? mo.timeout_reason : (mo.aborted ? NULL : ferr_msg(&t.err)),
+           have_final ? &final : NULL);
+    ferr_clear(&t.err);
+    if (strcmp(m->status, "completed") == 0) {
         goto out;
     }
-    rc = virt_domain_power(sc, m->instance_uuid, &power, NULL, &err);
-    ferr_clear(&err);
-    if (rc == 1) {
-        finish(app, m, "failed", arena_strdup(a, ferr_msg(&t.err)));
-    } else {
-        finish(app, m, "error", arena_printf(a, "%s; the guest is found on "
-               "neither host", ferr_msg(&t.err)));
-    }
-    ferr_clear(&t.err);
 rollback:
     for (i = 0; i < created; i++) {
         virt_disk_delete(dc, disks[i].path);
@@ -271,18 +551,105 @@ out:
     ferr_clear(&err);
 }
 
+/* A record whose runner is gone (spec: crash safety). */
+static void reconcile(struct runner *rn, struct arena *a,
+                      struct migration *m)
+{
+    struct ferr err = { 0 };
+    struct vconn *sc = NULL, *dc = NULL;
+    struct vjob job;
+    int n = 0;
+    /* below 2.34 the request itself holds an accepted record */
+    int by_request = strcmp(m->status, "accepted") == 0 && m->mv_minor < 34;
+
+    log_info("migration %lld of %s: reconciling a %s record left by %s",
+             (long long) m->id, m->instance_uuid, m->status,
+             by_request ? "a request" : "a stopped runner");
+    if (strcmp(m->status, "accepted") == 0) {
+        if (by_request) {
+            finish(rn, m, "error", "the request ended before its prechecks "
+                   "did");
+        } else {
+            m->claimed_by = MIG_NULL_INT;   /* prechecks again */
+            save(rn, m);
+        }
+        return;
+    }
+    if (strcmp(m->status, "queued") == 0) {
+        m->claimed_by = MIG_NULL_INT;       /* wait for its turn again */
+        save(rn, m);
+        return;
+    }
+    sc = inventory_conn(rn->app->inv, m->source_compute, &err);
+    ferr_clear(&err);
+    dc = m->dest_compute ? inventory_conn(rn->app->inv, m->dest_compute,
+                                          &err) : NULL;
+    ferr_clear(&err);
+    /* a job still active on the source: monitor it to its end */
+    while (sc != NULL && virt_job(sc, m->instance_uuid, 0, &job, &err) == 0
+           && (job.type == VJOB_UNBOUNDED || job.type == VJOB_BOUNDED))
+    {
+        if (n++ == 0) {
+            log_info("migration %lld: the transfer is still running; "
+                     "monitoring it", (long long) m->id);
+        }
+        stats_into(m, &job);
+        if (n % 2 == 0) {
+            save(rn, m);
+            requests_of(rn, a, m);
+            if (m->abort_requested) {
+                virt_abort_job(sc, m->instance_uuid, &err);
+                ferr_clear(&err);
+            }
+        }
+        usleep(POLL_US);
+    }
+    ferr_clear(&err);
+    settle(rn, a, m, sc, dc, 0, m->abort_requested, 0,
+           "the runner stopped during the transfer", NULL);
+}
+
 int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
 {
+    struct runner rn;
+    struct heart heart;
+    pthread_t hth;
     struct arena a;
     struct migration m;
     struct ferr err = { 0 };
     struct pollfd pfd;
     int rc;
 
+    memset(&rn, 0, sizeof(rn));
+    rn.app = app;
+    rn.conf = inventory_conf(app->inv);
+    rn.stop = stop;
+    if (store_runner_register(app->store, &rn.id, &err) < 0
+        || store_open(rn.conf->store, &heart.store, &err) < 0)
+    {
+        log_error("runner: %s", ferr_msg(&err));
+        return -1;
+    }
+    heart.id = rn.id;
+    if (pthread_create(&hth, NULL, heart_main, &heart) != 0) {
+        log_error("runner: cannot start the heartbeat thread");
+        return -1;
+    }
+    pthread_detach(hth);
     arena_init(&a, 65536);
     while (!*stop) {
-        rc = store_migration_claim(app->store, (int64_t) getpid(), &a, &m,
-                                   &err);
+        rc = store_migration_claim_stale(app->store, rn.id, STALE_US, &a, &m,
+                                         &err);
+        if (rc == 1) {
+            reconcile(&rn, &a, &m);
+            arena_reset(&a);
+            continue;
+        }
+        if (rc == 0) {
+            rc = store_migration_claim(app->store, rn.id,
+                                       rn.conf->max_concurrent_live_migrations,
+                                       &a, &m, &err);
+        }
         if (rc < 0) {
             log_error("runner: %s", ferr_msg(&err));
             ferr_clear(&err);
@@ -290,7 +657,11 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
         if (rc == 1) {
             log_info("migration %lld of %s: claimed (%s)", (long long) m.id,
                      m.instance_uuid, m.status);
-            run_one(app, &a, &m, stop);
+            if (strcmp(m.status, "accepted") == 0) {
+                run_accepted(&rn, &a, &m);
+            } else {
+                run_queued(&rn, &a, &m);
+            }
             arena_reset(&a);
             continue;
         }
@@ -298,6 +669,7 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
         pfd.events = POLLIN;
         poll(&pfd, 1, 200);
     }
+    store_runner_unregister(app->store, rn.id);
     arena_free(&a);
     return 0;
 }

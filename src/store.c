@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include "ferry/store.h"
 
@@ -59,7 +60,19 @@ static const char schema_sql[] =
     " 'preparing', 'running', 'running (post-copy)', 'post-migrating');"
     "CREATE INDEX IF NOT EXISTS migrations_status ON migrations(status);"
     "CREATE TABLE IF NOT EXISTS instances ("
-    " uuid TEXT PRIMARY KEY, host TEXT NOT NULL, updated_at INTEGER);";
+    " uuid TEXT PRIMARY KEY, host TEXT NOT NULL, updated_at INTEGER);"
+    "CREATE TABLE IF NOT EXISTS runners ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL,"
+    " started_at INTEGER NOT NULL, heartbeat INTEGER NOT NULL);";
+
+/* Columns added after the first release of the schema: a store written by
+ * an older ferryd gets them on open (ALTER TABLE ... ADD COLUMN). */
+static const struct {
+    const char *table, *name, *decl;
+} late_columns[] = {
+    { "migrations", "abort_requested", "INTEGER NOT NULL DEFAULT 0" },
+    { "migrations", "force_requested", "INTEGER NOT NULL DEFAULT 0" },
+};
 
 static int db_err(struct store *s, struct ferr *err, const char *what)
 {
@@ -97,6 +110,34 @@ int store_open(const char *path, struct store **out, struct ferr *err)
         sqlite3_close(s->db);
         free(s);
         return rc;
+    }
+    for (size_t i = 0; i < ARRAY_LEN(late_columns); i++) {
+        char sql[256];
+        sqlite3_stmt *st;
+        int have = 0;
+
+        snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_table_info('%s')"
+                 " WHERE name = '%s'", late_columns[i].table,
+                 late_columns[i].name);
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+            have = sqlite3_step(st) == SQLITE_ROW;
+            sqlite3_finalize(st);
+        }
+        snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s",
+                 late_columns[i].table, late_columns[i].name,
+                 late_columns[i].decl);
+        if (!have && sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK
+            && sqlite3_errcode(s->db) != SQLITE_ERROR)
+        {
+            rc = ferr_set(err, FE_CONFIG, "%s: cannot upgrade the store: %s",
+                          path, msg ? msg : sqlite3_errmsg(s->db));
+            sqlite3_free(msg);
+            sqlite3_close(s->db);
+            free(s);
+            return rc;
+        }
+        sqlite3_free(msg);
+        msg = NULL;
     }
     *out = s;
     return 0;
@@ -201,7 +242,7 @@ static int64_t col_int(sqlite3_stmt *st, int i)
     " disk_remaining, user_id, project_id, hidden, created_at," \
     " updated_at, block_migration, disk_over_commit, force, mv_minor," \
     " error_reason, requested_host, claimed_by, total_time_ms," \
-    " downtime_ms, finished_at"
+    " downtime_ms, finished_at, abort_requested, force_requested"
 
 static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
 {
@@ -243,6 +284,8 @@ static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
     m->total_time_ms = col_int(st, 30);
     m->downtime_ms = col_int(st, 31);
     m->finished_at = col_int(st, 32) == MIG_NULL_INT ? 0 : col_int(st, 32);
+    m->abort_requested = sqlite3_column_int(st, 33);
+    m->force_requested = sqlite3_column_int(st, 34);
 }
 
 int store_migration_active(struct store *s, const char *instance_uuid,
@@ -336,23 +379,12 @@ int store_host_set(struct store *s, const char *uuid, const char *host)
     return rc == SQLITE_DONE ? 0 : -FE_INTERNAL;
 }
 
-int store_migration_claim(struct store *s, int64_t runner, struct arena *a,
-                          struct migration *out, struct ferr *err)
+/* Runs a claiming UPDATE ... RETURNING: 1 and *out, 0, or <0. */
+static int claim_one(struct store *s, sqlite3_stmt *st, struct arena *a,
+                     struct migration *out, struct ferr *err)
 {
-    static const char sql[] =
-        "UPDATE migrations SET claimed_by = ?1, updated_at = ?2"
-        " WHERE id = (SELECT id FROM migrations WHERE claimed_by IS NULL"
-        " AND deleted = 0 AND status IN ('accepted', 'queued')"
-        " ORDER BY id LIMIT 1) AND claimed_by IS NULL"
-        " RETURNING " MIG_COLUMNS;
-    sqlite3_stmt *st;
     int rc, found = 0;
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        return db_err(s, err, "prepare claim");
-    }
-    sqlite3_bind_int64(st, 1, runner);
-    sqlite3_bind_int64(st, 2, time_now_us());
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_row(st, a, out);
@@ -364,6 +396,114 @@ int store_migration_claim(struct store *s, int64_t runner, struct arena *a,
         return db_err(s, err, "claim migration");
     }
     return found;
+}
+
+/* In flight: a claimed record past its prechecks.  A queued record can be
+ * claimed when its source has fewer than max outgoing and its destination
+ * fewer than max incoming; the oldest such record goes first. */
+#define IN_FLIGHT \
+    "x.claimed_by IS NOT NULL AND x.status IN ('queued', 'preparing'," \
+    " 'running', 'running (post-copy)')"
+
+int store_migration_claim(struct store *s, int64_t runner, int max,
+                          struct arena *a, struct migration *out,
+                          struct ferr *err)
+{
+    static const char sql[] =
+        "UPDATE migrations SET claimed_by = ?1, updated_at = ?2"
+        " WHERE id = (SELECT m.id FROM migrations m"
+        " WHERE m.claimed_by IS NULL AND m.deleted = 0"
+        " AND (m.status = 'accepted' OR (m.status = 'queued'"
+        " AND (SELECT count(*) FROM migrations x WHERE " IN_FLIGHT
+        " AND x.source_compute = m.source_compute) < ?3"
+        " AND (SELECT count(*) FROM migrations x WHERE " IN_FLIGHT
+        " AND x.dest_compute = m.dest_compute) < ?3))"
+        " ORDER BY m.id LIMIT 1) AND claimed_by IS NULL"
+        " RETURNING " MIG_COLUMNS;
+    sqlite3_stmt *st;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return db_err(s, err, "prepare claim");
+    }
+    sqlite3_bind_int64(st, 1, runner);
+    sqlite3_bind_int64(st, 2, time_now_us());
+    sqlite3_bind_int(st, 3, max);
+    return claim_one(s, st, a, out, err);
+}
+
+int store_migration_claim_stale(struct store *s, int64_t runner,
+                                int64_t stale_us, struct arena *a,
+                                struct migration *out, struct ferr *err)
+{
+    static const char sql[] =
+        "UPDATE migrations SET claimed_by = ?1, updated_at = ?2"
+        " WHERE id = (SELECT m.id FROM migrations m WHERE m.deleted = 0"
+        " AND m.status IN ('accepted', 'queued', 'preparing', 'running',"
+        " 'running (post-copy)') AND m.claimed_by IS NOT NULL"
+        " AND ((m.claimed_by = -1 AND m.updated_at < ?2 - ?3 * 4)"
+        " OR (m.claimed_by > 0 AND NOT EXISTS (SELECT 1 FROM runners r"
+        " WHERE r.id = m.claimed_by AND r.heartbeat >= ?2 - ?3)))"
+        " ORDER BY m.id LIMIT 1)"
+        " RETURNING " MIG_COLUMNS;
+    sqlite3_stmt *st;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return db_err(s, err, "prepare stale claim");
+    }
+    sqlite3_bind_int64(st, 1, runner);
+    sqlite3_bind_int64(st, 2, time_now_us());
+    sqlite3_bind_int64(st, 3, stale_us);
+    return claim_one(s, st, a, out, err);
+}
+
+int store_runner_register(struct store *s, int64_t *id, struct ferr *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    int64_t now = time_now_us();
+
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO runners (pid, started_at,"
+                           " heartbeat) VALUES (?1, ?2, ?2)", -1, &st, NULL)
+        != SQLITE_OK)
+    {
+        return db_err(s, err, "prepare register");
+    }
+    sqlite3_bind_int64(st, 1, (int64_t) getpid());
+    sqlite3_bind_int64(st, 2, now);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return db_err(s, err, "register runner");
+    }
+    *id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+void store_runner_heartbeat(struct store *s, int64_t id)
+{
+    sqlite3_stmt *st;
+
+    if (sqlite3_prepare_v2(s->db, "UPDATE runners SET heartbeat = ?2 WHERE"
+                           " id = ?1", -1, &st, NULL) == SQLITE_OK)
+    {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, time_now_us());
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+}
+
+void store_runner_unregister(struct store *s, int64_t id)
+{
+    sqlite3_stmt *st;
+
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM runners WHERE id = ?1", -1,
+                           &st, NULL) == SQLITE_OK)
+    {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
 }
 
 int store_migration_save(struct store *s, const struct migration *m,
@@ -466,4 +606,53 @@ int store_migrations_of(struct store *s, const char *instance_uuid,
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : db_err(s, err, "list migrations");
+}
+
+int store_migration_request(struct store *s, int64_t id, const char *what,
+                            struct ferr *err)
+{
+    static const char *const sql[] = {
+        "UPDATE migrations SET abort_requested = 1, updated_at = ?2"
+        " WHERE id = ?1",
+        "UPDATE migrations SET force_requested = 1, updated_at = ?2"
+        " WHERE id = ?1",
+    };
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(s->db, sql[strcmp(what, "abort") != 0], -1, &st,
+                           NULL) != SQLITE_OK)
+    {
+        return db_err(s, err, "prepare request");
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, time_now_us());
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, err, "request");
+}
+
+int store_migration_cancel_waiting(struct store *s, int64_t id,
+                                   struct ferr *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    int64_t now = time_now_us();
+
+    if (sqlite3_prepare_v2(s->db, "UPDATE migrations SET status ="
+                           " 'cancelled', updated_at = ?2, finished_at = ?2,"
+                           " abort_requested = 1 WHERE id = ?1 AND claimed_by"
+                           " IS NULL AND status IN ('accepted', 'queued')",
+                           -1, &st, NULL) != SQLITE_OK)
+    {
+        return db_err(s, err, "prepare cancel");
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return db_err(s, err, "cancel");
+    }
+    return sqlite3_changes(s->db) == 1;
 }

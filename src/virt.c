@@ -735,19 +735,45 @@ int virt_migrate(struct vconn *src, const char *uuid,
     return rc;
 }
 
+/* One call on one domain, libvirt's error reported once. */
+#define DOM_CALL(c, uuid, err, what, call) do { \
+        virDomainPtr d = dom_of(c, uuid, err); \
+        int rc_ = 0; \
+        if (d == NULL) { \
+            return -(err)->code; \
+        } \
+        if ((call) < 0) { \
+            rc_ = lv_err(err, FE_INTERNAL, what); \
+        } \
+        virDomainFree(d); \
+        return rc_; \
+    } while (0)
+
 int virt_abort_job(struct vconn *c, const char *uuid, struct ferr *err)
 {
-    virDomainPtr d = dom_of(c, uuid, err);
-    int rc = 0;
+    DOM_CALL(c, uuid, err, "abort job", virDomainAbortJob(d));
+}
 
-    if (d == NULL) {
-        return -err->code;
-    }
-    if (virDomainAbortJob(d) < 0) {
-        rc = lv_err(err, FE_INTERNAL, "abort job");
-    }
-    virDomainFree(d);
-    return rc;
+int virt_set_max_downtime(struct vconn *c, const char *uuid, int64_t ms,
+                          struct ferr *err)
+{
+    DOM_CALL(c, uuid, err, "max downtime",
+             virDomainMigrateSetMaxDowntime(d, (unsigned long long) ms, 0));
+}
+
+int virt_start_postcopy(struct vconn *c, const char *uuid, struct ferr *err)
+{
+    DOM_CALL(c, uuid, err, "post-copy", virDomainMigrateStartPostCopy(d, 0));
+}
+
+int virt_suspend(struct vconn *c, const char *uuid, struct ferr *err)
+{
+    DOM_CALL(c, uuid, err, "suspend", virDomainSuspend(d));
+}
+
+int virt_resume(struct vconn *c, const char *uuid, struct ferr *err)
+{
+    DOM_CALL(c, uuid, err, "resume", virDomainResume(d));
 }
 
 /* ---- events ------------------------------------------------------------ */

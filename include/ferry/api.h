@@ -25,6 +25,7 @@ struct action {
     action_fn fn;
 };
 extern const struct action server_actions[];
+extern const struct action migration_actions[];
 
 /* api_versions.c */
 int h_versions_root(struct app *, struct req *, struct resp *,
@@ -49,6 +50,8 @@ int h_server_migrations(struct app *, struct req *, struct resp *,
                         struct ferr *);
 int h_server_migration_show(struct app *, struct req *, struct resp *,
                             struct ferr *);
+int h_server_migration_abort(struct app *, struct req *, struct resp *,
+                             struct ferr *);
 
 /* Finds server <id> as the caller may see it: -FE_NOTFOUND with Nova's
  * "Instance <id> could not be found." when it is not visible (spec §1.5). */

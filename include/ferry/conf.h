@@ -20,6 +20,8 @@ struct conf_host {
     int   enabled;
 };
 
+enum { TIMEOUT_ABORT, TIMEOUT_FORCE_COMPLETE };
+
 struct conf {
     char *path;
     char *socket;               /* FastCGI unix socket */
@@ -31,8 +33,19 @@ struct conf {
     char *policy;               /* policy.json */
     int   log_debug;
     int   libvirt_timeout_ms;   /* bound on one libvirt call from a worker */
-    /* [libvirt], Nova's option names */
+    /* [libvirt], Nova's option names and defaults (spec 9.3) */
     int   live_migration_bandwidth;     /* MiB/s, 0 = unlimited */
+    int   live_migration_downtime;      /* ms, max allowed downtime */
+    int   live_migration_downtime_steps;
+    int   live_migration_downtime_delay;        /* s per GiB */
+    int   live_migration_completion_timeout;    /* s per GiB, 0 = never */
+    int   live_migration_timeout_action;        /* TIMEOUT_ABORT, ... */
+    int   live_migration_permit_post_copy;
+    int   live_migration_permit_auto_converge;
+    int   max_concurrent_live_migrations;       /* per host, each way */
+    /* ferry's own: no progress for this many seconds -> the timeout
+     * action (0 = off) */
+    int   live_migration_progress_timeout;
     struct conf_host *hosts;
     size_t nhosts;
 };

@@ -39,6 +39,8 @@ struct migration {
     int64_t claimed_by;                 /* runner pid, or MIG_NULL_INT */
     int64_t total_time_ms, downtime_ms; /* on completion */
     int64_t finished_at;                /* µs, 0 while running */
+    int abort_requested;                /* DELETE .../migrations/{id} */
+    int force_requested;                /* force_complete action */
 };
 
 /* Statuses in which a migration holds its instance (spec §9.1). */
@@ -62,16 +64,36 @@ int store_migration_set_status(struct store *s, int64_t id,
                                const char *status, const char *reason,
                                struct ferr *err);
 
-/* Claims the oldest unclaimed record in accepted or queued for runner
- * (atomically: two runners never get the same one).  1, 0 none, <0. */
-int store_migration_claim(struct store *s, int64_t runner, struct arena *a,
-                          struct migration *out, struct ferr *err);
+/* Claims for runner, atomically (two runners never get the same one),
+ * the oldest unclaimed record that is accepted (prechecks to run), or
+ * queued with its source below max outgoing and its destination below max
+ * incoming migrations in flight.  1, 0 none, <0. */
+int store_migration_claim(struct store *s, int64_t runner, int max,
+                          struct arena *a, struct migration *out,
+                          struct ferr *err);
+/* Claims a record in progress whose runner is gone: its heartbeat is older
+ * than stale_us (or a request holding it for prechecks went silent). */
+int store_migration_claim_stale(struct store *s, int64_t runner,
+                                int64_t stale_us, struct arena *a,
+                                struct migration *out, struct ferr *err);
+/* Runner liveness: a row per runner process with a heartbeat. */
+int  store_runner_register(struct store *s, int64_t *id, struct ferr *err);
+void store_runner_heartbeat(struct store *s, int64_t id);
+void store_runner_unregister(struct store *s, int64_t id);
 /* Writes the runner-side fields of m (status, nodes, destination,
  * statistics, reason, times) back to its record. */
 int store_migration_save(struct store *s, const struct migration *m,
                          struct ferr *err);
 int store_migration_get(struct store *s, int64_t id, struct arena *a,
                         struct migration *out, struct ferr *err);
+
+/* Marks record id for the runner: what is "abort" or "force_complete". */
+int store_migration_request(struct store *s, int64_t id, const char *what,
+                            struct ferr *err);
+/* Cancels record id at once if no runner holds it yet (accepted or
+ * queued): 1 cancelled, 0 a runner has it (it will see the request). */
+int store_migration_cancel_waiting(struct store *s, int64_t id,
+                                   struct ferr *err);
 
 /* Every record of an instance (of all instances when instance_uuid is
  * NULL), oldest first. */

@@ -104,6 +104,12 @@ struct vmigrate {
 int virt_migrate(struct vconn *src, const char *uuid,
                  const struct vmigrate *m, struct ferr *err);
 int virt_abort_job(struct vconn *c, const char *uuid, struct ferr *err);
+int virt_set_max_downtime(struct vconn *c, const char *uuid, int64_t ms,
+                          struct ferr *err);
+int virt_start_postcopy(struct vconn *c, const char *uuid,
+                        struct ferr *err);
+int virt_suspend(struct vconn *c, const char *uuid, struct ferr *err);
+int virt_resume(struct vconn *c, const char *uuid, struct ferr *err);
 
 /* The libvirt event loop, in a thread of its own: call once per process
  * before any connection is opened (runners need it for job events). */

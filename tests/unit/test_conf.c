@@ -59,7 +59,10 @@ int main(void)
         CHECK_INT(c->workers, 3);
         CHECK_INT(c->socket_mode, 0600);
         CHECK_INT(c->live_migration_bandwidth, 40);
-        CHECK_INT(c->runners, 1);
+        CHECK_INT(c->runners, 2);
+        CHECK_INT(c->live_migration_downtime, 500);
+        CHECK_INT(c->live_migration_completion_timeout, 800);
+        CHECK_INT(c->max_concurrent_live_migrations, 1);
         CHECK_STR(c->store, "/var/lib/ferry/ferry.db");
         CHECK_INT(c->nhosts, 2);
         CHECK_STR(c->hosts[0].name, "a");
@@ -86,6 +89,10 @@ int main(void)
               "t.conf:2: [host a] has no uri");
     CHECK_STR(err_of("[host a]\nuri = x\nenabled = maybe\n"),
               "t.conf:3: expected true or false, got 'maybe'");
+    CHECK_STR(err_of("[libvirt]\nlive_migration_timeout_action = wait\n"),
+              "t.conf:2: expected abort or force_complete, got 'wait'");
+    CHECK_STR(err_of("[libvirt]\nlive_migration_downtime = 50\n"),
+              "t.conf:2: expected a whole number in 100..1000000");
     CHECK_STR(err_of("[ferryd]\nno equals sign\n"),
               "t.conf:2: expected 'key = value', got 'no equals sign'");
     CHECK_STR(err_of("[nova]\n"), "t.conf:1: unknown section [nova] "
