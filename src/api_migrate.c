@@ -17,8 +17,18 @@
 static int live_migrate(struct app *app, struct req *r, struct resp *w,
                         const jnode *body, struct ferr *err);
 
+static int cold_migrate(struct app *app, struct req *r, struct resp *w,
+                        const jnode *body, struct ferr *err);
+static int confirm_resize(struct app *app, struct req *r, struct resp *w,
+                          const jnode *body, struct ferr *err);
+static int revert_resize(struct app *app, struct req *r, struct resp *w,
+                         const jnode *body, struct ferr *err);
+
 const struct action server_actions[] = {
     { "os-migrateLive", live_migrate },
+    { "migrate", cold_migrate },
+    { "confirmResize", confirm_resize },
+    { "revertResize", revert_resize },
     { NULL, NULL },
 };
 
@@ -164,6 +174,171 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
     log_info("live migration %lld of %s from %s accepted (host %s, block "
              "%d, microversion 2.%d) %s", (long long) m.id, s.uuid, s.host,
              host ? host : "(scheduler)", block, mv, r->request_id);
+    resp_accepted(w);
+    return 0;
+}
+
+/* ---- cold migration (spec §5) ------------------------------------------ */
+
+/* Lock, vm_state, task_state and launch checks of a server action. */
+static int state_checks(struct req *r, const struct server *s,
+                        const char *action, const char *const *vm_ok,
+                        struct ferr *err)
+{
+    const char *id = r->args[0];
+    size_t i;
+    int ok = 0;
+
+    if (s->locked && !r->is_admin) {
+        return ferr_set(err, FE_CONFLICT, "Instance %s is locked", s->uuid);
+    }
+    for (i = 0; vm_ok[i] != NULL; i++) {
+        ok |= strcmp(s->vm_state, vm_ok[i]) == 0;
+    }
+    if (!ok) {
+        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
+                        "is in vm_state %s", action, id, s->vm_state);
+    }
+    if (s->task_state != NULL) {
+        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
+                        "is in task_state %s", action, id, s->task_state);
+    }
+    if (!s->launched) {
+        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
+                        "is in launched_at None", action, id);
+    }
+    return 0;
+}
+
+static int cold_migrate(struct app *app, struct req *r, struct resp *w,
+                        const jnode *body, struct ferr *err)
+{
+    static const char *const vm_ok[] = { "active", "stopped", NULL };
+    const char *host = NULL;
+    struct migration m;
+    struct server s;
+    struct ferr e = { 0 };
+    jnode *args, *v;
+
+    if (r->mv_minor >= 56) {
+        if (schema_validate(SCHEMA_MIGRATE_2_56, body, err) < 0) {
+            return -err->code;
+        }
+        jnode_obj_get(body, "migrate", &args);
+        if (args != NULL && jnode_obj_get(args, "host", &v)
+            && jnode_type(v) == JT_STRING)
+        {
+            host = jnode_str(v);
+        }
+    }
+    if (api_find_server(app, r, r->args[0], &s, err) < 0
+        || api_authorize(app, r, "os_compute_api:os-migrate-server:migrate",
+                         &s, err) < 0
+        || state_checks(r, &s, "migrate", vm_ok, err) < 0)
+    {
+        return -err->code;
+    }
+    if (inventory_conn(app->inv, s.host, &e) == NULL) {
+        ferr_clear(&e);
+        return ferr_set(err, FE_CONFLICT, "Service is unavailable at this "
+                        "time.");
+    }
+    if (host != NULL && strcmp(host, s.host) == 0) {
+        return ferr_set(err, FE_BADREQ, "Cannot migrate to the host where the "
+                        "server exists.");
+    }
+    if (host != NULL && inventory_host(app->inv, host) == NULL) {
+        return ferr_set(err, FE_BADREQ, "Compute host %s could not be "
+                        "found.", host);
+    }
+    memset(&m, 0, sizeof(m));
+    snprintf(m.instance_uuid, sizeof(m.instance_uuid), "%s", s.uuid);
+    m.migration_type = "migration";
+    m.status = "pre-migrating";
+    m.source_compute = s.host;
+    m.requested_host = host;
+    m.old_instance_type_id = m.new_instance_type_id = MIG_NULL_INT;
+    m.user_id = r->ident.user_id;
+    m.project_id = r->ident.project_id;
+    m.mv_minor = r->mv_minor;
+    if (store_migration_create(app->store, &m, err) < 0) {
+        if (err->code == FE_CONFLICT) {
+            ferr_clear(err);
+            return ferr_set(err, FE_CONFLICT, "Cannot 'migrate' instance %s "
+                            "while it is in task_state resize_prep",
+                            r->args[0]);
+        }
+        return -err->code;
+    }
+    log_info("cold migration %lld of %s from %s accepted (host %s) %s",
+             (long long) m.id, s.uuid, s.host, host ? host : "(scheduler)",
+             r->request_id);
+    resp_accepted(w);
+    return 0;
+}
+
+/* confirmResize / revertResize: the finished cold migration moves on. */
+static int settle_resize(struct app *app, struct req *r, const char *action,
+                         const char *rule, const char *to, struct ferr *err)
+{
+    static const char *const vm_ok[] = { "resized", NULL };
+    struct migration m;
+    struct server s;
+    int rc;
+
+    if (api_find_server(app, r, r->args[0], &s, err) < 0
+        || api_authorize(app, r, rule, &s, err) < 0)
+    {
+        return -err->code;
+    }
+    if (s.locked && !r->is_admin) {
+        return ferr_set(err, FE_CONFLICT, "Instance %s is locked", s.uuid);
+    }
+    if (strcmp(s.vm_state, vm_ok[0]) != 0) {
+        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
+                        "is in vm_state %s", action, r->args[0], s.vm_state);
+    }
+    rc = store_migration_active(app->store, s.uuid, r->arena, &m, err);
+    if (rc < 0) {
+        return rc;
+    }
+    if (rc == 0 || strcmp(m.status, "finished") != 0) {
+        return ferr_set(err, FE_BADREQ, "Instance has not been resized.");
+    }
+    rc = store_migration_cas(app->store, m.id, "finished", to, err);
+    if (rc < 0) {
+        return rc;
+    }
+    if (rc == 0) {
+        return ferr_set(err, FE_BADREQ, "Instance has not been resized.");
+    }
+    log_info("cold migration %lld of %s: %s %s", (long long) m.id, s.uuid,
+             to, r->request_id);
+    return 0;
+}
+
+static int confirm_resize(struct app *app, struct req *r, struct resp *w,
+                          const jnode *body, struct ferr *err)
+{
+    if (settle_resize(app, r, "confirmResize",
+                      "os_compute_api:servers:confirm_resize", "confirming",
+                      err) < 0)
+    {
+        return -err->code;
+    }
+    resp_no_content(w);
+    return 0;
+}
+
+static int revert_resize(struct app *app, struct req *r, struct resp *w,
+                         const jnode *body, struct ferr *err)
+{
+    if (settle_resize(app, r, "revertResize",
+                      "os_compute_api:servers:revert_resize", "reverting",
+                      err) < 0)
+    {
+        return -err->code;
+    }
     resp_accepted(w);
     return 0;
 }

@@ -83,7 +83,8 @@ int api_authorize(struct app *app, struct req *r, const char *rule,
                     "performed.", rule);
 }
 
-/* status from vm_state and task_state (spec §1.5). */
+/* status from vm_state and task_state (spec §1.5): the default status
+ * of a vm_state, then the task states that override it. */
 static const char *server_status(const struct server *s)
 {
     static const struct { const char *vm, *status; } base[] = {
@@ -94,13 +95,27 @@ static const char *server_status(const struct server *s)
         { "deleted", "DELETED" }, { "error", "ERROR" },
         { "shelved", "SHELVED" }, { "shelved_offloaded", "SHELVED_OFFLOADED" },
     };
+    static const struct { const char *vm, *task, *status; } over[] = {
+        { "active", "migrating", "MIGRATING" },
+        { "paused", "migrating", "MIGRATING" },
+        { "active", "resize_prep", "RESIZE" },
+        { "active", "resize_migrating", "RESIZE" },
+        { "active", "resize_migrated", "RESIZE" },
+        { "active", "resize_finish", "RESIZE" },
+        { "stopped", "resize_prep", "RESIZE" },
+        { "stopped", "resize_migrating", "RESIZE" },
+        { "stopped", "resize_migrated", "RESIZE" },
+        { "stopped", "resize_finish", "RESIZE" },
+        { "resized", "resize_reverting", "REVERT_RESIZE" },
+    };
     size_t i;
 
-    if (s->task_state != NULL && strcmp(s->task_state, "migrating") == 0
-        && (strcmp(s->vm_state, "active") == 0
-            || strcmp(s->vm_state, "paused") == 0))
-    {
-        return "MIGRATING";
+    for (i = 0; s->task_state != NULL && i < ARRAY_LEN(over); i++) {
+        if (strcmp(over[i].vm, s->vm_state) == 0
+            && strcmp(over[i].task, s->task_state) == 0)
+        {
+            return over[i].status;
+        }
     }
     for (i = 0; i < ARRAY_LEN(base); i++) {
         if (strcmp(base[i].vm, s->vm_state) == 0) {

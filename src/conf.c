@@ -172,6 +172,8 @@ static const struct key keys[] = {
     { S_FERRYD, "policy", v_str, offsetof(struct conf, policy), 0 },
     { S_FERRYD, "log_level", v_loglevel, offsetof(struct conf, log_debug),
       0 },
+    { S_FERRYD, "shutdown_timeout", v_seconds,
+      offsetof(struct conf, shutdown_timeout), 0 },
     { S_FERRYD, "libvirt_timeout_ms", v_timeout,
       offsetof(struct conf, libvirt_timeout_ms), 0 },
 #define LV(name, fn) { S_LIBVIRT, #name, fn, offsetof(struct conf, name), 0 }
@@ -404,6 +406,7 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     c->store = strdup("/var/lib/ferry/ferry.db");
     c->policy = strdup("/etc/ferry/policy.json");
     c->libvirt_timeout_ms = 5000;
+    c->shutdown_timeout = 60;
     memset(&st, 0, sizeof(st));
     st.c = c;
     st.err = err;

@@ -187,6 +187,13 @@ void resp_accepted(struct resp *w)
     sbuf_reset(&w->body);
 }
 
+void resp_no_content(struct resp *w)
+{
+    w->status = 204;
+    w->content_type = NULL;
+    sbuf_reset(&w->body);
+}
+
 void resp_multiple_choices(struct resp *w)
 {
     w->status = 300;
@@ -196,7 +203,8 @@ void resp_multiple_choices(struct resp *w)
 const char *http_reason(int status)
 {
     static const struct { int s; const char *t; } reasons[] = {
-        { 200, "OK" }, { 202, "Accepted" }, { 300, "Multiple Choices" },
+        { 200, "OK" }, { 202, "Accepted" }, { 204, "No Content" },
+        { 300, "Multiple Choices" },
         { 400, "Bad Request" }, { 401, "Unauthorized" },
         { 403, "Forbidden" }, { 404, "Not Found" },
         { 406, "Not Acceptable" }, { 409, "Conflict" },

@@ -65,6 +65,33 @@ static struct vconn *conn(struct inventory *inv, size_t i, struct ferr *err)
     return inv->conns[i];
 }
 
+/* A cold migration in progress shows as Nova's resize states (spec §5.3):
+ * RESIZE while it moves, VERIFY_RESIZE once finished, REVERT_RESIZE while
+ * it goes back. */
+static void cold_states(struct server *s, const struct migration *m)
+{
+    static const struct {
+        const char *status, *vm_state, *task_state;
+    } rows[] = {
+        { "pre-migrating", NULL, "resize_prep" },
+        { "migrating", NULL, "resize_migrating" },
+        { "post-migrating", NULL, "resize_finish" },
+        { "finished", "resized", NULL },
+        { "confirming", "resized", NULL },
+        { "reverting", "resized", "resize_reverting" },
+    };
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(rows); i++) {
+        if (strcmp(m->status, rows[i].status) == 0) {
+            if (rows[i].vm_state != NULL) {
+                s->vm_state = rows[i].vm_state;
+            }
+            s->task_state = rows[i].task_state;
+        }
+    }
+}
+
 static void decorate(struct inventory *inv, struct store *st, size_t i,
                      struct arena *a, struct server *s)
 {
@@ -76,20 +103,25 @@ static void decorate(struct inventory *inv, struct store *st, size_t i,
     if (s->node == NULL) {
         s->node = s->host;
     }
-    if (store_migration_active(st, s->uuid, a, &m, &err) == 1) {
-        s->task_state = "migrating";
-        /* spec 9.3: 100 - round(remaining x 100 / total), half to even */
-        if (m.memory_total > 0 && m.memory_remaining >= 0) {
-            int64_t num = m.memory_remaining * 100, q = num / m.memory_total;
-            int64_t r2 = 2 * (num % m.memory_total);
-
-            if (r2 > m.memory_total || (r2 == m.memory_total && (q & 1))) {
-                q++;
-            }
-            s->progress = (int) (100 - q);
-        }
+    if (store_migration_active(st, s->uuid, a, &m, &err) != 1) {
+        ferr_clear(&err);
+        return;
     }
-    ferr_clear(&err);
+    if (strcmp(m.migration_type, "migration") == 0) {
+        cold_states(s, &m);
+        return;
+    }
+    s->task_state = "migrating";
+    /* spec 9.3: 100 - round(remaining x 100 / total), half to even */
+    if (m.memory_total > 0 && m.memory_remaining >= 0) {
+        int64_t num = m.memory_remaining * 100, q = num / m.memory_total;
+        int64_t r2 = 2 * (num % m.memory_total);
+
+        if (r2 > m.memory_total || (r2 == m.memory_total && (q & 1))) {
+            q++;
+        }
+        s->progress = (int) (100 - q);
+    }
 }
 
 int inventory_find(struct inventory *inv, struct store *st,

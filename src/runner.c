@@ -551,6 +551,221 @@ out:
     ferr_clear(&err);
 }
 
+/* ---- cold migration (spec §5) ----------------------------------------- */
+
+/* The destination of a cold migration: the requested host, or the
+ * enabled, reachable host other than the source with the most free
+ * memory that can hold the guest. */
+static const struct conf_host *cold_dest(struct runner *rn,
+                                         const struct migration *m,
+                                         const struct server *s)
+{
+    const struct conf_host *best = NULL;
+    int64_t best_free = 0;
+    size_t i;
+
+    for (i = 0; i < rn->conf->nhosts; i++) {
+        const struct conf_host *h = &rn->conf->hosts[i];
+        struct vhost_info info;
+        struct ferr err = { 0 };
+        struct vconn *c;
+        int64_t free_mb;
+
+        if (strcmp(h->name, s->host) == 0
+            || (m->requested_host != NULL
+                && strcmp(h->name, m->requested_host) != 0)
+            || (m->requested_host == NULL && !h->enabled))
+        {
+            continue;
+        }
+        c = inventory_conn(rn->app->inv, h->name, &err);
+        if (c == NULL || virt_host_info(c, &info, &err) < 0) {
+            ferr_clear(&err);
+            continue;
+        }
+        free_mb = info.total_mb - 512 - info.guests_mb;
+        if (free_mb >= s->ram_mb && (best == NULL || free_mb > best_free)) {
+            best = h;
+            best_free = free_mb;
+        }
+    }
+    return best;
+}
+
+/* Removes the copies of a domain's local disks on c: those not in a
+ * directory shared with other (deleting a shared file would delete it for
+ * both hosts). */
+static void drop_local_disks(struct vconn *c, struct vconn *other,
+                             struct vdisk *disks, size_t n, struct arena *a)
+{
+    struct ferr err = { 0 };
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        char *dir = arena_strdup(a, disks[i].path), *slash;
+
+        slash = strrchr(dir, '/');
+        if (slash != NULL && slash != dir) {
+            *slash = '\0';
+        }
+        if (virt_dir_shared(c, other, dir, &err) == 0) {
+            virt_disk_delete(c, disks[i].path);
+        }
+        ferr_clear(&err);
+    }
+}
+
+static void cold_move(struct runner *rn, struct arena *a,
+                      struct migration *m)
+{
+    const struct conf_host *dh;
+    struct vconn *sc, *dc;
+    struct vdisk *disks = NULL;
+    struct ferr err = { 0 };
+    struct server s;
+    size_t n = 0, i, copied = 0;
+    int was_running, defined = 0, rc;
+
+    rc = inventory_find(rn->app->inv, rn->app->store, m->instance_uuid, a,
+                        &s, &err);
+    if (rc != 1) {
+        finish(rn, m, "error", rc == 0 ? "instance not found"
+               : arena_strdup(a, ferr_msg(&err)));
+        return;
+    }
+    dh = cold_dest(rn, m, &s);
+    if (dh == NULL) {
+        finish(rn, m, "error", "No valid host was found. There are not "
+               "enough hosts available.");
+        return;
+    }
+    sc = inventory_conn(rn->app->inv, s.host, &err);
+    dc = sc ? inventory_conn(rn->app->inv, dh->name, &err) : NULL;
+    if (dc == NULL) {
+        finish(rn, m, "error", arena_strdup(a, ferr_msg(&err)));
+        return;
+    }
+    m->dest_compute = dh->name;
+    m->source_node = arena_strdup(a, virt_hostname(sc));
+    m->dest_node = arena_strdup(a, virt_hostname(dc));
+    m->dest_host = dh->migration_address;
+    m->status = "migrating";
+    save(rn, m);
+    was_running = s.power_state == 1;
+    log_info("migration %lld of %s: cold migration %s -> %s (guest %s)",
+             (long long) m->id, m->instance_uuid, s.host, dh->name,
+             was_running ? "running" : "stopped");
+    if (virt_shutdown(sc, m->instance_uuid, rn->conf->shutdown_timeout,
+                      &err) < 0
+        || virt_domain_disks(sc, m->instance_uuid, a, &disks, &n, &err) < 0)
+    {
+        goto fail;
+    }
+    for (i = 0; i < n; i++) {
+        char *dir = arena_strdup(a, disks[i].path), *slash;
+
+        slash = strrchr(dir, '/');
+        if (slash != NULL && slash != dir) {
+            *slash = '\0';
+        }
+        rc = virt_dir_shared(sc, dc, dir, &err);
+        if (rc < 0) {
+            goto fail;
+        }
+        if (rc == 0 && (virt_disk_create(dc, &disks[i], &err) < 0
+                        || (copied = i + 1,
+                            virt_disk_copy(sc, dc, &disks[i], &err) < 0)))
+        {
+            goto fail;
+        }
+    }
+    if (virt_copy_definition(sc, dc, m->instance_uuid, &err) < 0) {
+        goto fail;
+    }
+    defined = 1;
+    m->status = "post-migrating";
+    save(rn, m);
+    if (was_running && virt_start(dc, m->instance_uuid, &err) < 0) {
+        goto fail;
+    }
+    store_host_set(rn->app->store, m->instance_uuid, dh->name);
+    m->claimed_by = MIG_NULL_INT;       /* confirm or revert comes later */
+    m->status = "finished";
+    save(rn, m);
+    log_info("migration %lld of %s: finished on %s; awaiting confirmation",
+             (long long) m->id, m->instance_uuid, dh->name);
+    return;
+fail:
+    {
+        const char *reason = arena_strdup(a, ferr_msg(&err));
+        struct ferr e = { 0 };
+
+        if (defined) {
+            virt_destroy(dc, m->instance_uuid, &e);
+            ferr_clear(&e);
+            virt_undefine(dc, m->instance_uuid, &e);
+            ferr_clear(&e);
+        }
+        drop_local_disks(dc, sc, disks, copied, a);
+        if (was_running) {
+            virt_start(sc, m->instance_uuid, &e);
+            ferr_clear(&e);
+        }
+        store_host_set(rn->app->store, m->instance_uuid, s.host);
+        finish(rn, m, "error", reason);
+    }
+    ferr_clear(&err);
+}
+
+/* confirming: the source copy goes; reverting: the destination copy goes
+ * and the guest comes back (running if it ran on the destination). */
+static void cold_settle(struct runner *rn, struct arena *a,
+                        struct migration *m, int confirm)
+{
+    const char *drop_host = confirm ? m->source_compute : m->dest_compute;
+    const char *keep_host = confirm ? m->dest_compute : m->source_compute;
+    struct vconn *drop, *keep;
+    struct vdisk *disks = NULL;
+    struct ferr err = { 0 };
+    size_t n = 0;
+    int power = 0, running;
+
+    drop = inventory_conn(rn->app->inv, drop_host, &err);
+    keep = drop ? inventory_conn(rn->app->inv, keep_host, &err) : NULL;
+    if (keep == NULL) {
+        finish(rn, m, "error", arena_strdup(a, ferr_msg(&err)));
+        return;
+    }
+    running = virt_domain_power(drop, m->instance_uuid, &power, NULL, &err)
+              == 1 && power == 1;
+    ferr_clear(&err);
+    if (virt_shutdown(drop, m->instance_uuid, 0, &err) < 0
+        || virt_domain_disks(drop, m->instance_uuid, a, &disks, &n, &err) < 0
+        || virt_undefine(drop, m->instance_uuid, &err) < 0)
+    {
+        finish(rn, m, "error", arena_strdup(a, ferr_msg(&err)));
+        return;
+    }
+    drop_local_disks(drop, keep, disks, n, a);
+    if (!confirm) {
+        store_host_set(rn->app->store, m->instance_uuid, keep_host);
+        if (running && virt_start(keep, m->instance_uuid, &err) < 0) {
+            finish(rn, m, "error", arena_strdup(a, ferr_msg(&err)));
+            return;
+        }
+    }
+    finish(rn, m, confirm ? "confirmed" : "reverted", NULL);
+}
+
+static void run_cold(struct runner *rn, struct arena *a, struct migration *m)
+{
+    if (strcmp(m->status, "pre-migrating") == 0) {
+        cold_move(rn, a, m);
+    } else {
+        cold_settle(rn, a, m, strcmp(m->status, "confirming") == 0);
+    }
+}
+
 /* A record whose runner is gone (spec: crash safety). */
 static void reconcile(struct runner *rn, struct arena *a,
                       struct migration *m)
@@ -575,9 +790,17 @@ static void reconcile(struct runner *rn, struct arena *a,
         }
         return;
     }
-    if (strcmp(m->status, "queued") == 0) {
-        m->claimed_by = MIG_NULL_INT;       /* wait for its turn again */
+    if (strcmp(m->status, "queued") == 0
+        || (strcmp(m->migration_type, "migration") == 0
+            && strcmp(m->status, "migrating") != 0
+            && strcmp(m->status, "post-migrating") != 0))
+    {
+        m->claimed_by = MIG_NULL_INT;       /* start that step again */
         save(rn, m);
+        return;
+    }
+    if (strcmp(m->migration_type, "migration") == 0) {
+        finish(rn, m, "error", "the runner stopped during a cold migration");
         return;
     }
     sc = inventory_conn(rn->app->inv, m->source_compute, &err);
@@ -657,7 +880,9 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
         if (rc == 1) {
             log_info("migration %lld of %s: claimed (%s)", (long long) m.id,
                      m.instance_uuid, m.status);
-            if (strcmp(m.status, "accepted") == 0) {
+            if (strcmp(m.migration_type, "migration") == 0) {
+                run_cold(&rn, &a, &m);
+            } else if (strcmp(m.status, "accepted") == 0) {
                 run_accepted(&rn, &a, &m);
             } else {
                 run_queued(&rn, &a, &m);

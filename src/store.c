@@ -17,9 +17,12 @@ struct store {
     sqlite3 *db;
 };
 
+/* Statuses in which a record holds its instance: live migration, then
+ * cold migration (which holds it until confirmed or reverted). */
 static const char *const in_progress[] = {
     "accepted", "queued", "preparing", "running", "running (post-copy)",
-    "post-migrating",
+    "post-migrating", "pre-migrating", "migrating", "finished",
+    "confirming", "reverting",
 };
 
 int mig_status_in_progress(const char *status)
@@ -55,9 +58,12 @@ static const char schema_sql[] =
     " force INTEGER, mv_minor INTEGER, requested_host TEXT,"
     " error_reason TEXT, claimed_by INTEGER, total_time_ms INTEGER,"
     " downtime_ms INTEGER, finished_at INTEGER);"
-    "CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_in_progress"
+    "DROP INDEX IF EXISTS migrations_one_in_progress;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_in_progress_v2"
     " ON migrations(instance_uuid) WHERE status IN ('accepted', 'queued',"
-    " 'preparing', 'running', 'running (post-copy)', 'post-migrating');"
+    " 'preparing', 'running', 'running (post-copy)', 'post-migrating',"
+    " 'pre-migrating', 'migrating', 'finished', 'confirming',"
+    " 'reverting');"
     "CREATE INDEX IF NOT EXISTS migrations_status ON migrations(status);"
     "CREATE TABLE IF NOT EXISTS instances ("
     " uuid TEXT PRIMARY KEY, host TEXT NOT NULL, updated_at INTEGER);"
@@ -295,7 +301,9 @@ int store_migration_active(struct store *s, const char *instance_uuid,
     static const char sql[] =
         "SELECT " MIG_COLUMNS " FROM migrations WHERE instance_uuid = ?1"
         " AND deleted = 0 AND status IN ('accepted', 'queued', 'preparing',"
-        " 'running', 'running (post-copy)', 'post-migrating')";
+        " 'running', 'running (post-copy)', 'post-migrating',"
+        " 'pre-migrating', 'migrating', 'finished', 'confirming',"
+        " 'reverting')";
     sqlite3_stmt *st;
     int rc, found = 0;
 
@@ -413,7 +421,9 @@ int store_migration_claim(struct store *s, int64_t runner, int max,
         "UPDATE migrations SET claimed_by = ?1, updated_at = ?2"
         " WHERE id = (SELECT m.id FROM migrations m"
         " WHERE m.claimed_by IS NULL AND m.deleted = 0"
-        " AND (m.status = 'accepted' OR (m.status = 'queued'"
+        " AND (m.status = 'accepted' OR (m.migration_type = 'migration'"
+        " AND m.status IN ('pre-migrating', 'confirming', 'reverting'))"
+        " OR (m.status = 'queued'"
         " AND (SELECT count(*) FROM migrations x WHERE " IN_FLIGHT
         " AND x.source_compute = m.source_compute) < ?3"
         " AND (SELECT count(*) FROM migrations x WHERE " IN_FLIGHT
@@ -439,7 +449,9 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
         "UPDATE migrations SET claimed_by = ?1, updated_at = ?2"
         " WHERE id = (SELECT m.id FROM migrations m WHERE m.deleted = 0"
         " AND m.status IN ('accepted', 'queued', 'preparing', 'running',"
-        " 'running (post-copy)') AND m.claimed_by IS NOT NULL"
+        " 'running (post-copy)', 'pre-migrating', 'migrating',"
+        " 'post-migrating', 'confirming', 'reverting')"
+        " AND m.claimed_by IS NOT NULL"
         " AND ((m.claimed_by = -1 AND m.updated_at < ?2 - ?3 * 4)"
         " OR (m.claimed_by > 0 AND NOT EXISTS (SELECT 1 FROM runners r"
         " WHERE r.id = m.claimed_by AND r.heartbeat >= ?2 - ?3)))"
@@ -653,6 +665,30 @@ int store_migration_cancel_waiting(struct store *s, int64_t id,
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         return db_err(s, err, "cancel");
+    }
+    return sqlite3_changes(s->db) == 1;
+}
+
+int store_migration_cas(struct store *s, int64_t id, const char *from,
+                        const char *to, struct ferr *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(s->db, "UPDATE migrations SET status = ?3,"
+                           " updated_at = ?4 WHERE id = ?1 AND status = ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+    {
+        return db_err(s, err, "prepare cas");
+    }
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, from);
+    bind_text(st, 3, to);
+    sqlite3_bind_int64(st, 4, time_now_us());
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return db_err(s, err, "cas");
     }
     return sqlite3_changes(s->db) == 1;
 }

@@ -776,6 +776,143 @@ int virt_resume(struct vconn *c, const char *uuid, struct ferr *err)
     DOM_CALL(c, uuid, err, "resume", virDomainResume(d));
 }
 
+int virt_start(struct vconn *c, const char *uuid, struct ferr *err)
+{
+    DOM_CALL(c, uuid, err, "start", virDomainCreate(d));
+}
+
+int virt_destroy(struct vconn *c, const char *uuid, struct ferr *err)
+{
+    DOM_CALL(c, uuid, err, "destroy", virDomainDestroy(d));
+}
+
+int virt_undefine(struct vconn *c, const char *uuid, struct ferr *err)
+{
+    DOM_CALL(c, uuid, err, "undefine",
+             virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_NVRAM));
+}
+
+int virt_shutdown(struct vconn *c, const char *uuid, int timeout_s,
+                  struct ferr *err)
+{
+    int power = 0, waited;
+
+    if (virt_domain_power(c, uuid, &power, NULL, err) != 1) {
+        return err->code ? -err->code
+               : ferr_set(err, FE_INTERNAL, "%s: no such domain", uuid);
+    }
+    if (power == 4) {
+        return 0;
+    }
+    {
+        virDomainPtr d = dom_of(c, uuid, err);
+
+        if (d == NULL) {
+            return -err->code;
+        }
+        virDomainShutdown(d);       /* a guest may ignore it: see below */
+        virDomainFree(d);
+    }
+    for (waited = 0; waited < timeout_s * 10; waited++) {
+        if (virt_domain_power(c, uuid, &power, NULL, err) == 1
+            && power == 4)
+        {
+            return 0;
+        }
+        usleep(100000);
+    }
+    return virt_destroy(c, uuid, err);
+}
+
+int virt_copy_definition(struct vconn *src, struct vconn *dst,
+                         const char *uuid, struct ferr *err)
+{
+    virDomainPtr d = dom_of(src, uuid, err), nd;
+    char *xml;
+
+    if (d == NULL) {
+        return -err->code;
+    }
+    xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE
+                              | VIR_DOMAIN_XML_SECURE);
+    virDomainFree(d);
+    if (xml == NULL) {
+        return lv_err(err, FE_INTERNAL, "domain XML");
+    }
+    nd = virDomainDefineXML(dst->conn, xml);
+    free(xml);
+    if (nd == NULL) {
+        return lv_err(err, FE_INTERNAL, "define on the destination");
+    }
+    virDomainFree(nd);
+    return 0;
+}
+
+int virt_disk_copy(struct vconn *src, struct vconn *dst,
+                   const struct vdisk *d, struct ferr *err)
+{
+    char *dir = dir_of(d->path), buf[256 * 1024];
+    virStoragePoolPtr ps, pd;
+    virStorageVolPtr sv = NULL, dv = NULL;
+    virStreamPtr in = NULL, out = NULL;
+    int made_s, made_d, rc = 0, n, off, k;
+
+    ps = pool_for(src, dir, 0, &made_s, err);
+    pd = ps ? pool_for(dst, dir, 0, &made_d, err) : NULL;
+    free(dir);
+    if (ps == NULL || pd == NULL) {
+        pool_done(ps, made_s);
+        return -err->code;
+    }
+    sv = virStorageVolLookupByPath(src->conn, d->path);
+    dv = virStorageVolLookupByPath(dst->conn, d->path);
+    in = virStreamNew(src->conn, 0);
+    out = virStreamNew(dst->conn, 0);
+    if (sv == NULL || dv == NULL || in == NULL || out == NULL
+        || virStorageVolDownload(sv, in, 0, 0, 0) < 0
+        || virStorageVolUpload(dv, out, 0, 0, 0) < 0)
+    {
+        rc = lv_err(err, FE_INTERNAL, d->path);
+        goto done;
+    }
+    while ((n = virStreamRecv(in, buf, sizeof(buf))) > 0) {
+        for (off = 0; off < n; off += k) {
+            k = virStreamSend(out, buf + off, (size_t) (n - off));
+            if (k < 0) {
+                rc = lv_err(err, FE_INTERNAL, "disk upload");
+                goto done;
+            }
+        }
+    }
+    if (n < 0 || virStreamFinish(in) < 0 || virStreamFinish(out) < 0) {
+        rc = lv_err(err, FE_INTERNAL, "disk copy");
+    }
+done:
+    if (rc < 0) {
+        if (in != NULL) {
+            virStreamAbort(in);
+        }
+        if (out != NULL) {
+            virStreamAbort(out);
+        }
+    }
+    if (in != NULL) {
+        virStreamFree(in);
+    }
+    if (out != NULL) {
+        virStreamFree(out);
+    }
+    if (sv != NULL) {
+        virStorageVolFree(sv);
+    }
+    if (dv != NULL) {
+        virStorageVolFree(dv);
+    }
+    pool_done(ps, made_s);
+    pool_done(pd, made_d);
+    return rc;
+}
+
 /* ---- events ------------------------------------------------------------ */
 
 static void *event_loop(void *arg)

@@ -18,6 +18,7 @@ void fault_plain(struct req *r, struct resp *w, int code,
 /* Status helpers for successful answers. */
 void resp_ok(struct resp *w);               /* 200 application/json */
 void resp_accepted(struct resp *w);         /* 202, empty body */
+void resp_no_content(struct resp *w);       /* 204 */
 void resp_multiple_choices(struct resp *w); /* 300 application/json */
 
 #endif

@@ -95,6 +95,11 @@ int store_migration_request(struct store *s, int64_t id, const char *what,
 int store_migration_cancel_waiting(struct store *s, int64_t id,
                                    struct ferr *err);
 
+/* Moves record id from status from to status to: 1 done, 0 it was not in
+ * from (someone else moved it), <0 error. */
+int store_migration_cas(struct store *s, int64_t id, const char *from,
+                        const char *to, struct ferr *err);
+
 /* Every record of an instance (of all instances when instance_uuid is
  * NULL), oldest first. */
 int store_migrations_of(struct store *s, const char *instance_uuid,

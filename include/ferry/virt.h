@@ -111,6 +111,21 @@ int virt_start_postcopy(struct vconn *c, const char *uuid,
 int virt_suspend(struct vconn *c, const char *uuid, struct ferr *err);
 int virt_resume(struct vconn *c, const char *uuid, struct ferr *err);
 
+/* --- cold migration ----------------------------------------------------- */
+/* Shuts the guest down (ACPI), destroying it after timeout_s. */
+int virt_shutdown(struct vconn *c, const char *uuid, int timeout_s,
+                  struct ferr *err);
+int virt_start(struct vconn *c, const char *uuid, struct ferr *err);
+int virt_destroy(struct vconn *c, const char *uuid, struct ferr *err);
+int virt_undefine(struct vconn *c, const char *uuid, struct ferr *err);
+/* Defines on dst the persistent definition the domain has on src. */
+int virt_copy_definition(struct vconn *src, struct vconn *dst,
+                         const char *uuid, struct ferr *err);
+/* Copies a disk file's content from src to the same path on dst (which
+ * virt_disk_create made), through libvirt storage streams. */
+int virt_disk_copy(struct vconn *src, struct vconn *dst,
+                   const struct vdisk *d, struct ferr *err);
+
 /* The libvirt event loop, in a thread of its own: call once per process
  * before any connection is opened (runners need it for job events). */
 int virt_events_start(struct ferr *err);
