@@ -1188,7 +1188,9 @@ def test_osm_default_limit_1000(api, sandbox, recs):
     (created in 1999, older than any other), removed afterwards."""
     X = recs.X
     t0 = datetime.datetime(1999, 1, 1)
-    rows = [(str(uuidlib.uuid4()), X, "migration", "finished", "host-a",
+    # confirmed, not finished: a finished cold migration holds its
+    # instance until it is confirmed or reverted (one at a time)
+    rows = [(str(uuidlib.uuid4()), X, "migration", "confirmed", "host-a",
              "host-b", "ops", "p1",
              us(t0 + datetime.timedelta(seconds=i)),
              us(t0 + datetime.timedelta(seconds=i))) for i in range(1005)]
