@@ -13,6 +13,7 @@
 #include "ferry/api.h"
 #include "ferry/fault.h"
 #include "ferry/microversion.h"
+#include "ferry/store.h"
 
 struct route {
     const char *method;
@@ -93,6 +94,27 @@ static char *pct_decode(struct arena *a, const char *s, size_t n, int plus)
     }
     *o = '\0';
     return out;
+}
+
+void api_kusec(struct jw *j, const char *k, int64_t us)
+{
+    char t[27];
+
+    if (us == 0) {
+        jw_knull(j, k);
+        return;
+    }
+    time_usformat(us, t);
+    jw_kstr(j, k, t);
+}
+
+void api_kint_null(struct jw *j, const char *k, int64_t v)
+{
+    if (v == MIG_NULL_INT) {
+        jw_knull(j, k);
+    } else {
+        jw_kint(j, k, v);
+    }
 }
 
 char *api_pct_decode(struct arena *a, const char *s, size_t n, int plus);

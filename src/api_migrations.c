@@ -10,64 +10,25 @@
 #include "ferry/schema.h"
 #include "ferry/store.h"
 
-/* "In progress" for these endpoints (spec §9.1). */
-static int listed(const struct migration *m)
-{
-    static const char *const st[] = { "queued", "preparing", "running",
-                                      "post-migrating" };
-    size_t i;
-
-    if (strcmp(m->migration_type, "live-migration") != 0) {
-        return 0;
-    }
-    for (i = 0; i < ARRAY_LEN(st); i++) {
-        if (strcmp(m->status, st[i]) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static void kint_or_null(struct jw *j, const char *k, int64_t v)
-{
-    if (v == MIG_NULL_INT) {
-        jw_knull(j, k);
-    } else {
-        jw_kint(j, k, v);
-    }
-}
-
-static void kusec(struct jw *j, const char *k, int64_t us)
-{
-    char t[27];
-
-    if (us == 0) {
-        jw_knull(j, k);
-        return;
-    }
-    time_usformat(us, t);
-    jw_kstr(j, k, t);
-}
-
 static void render(struct req *r, struct jw *j, const struct migration *m)
 {
     jw_obj_open(j);
-    kusec(j, "created_at", m->created_at);
+    api_kusec(j, "created_at", m->created_at);
     jw_kstr(j, "dest_compute", m->dest_compute);
     jw_kstr(j, "dest_host", m->dest_host);
     jw_kstr(j, "dest_node", m->dest_node);
-    kint_or_null(j, "disk_processed_bytes", m->disk_processed);
-    kint_or_null(j, "disk_remaining_bytes", m->disk_remaining);
-    kint_or_null(j, "disk_total_bytes", m->disk_total);
+    api_kint_null(j, "disk_processed_bytes", m->disk_processed);
+    api_kint_null(j, "disk_remaining_bytes", m->disk_remaining);
+    api_kint_null(j, "disk_total_bytes", m->disk_total);
     jw_kint(j, "id", m->id);
-    kint_or_null(j, "memory_processed_bytes", m->memory_processed);
-    kint_or_null(j, "memory_remaining_bytes", m->memory_remaining);
-    kint_or_null(j, "memory_total_bytes", m->memory_total);
+    api_kint_null(j, "memory_processed_bytes", m->memory_processed);
+    api_kint_null(j, "memory_remaining_bytes", m->memory_remaining);
+    api_kint_null(j, "memory_total_bytes", m->memory_total);
     jw_kstr(j, "server_uuid", m->instance_uuid);
     jw_kstr(j, "source_compute", m->source_compute);
     jw_kstr(j, "source_node", m->source_node);
     jw_kstr(j, "status", m->status);
-    kusec(j, "updated_at", m->updated_at);
+    api_kusec(j, "updated_at", m->updated_at);
     if (r->mv_minor >= 59) {
         jw_kstr(j, "uuid", m->uuid);
     }
@@ -121,7 +82,7 @@ int h_server_migrations(struct app *app, struct req *r, struct resp *w,
     jw_key(&j, "migrations");
     jw_arr_open(&j);
     for (i = 0; i < n; i++) {
-        if (listed(&list[i])) {
+        if (mig_live_in_progress(&list[i])) {
             render(r, &j, &list[i]);
         }
     }
@@ -160,7 +121,7 @@ int h_server_migration_show(struct app *app, struct req *r, struct resp *w,
         return ferr_set(err, FE_NOTFOUND, "Migration %s for server %s is not "
                         "live-migration.", mid, r->args[0]);
     }
-    if (!listed(m)) {
+    if (!mig_live_in_progress(m)) {
         return ferr_set(err, FE_NOTFOUND, "Live migration %s for server %s "
                         "is not in progress.", mid, r->args[0]);
     }

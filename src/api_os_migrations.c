@@ -10,63 +10,26 @@
 #include "ferry/schema.h"
 #include "ferry/store.h"
 
-static int in_progress_live(const struct migration *m)
-{
-    static const char *const st[] = { "queued", "preparing", "running",
-                                      "post-migrating" };
-    size_t i;
-
-    for (i = 0; i < ARRAY_LEN(st); i++) {
-        if (strcmp(m->migration_type, "live-migration") == 0
-            && strcmp(m->status, st[i]) == 0)
-        {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static void kusec(struct jw *j, const char *k, int64_t us)
-{
-    char t[27];
-
-    if (us == 0) {
-        jw_knull(j, k);
-        return;
-    }
-    time_usformat(us, t);
-    jw_kstr(j, k, t);
-}
-
-static void kint_or_null(struct jw *j, const char *k, int64_t v)
-{
-    if (v == MIG_NULL_INT) {
-        jw_knull(j, k);
-    } else {
-        jw_kint(j, k, v);
-    }
-}
-
 static void render(struct req *r, struct jw *j, const struct migration *m)
 {
     int mv = r->mv_minor;
 
     jw_obj_open(j);
-    kusec(j, "created_at", m->created_at);
-    kusec(j, "updated_at", m->updated_at);
+    api_kusec(j, "created_at", m->created_at);
+    api_kusec(j, "updated_at", m->updated_at);
     jw_kint(j, "id", m->id);
     jw_kstr(j, "source_compute", m->source_compute);
     jw_kstr(j, "dest_compute", m->dest_compute);
     jw_kstr(j, "source_node", m->source_node);
     jw_kstr(j, "dest_node", m->dest_node);
     jw_kstr(j, "dest_host", m->dest_host);
-    kint_or_null(j, "old_instance_type_id", m->old_instance_type_id);
-    kint_or_null(j, "new_instance_type_id", m->new_instance_type_id);
+    api_kint_null(j, "old_instance_type_id", m->old_instance_type_id);
+    api_kint_null(j, "new_instance_type_id", m->new_instance_type_id);
     jw_kstr(j, "instance_uuid", m->instance_uuid);
     jw_kstr(j, "status", m->status);
     if (mv >= 23) {
         jw_kstr(j, "migration_type", m->migration_type);
-        if (in_progress_live(m)) {
+        if (mig_live_in_progress(m)) {
             const char *path = arena_printf(r->arena, "servers/%s/migrations"
                                             "/%lld", m->instance_uuid,
                                             (long long) m->id);

@@ -145,18 +145,6 @@ static void links(struct jw *j, struct req *r, const char *kind,
     jw_arr_close(j);
 }
 
-static void kusec(struct jw *j, const char *k, int64_t epoch)
-{
-    char t[27];
-
-    if (epoch == 0) {
-        jw_knull(j, k);
-        return;
-    }
-    time_usformat(epoch * 1000000, t);
-    jw_kstr(j, k, t);
-}
-
 static void kzulu(struct jw *j, const char *k, int64_t epoch)
 {
     char t[21];
@@ -248,7 +236,7 @@ static void render(struct app *app, struct req *r, struct jw *j,
     jw_kstr(j, "OS-EXT-AZ:availability_zone", s->az);
     jw_kstr(j, "config_drive", "");
     jw_kstr(j, "key_name", s->key_name);
-    kusec(j, "OS-SRV-USG:launched_at", s->launched_at);
+    api_kusec(j, "OS-SRV-USG:launched_at", s->launched_at * 1000000);
     jw_knull(j, "OS-SRV-USG:terminated_at");
     jw_kstr(j, "OS-EXT-STS:vm_state", s->vm_state);
     jw_kstr(j, "OS-EXT-STS:task_state", s->task_state);

@@ -25,6 +25,22 @@ static const char *const in_progress[] = {
     "confirming", "reverting",
 };
 
+int mig_live_in_progress(const struct migration *m)
+{
+    static const char *const st[] = { "queued", "preparing", "running",
+                                      "post-migrating" };
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(st); i++) {
+        if (strcmp(m->migration_type, "live-migration") == 0
+            && strcmp(m->status, st[i]) == 0)
+        {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int mig_status_in_progress(const char *status)
 {
     size_t i;
@@ -294,6 +310,9 @@ static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
     m->force_requested = sqlite3_column_int(st, 34);
 }
 
+static int one_row(struct store *s, sqlite3_stmt *st, struct arena *a,
+                   struct migration *out, struct ferr *err);
+
 int store_migration_active(struct store *s, const char *instance_uuid,
                            struct arena *a, struct migration *out,
                            struct ferr *err)
@@ -305,22 +324,12 @@ int store_migration_active(struct store *s, const char *instance_uuid,
         " 'pre-migrating', 'migrating', 'finished', 'confirming',"
         " 'reverting')";
     sqlite3_stmt *st;
-    int rc, found = 0;
 
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
         return db_err(s, err, "prepare select");
     }
     bind_text(st, 1, instance_uuid);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        read_row(st, a, out);
-        found = 1;
-    } else if (rc != SQLITE_DONE) {
-        sqlite3_finalize(st);
-        return db_err(s, err, "select migration");
-    }
-    sqlite3_finalize(st);
-    return found;
+    return one_row(s, st, a, out, err);
 }
 
 int store_migration_set_status(struct store *s, int64_t id,
@@ -387,8 +396,9 @@ int store_host_set(struct store *s, const char *uuid, const char *host)
     return rc == SQLITE_DONE ? 0 : -FE_INTERNAL;
 }
 
-/* Runs a claiming UPDATE ... RETURNING: 1 and *out, 0, or <0. */
-static int claim_one(struct store *s, sqlite3_stmt *st, struct arena *a,
+/* Runs a statement that yields at most one record (a SELECT by a unique
+ * key, or an UPDATE ... RETURNING): 1 and *out, 0, or <0. */
+static int one_row(struct store *s, sqlite3_stmt *st, struct arena *a,
                      struct migration *out, struct ferr *err)
 {
     int rc, found = 0;
@@ -401,7 +411,7 @@ static int claim_one(struct store *s, sqlite3_stmt *st, struct arena *a,
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
-        return db_err(s, err, "claim migration");
+        return db_err(s, err, "read migration");
     }
     return found;
 }
@@ -438,7 +448,7 @@ int store_migration_claim(struct store *s, int64_t runner, int max,
     sqlite3_bind_int64(st, 1, runner);
     sqlite3_bind_int64(st, 2, time_now_us());
     sqlite3_bind_int(st, 3, max);
-    return claim_one(s, st, a, out, err);
+    return one_row(s, st, a, out, err);
 }
 
 int store_migration_claim_stale(struct store *s, int64_t runner,
@@ -465,7 +475,7 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
     sqlite3_bind_int64(st, 1, runner);
     sqlite3_bind_int64(st, 2, time_now_us());
     sqlite3_bind_int64(st, 3, stale_us);
-    return claim_one(s, st, a, out, err);
+    return one_row(s, st, a, out, err);
 }
 
 int store_runner_register(struct store *s, int64_t *id, struct ferr *err)
@@ -567,7 +577,6 @@ int store_migration_get(struct store *s, int64_t id, struct arena *a,
                         struct migration *out, struct ferr *err)
 {
     sqlite3_stmt *st;
-    int rc, found = 0;
 
     if (sqlite3_prepare_v2(s->db, "SELECT " MIG_COLUMNS " FROM migrations"
                            " WHERE id = ?1 AND deleted = 0", -1, &st, NULL)
@@ -576,16 +585,7 @@ int store_migration_get(struct store *s, int64_t id, struct arena *a,
         return db_err(s, err, "prepare get");
     }
     sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        read_row(st, a, out);
-        found = 1;
-    } else if (rc != SQLITE_DONE) {
-        sqlite3_finalize(st);
-        return db_err(s, err, "get migration");
-    }
-    sqlite3_finalize(st);
-    return found;
+    return one_row(s, st, a, out, err);
 }
 
 int store_migrations_of(struct store *s, const char *instance_uuid,

@@ -69,6 +69,10 @@ int api_parse_query(struct req *r, struct qparam **out, size_t *n,
 /* The last value of a parameter, or NULL. */
 const char *api_qlast(const struct qparam *q, size_t n, const char *name);
 
+/* A µs-format time (null when 0), and an integer that may be NULL. */
+void api_kusec(struct jw *j, const char *k, int64_t us);
+void api_kint_null(struct jw *j, const char *k, int64_t v);
+
 /* The URL base for links: <app>/v2.1[/<p>] and <app>[/<p>]. */
 const char *api_base(struct req *r, int versioned);
 

@@ -45,6 +45,9 @@ struct migration {
 
 /* Statuses in which a migration holds its instance (spec §9.1). */
 int mig_status_in_progress(const char *status);
+/* "In progress" as the live-migration endpoints mean it (spec §9.1): a
+ * live migration queued, preparing, running or post-migrating. */
+int mig_live_in_progress(const struct migration *m);
 
 int  store_open(const char *path, struct store **out, struct ferr *err);
 void store_close(struct store *s);
