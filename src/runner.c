@@ -321,8 +321,11 @@ static void monitor_step(struct runner *rn, struct arena *a,
     }
     remaining = job->data_remaining >= 0 ? job->data_remaining
                 : job->mem_remaining;
-    if (remaining >= 0 && (mo->best_remaining < 0
-                           || remaining < mo->best_remaining))
+    /* A job's first samples, before QEMU has sized the RAM, read 0 of 0
+     * remaining: that is no progress mark to beat (Nova, too, starts its
+     * watermark again when it reads 0). */
+    if (job->mem_total > 0 && remaining >= 0
+        && (mo->best_remaining <= 0 || remaining < mo->best_remaining))
     {
         mo->best_remaining = remaining;
         mo->best_at_us = now;
@@ -408,11 +411,11 @@ static void settle(struct runner *rn, struct arena *a, struct migration *m,
 static void run_queued(struct runner *rn, struct arena *a,
                        struct migration *m)
 {
-    const struct conf_host *dh;
+    const struct conf_host *dh, *sh;
     struct transfer t;
     struct monitor mo;
     struct server s;
-    struct vconn *sc, *dc;
+    struct vconn *sc, *dc, *tc = NULL;
     struct vdisk *disks = NULL;
     const char **devs = NULL;
     struct ferr err = { 0 };
@@ -473,7 +476,19 @@ static void run_queued(struct runner *rn, struct arena *a,
     }
 
     memset(&t, 0, sizeof(t));
-    t.src = sc;
+    /* The transfer gets a source connection of its own: while a thread
+     * waits in virDomainMigrateToURI3 on a connection, the monitor's calls
+     * on that connection can wait for its next keepalive (up to 5 s), and
+     * progress, aborts and timeouts would come late. */
+    sh = inventory_host(rn->app->inv, s.host);
+    if (sh == NULL || virt_connect(sh->uri, &tc, &err) < 0) {
+        log_error("migration %lld: no second connection to %s, the "
+                  "transfer shares the monitor's: %s", (long long) m->id,
+                  s.host, ferr_msg(&err));
+        ferr_clear(&err);
+        tc = NULL;
+    }
+    t.src = tc ? tc : sc;
     t.uuid = m->instance_uuid;
     t.vm.dconnuri = arena_printf(a, "qemu+tcp://%s/system",
                                  dh->migration_address
@@ -548,6 +563,7 @@ rollback:
         virt_disk_delete(dc, disks[i].path);
     }
 out:
+    virt_close(tc);
     ferr_clear(&err);
 }
 
