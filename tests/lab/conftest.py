@@ -1,6 +1,6 @@
 """The two-host lab for real live migrations: tools/lab brings up two test
 hosts (network + mount namespaces, one libvirtd each), tools/sandbox runs
-nginx + ferryd (with a runner) against them, and every test talks to ferry
+nginx + ferryd (two runners) against them, and every test talks to ferry
 only through the real nginx over TLS.  Everything is torn down at the end,
 pass or fail.  Needs root and the packages of `tools/deps lab`."""
 import json
@@ -25,10 +25,22 @@ TOKEN = os.path.join(ROOT, "tools", "ferry-token")
 WAIT = 180          # bound on any one migration, seconds
 
 
+REPORT = []         # every say() line, repeated after the run
+
+
 def say(msg):
-    """Progress lines that pytest does not capture."""
+    """Progress lines: live on stderr (seen with -s or on failure) and
+    again in a "lab report" section at the end of the run."""
+    REPORT.append(msg)
     sys.__stderr__.write("[lab] %s\n" % msg)
     sys.__stderr__.flush()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if REPORT:
+        terminalreporter.section("lab report")
+        for line in REPORT:
+            terminalreporter.write_line(line)
 
 
 def read_env(path):
@@ -156,49 +168,122 @@ def ticks(path):
 
 
 class Ferry:
-    def __init__(self, base, lab):
+    def __init__(self, base, lab, runners=2):
         self.dir = os.path.join(base, "sb")
         self.hosts = os.path.join(base, "hosts.conf")
+        self.conf = os.path.join(self.dir, "ferry.conf")
+        self.log = os.path.join(self.dir, "ferryd.log")
+        self.pidfile = os.path.join(self.dir, "ferryd.pid")
         self.lab = lab
         self.write_hosts()
         self.port = free_port()
         subprocess.run([SANDBOX, "start", "--hosts", self.hosts, "--port",
                         str(self.port), "--dir", self.dir, "--workers", "2",
-                        "--runners", "1"], check=True,
+                        "--runners", str(runners)], check=True,
                        stdout=subprocess.DEVNULL)
         env = read_env(os.path.join(self.dir, "env"))
         self.url, self.ca = env["FERRY_URL"], env["FERRY_CACERT"]
-        self.token = subprocess.run(
-            [TOKEN, "-f", env["FERRY_TOKENS"], "add", "--user", "operator",
-             "--project", "p1", "--roles", "admin"], check=True,
-            capture_output=True, text=True).stdout.strip()
+        self.token = self.add_token("operator", "admin")
+        # a project member of the lab guests' project (p1): sees its
+        # servers, but the migration policies are admin-only
+        self.member_token = self.add_token("member1", "member,reader")
         subprocess.run([SANDBOX, "reload", "--dir", self.dir], check=True)
         time.sleep(0.3)
         self.http = requests.Session()
 
-    def write_hosts(self, b_enabled=True, bandwidth=0):
+    def add_token(self, user, roles, project="p1"):
+        env = read_env(os.path.join(self.dir, "env"))
+        return subprocess.run(
+            [TOKEN, "-f", env["FERRY_TOKENS"], "add", "--user", user,
+             "--project", project, "--roles", roles], check=True,
+            capture_output=True, text=True).stdout.strip()
+
+    def write_hosts(self, b_enabled=True, bandwidth=0, **libvirt):
+        """The lab's [host] sections plus a [libvirt] section: any of its
+        options by name (live_migration_*, max_concurrent_live_migrations;
+        True/False become true/false); unnamed ones keep ferry's
+        defaults."""
         with open(os.path.join(self.lab.dir, "hosts.conf")) as f:
             text = f.read()
         if not b_enabled:
             text = re.sub(r"(\[host lab-b\][^\[]*)", r"\1enabled = false\n",
                           text)
-        text += "\n[libvirt]\nlive_migration_bandwidth = %d\n" % bandwidth
+        opts = {"live_migration_bandwidth": bandwidth}
+        opts.update(libvirt)
+        text += "\n[libvirt]\n"
+        for k, v in opts.items():
+            if isinstance(v, bool):
+                v = "true" if v else "false"
+            text += "%s = %s\n" % (k, v)
         with open(self.hosts, "w") as f:
             f.write(text)
 
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
     def reconfigure(self, **kw):
-        """Rewrite the hosts file and SIGHUP ferryd (no restart)."""
+        """Rewrite the hosts file and SIGHUP ferryd (no restart).  Takes
+        the keywords of write_hosts; every call states the whole [libvirt]
+        section (what it leaves out is back at ferry's default).  Runners
+        busy with a migration finish it with the old settings, so call
+        this between migrations."""
         self.write_hosts(**kw)
-        log = os.path.join(self.dir, "ferryd.log")
-        before = open(log).read().count("reloaded")
-        os.kill(int(open(os.path.join(self.dir, "ferryd.pid")).read()),
-                signal.SIGHUP)
-        wait_for(lambda: open(log).read().count("reloaded") > before, 10,
+        before = self.log_text().count("reloaded")
+        os.kill(self.master_pid(), signal.SIGHUP)
+        wait_for(lambda: self.log_text().count("reloaded") > before, 10,
                  what="ferryd reload")
         time.sleep(0.5)
 
-    def call(self, method, path, mv=None, body=None):
-        h = {"X-Auth-Token": self.token}
+    # ferryd's processes: the master (DIR/ferryd.pid) and its children,
+    # request workers and migration runners; log lines carry NAME[PID]
+
+    def master_pid(self):
+        with open(self.pidfile) as f:
+            return int(f.read().strip())
+
+    def children(self):
+        master, out = self.master_pid(), []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            # pid (comm) state ppid ...: comm may hold spaces
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[1]) == master and fields[0] != "Z":
+                out.append(int(d))
+        return sorted(out)
+
+    def runner_pids(self):
+        """Live runners: children of the master that logged as
+        ferryd-runner."""
+        logged = set(int(p) for p in re.findall(r"ferryd-runner\[(\d+)\]",
+                                                self.log_text()))
+        return [p for p in self.children() if p in logged]
+
+    def start_ferryd(self):
+        """Starts ferryd alone again with the sandbox's config (nginx kept
+        running), as tools/sandbox start does, and waits for its socket."""
+        sock = os.path.join(self.dir, "ferryd.sock")
+        with open(self.log, "ab") as logf:
+            p = subprocess.Popen([os.path.join(ROOT, "build", "ferryd"), "-c",
+                                  self.conf], stdout=logf, stderr=logf,
+                                 stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
+        with open(self.pidfile, "w") as f:
+            f.write("%d\n" % p.pid)
+        self.popen = p          # reaped by the fixture's stop()
+        wait_for(lambda: os.path.exists(sock) and self.call(
+            "GET", "/servers").status_code == 200, 20,
+            what="ferryd to serve again")
+        return p.pid
+
+    def call(self, method, path, mv=None, body=None, token=None):
+        h = {"X-Auth-Token": token or self.token}
         if mv:
             h["OpenStack-API-Version"] = "compute " + mv
         if body is not None:
@@ -230,7 +315,40 @@ class Ferry:
                  timeout, what="the migration of %s to end" % uuid)
         return self.records(uuid)[-1]
 
+    def kill_all(self):
+        """kill -9 of the whole ferryd, master first (so that nothing is
+        restarted), then its workers and runners; waits until they are
+        gone.  Returns the pids."""
+        pids = [self.master_pid()] + self.children()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        p = getattr(self, "popen", None)
+        if p is not None and p.pid == pids[0]:
+            p.wait(10)          # a ferryd that start_ferryd started
+            self.popen = None
+
+        def gone(pid):
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    return f.read().split(")")[-1].split()[0] == "Z"
+            except OSError:
+                return True
+        wait_for(lambda: all(gone(p) for p in pids), 10,
+                 what="ferryd's processes to die")
+        return pids
+
     def stop(self):
+        p = getattr(self, "popen", None)
+        if p is not None and p.poll() is None:
+            p.terminate()       # our child: reap it, or the pid lingers
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(10)
         subprocess.run([SANDBOX, "stop", "--dir", self.dir],
                        stdout=subprocess.DEVNULL)
 
