@@ -254,66 +254,8 @@ static const uint32_t py_nonprint[][2] = {
 
 /* UTF-8 */
 
-/*
- * Decodes one code point at p (n bytes left) the way Python's strict UTF-8
- * codec does: no overlong forms, nothing above U+10FFFF, and surrogates
- * only when wtf8 is set (our own lone-surrogate strings).  Returns the
- * sequence length, or 0 if the bytes are invalid.
- */
-static size_t
-utf8_dec(const unsigned char *p, size_t n, int wtf8, uint32_t *cp)
-{
-    uint32_t  c;
-    size_t    len, i;
-
-    if (n == 0) {
-        return 0;
-    }
-
-    c = p[0];
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        c &= 0x1f;
-
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        c &= 0x0f;
-
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        c &= 0x07;
-
-    } else {
-        return 0;
-    }
-
-    if (n < len) {
-        return 0;
-    }
-
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        c = (c << 6) | (p[i] & 0x3f);
-    }
-
-    if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000)
-        || c > 0x10ffff || (!wtf8 && c >= 0xd800 && c <= 0xdfff))
-    {
-        return 0;
-    }
-
-    *cp = c;
-    return len;
-}
-
+/* Decoding is utf8_decode() of util.c: Python's strict UTF-8, with
+ * surrogates only when asked (our own lone-surrogate strings). */
 
 static size_t
 utf8_enc(uint32_t c, char *out)
@@ -845,7 +787,7 @@ json_parse(const char *buf, size_t len, jnode **out)
 
     /* Nova decodes the whole body as strict UTF-8 before parsing it. */
     for (i = 0; i < len; i += k) {
-        k = utf8_dec((const unsigned char *) buf + i, len - i, 0, &cp);
+        k = utf8_decode((const unsigned char *) buf + i, len - i, 0, &cp);
         if (k == 0) {
             return -1;
         }
@@ -1097,7 +1039,7 @@ py_repr_cstr(struct sbuf *out, const char *s, size_t n)
     sbuf_putc(out, quote);
 
     for (i = 0; i < n; i += k) {
-        k = utf8_dec(p + i, n - i, 1, &c);
+        k = utf8_decode(p + i, n - i, 1, &c);
 
         if (k == 0) {
             /* Not reachable for parsed input; show the byte, not garbage. */
@@ -1412,7 +1354,7 @@ jw_quote(struct sbuf *sb, const char *s, size_t n)
     sbuf_putc(sb, '"');
 
     for (i = 0; i < n; i += k) {
-        k = utf8_dec(p + i, n - i, 1, &c);
+        k = utf8_decode(p + i, n - i, 1, &c);
 
         if (k == 0 && n - i >= 2 && p[i] == 0xc0 && p[i + 1] == 0x80) {
             sbuf_puts(sb, "\\u0000");     /* NUL in a C string, see json.h */

@@ -218,24 +218,32 @@ char *sbuf_take(struct sbuf *s)
     return p;
 }
 
-/* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, max U+10FFFF. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
+/* Strict UTF-8 (RFC 3629): no overlongs, max U+10FFFF, and no surrogates
+ * unless allowed (Python's json keeps lone surrogates from \u escapes, so
+ * its printer meets them re-encoded). */
+size_t utf8_decode(const unsigned char *p, size_t n, int surrogates,
+                   uint32_t *cp)
 {
-    unsigned c = p[0];
+    uint32_t c;
     size_t len, i;
-    unsigned cp;
 
+    if (n == 0) {
+        return 0;
+    }
+    c = p[0];
     if (c < 0x80) {
+        *cp = c;
         return 1;
-    } else if (c >= 0xc2 && c <= 0xdf) {
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
         len = 2;
-        cp = c & 0x1f;
+        c &= 0x1f;
     } else if (c >= 0xe0 && c <= 0xef) {
         len = 3;
-        cp = c & 0x0f;
+        c &= 0x0f;
     } else if (c >= 0xf0 && c <= 0xf4) {
         len = 4;
-        cp = c & 0x07;
+        c &= 0x07;
     } else {
         return 0;
     }
@@ -246,13 +254,14 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
         if ((p[i] & 0xc0) != 0x80) {
             return 0;
         }
-        cp = (cp << 6) | (p[i] & 0x3f);
+        c = (c << 6) | (p[i] & 0x3f);
     }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
-        || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000)
+        || c > 0x10ffff || (!surrogates && c >= 0xd800 && c <= 0xdfff))
     {
         return 0;
     }
+    *cp = c;
     return len;
 }
 
@@ -260,9 +269,10 @@ int utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *) s;
     size_t i = 0, k;
+    uint32_t cp;
 
     while (i < n) {
-        k = utf8_seq(p + i, n - i);
+        k = utf8_decode(p + i, n - i, 0, &cp);
         if (k == 0) {
             return 0;
         }

@@ -46,7 +46,10 @@ void sbuf_free(struct sbuf *s);
 /* Detaches the buffer (caller frees); s is left empty. */
 char *sbuf_take(struct sbuf *s);
 
-/* UTF-8 helpers. */
+/* UTF-8 helpers.  utf8_decode: the length of the sequence at p and its
+ * code point, or 0 when it is not valid UTF-8. */
+size_t utf8_decode(const unsigned char *p, size_t n, int surrogates,
+                   uint32_t *cp);
 int    utf8_valid(const char *p, size_t n);          /* 1 if valid */
 size_t utf8_codepoints(const char *p, size_t n);
 
