@@ -788,7 +788,9 @@ static void reconcile(struct runner *rn, struct arena *a,
 {
     struct ferr err = { 0 };
     struct vconn *sc = NULL, *dc = NULL;
+    struct monitor mo;
     struct vjob job;
+    double data_gb;
     int n = 0;
     /* below 2.34 the request itself holds an accepted record */
     int by_request = strcmp(m->status, "accepted") == 0 && m->mv_minor < 34;
@@ -824,28 +826,37 @@ static void reconcile(struct runner *rn, struct arena *a,
     dc = m->dest_compute ? inventory_conn(rn->app->inv, m->dest_compute,
                                           &err) : NULL;
     ferr_clear(&err);
-    /* a job still active on the source: monitor it to its end */
+    /* a job still active on the source: the monitor takes it over, with
+     * its requests, timeouts and downtime steps (times from the record) */
+    memset(&mo, 0, sizeof(mo));
+    data_gb = max2((double) (m->memory_total > 0 ? m->memory_total : 0)
+                   / (1024.0 * 1024.0 * 1024.0));
+    if (m->block_migration && m->disk_total > 0) {
+        data_gb += max2((double) m->disk_total / (1024.0 * 1024.0 * 1024.0));
+    }
+    mo.nsteps = downtime_steps(rn->conf, data_gb, mo.after, mo.ms);
+    mo.cur_downtime = -1;
+    mo.best_remaining = -1;
+    mo.timeout_s = (int64_t) (rn->conf->live_migration_completion_timeout
+                              * data_gb);
+    mo.postcopy_allowed = rn->conf->live_migration_permit_post_copy;
+    mo.start_us = m->created_at;
     while (sc != NULL && virt_job(sc, m->instance_uuid, 0, &job, &err) == 0
            && (job.type == VJOB_UNBOUNDED || job.type == VJOB_BOUNDED))
     {
-        if (n++ == 0) {
+        if (n == 0) {
             log_info("migration %lld: the transfer is still running; "
                      "monitoring it", (long long) m->id);
         }
-        stats_into(m, &job);
-        if (n % 2 == 0) {
-            save(rn, m);
-            requests_of(rn, a, m);
-            if (m->abort_requested) {
-                virt_abort_job(sc, m->instance_uuid, &err);
-                ferr_clear(&err);
-            }
-        }
+        monitor_step(rn, a, &mo, m, sc, &job, ++n);
         usleep(POLL_US);
     }
     ferr_clear(&err);
-    settle(rn, a, m, sc, dc, 0, m->abort_requested, 0,
-           "the runner stopped during the transfer", NULL);
+    settle(rn, a, m, sc, dc, 0, mo.aborted || m->abort_requested,
+           mo.paused_by_us, mo.timeout_reason && strcmp(mo.timeout_reason,
+           "abort requested") != 0 ? mo.timeout_reason
+           : mo.aborted || m->abort_requested ? NULL
+           : "the runner stopped during the transfer", NULL);
 }
 
 int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
