@@ -436,6 +436,29 @@ def mvs(lo, hi):
     return ["2.%d" % i for i in range(lo, hi + 1)]
 
 
+def mvnum(mv):
+    """The minor of a microversion header value; None means no header."""
+    if mv is None:
+        return 1
+    return 93 if mv == "latest" else int(mv.split(".")[1])
+
+
+def echo(mv):
+    """What the version headers echo for a request sent with mv."""
+    return "2.%d" % mvnum(mv)
+
+
+def expect_202(r, mv):
+    """Spec 4.5: 202, empty body, Content-Length 0, version and id headers."""
+    assert r.status == 202, r
+    assert r.reason == "Accepted"
+    assert r.body == b""
+    assert r.header_all("Content-Length") == ["0"]
+    assert r.header("Content-Type") == "application/json"
+    assert_version_headers(r, echo(mv))
+    assert_request_id(r)
+
+
 def assert_version_headers(r, echo):
     assert r.header_all("OpenStack-API-Version") == ["compute " + echo], r
     assert r.header_all("X-OpenStack-Nova-API-Version") == [echo], r

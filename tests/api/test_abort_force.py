@@ -29,6 +29,7 @@ import uuid as uuidlib
 import pytest
 
 from conftest import (NOSUCH, REPO, S, assert_fault, assert_plain_404,
+                      echo, expect_202, mvnum,
                       assert_request_id, assert_version_headers, run_sandbox)
 
 WEB1 = S["web-1"]
@@ -47,14 +48,6 @@ IN_PROGRESS = ("accepted", "queued", "preparing", "running",
                "running (post-copy)", "post-migrating")
 
 
-def mvnum(mv):
-    if mv is None:
-        return 1
-    return 93 if mv == "latest" else int(mv.split(".")[1])
-
-
-def echo(mv):
-    return "2.%d" % mvnum(mv)
 
 
 # ---- messages ---------------------------------------------------------------
@@ -133,14 +126,6 @@ def fault(r, status, key, message, mv):
     assert_request_id(r)
 
 
-def expect_202(r, mv):
-    assert r.status == 202, r
-    assert r.reason == "Accepted"
-    assert r.body == b""
-    assert r.header_all("Content-Length") == ["0"]
-    assert r.header("Content-Type") == "application/json"
-    assert_version_headers(r, echo(mv))
-    assert_request_id(r)
 
 
 def show(c, uuid, mv="2.1"):

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import (BOOL_ENUM as E, BOOL_ENUM_AUTO as EA, NOSUCH, S,
+                      echo, expect_202, mvnum,
                       assert_fault, assert_request_id,
                       assert_version_headers)
 
@@ -25,15 +26,6 @@ ASYNC = ["2.34", "2.67", "2.68", "2.93"]
 ALL_MV = SYNC + ASYNC
 
 
-def mvnum(mv):
-    """None means no header: 2.1."""
-    if mv is None:
-        return 1
-    return 93 if mv == "latest" else int(mv.split(".")[1])
-
-
-def echo(mv):
-    return "2.%d" % mvnum(mv)
 
 
 def valid_body(mv, host="host-b", **extra):
@@ -489,14 +481,6 @@ def test_row15_leaves_the_server_alone(api, sandbox):
 
 # ---- success (4.5) ---------------------------------------------------------------
 
-def expect_202(r, mv):
-    assert r.status == 202, r
-    assert r.reason == "Accepted"
-    assert r.body == b""
-    assert r.header_all("Content-Length") == ["0"]
-    assert r.header("Content-Type") == "application/json"
-    assert_version_headers(r, echo(mv))
-    assert_request_id(r)
 
 
 def expect_migrating(api, uuid, vm_state="active"):

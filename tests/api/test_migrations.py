@@ -20,7 +20,8 @@ import uuid as uuidlib
 
 import pytest
 
-from conftest import NOSUCH, assert_fault, assert_version_headers
+from conftest import (NOSUCH, assert_fault, assert_version_headers, echo,
+                      mvnum)
 
 US_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
@@ -52,14 +53,6 @@ BLOCK_REFUSED = ("host-a is not on local storage: Block migration can not "
                  "be used with shared storage.")
 
 
-def mvnum(mv):
-    if mv is None:
-        return 1
-    return 93 if mv == "latest" else int(mv.split(".")[1])
-
-
-def echo(mv):
-    return "2.%d" % mvnum(mv)
 
 
 def sm_keys(mv):
