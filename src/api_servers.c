@@ -14,8 +14,6 @@
 #include "ferry/schema.h"
 #include "ferry/store.h"
 
-char *api_pct_decode(struct arena *a, const char *s, size_t n, int plus);
-
 /* Nova puts the caller's project into links when the project id occurs
  * anywhere in the request URL, a plain substring test (spec 1.1); a
  * project segment is the usual way it gets there. */
@@ -311,61 +309,6 @@ int h_server_show(struct app *app, struct req *r, struct resp *w,
     render(app, r, &j, &s);
     jw_obj_close(&j);
     return 0;
-}
-
-/* Decoded query parameters, in request order. */
-int api_parse_query(struct req *r, struct qparam **out, size_t *n,
-                       struct ferr *err)
-{
-    const char *p = r->query;
-    size_t cap = 8;
-    struct qparam *q = arena_alloc(r->arena, cap * sizeof(*q));
-
-    *n = 0;
-    while (*p != '\0') {
-        const char *e = p + strcspn(p, "&"), *eq;
-
-        eq = memchr(p, '=', (size_t) (e - p));
-        if (e > p) {
-            if (*n == cap) {
-                struct qparam *g = arena_alloc(r->arena,
-                                               2 * cap * sizeof(*g));
-
-                memcpy(g, q, cap * sizeof(*g));
-                q = g;
-                cap *= 2;
-            }
-            q[*n].name = api_pct_decode(r->arena, p,
-                                        (size_t) ((eq ? eq : e) - p), 1);
-            q[*n].value = eq ? api_pct_decode(r->arena, eq + 1,
-                                              (size_t) (e - eq - 1), 1)
-                             : "";
-            if (!utf8_valid(q[*n].name, strlen(q[*n].name))
-                || !utf8_valid(q[*n].value, strlen(q[*n].value)))
-            {
-                return ferr_set(err, FE_BADREQ, "Query string is not UTF-8 "
-                                "encoded");
-            }
-            (*n)++;
-        }
-        p = *e ? e + 1 : e;
-    }
-    *out = q;
-    return 0;
-}
-
-/* The last value of a parameter, or NULL. */
-const char *api_qlast(const struct qparam *q, size_t n, const char *name)
-{
-    const char *v = NULL;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        if (strcmp(q[i].name, name) == 0) {
-            v = q[i].value;
-        }
-    }
-    return v;
 }
 
 static int true_ish(const char *v)

@@ -7,6 +7,7 @@
 #include "ferry/api.h"
 #include "ferry/fault.h"
 #include "ferry/microversion.h"
+#include "ferry/route.h"
 
 struct vdoc {
     const char *id, *status, *version, *min_version, *updated, *path;
@@ -106,8 +107,6 @@ int h_version_v2(struct app *app, struct req *r, struct resp *w,
     return 0;
 }
 
-int api_content_type_ok(const char *ct);     /* api.c */
-
 int h_version_v21(struct app *app, struct req *r, struct resp *w,
                   struct ferr *err)
 {
@@ -127,7 +126,7 @@ int h_version_v21(struct app *app, struct req *r, struct resp *w,
         return rc;
     }
     /* E2 is a route of the API like the others: step 5 of spec 3.1 */
-    if (!api_content_type_ok(r->content_type)) {
+    if (!route_content_type_ok(r->content_type)) {
         return ferr_set(err, FE_MEDIATYPE, "Unsupported Content-Type");
     }
     version_doc(r, w, &docs[1]);
