@@ -561,6 +561,35 @@ jp_number(struct jp *jp, jnode **out)
 static int jp_value(struct jp *jp, jnode **out);
 
 
+/* Rewrites the malloc'd key (klen bytes, with a NUL) with NUL_ESC. */
+static int
+nul_escape_key(char **key, size_t klen)
+{
+    char    *k, *o;
+    size_t   i;
+
+    k = malloc(2 * klen + 1);
+    if (k == NULL) {
+        free(*key);
+        return -1;
+    }
+
+    for (i = 0, o = k; i < klen; i++) {
+        if ((*key)[i] == '\0') {
+            memcpy(o, NUL_ESC, 2);
+            o += 2;
+        } else {
+            *o++ = (*key)[i];
+        }
+    }
+
+    *o = '\0';
+    free(*key);
+    *key = k;
+    return 0;
+}
+
+
 static int
 jp_object(struct jp *jp, jnode **out)
 {
@@ -608,8 +637,14 @@ jp_object(struct jp *jp, jnode **out)
             goto fail;
         }
 
-        /* A key with an embedded NUL is cut there: json-c keys are C
-         * strings.  The last value of a repeated key replaces in place. */
+        /* json-c keys are C strings: a NUL in a key is kept as NUL_ESC
+         * (util.h), so "a\u0000b" is neither "a" nor any known name.
+         * The last value of a repeated key replaces in place. */
+        if (memchr(key, '\0', klen) != NULL && nul_escape_key(&key, klen) < 0)
+        {
+            json_object_put(val);
+            goto fail;
+        }
         if (json_object_object_add(obj, key, val) != 0) {
             json_object_put(val);
             free(key);
@@ -1040,6 +1075,12 @@ py_repr_cstr(struct sbuf *out, const char *s, size_t n)
 
     for (i = 0; i < n; i += k) {
         k = utf8_decode(p + i, n - i, 1, &c);
+
+        if (k == 0 && n - i >= 2 && p[i] == 0xc0 && p[i + 1] == 0x80) {
+            sbuf_puts(out, "\\x00");      /* NUL_ESC */
+            k = 2;
+            continue;
+        }
 
         if (k == 0) {
             /* Not reachable for parsed input; show the byte, not garbage. */

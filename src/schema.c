@@ -1174,7 +1174,10 @@ sv_minimum(struct sv *c, const struct snode *s, const jnode *v)
             end++;
         }
 
-        if (end == str || *end != '\0' || n >= s->minimum) {
+        /* the whole string: int('5\x00') is a ValueError */
+        if (end == str || end != str + jnode_strlen(v)
+            || n >= s->minimum)
+        {
             return 0;
         }
 
@@ -1471,8 +1474,8 @@ schema_validate_query(enum query_schema_id id, const struct qparam *q,
     }
 
     for (i = 0; i < n; i++) {
-        if (!utf8_valid(q[i].name, strlen(q[i].name))
-            || !utf8_valid(q[i].value, strlen(q[i].value)))
+        if (!utf8_valid_esc(q[i].name, strlen(q[i].name))
+            || !utf8_valid_esc(q[i].value, strlen(q[i].value)))
         {
             return ferr_set(err, FE_BADREQ,
                             "Query string is not UTF-8 encoded");

@@ -281,6 +281,47 @@ int utf8_valid(const char *s, size_t n)
     return 1;
 }
 
+int utf8_valid_esc(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    size_t i = 0, k;
+    uint32_t cp;
+
+    while (i < n) {
+        if (n - i >= 2 && p[i] == 0xc0 && p[i + 1] == 0x80) {
+            i += 2;
+            continue;
+        }
+        k = utf8_decode(p + i, n - i, 0, &cp);
+        if (k == 0) {
+            return 0;
+        }
+        i += k;
+    }
+    return 1;
+}
+
+char *arena_nul_escape(struct arena *a, const char *s, size_t n)
+{
+    size_t i, nul = 0;
+    char *out, *o;
+
+    for (i = 0; i < n; i++) {
+        nul += s[i] == '\0';
+    }
+    out = o = arena_alloc(a, n + nul + 1);
+    for (i = 0; i < n; i++) {
+        if (s[i] == '\0') {
+            memcpy(o, NUL_ESC, 2);
+            o += 2;
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 size_t utf8_codepoints(const char *s, size_t n)
 {
     size_t i, count = 0;

@@ -52,6 +52,17 @@ size_t utf8_decode(const unsigned char *p, size_t n, int surrogates,
                    uint32_t *cp);
 int    utf8_valid(const char *p, size_t n);          /* 1 if valid */
 size_t utf8_codepoints(const char *p, size_t n);
+/* A U+0000 inside a request string (a JSON key or value, a query
+ * parameter, a path segment) cannot live in a C string.  Wherever such a
+ * string must become one, the NUL is written as the two bytes C0 80
+ * (Java's modified UTF-8): no valid UTF-8 request contains them, so the
+ * string never equals a known name nor collides with another request
+ * string, and it is never cut short.  jw writes C0 80 back as \u0000 and
+ * py_repr_cstr as '\x00', as Python would print the NUL. */
+#define NUL_ESC "\xc0\x80"
+char *arena_nul_escape(struct arena *a, const char *s, size_t n);
+/* utf8_valid, the C0 80 above allowed. */
+int    utf8_valid_esc(const char *p, size_t n);
 
 /* A random RFC 4122 version-4 UUID, lower-case, into out[37]. */
 void uuid4(char out[37]);
