@@ -179,11 +179,13 @@ void api_handle(struct app *app, struct req *r, struct resp *w)
         { "/v2.1/", h_version_v21, 1 },
     };
     struct ferr err = { 0 };
-    int under = strncmp(r->uri, "/v2/", 4) == 0
-                || strncmp(r->uri, "/v2.1/", 6) == 0
-                || strcmp(r->uri, "/v2") == 0 || strcmp(r->uri, "/v2.1") == 0;
+    int under;
     size_t i;
 
+    r->uri = route_merge_slashes(r->arena, r->uri);
+    under = strncmp(r->uri, "/v2/", 4) == 0
+            || strncmp(r->uri, "/v2.1/", 6) == 0
+            || strcmp(r->uri, "/v2") == 0 || strcmp(r->uri, "/v2.1") == 0;
     if (under) {
         request_id_headers(r, w);
     }

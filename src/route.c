@@ -37,13 +37,16 @@ static int hexval(int c)
     return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
 }
 
-char *route_pct_decode(struct arena *a, const char *s, size_t n, int plus)
+/* Percent-decodes n bytes of s into the arena; *len gets the decoded
+ * length (a %00 stays a NUL byte inside it). */
+static char *pct_decode(struct arena *a, const char *s, size_t n, int plus,
+                        size_t *len)
 {
     char *out = arena_alloc(a, n + 1), *o = out;
     size_t i;
 
     for (i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n + 0 + 1 && i + 2 <= n - 1
+        if (s[i] == '%' && i + 2 < n
             && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0)
         {
             *o++ = (char) (hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
@@ -55,31 +58,114 @@ char *route_pct_decode(struct arena *a, const char *s, size_t n, int plus)
         }
     }
     *o = '\0';
+    *len = (size_t) (o - out);
     return out;
 }
 
-#define MAX_SEGS 8
+char *route_pct_decode(struct arena *a, const char *s, size_t n, int plus)
+{
+    size_t len;
+    char *d = pct_decode(a, s, n, plus, &len);
 
-static size_t split(struct arena *a, const char *path, char **segs)
+    return memchr(d, '\0', len) != NULL ? arena_nul_escape(a, d, len) : d;
+}
+
+/*
+ * Nova's URLMap (nova/api/openstack/urlmap.py, URLMap.__call__) passes
+ * PATH_INFO through paste's normalize_url(path, False) before anything
+ * else: the regex '//+' -> '/' merges every run of slashes, leading,
+ * inner and trailing alike, and a trailing slash stays.  So
+ * '//v2.1//p//servers//x//action' is '/v2.1/p/servers/x/action' and
+ * '/v2.1//' is the version document.  Only literal slashes merge: the
+ * spec (1.1) decodes each segment, so %2F stays inside its segment.
+ */
+const char *route_merge_slashes(struct arena *a, const char *path)
+{
+    char *out, *o;
+    const char *p;
+
+    if (strstr(path, "//") == NULL) {
+        return path;
+    }
+    out = o = arena_alloc(a, strlen(path) + 1);
+    for (p = path; *p != '\0'; p++) {
+        if (*p != '/' || o == out || o[-1] != '/') {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/*
+ * Nova's ViewBuilder._update_link_prefix (nova/api/openstack/common.py)
+ * with CONF.api.compute_link_prefix: the scheme and netloc of the
+ * prefix replace the request's, its path goes before the application's
+ * path, and trailing slashes are stripped.  Every link ferry writes
+ * starts with this base.
+ */
+const char *route_link_url(struct arena *a, const char *link_prefix,
+                           const char *app_url, const char *prefix)
+{
+    const char *p = link_prefix, *scheme = "", *netloc = "", *c;
+    size_t ns = 0, nn = 0, np;
+    char *url;
+    size_t n;
+
+    if (link_prefix == NULL) {
+        return app_url;
+    }
+    /* urlsplit: scheme ':' ['//' netloc] path ['?' ...] */
+    c = strchr(p, ':');
+    if (c != NULL && c > p && isalpha((unsigned char) *p)
+        && strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789+-.") == (size_t) (c - p))
+    {
+        scheme = p;
+        ns = (size_t) (c - p);
+        p = c + 1;
+    }
+    if (p[0] == '/' && p[1] == '/') {
+        netloc = p + 2;
+        nn = strcspn(netloc, "/?#");
+        p = netloc + nn;
+    }
+    np = strcspn(p, "?#");
+    url = arena_printf(a, "%.*s%s%s%.*s%.*s%s", (int) ns, scheme,
+                       ns ? ":" : "", (nn || ns) ? "//" : "", (int) nn, netloc,
+                       (int) np, p, prefix);
+    n = strlen(url);
+    while (n > 0 && url[n - 1] == '/') {
+        url[--n] = '\0';
+    }
+    return url;
+}
+
+/* A project segment plus the longest route: a longer path is no route,
+ * whatever its first segments are. */
+#define MAX_SEGS (ROUTE_SEGS + 1)
+
+/* The segments of path, or -1 when it has more than max of them. */
+static long split(struct arena *a, const char *path, char **segs,
+                  size_t max)
 {
     size_t n = 0;
     const char *p = path, *e;
 
-    while (*p != '\0' && n < MAX_SEGS) {
-        e = strchr(p, '/');
-        if (e == NULL) {
-            e = p + strlen(p);
+    if (*p == '\0') {
+        return 0;
+    }
+    for ( ;; ) {
+        e = p + strcspn(p, "/");
+        if (n == max) {
+            return -1;
         }
         segs[n++] = route_pct_decode(a, p, (size_t) (e - p), 0);
         if (*e == '\0') {
-            break;
+            return (long) n;    /* "a/" ends with the empty segment */
         }
         p = e + 1;
-        if (*p == '\0') {
-            segs[n++] = "";     /* trailing slash */
-        }
     }
-    return n;
 }
 
 static int is_project_seg(const char *s)
@@ -96,9 +182,9 @@ static const struct route *match(const char *method, char **segs, size_t n,
         const struct route *rt = &routes[i];
 
         hit->nargs = 0;
-        for (k = 0; k < n && rt->seg[k] != NULL; k++) {
+        for (k = 0; k < n && k < ROUTE_SEGS && rt->seg[k] != NULL; k++) {
             if (strcmp(rt->seg[k], "*") == 0) {
-                if (segs[k][0] == '\0') {
+                if (segs[k][0] == '\0' || hit->nargs == ROUTE_MAX_ARGS) {
                     break;
                 }
                 hit->args[hit->nargs++] = segs[k];
@@ -106,7 +192,7 @@ static const struct route *match(const char *method, char **segs, size_t n,
                 break;
             }
         }
-        if (k == n && (k == ARRAY_LEN(rt->seg) || rt->seg[k] == NULL)) {
+        if (k == n && (k == ROUTE_SEGS || rt->seg[k] == NULL)) {
             if (strcmp(rt->method, method) == 0) {
                 return rt;
             }
@@ -120,42 +206,45 @@ void route_find(struct arena *a, const char *method, const char *path,
                 struct route_hit *hit)
 {
     char *segs[MAX_SEGS];
-    size_t n;
+    long n;
 
     memset(hit, 0, sizeof(*hit));
-    n = split(a, path, segs);
+    n = split(a, path, segs, MAX_SEGS);
+    if (n < 0) {
+        return;
+    }
     if (n > 0 && is_project_seg(segs[0])) {
         hit->project = segs[0];
-        memmove(segs, segs + 1, (n - 1) * sizeof(segs[0]));
+        memmove(segs, segs + 1, (size_t) (n - 1) * sizeof(segs[0]));
         n--;
     }
-    hit->rt = match(method, segs, n, hit);
+    hit->rt = match(method, segs, (size_t) n, hit);
 }
 
-/* Step 5: Content-Type. */
+/*
+ * Step 5: Content-Type, as Nova's Request.get_content_type
+ * (nova/api/openstack/wsgi.py) sees it: webob's content_type is the raw
+ * header up to the first ';' (BaseRequest._content_type__get: split(';',
+ * 1)[0]), neither stripped nor lowercased; empty or exactly "text/plain"
+ * is no type at all; anything else must be one of
+ * _SUPPORTED_CONTENT_TYPES, compared exactly.  So "application/json ;
+ * charset=utf-8" and "Application/JSON" are 415.  (nginx trims the
+ * whitespace around the whole header value, as any HTTP server does.)
+ */
 int route_content_type_ok(const char *ct)
 {
     static const char *const ok[] = {
+        "", "text/plain",
         "application/json", "application/vnd.openstack.compute+json",
-        "text/plain",
     };
     size_t n, i;
 
     if (ct == NULL) {
         return 1;
     }
-    while (isspace((unsigned char) *ct)) {
-        ct++;
-    }
     n = strcspn(ct, ";");
-    while (n > 0 && isspace((unsigned char) ct[n - 1])) {
-        n--;
-    }
-    if (n == 0) {
-        return 1;
-    }
     for (i = 0; i < ARRAY_LEN(ok); i++) {
-        if (strlen(ok[i]) == n && strncasecmp(ct, ok[i], n) == 0) {
+        if (strlen(ok[i]) == n && memcmp(ct, ok[i], n) == 0) {
             return 1;
         }
     }
@@ -222,6 +311,8 @@ int api_parse_query(struct req *r, struct qparam **out, size_t *n,
     *n = 0;
     while (*p != '\0') {
         const char *e = p + strcspn(p, "&"), *eq;
+        char *name, *value;
+        size_t nlen, vlen;
 
         eq = memchr(p, '=', (size_t) (e - p));
         if (e > p) {
@@ -233,17 +324,19 @@ int api_parse_query(struct req *r, struct qparam **out, size_t *n,
                 q = g;
                 cap *= 2;
             }
-            q[*n].name = route_pct_decode(r->arena, p,
-                                          (size_t) ((eq ? eq : e) - p), 1);
-            q[*n].value = eq ? route_pct_decode(r->arena, eq + 1,
-                                                (size_t) (e - eq - 1), 1)
-                             : "";
-            if (!utf8_valid(q[*n].name, strlen(q[*n].name))
-                || !utf8_valid(q[*n].value, strlen(q[*n].value)))
-            {
+            name = pct_decode(r->arena, p, (size_t) ((eq ? eq : e) - p), 1,
+                              &nlen);
+            value = pct_decode(r->arena, eq ? eq + 1 : e,
+                               eq ? (size_t) (e - eq - 1) : 0, 1, &vlen);
+            if (!utf8_valid(name, nlen) || !utf8_valid(value, vlen)) {
                 return ferr_set(err, FE_BADREQ, "Query string is not UTF-8 "
                                 "encoded");
             }
+            /* ?status=x%00y is not status x (see NUL_ESC) */
+            q[*n].name = memchr(name, '\0', nlen) == NULL ? name
+                         : arena_nul_escape(r->arena, name, nlen);
+            q[*n].value = memchr(value, '\0', vlen) == NULL ? value
+                          : arena_nul_escape(r->arena, value, vlen);
             (*n)++;
         }
         p = *e ? e + 1 : e;

@@ -47,7 +47,17 @@ int route_content_type_ok(const char *ct);
 int route_action(const struct route *rt, const char *buf, size_t len,
                  const struct action **act, jnode **body, struct ferr *err);
 
-/* Percent-decodes n bytes of s into the arena (plus: '+' is a space). */
+/* The path with every run of slashes merged into one, as Nova's URLMap
+ * does before routing (a trailing slash stays). */
+const char *route_merge_slashes(struct arena *a, const char *path);
+
+/* The base of links: app_url, or with link_prefix (NULL: none) its
+ * scheme and host, its path put before the mount prefix. */
+const char *route_link_url(struct arena *a, const char *link_prefix,
+                           const char *app_url, const char *prefix);
+
+/* Percent-decodes n bytes of s into the arena (plus: '+' is a space); a
+ * decoded NUL is written as NUL_ESC (util.h). */
 char *route_pct_decode(struct arena *a, const char *s, size_t n, int plus);
 
 #endif
