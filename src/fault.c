@@ -225,9 +225,21 @@ const char *http_reason(int status)
 void resp_header(struct req *r, struct resp *w, const char *name,
                  const char *value)
 {
-    if (w->nheaders < RESP_MAX_HEADERS) {
-        w->headers[w->nheaders].name = name;
-        w->headers[w->nheaders].value = value;
-        w->nheaders++;
+    struct resp_header *h;
+
+    if (w->nheaders == 0) {
+        w->headers = NULL;      /* a new request: the old arena is gone */
+        w->cap = 0;
     }
+    if (w->nheaders == w->cap) {
+        w->cap = w->cap ? 2 * w->cap : 16;
+        h = arena_alloc(r->arena, w->cap * sizeof(*h));
+        if (w->nheaders > 0) {
+            memcpy(h, w->headers, w->nheaders * sizeof(*h));
+        }
+        w->headers = h;
+    }
+    w->headers[w->nheaders].name = name;
+    w->headers[w->nheaders].value = value;
+    w->nheaders++;
 }

@@ -15,7 +15,6 @@
 #include "ferry/policy.h"
 
 #define REQ_BODY_MAX 114688     /* Nova's max_request_body_size */
-#define RESP_MAX_HEADERS 16
 
 struct req {
     struct arena *arena;
@@ -24,7 +23,9 @@ struct req {
     const char *uri;            /* path as sent (no query), prefix removed */
     const char *query;          /* raw query string, "" when none */
     const char *prefix;         /* mount prefix, "" by default */
-    const char *app_url;        /* scheme://host + prefix, for hrefs */
+    const char *app_url;        /* scheme://host + prefix, as requested */
+    const char *link_url;       /* the same for links in bodies, with
+                                 * [ferryd] link_prefix applied */
     const char *content_type;   /* or NULL */
     const char *accept;         /* or NULL */
     const char *hdr_api_version;        /* OpenStack-API-Version */
@@ -58,8 +59,12 @@ struct resp {
     int status;
     const char *content_type;   /* NULL: no body, no Content-Type */
     struct sbuf body;
-    struct resp_header headers[RESP_MAX_HEADERS];
+    /* grown in the request arena by resp_header(); the array of a
+     * finished request dies with its arena, so the owner clears a resp
+     * for the next request by setting nheaders to 0 */
+    struct resp_header *headers;
     size_t nheaders;
+    size_t cap;
 };
 
 void resp_header(struct req *r, struct resp *w, const char *name,
