@@ -183,6 +183,8 @@ void api_handle(struct app *app, struct req *r, struct resp *w)
     size_t i;
 
     r->uri = route_merge_slashes(r->arena, r->uri);
+    r->link_url = route_link_url(r->arena, app->conf->link_prefix,
+                                 r->app_url, r->prefix);
     under = strncmp(r->uri, "/v2/", 4) == 0
             || strncmp(r->uri, "/v2.1/", 6) == 0
             || strcmp(r->uri, "/v2") == 0 || strcmp(r->uri, "/v2.1") == 0;

@@ -37,7 +37,7 @@ const char *api_base(struct req *r, int versioned)
 {
     const char *p = link_project(r);
 
-    return arena_printf(r->arena, "%s%s%s%s", r->app_url,
+    return arena_printf(r->arena, "%s%s%s%s", r->link_url,
                         versioned ? "/v2.1" : "", p ? "/" : "", p ? p : "");
 }
 

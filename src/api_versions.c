@@ -26,7 +26,7 @@ static void self_link(struct jw *j, struct req *r, const struct vdoc *d,
 {
     jw_obj_open(j);
     jw_kstr(j, "rel", "self");
-    jw_kstr(j, "href", arena_printf(r->arena, "%s/%s/%s", r->app_url,
+    jw_kstr(j, "href", arena_printf(r->arena, "%s/%s/%s", r->link_url,
                                     d->path, rest));
     jw_obj_close(j);
 }

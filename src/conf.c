@@ -170,6 +170,7 @@ static const struct key keys[] = {
     { S_FERRYD, "runners", v_runners, offsetof(struct conf, runners), 0 },
     { S_FERRYD, "store", v_str, offsetof(struct conf, store), 0 },
     { S_FERRYD, "policy", v_str, offsetof(struct conf, policy), 0 },
+    { S_FERRYD, "link_prefix", v_str, offsetof(struct conf, link_prefix), 0 },
     { S_FERRYD, "log_level", v_loglevel, offsetof(struct conf, log_debug),
       0 },
     { S_FERRYD, "shutdown_timeout", v_seconds,
@@ -440,6 +441,7 @@ void conf_free(struct conf *c)
     free(c->socket_group);
     free(c->store);
     free(c->policy);
+    free(c->link_prefix);
     free(c);
 }
 

@@ -31,6 +31,7 @@ struct conf {
     int   runners;              /* migration runner processes */
     char *store;                /* SQLite file */
     char *policy;               /* policy.json */
+    char *link_prefix;          /* Nova's compute_link_prefix, or NULL */
     int   log_debug;
     int   libvirt_timeout_ms;   /* bound on one libvirt call from a worker */
     int   shutdown_timeout;     /* s a guest gets to shut down (Nova's) */
