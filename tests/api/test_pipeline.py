@@ -311,7 +311,11 @@ def test_version_406_before_415(api):
 BAD_TYPES = ["application/x-www-form-urlencoded", "text/html",
              "application/xml", "multipart/form-data; boundary=x",
              "application/jsonx", "application/json-patch+json",
-             "text/json", "json", "application/vnd.openstack.compute"]
+             "text/json", "json", "application/vnd.openstack.compute",
+             # webob's content_type is the raw text before ';', compared
+             # exactly by nova/api/openstack/wsgi.py get_content_type
+             "application/json ; charset=utf-8", "APPLICATION/JSON",
+             "Application/Json ; charset=x", "TEXT/PLAIN"]
 
 
 @pytest.mark.parametrize("ctype", BAD_TYPES)
@@ -337,8 +341,8 @@ def test_415_before_action_lookup(api):
 
 @pytest.mark.parametrize("ctype", [
     None, "", "text/plain", "text/plain; charset=utf-8", "application/json",
-    "application/json; charset=UTF-8", "APPLICATION/JSON",
-    "Application/Json ; charset=x", "application/vnd.openstack.compute+json",
+    "application/json; charset=UTF-8", "; charset=x",
+    "application/vnd.openstack.compute+json",
     "application/vnd.openstack.compute+json; version=2.1"])
 def test_accepted_content_types(api, ctype):
     r = api.live(NOSUCH, VALID_21, content_type=ctype)
@@ -535,3 +539,55 @@ def test_version_gate_404_has_version_headers(api):
     assert_version_headers(r, "2.1")
     r = api.get("/v2.1/servers/%s/migrations" % WEB1, mv="2.23")
     assert r.status == 200, r
+
+
+# ---- hostile paths and bodies (issue 7) -------------------------------------
+
+@pytest.mark.parametrize("path", [
+    "/v2.1/a/b/c/d/e/f/g/h/", "/v2.1/x////////", "/v2.1/a/b/c/d/e/f/g/h/i",
+    "/v2.1/" + "a/" * 300,
+    "/v2.1/servers/x/migrations/y/action/z",
+    "/v2.1/servers/%s/migrations/1/action/x/y" % NOSUCH,
+    "/v2.1/servers/%s/migrations/1/a/b/c/d" % NOSUCH])
+def test_deep_paths_plain_404(api, path):
+    for method in ("GET", "POST", "DELETE"):
+        r = api.request(method, path, body=b"{}" if method == "POST"
+                        else None)
+        assert r.status == 404, r
+        assert r.text.startswith("404 Not Found"), r
+
+
+def test_action_key_with_nul_is_no_action(api):
+    r = api.action(NOSUCH, body=b'{"os-migrateLive\\u0000junk": '
+                   b'{"host": null, "block_migration": "auto"}}', mv="2.30")
+    assert_fault(r, 400, "badRequest",
+                 "There is no such action: os-migrateLive\x00junk")
+    r = api.action(WEB1, body=b'{"migrate\\u0000": null}')
+    assert_fault(r, 400, "badRequest", "There is no such action: migrate\x00")
+
+
+def test_server_id_with_nul_is_not_cut(api):
+    # nginx itself refuses a %00 in the path (400); ferryd keeps the NUL
+    # in the segment (tests/unit/test_route.c), never finds WEB1 by it
+    r = api.get("/v2.1/servers/%s%%00junk" % WEB1)
+    assert r.status in (400, 404), r
+
+
+# Nova's URLMap merges every run of slashes before routing (paste
+# normalize_url: '//+' -> '/'); nginx passes the raw REQUEST_URI.
+@pytest.mark.parametrize("path, want", [
+    ("//v2.1/os-migrations", 200), ("/v2.1//os-migrations", 200),
+    ("/v2.1///os-migrations", 200), ("//v2.1//servers//detail", 200),
+    ("/v2.1//servers/%s" % WEB1, 200), ("/v2.1/servers//%s" % WEB1, 200),
+    ("//v2.1//", 200), ("//", 200), ("/v2.1/servers//", 404),
+    ("/v2.1/servers%2F%2Fdetail", 404)])
+def test_repeated_slashes(api, path, want):
+    r = api.get(path)
+    assert r.status == want, r
+
+
+def test_repeated_slashes_action(api):
+    r = api.post("/v2.1//servers/%s//action" % NOSUCH,
+                 json_body={"os-migrateLive": VALID_21})
+    assert_fault(r, 404, "itemNotFound",
+                 "Instance %s could not be found." % NOSUCH)
