@@ -13,6 +13,13 @@ PYTHON ?= /usr/bin/python3
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 BASE_CFLAGS = -std=gnu11 $(WARN) -Iinclude $(DEP_CFLAGS) -D_GNU_SOURCE
 CFLAGS  ?= -O2 -g
+# The release build is hardened (Debian's hardening=+all, less what the
+# sanitizers cover): stack protector, fortified libc calls, PIE, full RELRO.
+# The user's CFLAGS/LDFLAGS come last, so they can override any of it
+# (e.g. CFLAGS='-O0 -g -U_FORTIFY_SOURCE' for a debugger build).
+# tools/check-hardening checks the result.
+HARDEN_CFLAGS  = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+HARDEN_LDFLAGS = -pie -Wl,-z,relro,-z,now
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
 
@@ -38,14 +45,15 @@ config.mk: configure
 
 build/obj/%.o: src/%.c $(HDR) config.mk
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(HARDEN_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 build/san/%.o: src/%.c $(HDR) config.mk
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
 
 build/ferryd: $(OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(DEP_LIBS)
+	$(CC) $(HARDEN_CFLAGS) $(CFLAGS) $(HARDEN_LDFLAGS) $(LDFLAGS) -o $@ \
+	    $(OBJ) $(DEP_LIBS)
 
 build/unit/%: tests/unit/%.c tests/unit/unit.h $(SAN_OBJ)
 	@mkdir -p $(@D)

@@ -85,9 +85,12 @@ static void api_v21(struct app *app, struct req *r, struct resp *w,
     size_t i;
     int rc;
 
-    if (!r->authenticated) {
+    if (!r->authenticated || r->token_headers > 1) {
         /* nginx answers this itself; a request that got here anyway
-         * (a large body without a token) gets the same answer */
+         * (a large body without a token) gets the same answer.  nginx
+         * 1.22 authenticates with the first of several X-Auth-Token
+         * headers and ignores the rest; keystonemiddleware sees them
+         * joined ("a, b"), which is no token: 401 whatever they are. */
         keystone_401(r, w);
         return;
     }

@@ -62,6 +62,22 @@ static const char *param(FCGX_Request *rq, struct arena *a, const char *name)
     return v ? arena_strdup(a, v) : NULL;
 }
 
+/* How many params named <name> nginx sent: FCGX_GetParam sees only the
+ * first.  Only the count is taken; the values are never copied. */
+static int count_params(FCGX_Request *rq, const char *name)
+{
+    size_t len = strlen(name);
+    char **e;
+    int n = 0;
+
+    for (e = rq->envp; e != NULL && *e != NULL; e++) {
+        if (strncmp(*e, name, len) == 0 && (*e)[len] == '=') {
+            n++;
+        }
+    }
+    return n;
+}
+
 static const char *param_or(FCGX_Request *rq, struct arena *a,
                             const char *name, const char *dflt)
 {
@@ -188,6 +204,7 @@ static void build_req(FCGX_Request *rq, struct req *r)
     r->ident.project_id = param(rq, a, "FERRY_PROJECT_ID");
     r->roles_raw = param(rq, a, "FERRY_ROLES");
     r->authenticated = param_or(rq, a, "FERRY_AUTHENTICATED", "0")[0] == '1';
+    r->token_headers = count_params(rq, "HTTP_X_AUTH_TOKEN");
     split_roles(r);
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,8 +53,9 @@ static void on_signal(int sig)
     } else if (sig == SIGCHLD) {
         got_chld = 1;
     }
-    if (wake_pipe[1] >= 0) {
-        (void) write(wake_pipe[1], &c, 1);
+    /* a full pipe already holds a wake-up: nothing to do on failure */
+    if (wake_pipe[1] >= 0 && write(wake_pipe[1], &c, 1) < 0) {
+        errno = saved;
     }
     errno = saved;
 }
@@ -173,6 +175,9 @@ int main(int argc, char **argv)
             exit(opt == 'h' ? 0 : 2);
         }
     }
+    /* the store holds who asked for what: private unless the operator
+     * shares it (the socket's mode is set explicitly, not from this) */
+    umask(077);
     log_init("ferryd", 0);
     if (load_all(conf_path, &conf, &pol, &err) < 0) {
         fprintf(stderr, "ferryd: %s\n", ferr_msg(&err));

@@ -39,6 +39,7 @@ struct req {
     struct identity ident;
     const char *roles_raw;
     int authenticated;          /* FERRY_AUTHENTICATED: nginx took a token */
+    int token_headers;          /* X-Auth-Token headers the client sent */
     int prefix_mismatch;        /* REQUEST_URI is not under the prefix */
     int is_admin;               /* context_is_admin, set by the dispatcher */
     /* set by the dispatcher */
