@@ -53,6 +53,7 @@ struct runner {
     const struct conf *conf;
     int64_t id;                     /* runners row */
     volatile sig_atomic_t *stop;
+    int lost;                       /* the record in hand was taken over */
 };
 
 struct transfer {
@@ -92,15 +93,31 @@ static void *heart_main(void *arg)
     return NULL;
 }
 
-static void save(struct runner *rn, struct migration *m)
+/* Saves m under its claim.  -1 when the claim is lost: another runner
+ * took the record over (this one was frozen or slow past the stale
+ * limit) or it has ended; from then on this runner touches neither the
+ * record nor the guest (rn->lost), the new holder decides. */
+static int save(struct runner *rn, struct migration *m)
 {
     struct ferr err = { 0 };
+    int rc = 0;
 
+    if (rn->lost) {
+        return -1;
+    }
     if (store_migration_save(rn->app->store, m, &err) < 0) {
-        log_error("migration %lld: cannot save: %s", (long long) m->id,
-                  ferr_msg(&err));
+        if (err.code == FE_CONFLICT) {
+            rn->lost = 1;
+            rc = -1;
+            log_error("migration %lld of %s: %s; this runner lets go of it",
+                      (long long) m->id, m->instance_uuid, ferr_msg(&err));
+        } else {
+            log_error("migration %lld: cannot save: %s", (long long) m->id,
+                      ferr_msg(&err));
+        }
     }
     ferr_clear(&err);
+    return rc;
 }
 
 /* Ends the record with status and reason (reason may be NULL). */
@@ -110,7 +127,9 @@ static void finish(struct runner *rn, struct migration *m,
     m->status = status;
     m->error_reason = reason;
     m->finished_at = time_now_us();
-    save(rn, m);
+    if (save(rn, m) < 0) {
+        return;
+    }
     log_info("migration %lld of %s: %s%s%s", (long long) m->id,
              m->instance_uuid, status, reason ? ": " : "",
              reason ? reason : "");
@@ -130,18 +149,33 @@ static void stats_into(struct migration *m, const struct vjob *j)
     }
 }
 
-/* The API's requests for this record, re-read from the store. */
-static void requests_of(struct runner *rn, struct arena *a,
-                        struct migration *m)
+/* The API's requests for this record, re-read from the store; -1 (and
+ * rn->lost) when another runner has claimed it since, or it has ended:
+ * checked before every action, since a runner frozen for a while (a
+ * SIGSTOP, a host under pressure) wakes up to stale decisions. */
+static int requests_of(struct runner *rn, struct arena *a,
+                       struct migration *m)
 {
     struct migration cur;
     struct ferr err = { 0 };
 
+    if (rn->lost) {
+        return -1;
+    }
     if (store_migration_get(rn->app->store, m->id, a, &cur, &err) == 1) {
+        if (cur.claim_gen != m->claim_gen || mig_status_ended(cur.status)) {
+            rn->lost = 1;
+            log_error("migration %lld of %s: claim %lld lost (now %lld, "
+                      "%s); this runner lets go of it", (long long) m->id,
+                      m->instance_uuid, (long long) m->claim_gen,
+                      (long long) cur.claim_gen, cur.status);
+            return -1;
+        }
         m->abort_requested = cur.abort_requested;
         m->force_requested = cur.force_requested;
     }
     ferr_clear(&err);
+    return 0;
 }
 
 int runner_precheck(struct app *app, struct arena *a, struct migration *m,
@@ -301,11 +335,8 @@ static void monitor_step(struct runner *rn, struct arena *a,
     size_t i;
 
     stats_into(m, job);
-    if (n % 2 == 0) {
-        save(rn, m);
-    }
-    if (n % 4 == 0) {
-        requests_of(rn, a, m);
+    if (requests_of(rn, a, m) < 0 || (n % 2 == 0 && save(rn, m) < 0)) {
+        return;                     /* not ours any more: hands off */
     }
     if (m->abort_requested) {
         do_abort(rn, mo, m, sc, "abort requested");
@@ -438,7 +469,9 @@ static void run_queued(struct runner *rn, struct arena *a,
         goto out;
     }
     m->status = "preparing";
-    save(rn, m);
+    if (save(rn, m) < 0) {
+        goto out;
+    }
     dh = inventory_host(rn->app->inv, m->dest_compute);
     sc = inventory_conn(rn->app->inv, s.host, &err);
     dc = dh ? inventory_conn(rn->app->inv, dh->name, &err) : NULL;
@@ -469,7 +502,9 @@ static void run_queued(struct runner *rn, struct arena *a,
                             / (1024.0 * 1024.0 * 1024.0));
         }
     }
-    requests_of(rn, a, m);
+    if (requests_of(rn, a, m) < 0) {
+        goto out;
+    }
     if (m->abort_requested) {
         finish(rn, m, "cancelled", NULL);
         goto rollback;
@@ -520,7 +555,9 @@ static void run_queued(struct runner *rn, struct arena *a,
     mo.postcopy_allowed = (t.vm.flags & VMIG_POSTCOPY) != 0;
 
     m->status = "running";
-    save(rn, m);
+    if (save(rn, m) < 0) {
+        goto rollback;
+    }
     log_info("migration %lld of %s: running %s -> %s (flags %u, %s, "
              "%.1f GiB, timeout %lld s)", (long long) m->id,
              m->instance_uuid, s.host, m->dest_compute, t.vm.flags,
@@ -537,17 +574,23 @@ static void run_queued(struct runner *rn, struct arena *a,
         struct ferr e = { 0 };
 
         usleep(POLL_US);
-        if (virt_job(sc, m->instance_uuid, 0, &job, &e) == 0
+        if (!rn->lost && virt_job(sc, m->instance_uuid, 0, &job, &e) == 0
             && (job.type == VJOB_UNBOUNDED || job.type == VJOB_BOUNDED))
         {
             monitor_step(rn, a, &mo, m, sc, &job, ++n);
         }
         ferr_clear(&e);
     }
+    /* a lost claim still waits for its libvirt call: the transfer is the
+     * guest's, and only the new holder may abort or settle it */
     pthread_join(th, NULL);
     m->total_time_ms = (time_now_us() - mo.start_us) / 1000;
     /* the source's job-completed event has the final counts, disks too */
     have_final = virt_watch_end(watch, t.rc == 0 ? 2000 : 0, &final);
+    if (requests_of(rn, a, m) < 0) {
+        ferr_clear(&t.err);
+        goto out;
+    }
     settle(rn, a, m, sc, dc, t.rc == 0, mo.aborted || m->abort_requested,
            mo.paused_by_us, t.rc == 0 ? NULL
            : mo.timeout_reason && strcmp(mo.timeout_reason,
@@ -559,7 +602,7 @@ static void run_queued(struct runner *rn, struct arena *a,
         goto out;
     }
 rollback:
-    for (i = 0; i < created; i++) {
+    for (i = 0; i < created && !rn->lost; i++) {
         virt_disk_delete(dc, disks[i].path);
     }
 out:
@@ -666,7 +709,9 @@ static void cold_move(struct runner *rn, struct arena *a,
     m->dest_node = arena_strdup(a, virt_hostname(dc));
     m->dest_host = dh->migration_address;
     m->status = "migrating";
-    save(rn, m);
+    if (save(rn, m) < 0) {
+        return;
+    }
     was_running = s.power_state == 1;
     log_info("migration %lld of %s: cold migration %s -> %s (guest %s)",
              (long long) m->id, m->instance_uuid, s.host, dh->name,
@@ -700,16 +745,20 @@ static void cold_move(struct runner *rn, struct arena *a,
     }
     defined = 1;
     m->status = "post-migrating";
-    save(rn, m);
+    if (save(rn, m) < 0) {
+        return;
+    }
     if (was_running && virt_start(dc, m->instance_uuid, &err) < 0) {
         goto fail;
     }
     store_host_set(rn->app->store, m->instance_uuid, dh->name);
     m->claimed_by = MIG_NULL_INT;       /* confirm or revert comes later */
     m->status = "finished";
-    save(rn, m);
-    log_info("migration %lld of %s: finished on %s; awaiting confirmation",
-             (long long) m->id, m->instance_uuid, dh->name);
+    if (save(rn, m) == 0) {
+        log_info("migration %lld of %s: finished on %s; awaiting "
+                 "confirmation", (long long) m->id, m->instance_uuid,
+                 dh->name);
+    }
     return;
 fail:
     {
@@ -841,7 +890,8 @@ static void reconcile(struct runner *rn, struct arena *a,
                               * data_gb);
     mo.postcopy_allowed = rn->conf->live_migration_permit_post_copy;
     mo.start_us = m->created_at;
-    while (sc != NULL && virt_job(sc, m->instance_uuid, 0, &job, &err) == 0
+    while (!rn->lost && sc != NULL
+           && virt_job(sc, m->instance_uuid, 0, &job, &err) == 0
            && (job.type == VJOB_UNBOUNDED || job.type == VJOB_BOUNDED))
     {
         if (n == 0) {
@@ -852,6 +902,9 @@ static void reconcile(struct runner *rn, struct arena *a,
         usleep(POLL_US);
     }
     ferr_clear(&err);
+    if (requests_of(rn, a, m) < 0) {
+        return;
+    }
     settle(rn, a, m, sc, dc, 0, mo.aborted || m->abort_requested,
            mo.paused_by_us, mo.timeout_reason && strcmp(mo.timeout_reason,
            "abort requested") != 0 ? mo.timeout_reason
@@ -890,6 +943,7 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
     while (!*stop) {
         rc = store_migration_claim_stale(app->store, rn.id, STALE_US, &a, &m,
                                          &err);
+        rn.lost = 0;
         if (rc == 1) {
             reconcile(&rn, &a, &m);
             arena_reset(&a);

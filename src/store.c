@@ -25,6 +25,23 @@ static const char *const in_progress[] = {
     "confirming", "reverting",
 };
 
+/* Statuses a record ends in; TERMINAL_SQL below is the same list. */
+static const char *const ended[] = {
+    "completed", "failed", "cancelled", "error", "confirmed", "reverted",
+};
+
+int mig_status_ended(const char *status)
+{
+    size_t i;
+
+    for (i = 0; status != NULL && i < ARRAY_LEN(ended); i++) {
+        if (strcmp(status, ended[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int mig_live_in_progress(const struct migration *m)
 {
     static const char *const st[] = { "queued", "preparing", "running",
@@ -94,7 +111,12 @@ static const struct {
 } late_columns[] = {
     { "migrations", "abort_requested", "INTEGER NOT NULL DEFAULT 0" },
     { "migrations", "force_requested", "INTEGER NOT NULL DEFAULT 0" },
+    { "migrations", "claim_gen", "INTEGER NOT NULL DEFAULT 0" },
 };
+
+/* Statuses a record ends in: nothing overwrites them (SQL list). */
+#define TERMINAL_SQL \
+    "('completed', 'failed', 'cancelled', 'error', 'confirmed', 'reverted')"
 
 static int db_err(struct store *s, struct ferr *err, const char *what)
 {
@@ -264,7 +286,8 @@ static int64_t col_int(sqlite3_stmt *st, int i)
     " disk_remaining, user_id, project_id, hidden, created_at," \
     " updated_at, block_migration, disk_over_commit, force, mv_minor," \
     " error_reason, requested_host, claimed_by, total_time_ms," \
-    " downtime_ms, finished_at, abort_requested, force_requested"
+    " downtime_ms, finished_at, abort_requested, force_requested," \
+    " claim_gen"
 
 static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
 {
@@ -308,6 +331,7 @@ static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
     m->finished_at = col_int(st, 32) == MIG_NULL_INT ? 0 : col_int(st, 32);
     m->abort_requested = sqlite3_column_int(st, 33);
     m->force_requested = sqlite3_column_int(st, 34);
+    m->claim_gen = sqlite3_column_int64(st, 35);
 }
 
 static int one_row(struct store *s, sqlite3_stmt *st, struct arena *a,
@@ -338,7 +362,7 @@ int store_migration_set_status(struct store *s, int64_t id,
 {
     static const char sql[] =
         "UPDATE migrations SET status = ?1, error_reason = ?2,"
-        " updated_at = ?3 WHERE id = ?4";
+        " updated_at = ?3 WHERE id = ?4 AND status NOT IN " TERMINAL_SQL;
     sqlite3_stmt *st;
     int rc;
 
@@ -428,7 +452,8 @@ int store_migration_claim(struct store *s, int64_t runner, int max,
                           struct ferr *err)
 {
     static const char sql[] =
-        "UPDATE migrations SET claimed_by = ?1, updated_at = ?2"
+        "UPDATE migrations SET claimed_by = ?1, updated_at = ?2,"
+        " claim_gen = claim_gen + 1"
         " WHERE id = (SELECT m.id FROM migrations m"
         " WHERE m.claimed_by IS NULL AND m.deleted = 0"
         " AND (m.status = 'accepted' OR (m.migration_type = 'migration'"
@@ -456,7 +481,8 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
                                 struct migration *out, struct ferr *err)
 {
     static const char sql[] =
-        "UPDATE migrations SET claimed_by = ?1, updated_at = ?2"
+        "UPDATE migrations SET claimed_by = ?1, updated_at = ?2,"
+        " claim_gen = claim_gen + 1"
         " WHERE id = (SELECT m.id FROM migrations m WHERE m.deleted = 0"
         " AND m.status IN ('accepted', 'queued', 'preparing', 'running',"
         " 'running (post-copy)', 'pre-migrating', 'migrating',"
@@ -538,7 +564,8 @@ int store_migration_save(struct store *s, const struct migration *m,
         " disk_total = ?10, disk_processed = ?11, disk_remaining = ?12,"
         " block_migration = ?13, error_reason = ?14, total_time_ms = ?15,"
         " downtime_ms = ?16, finished_at = ?17, updated_at = ?18,"
-        " claimed_by = ?19 WHERE id = ?1";
+        " claimed_by = ?19 WHERE id = ?1 AND claim_gen = ?20"
+        " AND status NOT IN " TERMINAL_SQL;
     sqlite3_stmt *st;
     int rc;
 
@@ -568,9 +595,18 @@ int store_migration_save(struct store *s, const struct migration *m,
     }
     sqlite3_bind_int64(st, 18, time_now_us());
     bind_int(st, 19, m->claimed_by);
+    sqlite3_bind_int64(st, 20, m->claim_gen);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : db_err(s, err, "save migration");
+    if (rc != SQLITE_DONE) {
+        return db_err(s, err, "save migration");
+    }
+    if (sqlite3_changes(s->db) == 0) {
+        return ferr_set(err, FE_CONFLICT, "migration %lld: not saved: its "
+                        "claim %lld was taken over, or it has ended",
+                        (long long) m->id, (long long) m->claim_gen);
+    }
+    return 0;
 }
 
 int store_migration_get(struct store *s, int64_t id, struct arena *a,

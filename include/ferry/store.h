@@ -36,13 +36,18 @@ struct migration {
     const char *requested_host;         /* the request's host, or NULL */
     const char *error_reason;           /* why it failed, or NULL */
     /* the runner's side */
-    int64_t claimed_by;                 /* runner pid, or MIG_NULL_INT */
+    int64_t claimed_by;                 /* runner id, -1 a request, or
+                                         * MIG_NULL_INT: nobody */
+    int64_t claim_gen;                  /* bumped by every claim: the
+                                         * fencing token of its holder */
     int64_t total_time_ms, downtime_ms; /* on completion */
     int64_t finished_at;                /* µs, 0 while running */
     int abort_requested;                /* DELETE .../migrations/{id} */
     int force_requested;                /* force_complete action */
 };
 
+/* Statuses a migration ends in (never overwritten). */
+int mig_status_ended(const char *status);
 /* Statuses in which a migration holds its instance (spec §9.1). */
 int mig_status_in_progress(const char *status);
 /* "In progress" as the live-migration endpoints mean it (spec §9.1): a
@@ -84,7 +89,11 @@ int  store_runner_register(struct store *s, int64_t *id, struct ferr *err);
 void store_runner_heartbeat(struct store *s, int64_t id);
 void store_runner_unregister(struct store *s, int64_t id);
 /* Writes the runner-side fields of m (status, nodes, destination,
- * statistics, reason, times) back to its record. */
+ * statistics, reason, times) back to its record, only while the record is
+ * still under the claim m was read with (m->claim_gen) and not ended:
+ * -FE_CONFLICT otherwise (another runner took it over; the caller must
+ * stop touching the record and the guest).  Ended records are never
+ * overwritten. */
 int store_migration_save(struct store *s, const struct migration *m,
                          struct ferr *err);
 int store_migration_get(struct store *s, int64_t id, struct arena *a,

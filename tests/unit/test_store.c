@@ -21,6 +21,71 @@ static void fill(struct migration *m, const char *inst)
     m->mv_minor = 25;
 }
 
+/* Every claim bumps the record's claim generation; a save under an older
+ * one (a runner that was frozen while another took the record over) is
+ * refused, and an ended record is never overwritten (issue 16, item 2). */
+static void fencing(struct store *s, struct arena *a)
+{
+    const char *inst = "77777777-2222-4333-8444-555555555555";
+    struct migration m, r1, r2, got, old;
+    struct ferr e = { 0 };
+    int64_t run1, run2;
+
+    CHECK_INT(store_runner_register(s, &run1, &e), 0);
+    CHECK_INT(store_runner_register(s, &run2, &e), 0);
+    fill(&m, inst);
+    m.status = "queued";
+    m.source_compute = "a";
+    m.dest_compute = "b";
+    m.claimed_by = MIG_NULL_INT;
+    CHECK_INT(store_migration_create(s, &m, &e), 0);
+    CHECK_INT(store_migration_claim(s, run1, 1, a, &r1, &e), 1);
+    CHECK_INT(r1.id, m.id);
+    CHECK_INT(r1.claimed_by, run1);
+    CHECK_INT(r1.claim_gen, 1);
+    r1.status = "running";
+    r1.memory_total = 100;
+    CHECK_INT(store_migration_save(s, &r1, &e), 0);
+    old = r1;
+
+    /* runner 1 goes silent: runner 2 takes the record over */
+    CHECK_INT(store_migration_claim_stale(s, run2, 10000000, a, &r2, &e), 0);
+    CHECK_INT(store_migration_claim_stale(s, run2, -1, a, &r2, &e), 1);
+    CHECK_INT(r2.id, m.id);
+    CHECK_INT(r2.claimed_by, run2);
+    CHECK_INT(r2.claim_gen, 2);
+    r2.status = "completed";
+    r2.memory_processed = 100;
+    r2.finished_at = time_now_us();
+    CHECK_INT(store_migration_save(s, &r2, &e), 0);
+
+    /* runner 1 wakes up: its save, an error over the completed record,
+     * is refused and changes nothing */
+    old.status = "error";
+    old.error_reason = "late";
+    old.memory_processed = 1;
+    CHECK_INT(store_migration_save(s, &old, &e), -FE_CONFLICT);
+    CHECK(strstr(ferr_msg(&e), "taken over") != NULL);
+    ferr_clear(&e);
+    CHECK_INT(store_migration_get(s, m.id, a, &got, &e), 1);
+    CHECK_STR(got.status, "completed");
+    CHECK(got.error_reason == NULL);
+    CHECK_INT(got.memory_processed, 100);
+    CHECK_INT(got.claimed_by, run2);
+
+    /* the holder itself cannot reopen an ended record either */
+    r2.status = "running";
+    CHECK_INT(store_migration_save(s, &r2, &e), -FE_CONFLICT);
+    ferr_clear(&e);
+    CHECK_INT(store_migration_set_status(s, m.id, "error", "x", &e), 0);
+    CHECK_INT(store_migration_get(s, m.id, a, &got, &e), 1);
+    CHECK_STR(got.status, "completed");
+    CHECK(mig_status_ended("completed") && mig_status_ended("reverted"));
+    CHECK(!mig_status_ended("running") && !mig_status_ended("finished"));
+    store_runner_unregister(s, run1);
+    store_runner_unregister(s, run2);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/ferry-test-store-XXXXXX", path[256], host[64];
@@ -62,6 +127,8 @@ int main(void)
     CHECK(mig_status_in_progress("running (post-copy)"));
     CHECK(!mig_status_in_progress("completed"));
     CHECK_INT(store_migration_set_status(s, m.id, "completed", NULL, &e), 0);
+
+    fencing(s, &a);
 
     /* eight processes race for one instance: exactly one wins */
     for (i = 0; i < 8; i++) {

@@ -1,0 +1,95 @@
+"""Faults during a live migration (issue 16): the guest runs on exactly one
+host with the same boot, the record ends as libvirt says, and nothing is
+overwritten.
+
+A runner frozen (SIGSTOP) past the stale limit loses its record to a live
+runner; when it wakes up it finds its claim gone (the record's claim
+generation moved on) and lets go: no write of the record, no action on the
+guest.  Before the fencing, the woken runner overwrote `completed` with
+`error` (30 s stop) or watched the same job as the new holder, with
+`claimed_by` flipping between them (16 s stop)."""
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from conftest import say, wait_for
+from test_lifecycle import (SLOW, STILL, configured, log_line, moved,
+                            on_b_only, record, report, start, wait_end,
+                            wait_transfer)
+
+
+def runner_of(ferry, uuid, mid):
+    line = log_line(ferry, mid, uuid, "claimed (queued)")
+    return int(re.search(r"ferryd-runner\[(\d+)\]", line).group(1))
+
+
+@pytest.mark.parametrize("stop_s,lift_while_frozen", [(30, True),
+                                                      (16, False)])
+def test_frozen_runner_lets_go(lab, ferry, guests, stop_s,
+                               lift_while_frozen):
+    g = guests("frozen-%d" % stop_s, **STILL)
+    uuid = g["GUEST_UUID"]
+    with configured(ferry, bandwidth=SLOW):
+        mid = start(ferry, uuid)
+        wait_transfer(ferry, uuid, mid)
+        pid = runner_of(ferry, uuid, mid)
+        first = record(ferry, uuid, mid)
+        t0 = time.monotonic()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            line = log_line(ferry, mid, uuid, "reconciling a running record "
+                            "left by a stopped runner", 40)
+            assert "ferryd-runner[%d]" % pid not in line
+            taken = time.monotonic() - t0
+            holder = record(ferry, uuid, mid)
+            assert holder["claimed_by"] != first["claimed_by"], holder
+            assert holder["claim_gen"] == first["claim_gen"] + 1, holder
+            if lift_while_frozen:
+                assert lab.virsh("a", "migrate-setspeed", uuid,
+                                 "1000").returncode == 0
+                wait_for(lambda: record(ferry, uuid, mid)["status"]
+                         == "completed", 60, what="the new holder to "
+                         "complete it")
+            left = stop_s - (time.monotonic() - t0)
+            if left > 0:
+                time.sleep(left)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        woke = time.monotonic()
+        wait_for(lambda: "migration %d of %s: " % (mid, uuid) in
+                 ferry.log_text() and re.search(
+                     r"ferryd-runner\[%d\].*migration %d of %s: .*lets go"
+                     % (pid, mid, uuid), ferry.log_text()), 15,
+                 what="the woken runner to let go")
+        # for a while after waking, only the new holder writes the record
+        seen = set()
+        while time.monotonic() - woke < 4:
+            r = record(ferry, uuid, mid)
+            seen.add((r["claimed_by"], r["claim_gen"]))
+            time.sleep(0.2)
+        assert seen == {(holder["claimed_by"], holder["claim_gen"])}, seen
+        if not lift_while_frozen and record(ferry, uuid, mid)[
+                "status"] == "running":
+            assert lab.virsh("a", "migrate-setspeed", uuid,
+                             "1000").returncode == 0
+        rec = wait_end(ferry, uuid, mid)
+        time.sleep(2)           # the woken runner has had every chance
+        rec = record(ferry, uuid, mid)
+    report("runner frozen %d s (taken over after %.1f s)" % (stop_s, taken),
+           rec)
+    assert rec["status"] == "completed", rec
+    assert rec["error_reason"] is None, rec
+    assert rec["claimed_by"] == holder["claimed_by"], rec
+    assert rec["memory_processed"] >= holder["memory_processed"], rec
+    log = ferry.log_text()
+    assert not re.search(r"ferryd-runner\[%d\].*migration %d of %s: "
+                         r"(completed|error|failed|cancelled)"
+                         % (pid, mid, uuid), log), "the woken runner wrote"
+    assert pid in ferry.runner_pids()
+    on_b_only(lab, uuid)
+    moved(lab, g, "a", "b")
+    say("frozen runner %d s: it let go; record completed by the new holder"
+        % stop_s)
