@@ -130,7 +130,7 @@ int inventory_find(struct inventory *inv, struct store *st,
 {
     char hint[256];
     size_t i, order[64], n = 0, k, found_at = 0;
-    int have_hint, rc, found = 0, unreachable_hint = 0;
+    int have_hint, rc, found = 0, unreachable = 0;
     struct server cand;
 
     have_hint = store_host_get(st, uuid, hint, sizeof(hint));
@@ -149,15 +149,16 @@ int inventory_find(struct inventory *inv, struct store *st,
 
         i = order[k];
         c = conn(inv, i, &e);
-        if (c == NULL) {
-            if (have_hint && strcmp(inv->conf->hosts[i].name, hint) == 0) {
-                unreachable_hint = 1;
-                ferr_set(err, e.code, "%s", ferr_msg(&e));
+        rc = c ? virt_lookup(c, uuid, a, &cand, &e) : -1;
+        if (rc < 0) {
+            /* a host that cannot be asked may hold it: not "not found" */
+            if (!unreachable) {
+                ferr_set(err, FE_UNAVAILABLE, "Compute service of %s is "
+                         "unavailable at this time.",
+                         inv->conf->hosts[i].name);
             }
-            ferr_clear(&e);
-            continue;
+            unreachable = 1;
         }
-        rc = virt_lookup(c, uuid, a, &cand, &e);
         ferr_clear(&e);
         if (rc != 1) {
             continue;
@@ -172,9 +173,9 @@ int inventory_find(struct inventory *inv, struct store *st,
         }
     }
     if (!found) {
-        return unreachable_hint ? -FE_UNAVAILABLE : 0;
+        return unreachable ? -FE_UNAVAILABLE : 0;
     }
-    if (unreachable_hint) {
+    if (unreachable) {
         ferr_clear(err);
     }
     decorate(inv, st, found_at, a, s);

@@ -385,26 +385,83 @@ static void monitor_step(struct runner *rn, struct arena *a,
     }
 }
 
+/* Asks host where the guest is: 1 defined there (*power, *c set), 0 not
+ * there, -1 the host cannot be asked (down, unreachable, no such host). */
+static int ask(struct runner *rn, const char *host, const char *uuid,
+               int *power, struct vconn **c)
+{
+    struct ferr err = { 0 };
+    int rc;
+
+    *c = host ? inventory_conn(rn->app->inv, host, &err) : NULL;
+    if (*c == NULL) {
+        ferr_clear(&err);
+        return -1;
+    }
+    rc = virt_domain_power(*c, uuid, power, NULL, &err);
+    ferr_clear(&err);
+    return rc < 0 ? -1 : rc;
+}
+
+static int active(int power)
+{
+    return power == 1 || power == 3;
+}
+
 /* Where is the guest, after a transfer or after a runner died?  Closes the
- * record accordingly; *resume_src resumes a guest force-complete paused. */
+ * record accordingly; paused_by_us resumes a guest force-complete paused.
+ * A host that cannot be asked is not a host without the guest: the record
+ * stays in progress while both are asked again, once a second, for
+ * host_answer_timeout s; then the host that answers decides. */
 static void settle(struct runner *rn, struct arena *a, struct migration *m,
-                   struct vconn *sc, struct vconn *dc, int call_ok,
-                   int aborted, int paused_by_us, const char *reason,
-                   const struct vjob *final)
+                   int call_ok, int aborted, int paused_by_us,
+                   const char *reason, const struct vjob *final)
 {
     struct ferr err = { 0 };
     struct vjob job;
-    int dpower = 0, spower = 0, drc, src;
+    struct vconn *sc = NULL, *dc = NULL;
+    int dpower = 0, spower = 0, drc, src, said = 0;
+    int64_t deadline = time_now_us()
+                       + (int64_t) rn->conf->host_answer_timeout * 1000000;
 
     memset(&job, 0, sizeof(job));
-    drc = dc ? virt_domain_power(dc, m->instance_uuid, &dpower, NULL, &err)
-             : 0;
-    ferr_clear(&err);
-    src = sc ? virt_domain_power(sc, m->instance_uuid, &spower, NULL, &err)
-             : 0;
-    ferr_clear(&err);
-    if (call_ok || (drc == 1 && (dpower == 1 || dpower == 3)
-                    && !(src == 1 && (spower == 1 || spower == 3))))
+    for (;;) {
+        drc = ask(rn, m->dest_compute, m->instance_uuid, &dpower, &dc);
+        src = ask(rn, m->source_compute, m->instance_uuid, &spower, &sc);
+        /* a guest running (not paused) on one side is where it is: p2p
+         * resumes it on the destination only once the source is done,
+         * and a failed transfer resumes it on the source */
+        if (call_ok || (drc >= 0 && src >= 0) || (src == 1 && spower == 1)
+            || (drc == 1 && dpower == 1))
+        {
+            break;
+        }
+        if (*rn->stop) {
+            return;     /* left in progress: reconciled after the restart */
+        }
+        if (time_now_us() > deadline) {
+            log_error("migration %lld of %s: %s could not be asked for %d "
+                      "s; settling from what %s says", (long long) m->id,
+                      m->instance_uuid, src < 0 ? m->source_compute
+                      : m->dest_compute, rn->conf->host_answer_timeout,
+                      src < 0 && drc < 0 ? "neither host"
+                      : src < 0 ? m->dest_compute : m->source_compute);
+            break;
+        }
+        if (!said++) {
+            log_error("migration %lld of %s: %s cannot be asked where the "
+                      "guest is; the record stays in progress (asking "
+                      "again for up to %d s)", (long long) m->id,
+                      m->instance_uuid, src < 0 ? m->source_compute
+                      : m->dest_compute, rn->conf->host_answer_timeout);
+        }
+        if (requests_of(rn, a, m) < 0) {
+            return;
+        }
+        usleep(1000000);
+    }
+    if (call_ok || (drc == 1 && active(dpower)
+                    && !(src == 1 && active(spower))))
     {
         if (final != NULL && final->type == VJOB_COMPLETED) {
             job = *final;
@@ -424,14 +481,32 @@ static void settle(struct runner *rn, struct arena *a, struct migration *m,
         finish(rn, m, "completed", NULL);
         return;
     }
-    if (src == 1) {
-        if (paused_by_us && spower == 3) {
+    if (src == 1 || (src < 0 && drc == 0)) {
+        /* on the source, or the source is silent and the destination
+         * does not have it: it never left */
+        if (src == 1 && paused_by_us && spower == 3) {
             virt_resume(sc, m->instance_uuid, &err);    /* recovery */
             ferr_clear(&err);
+        }
+        if (src < 0) {
+            reason = arena_printf(a, "%s; %s could not be asked for %d s "
+                                  "and %s does not have the guest",
+                                  reason ? reason : "failed",
+                                  m->source_compute,
+                                  rn->conf->host_answer_timeout,
+                                  m->dest_compute);
         }
         finish(rn, m, aborted ? "cancelled" : "failed",
                aborted && reason == NULL ? NULL : arena_strdup(a, reason
                                                   ? reason : "failed"));
+        return;
+    }
+    if (src < 0 || drc < 0) {
+        finish(rn, m, "error", arena_printf(a, "%s; %s could not be asked "
+               "for %d s%s", reason ? reason : "the transfer ended",
+               src < 0 && drc < 0 ? "neither host" : m->dest_compute,
+               rn->conf->host_answer_timeout, src < 0 ? ""
+               : " and the source no longer has the guest"));
         return;
     }
     finish(rn, m, "error", arena_printf(a, "%s; the guest is found on "
@@ -591,7 +666,7 @@ static void run_queued(struct runner *rn, struct arena *a,
         ferr_clear(&t.err);
         goto out;
     }
-    settle(rn, a, m, sc, dc, t.rc == 0, mo.aborted || m->abort_requested,
+    settle(rn, a, m, t.rc == 0, mo.aborted || m->abort_requested,
            mo.paused_by_us, t.rc == 0 ? NULL
            : mo.timeout_reason && strcmp(mo.timeout_reason,
                                          "abort requested") != 0
@@ -836,7 +911,7 @@ static void reconcile(struct runner *rn, struct arena *a,
                       struct migration *m)
 {
     struct ferr err = { 0 };
-    struct vconn *sc = NULL, *dc = NULL;
+    struct vconn *sc = NULL;
     struct monitor mo;
     struct vjob job;
     double data_gb;
@@ -872,9 +947,6 @@ static void reconcile(struct runner *rn, struct arena *a,
     }
     sc = inventory_conn(rn->app->inv, m->source_compute, &err);
     ferr_clear(&err);
-    dc = m->dest_compute ? inventory_conn(rn->app->inv, m->dest_compute,
-                                          &err) : NULL;
-    ferr_clear(&err);
     /* a job still active on the source: the monitor takes it over, with
      * its requests, timeouts and downtime steps (times from the record) */
     memset(&mo, 0, sizeof(mo));
@@ -905,7 +977,7 @@ static void reconcile(struct runner *rn, struct arena *a,
     if (requests_of(rn, a, m) < 0) {
         return;
     }
-    settle(rn, a, m, sc, dc, 0, mo.aborted || m->abort_requested,
+    settle(rn, a, m, 0, mo.aborted || m->abort_requested,
            mo.paused_by_us, mo.timeout_reason && strcmp(mo.timeout_reason,
            "abort requested") != 0 ? mo.timeout_reason
            : mo.aborted || m->abort_requested ? NULL

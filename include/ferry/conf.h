@@ -35,6 +35,8 @@ struct conf {
     int   log_debug;
     int   libvirt_timeout_ms;   /* bound on one libvirt call from a worker */
     int   shutdown_timeout;     /* s a guest gets to shut down (Nova's) */
+    int   host_answer_timeout;  /* s a runner waits for a host that cannot
+                                 * be asked before it settles without it */
     /* [libvirt], Nova's option names and defaults (spec 9.3) */
     int   live_migration_bandwidth;     /* MiB/s, 0 = unlimited */
     int   live_migration_downtime;      /* ms, max allowed downtime */

@@ -94,3 +94,38 @@ def test_frozen_runner_lets_go(lab, ferry, guests, stop_s,
     moved(lab, g, "a", "b")
     say("frozen runner %d s: it let go; record completed by the new holder"
         % stop_s)
+
+
+def test_source_libvirtd_killed_mid_transfer(lab, ferry, guests):
+    """The source's libvirtd dies while it sends the guest (QEMU runs on):
+    the record stays in progress while the source cannot be asked, the
+    server does not read 404, and once libvirtd is back (it cancels the
+    outgoing migration it finds) the record ends failed with the guest on
+    the source, same boot.  Before: `error: ... found on neither host`
+    within 1.5 s while the guest ran on the source all along."""
+    g = guests("src-killed", **STILL)
+    uuid = g["GUEST_UUID"]
+    with configured(ferry, bandwidth=SLOW):
+        mid = start(ferry, uuid)
+        wait_transfer(ferry, uuid, mid)
+        lab.daemon("a", "kill")
+        try:
+            t0 = time.monotonic()
+            seen = set()
+            while time.monotonic() - t0 < 8:
+                seen.add(record(ferry, uuid, mid)["status"])
+                r = ferry.call("GET", "/servers/" + uuid)
+                assert r.status_code in (200, 503), (r.status_code, r.text)
+                time.sleep(0.5)
+            assert seen <= {"running"}, seen
+            wait_for(lambda: "migration %d of %s: lab-a cannot be asked"
+                     % (mid, uuid) in ferry.log_text(), 5,
+                     what="the runner to say it waits for lab-a")
+        finally:
+            lab.daemon("a", "start")
+        rec = wait_end(ferry, uuid, mid, 90)
+    report("source libvirtd killed mid-transfer", rec)
+    assert rec["status"] == "failed", rec
+    assert "neither host" not in (rec["error_reason"] or ""), rec
+    from test_live_migration import prove_untouched
+    prove_untouched(lab, ferry, g)
