@@ -16,6 +16,7 @@ import time
 import pytest
 
 from conftest import say, wait_for
+from test_live_migration import prove_untouched
 from test_lifecycle import (SLOW, STILL, configured, log_line, moved,
                             on_b_only, record, report, start, wait_end,
                             wait_transfer)
@@ -127,5 +128,4 @@ def test_source_libvirtd_killed_mid_transfer(lab, ferry, guests):
     report("source libvirtd killed mid-transfer", rec)
     assert rec["status"] == "failed", rec
     assert "neither host" not in (rec["error_reason"] or ""), rec
-    from test_live_migration import prove_untouched
     prove_untouched(lab, ferry, g)
