@@ -177,6 +177,8 @@ static const struct key keys[] = {
       offsetof(struct conf, shutdown_timeout), 0 },
     { S_FERRYD, "host_answer_timeout", v_seconds,
       offsetof(struct conf, host_answer_timeout), 0 },
+    { S_FERRYD, "store_timeout", v_seconds,
+      offsetof(struct conf, store_timeout), 0 },
     { S_FERRYD, "libvirt_timeout_ms", v_timeout,
       offsetof(struct conf, libvirt_timeout_ms), 0 },
 #define LV(name, fn) { S_LIBVIRT, #name, fn, offsetof(struct conf, name), 0 }
@@ -411,6 +413,7 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     c->libvirt_timeout_ms = 5000;
     c->shutdown_timeout = 60;
     c->host_answer_timeout = 120;
+    c->store_timeout = 3;
     memset(&st, 0, sizeof(st));
     st.c = c;
     st.err = err;

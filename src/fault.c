@@ -16,19 +16,21 @@ struct fault_row {
     int status;
     const char *key;
     const char *title;          /* webob title, for plain errors */
+    const char *retry_after;    /* Retry-After seconds, or NULL */
 };
 
 static const struct fault_row rows[] = {
-    { FE_BADREQ, 400, "badRequest", "Bad Request" },
-    { FE_UNAUTH, 401, "unauthorized", "Unauthorized" },
-    { FE_FORBIDDEN, 403, "forbidden", "Forbidden" },
-    { FE_NOTFOUND, 404, "itemNotFound", "Not Found" },
-    { FE_NOTACCEPT, 406, "computeFault", "Not Acceptable" },
-    { FE_CONFLICT, 409, "conflictingRequest", "Conflict" },
-    { FE_TOOLARGE, 413, "overLimit", "Request Entity Too Large" },
-    { FE_MEDIATYPE, 415, "badMediaType", "Unsupported Media Type" },
-    { FE_UNAVAILABLE, 503, "serviceUnavailable", "Service Unavailable" },
-    { FE_INTERNAL, 500, "computeFault", "Internal Server Error" },
+    { FE_BADREQ, 400, "badRequest", "Bad Request", NULL },
+    { FE_UNAUTH, 401, "unauthorized", "Unauthorized", NULL },
+    { FE_FORBIDDEN, 403, "forbidden", "Forbidden", NULL },
+    { FE_NOTFOUND, 404, "itemNotFound", "Not Found", NULL },
+    { FE_NOTACCEPT, 406, "computeFault", "Not Acceptable", NULL },
+    { FE_CONFLICT, 409, "conflictingRequest", "Conflict", NULL },
+    { FE_TOOLARGE, 413, "overLimit", "Request Entity Too Large", NULL },
+    { FE_MEDIATYPE, 415, "badMediaType", "Unsupported Media Type", NULL },
+    { FE_UNAVAILABLE, 503, "serviceUnavailable", "Service Unavailable",
+      "2" },
+    { FE_INTERNAL, 500, "computeFault", "Internal Server Error", NULL },
 };
 
 static const struct fault_row *row_of(int code)
@@ -64,6 +66,9 @@ void fault_json(struct req *r, struct resp *w, const struct ferr *e)
     }
     w->status = row->status;
     w->content_type = "application/json; charset=UTF-8";
+    if (row->retry_after != NULL) {
+        resp_header(r, w, "Retry-After", row->retry_after);
+    }
     sbuf_reset(&w->body);
     jw_init(&j, &w->body);
     jw_obj_open(&j);

@@ -113,6 +113,9 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
     }
     log_init(kind == KIND_RUNNER ? "ferryd-runner" : "ferryd-worker",
              app.conf->log_debug);
+    /* a store locked by another process: a request answers 503 after
+     * store_timeout s, not after tens of seconds */
+    store_set_timeout(app.store, app.conf->store_timeout * 1000);
     if (kind == KIND_RUNNER) {
         close(listen_fd);
         rc = runner_main(&app, &got_term, wake_pipe[0]);

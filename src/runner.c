@@ -97,15 +97,17 @@ static void *heart_main(void *arg)
  * took the record over (this one was frozen or slow past the stale
  * limit) or it has ended; from then on this runner touches neither the
  * record nor the guest (rn->lost), the new holder decides. */
-static int save(struct runner *rn, struct migration *m)
+static int save_once(struct runner *rn, struct migration *m, int *code)
 {
     struct ferr err = { 0 };
     int rc = 0;
 
+    *code = 0;
     if (rn->lost) {
         return -1;
     }
     if (store_migration_save(rn->app->store, m, &err) < 0) {
+        *code = err.code;
         if (err.code == FE_CONFLICT) {
             rn->lost = 1;
             rc = -1;
@@ -120,14 +122,40 @@ static int save(struct runner *rn, struct migration *m)
     return rc;
 }
 
+static int save(struct runner *rn, struct migration *m)
+{
+    int code;
+
+    return save_once(rn, m, &code);
+}
+
 /* Ends the record with status and reason (reason may be NULL). */
 static void finish(struct runner *rn, struct migration *m,
                    const char *status, const char *reason)
 {
+    int code, tries = 0;
+
     m->status = status;
     m->error_reason = reason;
     m->finished_at = time_now_us();
-    if (save(rn, m) < 0) {
+    /* the end must be written: a store that is busy or full is asked
+     * again each second (a live sibling is not taken over meanwhile);
+     * only a stop leaves the record in progress, for reconciliation */
+    while (save_once(rn, m, &code) == 0 && code != 0) {
+        if (*rn->stop || code != FE_UNAVAILABLE) {
+            log_error("migration %lld of %s: ended %s but could not record "
+                      "it; left for reconciliation", (long long) m->id,
+                      m->instance_uuid, status);
+            return;
+        }
+        if (tries++ == 0) {
+            log_error("migration %lld of %s: ended %s; the store is "
+                      "unavailable, saving again each second",
+                      (long long) m->id, m->instance_uuid, status);
+        }
+        usleep(1000000);
+    }
+    if (rn->lost) {
         return;
     }
     log_info("migration %lld of %s: %s%s%s", (long long) m->id,
@@ -984,6 +1012,33 @@ static void reconcile(struct runner *rn, struct arena *a,
            : "the runner stopped during the transfer", NULL);
 }
 
+/* A runner of this ferryd (a child of our master) that runs: its
+ * heartbeat is late only because the store kept it from writing.  A
+ * stopped (SIGSTOP, state T) or dead one, or one of another master, is
+ * taken over; fencing (claim_gen) keeps it off the record if it wakes. */
+static int sibling_alive(int64_t pid)
+{
+    char path[64], buf[512], *p, state;
+    long ppid;
+    FILE *f;
+    int n;
+
+    snprintf(path, sizeof(path), "/proc/%lld/stat", (long long) pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return 0;
+    }
+    n = (int) fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n > 0 ? n : 0] = '\0';
+    p = strrchr(buf, ')');      /* comm may hold spaces and ')' */
+    if (p == NULL || sscanf(p + 1, " %c %ld", &state, &ppid) != 2) {
+        return 0;
+    }
+    return ppid == (long) getppid() && state != 'T' && state != 't'
+           && state != 'Z' && state != 'X';
+}
+
 int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
 {
     struct runner rn;
@@ -1006,6 +1061,7 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
         return -1;
     }
     heart.id = rn.id;
+    store_set_timeout(heart.store, rn.conf->store_timeout * 1000);
     if (pthread_create(&hth, NULL, heart_main, &heart) != 0) {
         log_error("runner: cannot start the heartbeat thread");
         return -1;
@@ -1013,8 +1069,8 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
     pthread_detach(hth);
     arena_init(&a, 65536);
     while (!*stop) {
-        rc = store_migration_claim_stale(app->store, rn.id, STALE_US, &a, &m,
-                                         &err);
+        rc = store_migration_claim_stale(app->store, rn.id, STALE_US,
+                                         sibling_alive, &a, &m, &err);
         rn.lost = 0;
         if (rc == 1) {
             reconcile(&rn, &a, &m);

@@ -15,7 +15,12 @@
 
 struct store {
     sqlite3 *db;
+    int timeout_ms;             /* busy timeout of its statements */
 };
+
+/* The instance -> host index is a hint: a write of it waits this long at
+ * most for a lock, so a read path does not pay the store timeout twice. */
+#define HINT_TIMEOUT_MS 100
 
 /* Statuses in which a record holds its instance: live migration, then
  * cold migration (which holds it until confirmed or reverted). */
@@ -118,10 +123,32 @@ static const struct {
 #define TERMINAL_SQL \
     "('completed', 'failed', 'cancelled', 'error', 'confirmed', 'reverted')"
 
+/* A store that is busy (locked by another process past the timeout),
+ * full, read-only or failing I/O is unavailable (503, retry later); any
+ * other failure is ferry's bug (500). */
 static int db_err(struct store *s, struct ferr *err, const char *what)
 {
-    return ferr_set(err, FE_INTERNAL, "store: %s: %s", what,
-                    sqlite3_errmsg(s->db));
+    switch (sqlite3_errcode(s->db) & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+        return ferr_set(err, FE_UNAVAILABLE, "The migration store is "
+                        "unavailable at this time (%s). Please retry "
+                        "later.", sqlite3_errmsg(s->db));
+    default:
+        return ferr_set(err, FE_INTERNAL, "store: %s: %s", what,
+                        sqlite3_errmsg(s->db));
+    }
+}
+
+void store_set_timeout(struct store *s, int ms)
+{
+    s->timeout_ms = ms;
+    sqlite3_busy_timeout(s->db, ms);
 }
 
 int store_open(const char *path, struct store **out, struct ferr *err)
@@ -142,7 +169,8 @@ int store_open(const char *path, struct store **out, struct ferr *err)
         free(s);
         return rc;
     }
-    sqlite3_busy_timeout(s->db, 10000);
+    s->timeout_ms = 10000;
+    sqlite3_busy_timeout(s->db, s->timeout_ms);
     if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL;"
                      "PRAGMA synchronous=NORMAL;", NULL, NULL, &msg)
         != SQLITE_OK
@@ -415,7 +443,10 @@ int store_host_set(struct store *s, const char *uuid, const char *host)
     bind_text(st, 1, uuid);
     bind_text(st, 2, host);
     sqlite3_bind_int64(st, 3, time_now_us());
+    sqlite3_busy_timeout(s->db, s->timeout_ms < HINT_TIMEOUT_MS
+                                ? s->timeout_ms : HINT_TIMEOUT_MS);
     rc = sqlite3_step(st);
+    sqlite3_busy_timeout(s->db, s->timeout_ms);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -FE_INTERNAL;
 }
@@ -477,31 +508,63 @@ int store_migration_claim(struct store *s, int64_t runner, int max,
 }
 
 int store_migration_claim_stale(struct store *s, int64_t runner,
-                                int64_t stale_us, struct arena *a,
-                                struct migration *out, struct ferr *err)
+                                int64_t stale_us, store_alive_fn alive,
+                                struct arena *a, struct migration *out,
+                                struct ferr *err)
 {
-    static const char sql[] =
-        "UPDATE migrations SET claimed_by = ?1, updated_at = ?2,"
-        " claim_gen = claim_gen + 1"
-        " WHERE id = (SELECT m.id FROM migrations m WHERE m.deleted = 0"
+    /* candidates, with their holder's pid (NULL: a request, or a runner
+     * that unregistered) */
+    static const char pick[] =
+        "SELECT m.id, m.claim_gen, r.pid FROM migrations m"
+        " LEFT JOIN runners r ON r.id = m.claimed_by"
+        " WHERE m.deleted = 0"
         " AND m.status IN ('accepted', 'queued', 'preparing', 'running',"
         " 'running (post-copy)', 'pre-migrating', 'migrating',"
         " 'post-migrating', 'confirming', 'reverting')"
         " AND m.claimed_by IS NOT NULL"
-        " AND ((m.claimed_by = -1 AND m.updated_at < ?2 - ?3 * 4)"
-        " OR (m.claimed_by > 0 AND NOT EXISTS (SELECT 1 FROM runners r"
-        " WHERE r.id = m.claimed_by AND r.heartbeat >= ?2 - ?3)))"
-        " ORDER BY m.id LIMIT 1)"
+        " AND ((m.claimed_by = -1 AND m.updated_at < ?1 - ?2 * 4)"
+        " OR (m.claimed_by > 0 AND (r.id IS NULL OR r.heartbeat < ?1 - ?2)))"
+        " ORDER BY m.id";
+    static const char take[] =
+        "UPDATE migrations SET claimed_by = ?1, updated_at = ?2,"
+        " claim_gen = claim_gen + 1 WHERE id = ?3 AND claim_gen = ?4"
         " RETURNING " MIG_COLUMNS;
     sqlite3_stmt *st;
+    int64_t now = time_now_us(), id = 0, gen = 0;
+    int rc;
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(s->db, pick, -1, &st, NULL) != SQLITE_OK) {
         return db_err(s, err, "prepare stale claim");
     }
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, stale_us);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        /* a holder whose process lives was only kept from beating (a
+         * store locked by someone else blocks heartbeats too) */
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL && alive != NULL
+            && alive(sqlite3_column_int64(st, 2)))
+        {
+            continue;
+        }
+        id = sqlite3_column_int64(st, 0);
+        gen = sqlite3_column_int64(st, 1);
+        break;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return db_err(s, err, "stale claim");
+    }
+    if (id == 0) {
+        return 0;
+    }
+    if (sqlite3_prepare_v2(s->db, take, -1, &st, NULL) != SQLITE_OK) {
+        return db_err(s, err, "prepare take");
+    }
     sqlite3_bind_int64(st, 1, runner);
-    sqlite3_bind_int64(st, 2, time_now_us());
-    sqlite3_bind_int64(st, 3, stale_us);
-    return one_row(s, st, a, out, err);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, id);
+    sqlite3_bind_int64(st, 4, gen);
+    return one_row(s, st, a, out, err);     /* 0: another runner was first */
 }
 
 int store_runner_register(struct store *s, int64_t *id, struct ferr *err)

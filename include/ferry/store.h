@@ -55,6 +55,9 @@ int mig_status_in_progress(const char *status);
 int mig_live_in_progress(const struct migration *m);
 
 int  store_open(const char *path, struct store **out, struct ferr *err);
+/* How long one statement waits for a lock another process holds before
+ * it fails with -FE_UNAVAILABLE (the default is 10 s). */
+void store_set_timeout(struct store *s, int ms);
 void store_close(struct store *s);
 
 /* Inserts m (status as given); fills id, uuid, created_at.  -FE_CONFLICT
@@ -80,10 +83,13 @@ int store_migration_claim(struct store *s, int64_t runner, int max,
                           struct arena *a, struct migration *out,
                           struct ferr *err);
 /* Claims a record in progress whose runner is gone: its heartbeat is older
- * than stale_us (or a request holding it for prechecks went silent). */
+ * than stale_us (or a request holding it for prechecks went silent) and,
+ * when alive is given, alive(holder's pid) says no. */
+typedef int (*store_alive_fn)(int64_t pid);
 int store_migration_claim_stale(struct store *s, int64_t runner,
-                                int64_t stale_us, struct arena *a,
-                                struct migration *out, struct ferr *err);
+                                int64_t stale_us, store_alive_fn alive,
+                                struct arena *a, struct migration *out,
+                                struct ferr *err);
 /* Runner liveness: a row per runner process with a heartbeat. */
 int  store_runner_register(struct store *s, int64_t *id, struct ferr *err);
 void store_runner_heartbeat(struct store *s, int64_t id);

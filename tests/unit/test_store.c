@@ -21,6 +21,16 @@ static void fill(struct migration *m, const char *inst)
     m->mv_minor = 25;
 }
 
+static int always_alive(int64_t pid)
+{
+    return pid > 0;
+}
+
+static int never_alive(int64_t pid)
+{
+    return 0;
+}
+
 /* Every claim bumps the record's claim generation; a save under an older
  * one (a runner that was frozen while another took the record over) is
  * refused, and an ended record is never overwritten (issue 16, item 2). */
@@ -49,8 +59,13 @@ static void fencing(struct store *s, struct arena *a)
     old = r1;
 
     /* runner 1 goes silent: runner 2 takes the record over */
-    CHECK_INT(store_migration_claim_stale(s, run2, 10000000, a, &r2, &e), 0);
-    CHECK_INT(store_migration_claim_stale(s, run2, -1, a, &r2, &e), 1);
+    CHECK_INT(store_migration_claim_stale(s, run2, 10000000, NULL, a, &r2,
+                                          &e), 0);
+    /* a holder that is alive, though silent, is not taken over */
+    CHECK_INT(store_migration_claim_stale(s, run2, -1, always_alive, a, &r2,
+                                          &e), 0);
+    CHECK_INT(store_migration_claim_stale(s, run2, -1, never_alive, a, &r2,
+                                          &e), 1);
     CHECK_INT(r2.id, m.id);
     CHECK_INT(r2.claimed_by, run2);
     CHECK_INT(r2.claim_gen, 2);
