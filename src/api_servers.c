@@ -5,12 +5,12 @@
  * microversion on (tempest's schemas forbid extra keys).
  */
 #include <ctype.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ferry/api.h"
 #include "ferry/fault.h"
 #include "ferry/inventory.h"
+#include "ferry/regex.h"
 #include "ferry/schema.h"
 #include "ferry/store.h"
 
@@ -324,6 +324,19 @@ static int true_ish(const char *v)
     return 0;
 }
 
+/*
+ * A name filter ferry will not run: Nova's format 'regex' answer.  Also
+ * the answer when a search reaches a regex.c bound: Python's re (Nova on
+ * SQLite) would hold the worker for as long as the backtracking takes,
+ * MySQL 8 stops at regexp_time_limit with an error Nova turns into a 500;
+ * ferry refuses the pattern instead, as a client error, before anything
+ * of the list is written.
+ */
+static int bad_name(const char *param, const char *name, struct ferr *err)
+{
+    return schema_query_format_error(param, name, "regex", err);
+}
+
 static int by_created_desc(const void *a, const void *b)
 {
     const struct server *x = a, *y = b;
@@ -340,10 +353,11 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
     struct qparam *q = NULL;
     struct server *all = NULL;
     size_t nq, n, i, shown = 0, start = 0;
-    const char *name, *at, *lim, *marker;
-    int all_tenants = 0, use_re = 0;
+    const char *name, *name_param, *at, *lim, *marker;
+    int all_tenants = 0, rc;
     long limit = 1000;
-    regex_t re;
+    struct regex *re = NULL;
+    const struct server **page;
     struct jw j;
 
     if (api_parse_query(r, &q, &nq, err) < 0
@@ -365,19 +379,17 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
         }
         all_tenants = 1;
     }
-    name = api_qlast(q, nq, "name");
+    name_param = "name";
+    name = api_qlast(q, nq, name_param);
     if (name == NULL) {
-        name = api_qlast(q, nq, "display_name");
+        name_param = "display_name";
+        name = api_qlast(q, nq, name_param);
     }
     if (name != NULL) {
-        if (name[0] == '\0'
-            || regcomp(&re, name, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
-        {
-            return ferr_set(err, FE_BADREQ, "Invalid input for query "
-                            "parameters name. Value: %s. '%s' is not a "
-                            "'regex'", name, name);
+        re = regex_compile(name, strlen(name), REGEX_ICASE, NULL);
+        if (re == NULL) {
+            return bad_name(name_param, name, err);
         }
-        use_re = 1;
     }
     lim = api_qlast(q, nq, "limit");
     if (lim != NULL) {
@@ -385,9 +397,7 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
 
         limit = strtol(lim, &end, 10);
         if (*lim == '\0' || *end != '\0' || limit < 0) {
-            if (use_re) {
-                regfree(&re);
-            }
+            regex_free(re);
             return ferr_set(err, FE_BADREQ, "Invalid input for query "
                             "parameters limit. Value: %s. '%s' does not "
                             "match '^[0-9]*$'", lim, lim);
@@ -397,9 +407,7 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
         }
     }
     if (inventory_list(app->inv, app->store, r->arena, &all, &n, err) < 0) {
-        if (use_re) {
-            regfree(&re);
-        }
+        regex_free(re);
         return -err->code;
     }
     qsort(all, n, sizeof(*all), by_created_desc);
@@ -408,20 +416,15 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
         for (i = 0; i < n && strcmp(all[i].uuid, marker) != 0; i++) {
         }
         if (i == n) {
-            if (use_re) {
-                regfree(&re);
-            }
+            regex_free(re);
             return ferr_set(err, FE_BADREQ, "marker [%s] not found",
                             marker);
         }
         start = i + 1;
     }
-    resp_ok(w);
-    jw_init(&j, &w->body);
-    jw_obj_open(&j);
-    jw_key(&j, "servers");
-    jw_arr_open(&j);
-    const char *last = NULL;
+    /* The page is chosen before anything is written, so that a pattern
+     * that reaches a regex bound on some name is refused whole. */
+    page = arena_alloc(r->arena, (n + 1) * sizeof(*page));
     for (i = start; i < n && (long) shown < limit; i++) {
         const struct server *s = &all[i];
 
@@ -430,9 +433,27 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
         {
             continue;
         }
-        if (use_re && regexec(&re, s->name, 0, NULL, 0) != 0) {
-            continue;
+        if (re != NULL) {
+            rc = regex_search(re, s->name, strlen(s->name));
+            if (rc == REGEX_LIMIT) {
+                regex_free(re);
+                return bad_name(name_param, name, err);
+            }
+            if (rc == REGEX_NOMATCH) {
+                continue;
+            }
         }
+        page[shown++] = s;
+    }
+    regex_free(re);
+    resp_ok(w);
+    jw_init(&j, &w->body);
+    jw_obj_open(&j);
+    jw_key(&j, "servers");
+    jw_arr_open(&j);
+    for (i = 0; i < shown; i++) {
+        const struct server *s = page[i];
+
         if (detail) {
             render(app, r, &j, s);
         } else {
@@ -442,8 +463,6 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
             links(&j, r, "servers", s->uuid, 1);
             jw_obj_close(&j);
         }
-        last = s->uuid;
-        shown++;
     }
     jw_arr_close(&j);
     if (shown > 0 && (long) shown == limit) {
@@ -455,7 +474,7 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
                 sbuf_printf(&qs, "%s=%s&", q[i].name, q[i].value);
             }
         }
-        sbuf_printf(&qs, "marker=%s", last);
+        sbuf_printf(&qs, "marker=%s", page[shown - 1]->uuid);
         jw_key(&j, "servers_links");
         jw_arr_open(&j);
         jw_obj_open(&j);
@@ -468,9 +487,6 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
         sbuf_free(&qs);
     }
     jw_obj_close(&j);
-    if (use_re) {
-        regfree(&re);
-    }
     return 0;
 }
 

@@ -13,16 +13,17 @@
  * Only the keywords these schemas use exist here.  'pattern' is a C
  * matcher per pattern (each pattern is "^[class]*$"), run with Python
  * re.search semantics, where '$' also matches before a final "\n".
- * 'format: regex' is approximated with POSIX regcomp(REG_EXTENDED).
+ * 'format: regex' is Python's re.compile as regex.c emulates it, within
+ * regex.c's bounds (a pattern beyond them is not a 'regex').
  */
 
-#include <regex.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
+#include "ferry/regex.h"
 #include "ferry/schema.h"
 
 
@@ -129,22 +130,15 @@ pattern_match(const struct spattern *pat, const char *s, size_t n)
 }
 
 
-/* Nova: an empty string is not a regex; Python's re is approximated. */
+/*
+ * Nova's validators._validate_regex_format: not empty, and re.compile()
+ * accepts it.  A NUL byte is an ordinary character to Python and to
+ * regex.c (lengths, not strlen).
+ */
 static int
 fmt_regex(const char *s, size_t n)
 {
-    regex_t  re;
-
-    if (n == 0 || memchr(s, '\0', n) != NULL) {
-        return 0;
-    }
-
-    if (regcomp(&re, s, REG_EXTENDED | REG_NOSUB) != 0) {
-        return 0;
-    }
-
-    regfree(&re);
-    return 1;
+    return regex_valid(s, n);
 }
 
 
@@ -941,6 +935,20 @@ sv_fail(struct sv *c, const jnode *v, struct sbuf *msg)
 }
 
 
+/* format: "<repr(v)> is not a <repr(format)>" (jsonschema 4.10.3). */
+static int
+sv_format_fail(struct sv *c, const jnode *v, const struct sformat *f)
+{
+    struct sbuf  msg;
+
+    sbuf_init(&msg);
+    json_pyrepr(&msg, v);
+    sbuf_puts(&msg, " is not a ");
+    py_repr_cstr(&msg, f->name, strlen(f->name));
+    return sv_fail(c, v, &msg);
+}
+
+
 static int
 sv_type_is(const jnode *v, const char *t)
 {
@@ -1340,11 +1348,7 @@ sv_node(struct sv *c, const struct snode *s, const jnode *v)
                 break;
             }
 
-            sbuf_init(&msg);
-            json_pyrepr(&msg, v);
-            sbuf_puts(&msg, " is not a ");
-            py_repr_cstr(&msg, s->format->name, strlen(s->format->name));
-            return sv_fail(c, v, &msg);
+            return sv_format_fail(c, v, s->format);
 
         case SK_MINIMUM:
             rc = sv_minimum(c, s, v);
@@ -1513,6 +1517,35 @@ schema_validate_query(enum query_schema_id id, const struct qparam *q,
     c.err = err;
     rc = sv_node(&c, &query_schemas[id], obj);
     json_object_put(obj);
+    return rc;
+}
+
+
+/*
+ * A query value that its 'format' check refuses after validation passed
+ * it (a regex that reaches a regex.c bound when it is run): the message
+ * validation gives for a format failure.
+ */
+int
+schema_query_format_error(const char *param, const char *value,
+    const char *format, struct ferr *err)
+{
+    struct sv             c;
+    struct sformat        f = { format, NULL };
+    jnode                *v;
+    int                   rc;
+
+    v = json_object_new_string(value);
+    if (v == NULL) {
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
+
+    memset(&c, 0, sizeof(c));
+    c.query = 1;
+    c.err = err;
+    sv_push_key(&c, param);
+    rc = sv_format_fail(&c, v, &f);
+    json_object_put(v);
     return rc;
 }
 

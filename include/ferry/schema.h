@@ -61,6 +61,11 @@ struct qparam {
 int schema_validate_query(enum query_schema_id id, const struct qparam *q,
                           size_t n, struct ferr *err);
 
+/* The 400 of query parameter param whose value fails 'format: <format>'
+ * when used, worded as validation words it. */
+int schema_query_format_error(const char *param, const char *value,
+                              const char *format, struct ferr *err);
+
 /* bool_from_string (spec §4.2): JSON booleans as they are; strings trimmed
  * and lower-cased, 1 t true on y yes / 0 f false off n no.  Returns 1 or 0,
  * or -1 when the value is neither (callers validated it first). */
