@@ -227,13 +227,17 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
             return ferr_set(err, FE_BADREQ, "The value of changes-since must "
                             "be less than or equal to changes-before.");
         }
-        if ((v = api_qlast(q, nq, "limit")) != NULL) {
-            limit = strtol(v, NULL, 10);
-            if (limit > 1000 || limit < 0) {
-                limit = 1000;
-            }
+        if ((v = api_qlast(q, nq, "limit")) != NULL
+            && api_parse_limit(v, &limit, err) < 0)
+        {
+            return -err->code;
         }
+        /* get_limit_and_marker: migration_list tests "if marker:", so an
+         * empty marker is no marker */
         marker = api_qlast(q, nq, "marker");
+        if (marker != NULL && marker[0] == '\0') {
+            marker = NULL;
+        }
     }
     if (store_migrations_of(app->store, NULL, r->arena, &all, &n, err) < 0) {
         return -err->code;

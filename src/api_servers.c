@@ -337,6 +337,36 @@ static int bad_name(const char *param, const char *name, struct ferr *err)
     return schema_query_format_error(param, name, "regex", err);
 }
 
+/*
+ * limit, as common._get_int_param reads it once the query schema has
+ * passed it: strutils.validate_integer's int(str(value)), which strips
+ * whitespace, then min(value, max_limit).  The schema's '^[0-9]*$' lets
+ * through digits with one final "\n" (Python's '$'), which int() takes,
+ * and "\n" alone, which it refuses.
+ */
+int api_parse_limit(const char *v, long *limit, struct ferr *err)
+{
+    static const char ws[] = " \t\n\v\f\r\x1c\x1d\x1e\x1f";
+    const char *e;
+    long n = 0;
+
+    v += strspn(v, ws);
+    for (e = v + strlen(v); e > v && strchr(ws, e[-1]) != NULL; e--) {
+    }
+    if (e == v || strspn(v, "0123456789") < (size_t) (e - v)) {
+        return ferr_set(err, FE_BADREQ, "Invalid input received: limit "
+                        "must be an integer");
+    }
+    for (; v < e; v++) {
+        n = n * 10 + (*v - '0');
+        if (n > 1000) {
+            n = 1000;           /* CONF.api.max_limit */
+        }
+    }
+    *limit = n;
+    return 0;
+}
+
 static int by_created_desc(const void *a, const void *b)
 {
     const struct server *x = a, *y = b;
@@ -392,27 +422,19 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
         }
     }
     lim = api_qlast(q, nq, "limit");
-    if (lim != NULL) {
-        char *end;
-
-        limit = strtol(lim, &end, 10);
-        if (*lim == '\0' || *end != '\0' || limit < 0) {
-            regex_free(re);
-            return ferr_set(err, FE_BADREQ, "Invalid input for query "
-                            "parameters limit. Value: %s. '%s' does not "
-                            "match '^[0-9]*$'", lim, lim);
-        }
-        if (limit > 1000) {
-            limit = 1000;
-        }
+    if (lim != NULL && api_parse_limit(lim, &limit, err) < 0) {
+        regex_free(re);
+        return -err->code;
     }
     if (inventory_list(app->inv, app->store, r->arena, &all, &n, err) < 0) {
         regex_free(re);
         return -err->code;
     }
     qsort(all, n, sizeof(*all), by_created_desc);
+    /* common.get_limit_and_marker: an empty marker is no marker (the
+     * build-request and cell lists test "if marker:") */
     marker = api_qlast(q, nq, "marker");
-    if (marker != NULL) {
+    if (marker != NULL && marker[0] != '\0') {
         for (i = 0; i < n && strcmp(all[i].uuid, marker) != 0; i++) {
         }
         if (i == n) {

@@ -68,6 +68,9 @@ int api_parse_query(struct req *r, struct qparam **out, size_t *n,
                     struct ferr *err);
 /* The last value of a parameter, or NULL. */
 const char *api_qlast(const struct qparam *q, size_t n, const char *name);
+/* Nova's paging limit (common._get_int_param, capped at max_limit 1000)
+ * from a value the query schema has passed; 400 if int() refuses it. */
+int api_parse_limit(const char *v, long *limit, struct ferr *err);
 
 /* A µs-format time (null when 0), and an integer that may be NULL. */
 void api_kusec(struct jw *j, const char *k, int64_t us);

@@ -970,6 +970,48 @@ def test_osm_limit(api, sandbox, recs):
     assert osm_ok(api, "limit=0", mv="2.80") == {"migrations": []}
 
 
+# common.get_limit_and_marker after the 2.59 query schema (limit:
+# single_param(non_negative_integer), '^[0-9]*$' with Python's '$', which
+# also matches before a final "\n"): int() refuses "\n" and takes "2\n".
+# Below 2.59 limit and marker are not read at all.
+@pytest.mark.parametrize("mv", ["2.59", "2.65", "2.66", "2.80", "2.93"])
+def test_osm_limit_whitespace(api, recs, mv):
+    assert_fault(osm(api, "limit=%0A", mv=mv), 400, "badRequest",
+                 "Invalid input received: limit must be an integer")
+    order = desc(recs, recs.p_all)
+    doc = osm_ok(api, "instance_uuid=%s&limit=2%%0A" % recs.P, mv=mv)
+    assert ids_of(doc) == order[:2]
+    assert "migrations_links" in doc
+    for lim, shown in (("%202", " 2"), ("2%0A%0A", "2\n\n"),
+                       ("%0A2", "\n2"), ("%09", "\t")):
+        assert_fault(osm(api, "limit=" + lim, mv=mv), 400, "badRequest",
+                     QP + "limit. Value: %s. %r does not match '^[0-9]*$'"
+                     % (shown, shown))
+
+
+@pytest.mark.parametrize("mv", ["2.59", "2.66", "2.80", "2.93"])
+def test_osm_empty_marker_is_no_marker(api, sandbox, recs, mv):
+    P = recs.P
+    order = desc(recs, recs.p_all)
+    assert ids_of(osm_ok(api, q(instance_uuid=P, marker=""), mv=mv)) == \
+        order
+    doc = osm_ok(api, q(instance_uuid=P, limit=2, marker=""), mv=mv)
+    assert ids_of(doc) == order[:2]
+    assert link_of(doc) == "%s/v2.1/os-migrations?%s" % (
+        sandbox.base, q(instance_uuid=P, limit=2,
+                        marker=recs.db[order[1]]["uuid"]))
+    assert_fault(osm(api, "marker=%20", mv=mv), 400, "badRequest",
+                 "Marker   could not be found.")
+
+
+@pytest.mark.parametrize("mv", [None, "2.23", "2.58"])
+def test_osm_limit_marker_whitespace_ignored_below_2_59(api, recs, mv):
+    want = sorted(recs.p_all)
+    for extra in ("limit=%0A", "marker=", "limit=%0A&marker="):
+        doc = osm_ok(api, "instance_uuid=%s&%s" % (recs.P, extra), mv=mv)
+        assert sorted(ids_of(doc)) == want, extra
+
+
 def test_osm_marker(api, recs):
     P = recs.P
     order = desc(recs, recs.p_all)

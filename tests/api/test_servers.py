@@ -387,6 +387,54 @@ def test_unknown_marker(api):
     assert_fault(r, 400, "badRequest", "marker [nope] not found")
 
 
+# common.get_limit_and_marker after the query schema (limit:
+# multi_params(non_negative_integer), '^[0-9]*$' with Python's '$', which
+# also matches before a final "\n"): int() takes "2\n" and refuses "\n";
+# an empty marker is no marker (the lists test "if marker:").
+@pytest.mark.parametrize("mv", ["2.1", "2.26", "2.75", "2.93"])
+@pytest.mark.parametrize("path", ["/v2.1/servers", "/v2.1/servers/detail"])
+def test_limit_only_whitespace(as_, path, mv):
+    r = as_("member").get(path + "?limit=%0A", mv=mv)
+    assert_fault(r, 400, "badRequest",
+                 "Invalid input received: limit must be an integer")
+    r = as_("member").get(path + "?limit=3&limit=%0A", mv=mv)
+    assert_fault(r, 400, "badRequest",
+                 "Invalid input received: limit must be an integer")
+
+
+@pytest.mark.parametrize("mv", ["2.1", "2.93"])
+@pytest.mark.parametrize("path", ["/v2.1/servers", "/v2.1/servers/detail"])
+def test_limit_with_final_newline(as_, path, mv):
+    c = as_("member")
+    order = [s["id"] for s in c.get(path, mv=mv).json()["servers"]]
+    for lim in ("2%0A", "002%0A", "%0A&limit=2"):
+        doc = c.get(path + "?limit=" + lim, mv=mv).json()
+        assert [s["id"] for s in doc["servers"]] == order[:2], lim
+        assert "servers_links" in doc
+
+
+@pytest.mark.parametrize("lim,shown", [
+    ("%202", " 2"), ("2%20", "2 "), ("%092", "\t2"), ("2%0A%0A", "2\n\n"),
+    ("%0A2", "\n2"), ("2%0D", "2\r")])
+def test_limit_padded_refused_by_schema(as_, lim, shown):
+    r = as_("member").get("/v2.1/servers?limit=" + lim)
+    assert_fault(r, 400, "badRequest", "Invalid input for query parameters "
+                 "limit. Value: %s. %r does not match '^[0-9]*$'"
+                 % (shown, shown))
+
+
+@pytest.mark.parametrize("path", ["/v2.1/servers", "/v2.1/servers/detail"])
+def test_empty_marker_is_no_marker(as_, path):
+    c = as_("member")
+    order = [s["id"] for s in c.get(path).json()["servers"]]
+    doc = c.get(path + "?marker=").json()
+    assert [s["id"] for s in doc["servers"]] == order
+    doc = c.get(path + "?limit=2&marker=").json()
+    assert [s["id"] for s in doc["servers"]] == order[:2]
+    r = c.get(path + "?marker=%20")
+    assert_fault(r, 400, "badRequest", "marker [ ] not found")
+
+
 def test_detail_items_equal_show(as_):
     for who in ("ops", "member"):
         c = as_(who)
