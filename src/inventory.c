@@ -112,6 +112,16 @@ static void decorate(struct inventory *inv, struct store *st, size_t i,
         return;
     }
     s->task_state = "migrating";
+    /* a source paused by the migration itself (post-copy, or the pause of
+     * a force-complete) is no paused server: Nova's vm_state stays active
+     * and its power state is not synced while the task runs */
+    if (strcmp(s->vm_state, "paused") == 0
+        && (m.paused_by_migration
+            || strcmp(m.status, "running (post-copy)") == 0))
+    {
+        s->vm_state = "active";
+        s->power_state = 1;
+    }
     /* spec 9.3: 100 - round(remaining x 100 / total), half to even */
     if (m.memory_total > 0 && m.memory_remaining >= 0) {
         int64_t num = m.memory_remaining * 100, q = num / m.memory_total;

@@ -313,6 +313,8 @@ static void force_complete(struct runner *rn, struct monitor *mo,
         }
     } else if (virt_suspend(sc, m->instance_uuid, &err) == 0) {
         mo->paused_by_us = 1;
+        m->paused_by_migration = 1;     /* Nova: vm_state stays active */
+        save(rn, m);
         log_info("migration %lld of %s: guest paused to complete",
                  (long long) m->id, m->instance_uuid);
     } else {
@@ -990,6 +992,8 @@ static void reconcile(struct runner *rn, struct arena *a,
                               * data_gb);
     mo.postcopy_allowed = rn->conf->live_migration_permit_post_copy;
     mo.start_us = m->created_at;
+    mo.paused_by_us = m->paused_by_migration;   /* resumed if it fails */
+    mo.forced = m->paused_by_migration;
     while (!rn->lost && sc != NULL
            && virt_job(sc, m->instance_uuid, 0, &job, &err) == 0
            && (job.type == VJOB_UNBOUNDED || job.type == VJOB_BOUNDED))

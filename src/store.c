@@ -117,6 +117,7 @@ static const struct {
     { "migrations", "abort_requested", "INTEGER NOT NULL DEFAULT 0" },
     { "migrations", "force_requested", "INTEGER NOT NULL DEFAULT 0" },
     { "migrations", "claim_gen", "INTEGER NOT NULL DEFAULT 0" },
+    { "migrations", "paused_by_migration", "INTEGER NOT NULL DEFAULT 0" },
 };
 
 /* Statuses a record ends in: nothing overwrites them (SQL list). */
@@ -315,7 +316,7 @@ static int64_t col_int(sqlite3_stmt *st, int i)
     " updated_at, block_migration, disk_over_commit, force, mv_minor," \
     " error_reason, requested_host, claimed_by, total_time_ms," \
     " downtime_ms, finished_at, abort_requested, force_requested," \
-    " claim_gen"
+    " claim_gen, paused_by_migration"
 
 static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
 {
@@ -360,6 +361,7 @@ static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
     m->abort_requested = sqlite3_column_int(st, 33);
     m->force_requested = sqlite3_column_int(st, 34);
     m->claim_gen = sqlite3_column_int64(st, 35);
+    m->paused_by_migration = sqlite3_column_int(st, 36);
 }
 
 static int one_row(struct store *s, sqlite3_stmt *st, struct arena *a,
@@ -627,7 +629,8 @@ int store_migration_save(struct store *s, const struct migration *m,
         " disk_total = ?10, disk_processed = ?11, disk_remaining = ?12,"
         " block_migration = ?13, error_reason = ?14, total_time_ms = ?15,"
         " downtime_ms = ?16, finished_at = ?17, updated_at = ?18,"
-        " claimed_by = ?19 WHERE id = ?1 AND claim_gen = ?20"
+        " claimed_by = ?19, paused_by_migration = ?21"
+        " WHERE id = ?1 AND claim_gen = ?20"
         " AND status NOT IN " TERMINAL_SQL;
     sqlite3_stmt *st;
     int rc;
@@ -659,6 +662,7 @@ int store_migration_save(struct store *s, const struct migration *m,
     sqlite3_bind_int64(st, 18, time_now_us());
     bind_int(st, 19, m->claimed_by);
     sqlite3_bind_int64(st, 20, m->claim_gen);
+    sqlite3_bind_int(st, 21, m->paused_by_migration);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {

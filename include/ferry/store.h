@@ -43,6 +43,8 @@ struct migration {
     int64_t total_time_ms, downtime_ms; /* on completion */
     int64_t finished_at;                /* µs, 0 while running */
     int abort_requested;                /* DELETE .../migrations/{id} */
+    int paused_by_migration;            /* force-complete paused the guest:
+                                         * the server is still active */
     int force_requested;                /* force_complete action */
 };
 

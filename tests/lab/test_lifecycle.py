@@ -344,7 +344,6 @@ def test_force_complete_switches_to_post_copy(lab, ferry, guests):
     (post-copy) -> completed on b, the same boot."""
     g = guests("postcopy", **DIRTY)
     uuid = g["GUEST_UUID"]
-    deviations = []
     with configured(ferry, bandwidth=CAP,
                     live_migration_permit_post_copy=True):
         mid = start(ferry, uuid)
@@ -368,19 +367,22 @@ def test_force_complete_switches_to_post_copy(lab, ferry, guests):
                   "itemNotFound", "Live migration %d for server %s is not "
                   "in progress." % (mid, uuid))
             # Nova keeps vm_state active during post-copy, so E12 gets as
-            # far as the status (§6.4 #9); ferry reads vm_state from the
-            # source domain, which the switch pauses (as soon as QEMU's
-            # migration thread, slowed by the held destination, gets to it)
+            # far as the status (§6.4 #9); the switch pauses the source
+            # domain (as soon as QEMU's migration thread, slowed by the held
+            # destination, gets to it), and ferry knows that pause is the
+            # migration's
             try:
                 wait_for(lambda: lab.state("a", uuid) == "paused", 5,
                          what="the switch to pause the source")
             except AssertionError:
                 say("post-copy: the source was not paused yet")
-            differs(deviations, "force_complete in post-copy",
-                    force(ferry, uuid, mid), 400, "badRequest",
-                    "Migration %d state of instance %s is running "
-                    "(post-copy). Cannot force complete while the migration "
-                    "is in this state." % (mid, uuid))
+            s = ferry.server(uuid)
+            assert s["OS-EXT-STS:vm_state"] == "active", s
+            assert s["status"] == "MIGRATING", s
+            fault(force(ferry, uuid, mid), 400, "badRequest",
+                  "Migration %d state of instance %s is running "
+                  "(post-copy). Cannot force complete while the migration "
+                  "is in this state." % (mid, uuid))
             fault(abort(ferry, uuid, mid), 400, "badRequest",
                   "Migration %d state of instance %s is running (post-copy)"
                   ". Cannot abort live migration while the migration is in "
@@ -396,7 +398,6 @@ def test_force_complete_switches_to_post_copy(lab, ferry, guests):
     assert s["OS-EXT-STS:task_state"] is None
     last, first = moved(lab, g, "a", "b")
     say("post-copy: ticks %d on a -> %d on b" % (last, first))
-    settle_xfail(deviations)
 
 
 def test_force_complete_without_post_copy_pauses_the_guest(lab, ferry,
@@ -406,7 +407,6 @@ def test_force_complete_without_post_copy_pauses_the_guest(lab, ferry,
     cannot be force-completed (§6.4 #5)."""
     g = guests("pausefc", **DIRTY)
     uuid = g["GUEST_UUID"]
-    deviations = []
     with configured(ferry, bandwidth=CAP):
         mid = start(ferry, uuid)
         wait_transfer(ferry, uuid, mid)
@@ -419,9 +419,13 @@ def test_force_complete_without_post_copy_pauses_the_guest(lab, ferry,
         # second force_complete is accepted (and does nothing); ferry
         # reads vm_state paused from libvirt
         assert record(ferry, uuid, mid)["status"] == "running"
-        assert ferry.server(uuid)["status"] == "MIGRATING"
-        differs(deviations, "force_complete after the force-complete pause",
-                force(ferry, uuid, mid), 202)
+        s = ferry.server(uuid)
+        assert s["status"] == "MIGRATING", s
+        assert s["OS-EXT-STS:vm_state"] == "active", s
+        assert s["OS-EXT-STS:power_state"] == 1, s
+        assert record(ferry, uuid, mid)["paused_by_migration"] == 1
+        r = force(ferry, uuid, mid)
+        assert r.status_code == 202 and r.content == b"", r.text
         rec = wait_end(ferry, uuid, mid)
     report("force-complete, paused", rec)
     assert log_line(ferry, mid, uuid, "guest paused to complete")
@@ -465,7 +469,6 @@ def test_force_complete_without_post_copy_pauses_the_guest(lab, ferry,
     assert s["status"] == "PAUSED" and s["OS-EXT-SRV-ATTR:host"] == "lab-a"
     assert lab.virsh("a", "resume", uuid).returncode == 0
     same_boot_on(lab, ferry, g, "a")
-    settle_xfail(deviations)
 
 
 def test_completion_and_progress_timeouts_abort(lab, ferry, guests):
