@@ -417,7 +417,7 @@ def test_force_complete_without_post_copy_pauses_the_guest(lab, ferry,
         # the dirty set still to send takes seconds at CAP; meanwhile Nova
         # still has vm_state active (the pause is the driver's), so a
         # second force_complete is accepted (and does nothing); ferry
-        # reads vm_state paused from libvirt
+        # knows the pause is the migration's and shows the same
         assert record(ferry, uuid, mid)["status"] == "running"
         s = ferry.server(uuid)
         assert s["status"] == "MIGRATING", s
