@@ -11,9 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "ferry/conf.h"
 
 enum sect { S_NONE, S_FERRYD, S_HOST, S_LIBVIRT };
+
+#define INCLUDE_DEPTH 8         /* files open at once: the main + 7 */
+#define LINE_MAX_LEN 4095       /* bytes of one line, without the '\n' */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 struct pstate {
     struct conf *c;
@@ -22,6 +28,10 @@ struct pstate {
     enum sect sect;
     struct conf_host *host;
     int depth;
+    /* the files being read, outermost first: an include loop is named
+     * as one instead of running into the depth limit */
+    dev_t dev[INCLUDE_DEPTH];
+    ino_t ino[INCLUDE_DEPTH];
     struct ferr *err;
 };
 
@@ -45,6 +55,9 @@ static int v_str(struct pstate *st, const char *val, void *dst)
     }
     free(*p);
     *p = strdup(val);
+    if (*p == NULL) {
+        return ferr_set(st->err, FE_NOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -281,6 +294,10 @@ static int section(struct pstate *st, char *s)
     h = &c->hosts[c->nhosts++];
     memset(h, 0, sizeof(*h));
     h->name = strdup(name);
+    if (h->name == NULL) {
+        c->nhosts--;
+        return ferr_set(st->err, FE_NOMEM, "out of memory");
+    }
     h->enabled = 1;
     st->sect = S_HOST;
     st->host = h;
@@ -294,20 +311,29 @@ static int include(struct pstate *st, const char *val)
     char full[PATH_MAX];
     const char *slash = strrchr(st->file, '/');
     const char *file = st->file;
-    int line = st->line, rc;
+    int line = st->line, rc, n;
 
-    if (val[0] == '/' || slash == NULL) {
-        snprintf(full, sizeof(full), "%s", val);
-    } else {
-        snprintf(full, sizeof(full), "%.*s/%s", (int) (slash - st->file),
-                 st->file, val);
+    if (*val == '\0') {
+        return bad(st, "%s", "include needs a file name");
     }
-    if (st->depth >= 8) {
+    if (val[0] == '/' || slash == NULL) {
+        n = snprintf(full, sizeof(full), "%s", val);
+    } else {
+        n = snprintf(full, sizeof(full), "%.*s/%s",
+                     (int) (slash - st->file), st->file, val);
+    }
+    if (n < 0 || (size_t) n >= sizeof(full)) {
+        return bad(st, "%s", "include path too long");
+    }
+    if (st->depth + 1 >= INCLUDE_DEPTH) {
         return bad(st, "include nested too deeply at '%s'", val);
     }
     if (end_host(st) < 0) {
         return -FE_CONFIG;
     }
+    /* an included file starts outside any section: its keys never land
+     * in the including file's [host] (whose struct end_host let go of) */
+    st->sect = S_NONE;
     st->depth++;
     rc = parse_file(st, full);
     st->depth--;
@@ -337,28 +363,94 @@ static int assign(struct pstate *st, char *k, char *v)
     return bad(st, "unknown key '%s'", k);
 }
 
+/* Reads one line into buf (at most LINE_MAX_LEN bytes and a NUL):
+ * 1 a line, 0 end of file, or -1 with the error set.  A NUL byte or an
+ * over-long line is an error, never a line cut short. */
+static int read_line(struct pstate *st, FILE *f, char *buf)
+{
+    size_t n = 0;
+    int ch;
+
+    while ((ch = getc(f)) != EOF && ch != '\n') {
+        if (ch == '\0') {
+            st->line++;
+            return bad(st, "%s", "NUL byte in line");
+        }
+        if (n == LINE_MAX_LEN) {
+            st->line++;
+            return bad(st, "%s", "line too long (more than "
+                       STR(LINE_MAX_LEN) " bytes)");
+        }
+        buf[n++] = (char) ch;
+    }
+    buf[n] = '\0';
+    if (ferror(f)) {
+        st->line++;
+        return bad(st, "read error: %s", strerror(errno));
+    }
+    if (ch == EOF && n == 0) {
+        return 0;
+    }
+    st->line++;
+    return 1;
+}
+
+/* Opens path for parse_file: a regular file (or a character device such
+ * as /dev/null), not already being read further out. */
+static FILE *open_conf(struct pstate *st, const char *path)
+{
+    const char *why = NULL;
+    struct stat sb;
+    FILE *f;
+    int i;
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        why = strerror(errno);
+    } else if (fstat(fileno(f), &sb) != 0) {
+        why = strerror(errno);
+    } else if (S_ISDIR(sb.st_mode)) {
+        why = "is a directory";
+    } else if (!S_ISREG(sb.st_mode) && !S_ISCHR(sb.st_mode)) {
+        why = "not a regular file";
+    } else {
+        for (i = 0; i < st->depth; i++) {
+            if (st->dev[i] == sb.st_dev && st->ino[i] == sb.st_ino) {
+                why = "include loop (the file is already being read)";
+                break;
+            }
+        }
+    }
+    if (why == NULL) {
+        st->dev[st->depth] = sb.st_dev;
+        st->ino[st->depth] = sb.st_ino;
+        return f;
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    if (st->depth == 0) {
+        ferr_set(st->err, FE_CONFIG, "%s: %s", path, why);
+    } else {
+        ferr_set(st->err, FE_CONFIG, "%s:%d: include %s: %s", st->file,
+                 st->line, path, why);
+    }
+    return NULL;
+}
+
 static int parse_file(struct pstate *st, const char *path)
 {
-    FILE *f = fopen(path, "r");
-    char buf[4096], *s, *eq, *end;
+    FILE *f = open_conf(st, path);
+    char buf[LINE_MAX_LEN + 1], *s, *eq, *end;
     int rc = 0;
 
     if (f == NULL) {
-        if (st->depth == 0) {
-            return ferr_set(st->err, FE_CONFIG, "%s: %s", path,
-                            strerror(errno));
-        }
-        return ferr_set(st->err, FE_CONFIG, "%s:%d: include %s: %s",
-                        st->file, st->line, path, strerror(errno));
+        return -FE_CONFIG;
     }
     st->file = path;
     st->line = 0;
-    while (rc == 0 && fgets(buf, sizeof(buf), f) != NULL) {
-        st->line++;
-        if (strchr(buf, '\n') == NULL && !feof(f)) {
-            rc = bad(st, "%s", "line too long");
-            break;
-        }
+    while (rc == 0 && (rc = read_line(st, f, buf)) > 0) {
+        rc = 0;
         s = trim(buf);
         if (*s == '\0' || *s == '#' || *s == ';') {
             continue;

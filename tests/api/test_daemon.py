@@ -109,14 +109,18 @@ def sandbox():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_ferryd(conf_text, *args):
+def run_ferryd(conf_text, *args, files=None):
+    """ferryd -c ferry.conf ARGS with ferry.conf holding conf_text and
+    files ({name: text}) beside it."""
     tmp = tempfile.mkdtemp(prefix="ferry-conf-")
     try:
-        path = os.path.join(tmp, "ferry.conf")
-        with open(path, "w") as f:
-            f.write(conf_text)
-        return subprocess.run([FERRYD, "-c", path] + list(args),
-                              capture_output=True, text=True, timeout=20)
+        for name, text in dict(files or {}, **{"ferry.conf": conf_text}) \
+                .items():
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write(text)
+        return subprocess.run([FERRYD, "-c", os.path.join(tmp, "ferry.conf")]
+                              + list(args), capture_output=True, text=True,
+                              timeout=20)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -132,6 +136,20 @@ def test_bad_value_fails_at_start():
     r = run_ferryd("[host a]\nuri = test:///default\nenabled = perhaps\n")
     assert r.returncode == 1
     assert "ferry.conf:3: expected true or false, got 'perhaps'" in r.stderr
+
+
+def test_host_key_in_included_file_is_an_error_not_a_crash():
+    # it used to dereference the NULL host of the ended [host a] section
+    r = run_ferryd("[host a]\nuri = test:///default\ninclude = hosts.conf\n",
+                   "-t", files={"hosts.conf": "# no section\n"
+                                "uri = test:///default\n"})
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "hosts.conf:2: 'uri' outside a section" in r.stderr
+    r = run_ferryd("[host a]\nuri = test:///default\ninclude = ferry.conf\n",
+                   "-t")
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "ferry.conf:3: include " in r.stderr
+    assert "include loop" in r.stderr
 
 
 def test_bad_policy_fails_at_start():
