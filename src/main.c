@@ -27,16 +27,44 @@
 #include "ferry/runner.h"
 #include "ferry/virt.h"
 
-#define MAX_WORKERS 256
-
 enum { KIND_REQUEST, KIND_RUNNER };
 
 struct worker {
-    pid_t pid;
+    pid_t pid;              /* 0: a free slot */
     int kind;
     int generation;
     time_t started;
 };
+
+/* The master's table of children.  It grows to whatever the config asks
+ * for (workers + runners, twice that while a reload overlaps two
+ * generations), so no configured number can overrun it. */
+static struct worker *workers;
+static size_t nworkers;
+
+/* A free slot, growing the table when all are taken; NULL only when out
+ * of memory.  The pointer is good until the next call. */
+static struct worker *free_slot(void)
+{
+    struct worker *t;
+    size_t i, n;
+
+    for (i = 0; i < nworkers; i++) {
+        if (workers[i].pid == 0) {
+            return &workers[i];
+        }
+    }
+    n = nworkers ? nworkers * 2 : 16;
+    t = realloc(workers, n * sizeof(*t));
+    if (t == NULL) {
+        return NULL;
+    }
+    memset(t + nworkers, 0, (n - nworkers) * sizeof(*t));
+    workers = t;
+    i = nworkers;
+    nworkers = n;
+    return &workers[i];
+}
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 static int wake_pipe[2] = { -1, -1 };
@@ -132,7 +160,14 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
 static pid_t spawn(struct worker *w, int kind, int gen, int listen_fd,
                    const char *conf_path)
 {
-    pid_t pid = fork();
+    pid_t pid;
+
+    if (w == NULL) {
+        log_error("out of memory: cannot start a %s",
+                  kind == KIND_RUNNER ? "runner" : "worker");
+        return -1;
+    }
+    pid = fork();
 
     if (pid == 0) {
         worker_main(kind, listen_fd, conf_path);
@@ -157,12 +192,12 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *conf_path = "/etc/ferry/ferry.conf";
-    struct worker workers[MAX_WORKERS];
     struct conf *conf = NULL;
     struct policy *pol = NULL;
     struct ferr err = { 0 };
     struct store *st;
     int opt, test_only = 0, listen_fd, gen = 1, i, alive;
+    size_t j;
     time_t term_at = 0;
 
     while ((opt = getopt(argc, argv, "c:th")) != -1) {
@@ -212,9 +247,8 @@ int main(int argc, char **argv)
     install(SIGCHLD, on_signal);
     signal(SIGPIPE, SIG_IGN);
 
-    memset(workers, 0, sizeof(workers));
     for (i = 0; i < conf->workers + conf->runners; i++) {
-        spawn(&workers[i], i < conf->workers ? KIND_REQUEST : KIND_RUNNER,
+        spawn(free_slot(), i < conf->workers ? KIND_REQUEST : KIND_RUNNER,
               gen, listen_fd, conf_path);
     }
     log_info("listening on %s with %d workers, %d runners, %zu hosts",
@@ -228,21 +262,21 @@ int main(int argc, char **argv)
         while (read(wake_pipe[0], buf, sizeof(buf)) > 0) {
         }
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-            for (i = 0; i < MAX_WORKERS; i++) {
-                if (workers[i].pid != pid) {
+            for (j = 0; j < nworkers; j++) {
+                if (workers[j].pid != pid) {
                     continue;
                 }
-                workers[i].pid = 0;
-                if (got_term || workers[i].generation != gen) {
+                workers[j].pid = 0;
+                if (got_term || workers[j].generation != gen) {
                     break;
                 }
                 log_error("%s %d exited (status %d); restarting",
-                          workers[i].kind == KIND_RUNNER ? "runner"
+                          workers[j].kind == KIND_RUNNER ? "runner"
                           : "worker", (int) pid, status);
-                if (time(NULL) - workers[i].started < 1) {
+                if (time(NULL) - workers[j].started < 1) {
                     sleep(1);       /* dying at start: do not spin */
                 }
-                spawn(&workers[i], workers[i].kind, gen, listen_fd,
+                spawn(&workers[j], workers[j].kind, gen, listen_fd,
                       conf_path);
                 break;
             }
@@ -251,24 +285,24 @@ int main(int argc, char **argv)
             if (term_at == 0) {
                 log_info("stopping: waiting for in-flight requests");
                 term_at = time(NULL);
-                for (i = 0; i < MAX_WORKERS; i++) {
-                    if (workers[i].pid > 0) {
-                        kill(workers[i].pid, SIGTERM);
+                for (j = 0; j < nworkers; j++) {
+                    if (workers[j].pid > 0) {
+                        kill(workers[j].pid, SIGTERM);
                     }
                 }
             }
             alive = 0;
-            for (i = 0; i < MAX_WORKERS; i++) {
-                alive += workers[i].pid > 0;
+            for (j = 0; j < nworkers; j++) {
+                alive += workers[j].pid > 0;
             }
             if (alive == 0) {
                 break;
             }
             if (time(NULL) - term_at > 120) {
                 log_error("workers did not stop in 120 s; killing them");
-                for (i = 0; i < MAX_WORKERS; i++) {
-                    if (workers[i].pid > 0) {
-                        kill(workers[i].pid, SIGKILL);
+                for (j = 0; j < nworkers; j++) {
+                    if (workers[j].pid > 0) {
+                        kill(workers[j].pid, SIGKILL);
                     }
                 }
             }
@@ -282,32 +316,27 @@ int main(int argc, char **argv)
                 log_error("reload refused, keeping the running "
                           "configuration: %s", ferr_msg(&err));
             } else {
-                int old = gen, n = 0;
-                struct worker *fresh[MAX_WORKERS];
+                int old = gen, n;
 
                 if (strcmp(nconf->socket, conf->socket) != 0) {
                     log_error("reload: socket change needs a restart; "
                               "still on %s", conf->socket);
                 }
                 gen++;
-                /* start the new generation first, then retire the old */
-                for (i = 0; i < MAX_WORKERS
-                     && n < nconf->workers + nconf->runners; i++)
-                {
-                    if (workers[i].pid == 0) {
-                        fresh[n++] = &workers[i];
+                /* tell the old generation to finish, and start the new
+                 * one in free slots: the old ones keep theirs until they
+                 * are reaped, and the generation number keeps them from
+                 * being restarted */
+                for (j = 0; j < nworkers; j++) {
+                    if (workers[j].pid > 0 && workers[j].generation == old) {
+                        kill(workers[j].pid, SIGTERM);
                     }
                 }
-                for (i = 0; i < MAX_WORKERS; i++) {
-                    if (workers[i].pid > 0 && workers[i].generation == old) {
-                        kill(workers[i].pid, SIGTERM);
-                    }
-                }
-                /* slots of retired workers are reused once reaped; the
-                 * generation number keeps them from being restarted */
-                for (i = 0; i < n; i++) {
-                    spawn(fresh[i], i < nconf->workers ? KIND_REQUEST
-                          : KIND_RUNNER, gen, listen_fd, conf_path);
+                n = 0;
+                for (i = 0; i < nconf->workers + nconf->runners; i++) {
+                    n += spawn(free_slot(), i < nconf->workers
+                               ? KIND_REQUEST : KIND_RUNNER, gen, listen_fd,
+                               conf_path) > 0;
                 }
                 policy_free(pol);
                 pol = npol;
@@ -334,6 +363,7 @@ int main(int argc, char **argv)
         }
     }
     unlink(conf->socket);
+    free(workers);
     policy_free(pol);
     conf_free(conf);
     log_info("stopped");

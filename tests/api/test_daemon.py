@@ -272,3 +272,61 @@ def test_sigterm_stops_master_and_workers(sandbox):
     assert wait_for(lambda: all(gone(p) for p in [master] + workers))
     assert not os.path.exists(os.path.join(sandbox.dir, "ferryd.sock"))
     assert "stopped" in sandbox.log()
+
+
+def children(pid):
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                         text=True).stdout
+    return sorted(int(p) for p in out.split())
+
+
+def test_most_workers_and_runners_the_config_accepts_start_and_stop():
+    # workers = 256 with runners = 64 passed -t and then overran the
+    # master's fixed table of 256 children (stack-buffer-overflow in
+    # spawn()); the table now grows to what the config asks for
+    tmp = tempfile.mkdtemp(prefix="ferry-max-")
+
+    def text(workers, runners):
+        # workers on line 4, runners on line 5
+        return ("[ferryd]\nsocket = %s/s.sock\nsocket_mode = 0600\n"
+                "workers = %d\nrunners = %d\nstore = %s/ferry.db\n"
+                "policy = %s/policy/policy.json\n"
+                "[host host-a]\nuri = test://%s/host-a.xml\n"
+                % (tmp, workers, runners, tmp, ROOT, HOSTS))
+
+    r = run_ferryd(text(257, 64), "-t")
+    assert r.returncode == 1, r.stderr
+    assert "ferry.conf:4: expected a whole number in 1..256" in r.stderr
+    r = run_ferryd(text(256, 65), "-t")
+    assert r.returncode == 1, r.stderr
+    assert "ferry.conf:5: expected a whole number in 0..64" in r.stderr
+    conf = os.path.join(tmp, "ferry.conf")
+    with open(conf, "w") as f:
+        f.write(text(256, 64))
+    logpath = os.path.join(tmp, "ferryd.log")
+    log = open(logpath, "w")
+    p = None
+    try:
+        r = subprocess.run([FERRYD, "-c", conf, "-t"], capture_output=True,
+                           text=True, timeout=20)
+        assert r.returncode == 0, r.stderr
+        p = subprocess.Popen([FERRYD, "-c", conf], stdout=log,
+                             stderr=subprocess.STDOUT)
+        assert wait_for(lambda: len(children(p.pid)) == 320, timeout=120), \
+            (len(children(p.pid)), open(logpath).read()[-2000:])
+        assert wait_for(lambda: "listening on" in open(logpath).read())
+        time.sleep(1)
+        assert p.poll() is None
+        kids = children(p.pid)
+        assert len(kids) == 320
+        assert "restarting" not in open(logpath).read()
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=120) == 0
+        assert all(not os.path.exists("/proc/%d" % k) for k in kids)
+        assert "stopped" in open(logpath).read()
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait()
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
