@@ -111,18 +111,25 @@ static void read_body(FCGX_Request *rq, struct req *r)
     sbuf_free(&b);
 }
 
+/* FERRY_ROLES "a, b,c" -> ident.roles, every one of them: the array is
+ * sized by counting commas first, so no role is ever cut off (a 9th
+ * "admin" used to be dropped by a fixed 8). */
 static void split_roles(struct req *r)
 {
     const char **roles;
+    const char *p;
     char *s, *tok, *save = NULL;
-    size_t n = 0, cap = 8;
+    size_t n = 0, cap = 1;
 
     if (r->roles_raw == NULL) {
         return;
     }
+    for (p = r->roles_raw; *p != '\0'; p++) {
+        cap += *p == ',';
+    }
     roles = arena_alloc(r->arena, cap * sizeof(*roles));
     s = arena_strdup(r->arena, r->roles_raw);
-    for (tok = strtok_r(s, ",", &save); tok != NULL && n < cap;
+    for (tok = strtok_r(s, ",", &save); tok != NULL;
          tok = strtok_r(NULL, ",", &save))
     {
         while (*tok == ' ' || *tok == '\t') {
