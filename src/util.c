@@ -218,6 +218,31 @@ char *sbuf_take(struct sbuf *s)
     return p;
 }
 
+void sbuf_put_xml(struct sbuf *s, const char *text)
+{
+    static const struct { char c; const char *ent; } ents[] = {
+        { '&', "&amp;" }, { '<', "&lt;" }, { '>', "&gt;" },
+        { '"', "&quot;" }, { '\'', "&apos;" },
+    };
+    size_t i, run;
+
+    while (*text != '\0') {
+        run = strcspn(text, "&<>\"'");
+        sbuf_putn(s, text, run);
+        text += run;
+        if (*text == '\0') {
+            break;
+        }
+        for (i = 0; i < ARRAY_LEN(ents); i++) {
+            if (ents[i].c == *text) {
+                sbuf_puts(s, ents[i].ent);
+                break;
+            }
+        }
+        text++;
+    }
+}
+
 /* Strict UTF-8 (RFC 3629): no overlongs, max U+10FFFF, and no surrogates
  * unless allowed (Python's json keeps lone surrogates from \u escapes, so
  * its printer meets them re-encoded). */

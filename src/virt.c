@@ -440,13 +440,46 @@ int virt_domain_disks(struct vconn *c, const char *uuid, struct arena *a,
     return 0;
 }
 
+/* 1 if the storage pool XML pxml has exactly dir as its target path
+ * (compared as parsed text: libvirt writes the path escaped). */
+static int pool_path_is(const char *pxml, const char *dir)
+{
+    xmlDocPtr doc;
+    xmlXPathContextPtr ctx;
+    xmlXPathObjectPtr o = NULL;
+    int same = 0;
+
+    doc = xmlReadMemory(pxml, (int) strlen(pxml), "pool.xml", NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR
+                        | XML_PARSE_NOWARNING);
+    if (doc == NULL) {
+        return 0;
+    }
+    ctx = xmlXPathNewContext(doc);
+    if (ctx != NULL) {
+        o = xmlXPathEvalExpression(BAD_CAST "/pool/target/path", ctx);
+    }
+    if (o != NULL && o->nodesetval != NULL && o->nodesetval->nodeNr == 1) {
+        xmlChar *t = xmlNodeGetContent(o->nodesetval->nodeTab[0]);
+
+        same = t != NULL && strcmp((const char *) t, dir) == 0;
+        xmlFree(t);
+    }
+    xmlXPathFreeObject(o);
+    xmlXPathFreeContext(ctx);
+    xmlFreeDoc(doc);
+    return same;
+}
+
 /* A dir storage pool for dir on c: an existing one with that target, or
- * a transient one ferry creates (*made = 1; destroy it when done). */
+ * a transient one ferry creates (*made = 1; destroy it when done).  dir
+ * comes from a domain's XML: it is escaped into the pool's. */
 static virStoragePoolPtr pool_for(struct vconn *c, const char *dir,
                                   int build, int *made, struct ferr *err)
 {
     virStoragePoolPtr *pools = NULL, found = NULL, p;
     char name[64], hash[57], *xml;
+    struct sbuf b;
     int n, i;
 
     *made = 0;
@@ -454,10 +487,8 @@ static virStoragePoolPtr pool_for(struct vconn *c, const char *dir,
                                       VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
     for (i = 0; i < n; i++) {
         char *pxml = virStoragePoolGetXMLDesc(pools[i], 0);
-        char want[4200];
 
-        snprintf(want, sizeof(want), "<path>%s</path>", dir);
-        if (found == NULL && pxml != NULL && strstr(pxml, want) != NULL) {
+        if (found == NULL && pxml != NULL && pool_path_is(pxml, dir)) {
             found = pools[i];
         } else {
             virStoragePoolFree(pools[i]);
@@ -471,13 +502,11 @@ static virStoragePoolPtr pool_for(struct vconn *c, const char *dir,
     }
     sha224_hex(dir, strlen(dir), hash);
     snprintf(name, sizeof(name), "ferry-%.16s", hash);
-    xml = NULL;
-    if (asprintf(&xml, "<pool type='dir'><name>%s</name><target><path>%s"
-                 "</path></target></pool>", name, dir) < 0)
-    {
-        ferr_set(err, FE_NOMEM, "out of memory");
-        return NULL;
-    }
+    sbuf_init(&b);
+    sbuf_printf(&b, "<pool type='dir'><name>%s</name><target><path>", name);
+    sbuf_put_xml(&b, dir);
+    sbuf_puts(&b, "</path></target></pool>");
+    xml = sbuf_take(&b);
     p = virStoragePoolCreateXML(c->conn, xml,
                                 build ? VIR_STORAGE_POOL_CREATE_WITH_BUILD
                                       : 0);
@@ -570,6 +599,7 @@ int virt_disk_create(struct vconn *dst, const struct vdisk *d,
                                              : d->path;
     virStoragePoolPtr p;
     virStorageVolPtr v;
+    struct sbuf b;
     int made, rc = 0;
 
     p = pool_for(dst, dir, 1, &made, err);
@@ -577,14 +607,16 @@ int virt_disk_create(struct vconn *dst, const struct vdisk *d,
     if (p == NULL) {
         return -err->code;
     }
-    if (asprintf(&xml, "<volume><name>%s</name><capacity unit='bytes'>%lld"
-                 "</capacity><allocation>0</allocation><target><format "
-                 "type='%s'/></target></volume>", base,
-                 (long long) d->capacity, d->format) < 0)
-    {
-        pool_done(p, made);
-        return ferr_set(err, FE_NOMEM, "out of memory");
-    }
+    /* base and format come from the domain's XML: escaped */
+    sbuf_init(&b);
+    sbuf_puts(&b, "<volume><name>");
+    sbuf_put_xml(&b, base);
+    sbuf_printf(&b, "</name><capacity unit='bytes'>%lld</capacity>"
+                "<allocation>0</allocation><target><format type='",
+                (long long) d->capacity);
+    sbuf_put_xml(&b, d->format);
+    sbuf_puts(&b, "'/></target></volume>");
+    xml = sbuf_take(&b);
     v = virStorageVolCreateXML(p, xml, 0);
     free(xml);
     if (v == NULL) {

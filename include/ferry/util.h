@@ -45,6 +45,9 @@ void sbuf_reset(struct sbuf *s);
 void sbuf_free(struct sbuf *s);
 /* Detaches the buffer (caller frees); s is left empty. */
 char *sbuf_take(struct sbuf *s);
+/* Appends text escaped for XML character data or an attribute value in
+ * either quotes: & < > " ' become entities, nothing else changes. */
+void sbuf_put_xml(struct sbuf *s, const char *text);
 
 /* UTF-8 helpers.  utf8_decode: the length of the sequence at p and its
  * code point, or 0 when it is not valid UTF-8. */

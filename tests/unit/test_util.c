@@ -29,6 +29,23 @@ int main(void)
     CHECK_INT(s.len, 2000);
     sbuf_free(&s);
 
+    /* XML escaping of text from domain XML going into pool/volume XML */
+    sbuf_init(&s);
+    sbuf_put_xml(&s, "a<b>c&d'e\"f");
+    CHECK_STR(s.buf, "a&lt;b&gt;c&amp;d&apos;e&quot;f");
+    sbuf_reset(&s);
+    sbuf_put_xml(&s, "/var/x</path><target>/etc</target>");
+    CHECK_STR(s.buf, "/var/x&lt;/path&gt;&lt;target&gt;/etc&lt;/target&gt;");
+    sbuf_reset(&s);
+    sbuf_put_xml(&s, "raw'/><x a='");
+    CHECK_STR(s.buf, "raw&apos;/&gt;&lt;x a=&apos;");
+    sbuf_reset(&s);
+    sbuf_put_xml(&s, "");
+    sbuf_put_xml(&s, "&amp;");
+    sbuf_put_xml(&s, "plain/path.qcow2");
+    CHECK_STR(s.buf, "&amp;amp;plain/path.qcow2");
+    sbuf_free(&s);
+
     CHECK(utf8_valid("h\xc3\xa9llo", 6));
     CHECK(!utf8_valid("\xc3", 1));
     CHECK(!utf8_valid("\xc0\xaf", 2));           /* overlong */
