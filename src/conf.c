@@ -6,12 +6,15 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "ferry/conf.h"
 
 enum sect { S_NONE, S_FERRYD, S_HOST, S_LIBVIRT };
@@ -165,6 +168,71 @@ static int v_loglevel(struct pstate *st, const char *val, void *dst)
     return 0;
 }
 
+static int ids_add(struct pstate *st, struct conf_ids *l, unsigned id)
+{
+    unsigned *t = realloc(l->id, (l->n + 1) * sizeof(*t));
+
+    if (t == NULL) {
+        return ferr_set(st->err, FE_NOMEM, "out of memory");
+    }
+    l->id = t;
+    l->id[l->n++] = id;
+    return 0;
+}
+
+/* "root, 33, www-data": names or numbers, users (gids 0) or groups. */
+static int v_ids(struct pstate *st, const char *val, struct conf_ids *l,
+                 int groups)
+{
+    char *copy = strdup(val), *tok, *save = NULL, *end;
+    unsigned long v;
+    int rc = 0;
+
+    if (copy == NULL) {
+        return ferr_set(st->err, FE_NOMEM, "out of memory");
+    }
+    l->n = 0;
+    l->set = 1;
+    for (tok = strtok_r(copy, ", \t", &save); tok != NULL && rc == 0;
+         tok = strtok_r(NULL, ", \t", &save))
+    {
+        errno = 0;
+        v = strtoul(tok, &end, 10);
+        if (isdigit((unsigned char) *tok)) {
+            if (errno != 0 || *end != '\0' || v >= (unsigned) -1) {
+                rc = bad(st, "bad id '%s'", tok);
+            } else {
+                rc = ids_add(st, l, (unsigned) v);
+            }
+        } else if (groups) {
+            struct group *g = getgrnam(tok);
+
+            rc = g ? ids_add(st, l, (unsigned) g->gr_gid)
+                   : bad(st, "no such group '%s'", tok);
+        } else {
+            struct passwd *pw = getpwnam(tok);
+
+            rc = pw ? ids_add(st, l, (unsigned) pw->pw_uid)
+                    : bad(st, "no such user '%s'", tok);
+        }
+    }
+    free(copy);
+    if (rc == 0 && l->n == 0) {
+        rc = bad(st, "%s", "empty value");
+    }
+    return rc;
+}
+
+static int v_uids(struct pstate *st, const char *val, void *dst)
+{
+    return v_ids(st, val, dst, 0);
+}
+
+static int v_gids(struct pstate *st, const char *val, void *dst)
+{
+    return v_ids(st, val, dst, 1);
+}
+
 struct key {
     enum sect sect;
     const char *name;
@@ -179,6 +247,10 @@ static const struct key keys[] = {
       0 },
     { S_FERRYD, "socket_group", v_str, offsetof(struct conf, socket_group),
       0 },
+    { S_FERRYD, "fastcgi_allow_uids", v_uids,
+      offsetof(struct conf, fastcgi_allow_uids), 0 },
+    { S_FERRYD, "fastcgi_allow_gids", v_gids,
+      offsetof(struct conf, fastcgi_allow_gids), 0 },
     { S_FERRYD, "workers", v_workers, offsetof(struct conf, workers), 0 },
     { S_FERRYD, "runners", v_runners, offsetof(struct conf, runners), 0 },
     { S_FERRYD, "store", v_str, offsetof(struct conf, store), 0 },
@@ -480,6 +552,31 @@ static int parse_file(struct pstate *st, const char *path)
     return rc;
 }
 
+/* The FastCGI peers allowed when the file names none: root and ferryd's
+ * own uid; the members of socket_group (by the peer's primary gid). */
+static int allow_defaults(struct pstate *st)
+{
+    struct conf *c = st->c;
+    struct group *g;
+    int rc = 0;
+
+    if (!c->fastcgi_allow_uids.set) {
+        rc = ids_add(st, &c->fastcgi_allow_uids, 0);
+        if (rc == 0 && geteuid() != 0) {
+            rc = ids_add(st, &c->fastcgi_allow_uids, (unsigned) geteuid());
+        }
+    }
+    if (rc == 0 && !c->fastcgi_allow_gids.set && c->socket_group != NULL) {
+        g = getgrnam(c->socket_group);
+        if (g == NULL) {
+            return ferr_set(st->err, FE_CONFIG, "%s: socket_group: no such "
+                            "group '%s'", c->path, c->socket_group);
+        }
+        rc = ids_add(st, &c->fastcgi_allow_gids, (unsigned) g->gr_gid);
+    }
+    return rc;
+}
+
 int conf_load(const char *path, struct conf **out, struct ferr *err)
 {
     struct conf *c = calloc(1, sizeof(*c));
@@ -513,6 +610,9 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     if (rc == 0 && c->nhosts == 0) {
         rc = ferr_set(err, FE_CONFIG, "%s: no [host NAME] section", path);
     }
+    if (rc == 0) {
+        rc = allow_defaults(&st);
+    }
     if (rc < 0) {
         conf_free(c);
         return rc;
@@ -537,6 +637,8 @@ void conf_free(struct conf *c)
     free(c->path);
     free(c->socket);
     free(c->socket_group);
+    free(c->fastcgi_allow_uids.id);
+    free(c->fastcgi_allow_gids.id);
     free(c->store);
     free(c->policy);
     free(c->link_prefix);

@@ -8,6 +8,13 @@
  * poll() together with its wake pipe, so SIGTERM is noticed at once, and a
  * worker that loses the race for a connection simply polls again.  A
  * request already accepted is always finished before the worker exits.
+ *
+ * Trust boundary: ferryd believes the FERRY_* identity params of whoever
+ * speaks FastCGI to it, so only nginx may.  The socket is created 0600
+ * (umask) and only then given its group and mode, and every connection
+ * is accepted here, not by libfcgi, and its peer (SO_PEERCRED) checked
+ * against fastcgi_allow_uids / _gids before one byte of it is read; a
+ * stranger's connection is closed unanswered and logged.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <fcgiapp.h>
@@ -24,13 +32,17 @@
 
 int fcgi_open(const struct conf *c, struct ferr *err)
 {
+    mode_t old_mask;
     int fd, flags;
 
     if (FCGX_Init() != 0) {
         return ferr_set(err, FE_INTERNAL, "FCGX_Init failed");
     }
     unlink(c->socket);
+    /* bound as 0600: never connectable by others before chown/chmod */
+    old_mask = umask(0177);
     fd = FCGX_OpenSocket(c->socket, 128);
+    umask(old_mask);
     if (fd < 0) {
         return ferr_set(err, FE_CONFIG, "%s: cannot listen: %s", c->socket,
                         strerror(errno));
@@ -235,6 +247,47 @@ static void write_resp(FCGX_Request *rq, struct req *r, struct resp *w)
     }
 }
 
+static int id_in(const struct conf_ids *l, unsigned id)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++) {
+        if (l->id[i] == id) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Accepts one connection and checks its peer: the fd of an allowed one,
+ * or -1 (none pending, or a stranger's, closed and logged). */
+static int accept_peer(int listen_fd, const struct conf *c)
+{
+    struct ucred cr;
+    socklen_t len = sizeof(cr);
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+    if (fd < 0) {
+        return -1;              /* another worker took it */
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
+        log_error("FastCGI peer refused: SO_PEERCRED: %s",
+                  strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!id_in(&c->fastcgi_allow_uids, (unsigned) cr.uid)
+        && !id_in(&c->fastcgi_allow_gids, (unsigned) cr.gid))
+    {
+        log_error("FastCGI peer refused: pid %d uid %u gid %u is not in "
+                  "fastcgi_allow_uids/fastcgi_allow_gids", (int) cr.pid,
+                  (unsigned) cr.uid, (unsigned) cr.gid);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
                int wake_fd)
 {
@@ -243,8 +296,11 @@ int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
     struct resp w;
     struct req r;
     struct pollfd pfd[2];
+    int fd;
 
-    if (FCGX_InitRequest(&rq, listen_fd, 0) != 0) {
+    /* no listening socket for libfcgi: it must never accept a connection
+     * itself, unchecked (after a malformed request it would try) */
+    if (FCGX_InitRequest(&rq, -1, 0) != 0) {
         log_error("FCGX_InitRequest failed");
         return -1;
     }
@@ -264,8 +320,18 @@ int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
         if (!(pfd[0].revents & POLLIN)) {
             continue;
         }
+        fd = accept_peer(listen_fd, app->conf);
+        if (fd < 0) {
+            continue;
+        }
+        /* FCGX_Accept_r reads a request from an open ipcFd instead of
+         * accepting (fcgiapp.c); keepConnection keeps the Finish_r it
+         * starts with from closing it.  The request's own begin record
+         * sets keepConnection again. */
+        rq.ipcFd = fd;
+        rq.keepConnection = 1;
         if (FCGX_Accept_r(&rq) < 0) {
-            continue;               /* another worker took it */
+            continue;               /* malformed: libfcgi closed it */
         }
         memset(&r, 0, sizeof(r));
         r.arena = &arena;

@@ -22,11 +22,23 @@ struct conf_host {
 
 enum { TIMEOUT_ABORT, TIMEOUT_FORCE_COMPLETE };
 
+/* A list of uids or gids (names are resolved when the file is read). */
+struct conf_ids {
+    unsigned *id;
+    size_t n;
+    int set;                    /* given in the file (else the default) */
+};
+
 struct conf {
     char *path;
     char *socket;               /* FastCGI unix socket */
     int   socket_mode;
     char *socket_group;         /* or NULL */
+    /* who may speak FastCGI: a peer (SO_PEERCRED) whose uid is in the
+     * first list or whose gid is in the second.  Defaults: uid 0 and
+     * ferryd's own; the gid of socket_group when that is set. */
+    struct conf_ids fastcgi_allow_uids;
+    struct conf_ids fastcgi_allow_gids;
     int   workers;
     int   runners;              /* migration runner processes */
     char *store;                /* SQLite file */

@@ -330,3 +330,82 @@ def test_most_workers_and_runners_the_config_accepts_start_and_stop():
             p.wait()
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+FCGI_GET = os.path.join(ROOT, "tests", "api", "fcgi_get.py")
+
+
+def fcgi_get(sock, *setpriv):
+    """What a FastCGI GET /v2.1 on sock gets back, run under setpriv
+    with the given arguments (none: as root)."""
+    cmd = (["setpriv"] + list(setpriv) if setpriv else []) + \
+        ["/usr/bin/python3", FCGI_GET, sock, "/v2.1"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return eval(r.stdout)       # repr(bytes) from our own script
+
+
+def test_fastcgi_peers_are_checked_and_the_socket_is_as_configured():
+    # ferryd believes FERRY_* identity from whoever speaks FastCGI on its
+    # socket: only allowed peers (SO_PEERCRED) get an answer, even when
+    # the socket's mode lets anyone connect
+    tmp = tempfile.mkdtemp(prefix="ferry-peer-")
+    os.chmod(tmp, 0o755)
+    sock = os.path.join(tmp, "s.sock")
+    conf = os.path.join(tmp, "ferry.conf")
+    with open(conf, "w") as f:
+        f.write("[ferryd]\nsocket = %s\nsocket_mode = 0666\n"
+                "socket_group = daemon\nworkers = 1\nrunners = 0\n"
+                "store = %s/ferry.db\npolicy = %s/policy/policy.json\n"
+                "[host host-a]\nuri = test://%s/host-a.xml\n"
+                % (sock, tmp, ROOT, HOSTS))
+    logpath = os.path.join(tmp, "ferryd.log")
+    log = open(logpath, "w")
+    p = subprocess.Popen([FERRYD, "-c", conf], stdout=log,
+                         stderr=subprocess.STDOUT)
+    try:
+        assert wait_for(lambda: "listening on" in open(logpath).read()), \
+            open(logpath).read()
+        st = os.stat(sock)
+        assert oct(st.st_mode & 0o777) == oct(0o666)
+        assert st.st_gid == 1                   # daemon
+        # root (allowed by default) is answered
+        assert fcgi_get(sock).startswith(b"\x01\x06"), "no FCGI_STDOUT"
+        assert b"Status: 200" in fcgi_get(sock)
+        # nobody/nogroup: connected (mode 0666) but closed unanswered
+        assert fcgi_get(sock, "--reuid=nobody", "--regid=nogroup",
+                        "--clear-groups") == b""
+        assert wait_for(lambda: "FastCGI peer refused" in
+                        open(logpath).read())
+        line = [l for l in open(logpath).read().splitlines()
+                if "FastCGI peer refused" in l][0]
+        assert "uid 65534 gid 65534" in line and " pid " in line, line
+        # the socket's group (the default gid list) is allowed
+        assert b"Status: 200" in fcgi_get(sock, "--reuid=nobody",
+                                          "--regid=daemon", "--clear-groups")
+        # and the worker still serves after a refusal
+        assert b"Status: 200" in fcgi_get(sock)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=60) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_fastcgi_allow_lists_from_the_config():
+    r = run_ferryd("[ferryd]\nfastcgi_allow_uids = root, nosuchuser9\n"
+                   "[host a]\nuri = test:///default\n", "-t")
+    assert r.returncode == 1
+    assert "ferry.conf:2: no such user 'nosuchuser9'" in r.stderr
+    r = run_ferryd("[ferryd]\nfastcgi_allow_gids = 33, nosuchgroup9\n"
+                   "[host a]\nuri = test:///default\n", "-t")
+    assert r.returncode == 1
+    assert "ferry.conf:2: no such group 'nosuchgroup9'" in r.stderr
+    r = run_ferryd("[ferryd]\npolicy = %s/policy/policy.json\n"
+                   "fastcgi_allow_uids = root, nobody, 33\n"
+                   "fastcgi_allow_gids = nogroup\n"
+                   "[host a]\nuri = test:///default\n" % ROOT, "-t")
+    assert r.returncode == 0, r.stderr

@@ -188,6 +188,52 @@ static void test_include_and_bad_input(void)
               "t.conf:2: expected a whole number in 0..511");
     CHECK_STR(err_of("[host a]\nuri = x\nenabled =\n"),
               "t.conf:3: expected true or false, got ''");
+    /* FastCGI peer lists: names or numbers; defaults root (+ ferryd's
+     * uid) and the socket group */
+    CHECK_STR(err_of("[ferryd]\nfastcgi_allow_uids = root, nosuchuser9\n"),
+              "t.conf:2: no such user 'nosuchuser9'");
+    CHECK_STR(err_of("[ferryd]\nfastcgi_allow_gids = nosuchgroup9\n"),
+              "t.conf:2: no such group 'nosuchgroup9'");
+    CHECK_STR(err_of("[ferryd]\nfastcgi_allow_uids = 1x\n"),
+              "t.conf:2: bad id '1x'");
+    CHECK_STR(err_of("[ferryd]\nfastcgi_allow_uids = 4294967295\n"),
+              "t.conf:2: bad id '4294967295'");
+    CHECK_STR(err_of("[ferryd]\nfastcgi_allow_gids = , ,\n"),
+              "t.conf:2: empty value");
+    CHECK_STR(err_of("[ferryd]\nsocket_group = nosuchgroup9\n"
+                     "[host a]\nuri = x\n"),
+              "t.conf: socket_group: no such group 'nosuchgroup9'");
+    {
+        struct conf *c = NULL;
+        struct ferr e = { 0 };
+
+        CHECK_INT(conf_load(write_file("t.conf", "[ferryd]\n"
+                  "fastcgi_allow_uids = root, 33 nobody\n"
+                  "fastcgi_allow_gids = nogroup,7\n[host a]\nuri = x\n"),
+                  &c, &e), 0);
+        if (c != NULL) {
+            CHECK_INT(c->fastcgi_allow_uids.n, 3);
+            CHECK_INT(c->fastcgi_allow_uids.id[0], 0);
+            CHECK_INT(c->fastcgi_allow_uids.id[1], 33);
+            CHECK_INT(c->fastcgi_allow_uids.id[2], 65534);
+            CHECK_INT(c->fastcgi_allow_gids.n, 2);
+            CHECK_INT(c->fastcgi_allow_gids.id[0], 65534);
+            CHECK_INT(c->fastcgi_allow_gids.id[1], 7);
+            conf_free(c);
+            c = NULL;
+        }
+        CHECK_INT(conf_load(write_file("t.conf", "[ferryd]\n"
+                  "socket_group = daemon\n[host a]\nuri = x\n"), &c, &e),
+                  0);
+        if (c != NULL) {
+            CHECK_INT(c->fastcgi_allow_uids.n, geteuid() == 0 ? 1 : 2);
+            CHECK_INT(c->fastcgi_allow_uids.id[0], 0);
+            CHECK_INT(c->fastcgi_allow_gids.n, 1);
+            CHECK_INT(c->fastcgi_allow_gids.id[0], 1);
+            conf_free(c);
+        }
+        ferr_clear(&e);
+    }
     CHECK_STR(err_of("[ferryd]\nlog_level =\n"),
               "t.conf:2: log_level must be info or debug, got ''");
 }
