@@ -1,9 +1,13 @@
 """Identity from nginx's FERRY_ROLES: every role counts, however many the
 token lists (ferryd used to keep only the first 8, so an admin listed 9th
-was refused as a non-admin)."""
+was refused as a non-admin).  A sandbox of its own, so that the tokens are
+in the map from the start (no nginx reload late in the session)."""
+import os
+import shutil
+
 import pytest
 
-from conftest import assert_fault
+from conftest import Sandbox, assert_fault, make_sandbox
 
 OSM_POLICY = ("Policy doesn't allow os_compute_api:os-migrations:index to "
               "be performed.")
@@ -15,22 +19,30 @@ def roles_with_admin_at(pos, total):
     return ",".join(names)
 
 
+MANY = {
+    "admin9": ("many9", "p1", roles_with_admin_at(9, 9)),
+    "admin20": ("many20", "p1", roles_with_admin_at(20, 20)),
+    "noadmin20": ("many0", "p1", ",".join("role%02d" % i
+                                          for i in range(1, 21))),
+}
+
+
 @pytest.fixture(scope="module")
-def many_roles(sandbox):
-    made = {
-        "admin9": sandbox.add_token("many9", "p1", roles_with_admin_at(9, 9)),
-        "admin20": sandbox.add_token("many20", "p1",
-                                     roles_with_admin_at(20, 20)),
-        "noadmin20": sandbox.add_token("many0", "p1", ",".join(
-            "role%02d" % i for i in range(1, 21))),
-    }
-    sandbox.reload()
-    return made
+def rsb():
+    sb = make_sandbox("roles")
+    sb.TOKENS = dict(Sandbox.TOKENS, **MANY)
+    try:
+        sb.start()
+        yield sb
+    finally:
+        sb.stop()
+        if os.environ.get("FERRY_KEEP_SANDBOX") != "1":
+            shutil.rmtree(sb.workdir, ignore_errors=True)
 
 
 @pytest.mark.parametrize("who", ["admin9", "admin20"])
-def test_admin_listed_late_is_honoured(sandbox, many_roles, who):
-    c = sandbox.client(many_roles[who])
+def test_admin_listed_late_is_honoured(rsb, who):
+    c = rsb.client(rsb.tokens[who])
     r = c.get("/v2.1/os-migrations")
     assert r.status == 200, r
     assert "migrations" in r.json()
@@ -38,6 +50,6 @@ def test_admin_listed_late_is_honoured(sandbox, many_roles, who):
     assert r.status == 200, r
 
 
-def test_twenty_roles_without_admin_are_not_admin(sandbox, many_roles):
-    r = sandbox.client(many_roles["noadmin20"]).get("/v2.1/os-migrations")
+def test_twenty_roles_without_admin_are_not_admin(rsb):
+    r = rsb.client(rsb.tokens["noadmin20"]).get("/v2.1/os-migrations")
     assert_fault(r, 403, "forbidden", OSM_POLICY)
