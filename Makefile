@@ -32,10 +32,26 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 HDR      = $(wildcard include/ferry/*.h)
 
+# libFuzzer targets: tests/fuzz/fuzz_<name>.c, its seeds in corpus/<name>/,
+# its dictionary <name>.dict, its reproducers in regress/<name>/ (run.sh
+# finds them by name).  Built with clang in build/fuzz/: the library objects
+# with fuzzer-no-link coverage, each target with libFuzzer's main.
+FUZZ_CC      = clang
+FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -fno-omit-frame-pointer
+FUZZ_CFLAGS  = -std=gnu11 $(WARN) -Iinclude $(DEP_CFLAGS) -D_GNU_SOURCE \
+               -O1 -g $(FUZZ_SAN) -DFUZZ_TOPDIR='"$(CURDIR)"'
+FUZZ_SRC     = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_BIN     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+FUZZ_OBJ     = $(LIB_SRC:src/%.c=build/fuzz/obj/%.o)
+FUZZ_SECONDS ?= 600
+FUZZ_CHECK_SECONDS = 15
+
 .SECONDARY:
 
 .PHONY: all check check-unit check-api check-lab demo install clean deps \
-        deps-test distclean
+        deps-test distclean fuzz fuzz-build check-fuzz
 
 all: build/ferryd
 
@@ -60,14 +76,39 @@ build/unit/%: tests/unit/%.c tests/unit/unit.h $(SAN_OBJ)
 	$(CC) $(BASE_CFLAGS) -Itests/unit -O1 -g $(SAN) -o $@ $< $(SAN_OBJ) \
 	    $(DEP_LIBS)
 
+build/fuzz/obj/%.o: src/%.c $(HDR) config.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
+	    $(DEP_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+# Every target FUZZ_SECONDS each; new corpus entries go to build/fuzz/
+# corpus/<name>/ (kept between runs), never into the repository.
+fuzz: $(FUZZ_BIN)
+	@set -e; for n in $(FUZZ_NAMES); do \
+	    sh tests/fuzz/run.sh fuzz $$n $(FUZZ_SECONDS); \
+	done
+
+# Seeds and reproducers as plain inputs, then a short run from the seeds.
+check-fuzz: $(FUZZ_BIN)
+	@set -e; for n in $(FUZZ_NAMES); do \
+	    sh tests/fuzz/run.sh check $$n $(FUZZ_CHECK_SECONDS); \
+	done
+
 deps:
 	sh tools/deps build
 
 deps-test:
 	sh tools/deps lab
 
-check: all $(UNIT_BIN) deps-test
+check: all $(UNIT_BIN) $(FUZZ_BIN) deps-test
 	$(MAKE) --no-print-directory check-unit
+	$(MAKE) --no-print-directory check-fuzz
 	$(MAKE) --no-print-directory check-api
 	$(MAKE) --no-print-directory check-lab
 
