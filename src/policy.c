@@ -25,6 +25,12 @@
  *                 str() of that literal.  A NULL credential is Python None.
  * Unlike oslo, which logs and denies a rule it cannot parse, a syntax error
  * is reported (-FE_CONFIG) so the operator learns of it at start-up.
+ * A check evaluates at most the policy's node count plus POLICY_MAX_STEPS
+ * nodes, and one that would need more denies: each rule of a loop-free
+ * policy is evaluated at most once per check, so only rules that loop (or
+ * chain deeper than POLICY_MAX_CHAIN) and branch can reach the bound,
+ * where naive evaluation takes exponential time (oslo recurses until
+ * RecursionError).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +42,7 @@
 
 #define POLICY_MAX_NEST   100           /* parentheses and not, per rule */
 #define POLICY_MAX_CHAIN  64            /* rule:NAME depth at evaluation */
+#define POLICY_MAX_STEPS  4096          /* check steps beyond the nodes */
 #define POLICY_MAX_FILE   (16 * 1024 * 1024)
 
 enum pn_kind {
@@ -69,6 +76,7 @@ struct prule {
     char         *text;
     char         *pool;         /* the node strings */
     struct pnode *nodes;
+    int           nnodes;
     int           root;
 };
 
@@ -76,6 +84,7 @@ struct policy {
     struct prule *rules;        /* sorted by name (strcmp) */
     size_t        n;
     size_t        cap;
+    size_t        nodes;        /* of all rules: bounds a check's steps */
 };
 
 enum tok_kind { TK_LPAREN, TK_RPAREN, TK_AND, TK_OR, TK_NOT, TK_CHECK,
@@ -101,7 +110,15 @@ struct parser {
     char          reason[256];
 };
 
-/* The credentials of one check: the identity plus is_admin. */
+/*
+ * The credentials of one check: the identity plus is_admin.  Rules can
+ * share sub-rules (a DAG: r0 = "rule:r1 or rule:r1", r1 = ...), which
+ * naive evaluation visits exponentially often, so a rule's result is kept
+ * for the rest of the check (memo, by index in p->rules) once it is known
+ * not to depend on the path: no loop was cut and no limit hit while it was
+ * evaluated (cuts unchanged).  Loops can still branch exponentially, so
+ * steps bounds the whole check (see the top of the file).
+ */
 struct pctx {
     const struct policy        *p;
     const struct identity      *id;
@@ -109,6 +126,9 @@ struct pctx {
     int                         is_admin;   /* -1 None, 0 False, 1 True */
     const struct prule         *stack[POLICY_MAX_CHAIN];
     int                         depth;
+    signed char                *memo;       /* -1 unknown, 0, 1; or NULL */
+    unsigned long               cuts;
+    unsigned long               steps;
 };
 
 
@@ -523,6 +543,7 @@ prule_parse(struct prule *r, const char *text, char *reason, size_t rsize)
 
     r->nodes = ps.nodes;
     r->pool = ps.pool;
+    r->nnodes = ps.nnodes;
     r->root = root;
     return 0;
 
@@ -580,6 +601,7 @@ set_rule(struct policy *p, const char *name, const char *text, char *reason,
 
     old = find_rule(p, name, &at);
     if (old != NULL) {
+        p->nodes = p->nodes - (size_t) old->nnodes + (size_t) r.nnodes;
         r.name = old->name;
         old->name = NULL;
         prule_free(old);
@@ -606,6 +628,7 @@ set_rule(struct policy *p, const char *name, const char *text, char *reason,
             (p->n - at) * sizeof(struct prule));
     p->rules[at] = r;
     p->n++;
+    p->nodes += (size_t) r.nnodes;
     return 0;
 }
 
@@ -940,6 +963,11 @@ eval_node(struct pctx *cx, const struct prule *r, int i)
     const struct prule *ref;
     int                 k;
 
+    if (++cx->steps > cx->p->nodes + POLICY_MAX_STEPS) {
+        cx->cuts++;
+        return 0;
+    }
+
     switch (n->kind) {
 
     case PN_TRUE:
@@ -965,6 +993,7 @@ eval_node(struct pctx *cx, const struct prule *r, int i)
         }
         for (k = 0; k < cx->depth; k++) {
             if (cx->stack[k] == ref) {
+                cx->cuts++;
                 return 0;       /* a loop: oslo would recurse forever */
             }
         }
@@ -982,14 +1011,23 @@ eval_node(struct pctx *cx, const struct prule *r, int i)
 static int
 eval_rule(struct pctx *cx, const struct prule *r)
 {
-    int rc;
+    size_t        at = (size_t) (r - cx->p->rules);
+    unsigned long cuts = cx->cuts;
+    int           rc;
 
+    if (cx->memo != NULL && cx->memo[at] >= 0) {
+        return cx->memo[at];
+    }
     if (cx->depth == POLICY_MAX_CHAIN) {
+        cx->cuts++;
         return 0;
     }
     cx->stack[cx->depth++] = r;
     rc = eval_node(cx, r, r->root);
     cx->depth--;
+    if (cx->memo != NULL && cx->cuts == cuts) {
+        cx->memo[at] = (signed char) rc;
+    }
     return rc;
 }
 
@@ -1000,6 +1038,7 @@ check_as(const struct policy *p, const char *rule, const struct identity *id,
 {
     const struct prule *r;
     struct pctx         cx;
+    int                 rc;
 
     if (p == NULL || rule == NULL || id == NULL) {
         return 0;
@@ -1013,7 +1052,16 @@ check_as(const struct policy *p, const char *rule, const struct identity *id,
     cx.t = t;
     cx.is_admin = is_admin;
     cx.depth = 0;
-    return eval_rule(&cx, r);
+    cx.cuts = 0;
+    cx.steps = 0;
+    /* Without memory the check is only slower: steps still bounds it. */
+    cx.memo = malloc(p->n);
+    if (cx.memo != NULL) {
+        memset(cx.memo, -1, p->n);
+    }
+    rc = eval_rule(&cx, r);
+    free(cx.memo);
+    return rc;
 }
 
 
