@@ -90,15 +90,16 @@ fuzz-build: $(FUZZ_BIN)
 # Every target FUZZ_SECONDS each; new corpus entries go to build/fuzz/
 # corpus/<name>/ (kept between runs), never into the repository.
 fuzz: $(FUZZ_BIN)
-	@set -e; for n in $(FUZZ_NAMES); do \
-	    sh tests/fuzz/run.sh fuzz $$n $(FUZZ_SECONDS); \
-	done
+	@rc=0; for n in $(FUZZ_NAMES); do \
+	    sh tests/fuzz/run.sh fuzz $$n $(FUZZ_SECONDS) || rc=1; \
+	done; exit $$rc
 
 # Seeds and reproducers as plain inputs, then a short run from the seeds.
+# Every target runs even when one fails; make fails if any did.
 check-fuzz: $(FUZZ_BIN)
-	@set -e; for n in $(FUZZ_NAMES); do \
-	    sh tests/fuzz/run.sh check $$n $(FUZZ_CHECK_SECONDS); \
-	done
+	@rc=0; for n in $(FUZZ_NAMES); do \
+	    sh tests/fuzz/run.sh check $$n $(FUZZ_CHECK_SECONDS) || rc=1; \
+	done; exit $$rc
 
 deps:
 	sh tools/deps build

@@ -32,8 +32,16 @@ if [ -f "$dir/$name.options" ]; then
     set -- "$@" $(grep -v '^#' "$dir/$name.options")
 fi
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# A wedged run (a sanitizer stuck reporting an OOM has been seen) must not
+# hang make: each run gets its budget plus 60 s, then is killed.
+guard() {
+    limit=$1
+    shift
+    timeout -k 10 "$limit" "$@"
+}
+
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 # The input a failed run died on: the artifact libFuzzer wrote, or for a
 # plain-input run the file it was running.
@@ -65,10 +73,11 @@ if [ "$mode" = check ]; then
             2>/dev/null | sort)
     if [ -n "$files" ]; then
         log=$out/plain.log
+        n=$(echo "$files" | wc -l)
         # shellcheck disable=SC2086
-        "$bin" "$@" $files >"$log" 2>&1 || failed "$log" "plain inputs"
-        echo "== fuzz $name: $(echo "$files" | wc -l) seed and regression" \
-             "inputs pass"
+        guard $((n * 10 + 60)) "$bin" "$@" $files >"$log" 2>&1 \
+            || failed "$log" "plain inputs"
+        echo "== fuzz $name: $n seed and regression inputs pass"
     fi
     scratch=build/fuzz/check/$name
     rm -rf "$scratch"
@@ -85,6 +94,6 @@ seeds=
 log=$out/$mode.log
 echo "== fuzz $name: fuzzing for $secs s (log: $log)"
 # shellcheck disable=SC2086
-"$bin" "$@" -max_total_time="$secs" "$scratch" $seeds >"$log" 2>&1 \
-    || failed "$log" "fuzzing"
+guard $((secs + 60)) "$bin" "$@" -max_total_time="$secs" "$scratch" $seeds \
+    >"$log" 2>&1 || failed "$log" "fuzzing"
 summary "$log"
