@@ -442,39 +442,51 @@ parse_unary(struct parser *ps)
 }
 
 
+/*
+ * operand (tok operand)*.  The chain a OP b OP c is built leaning right,
+ * OP(a, OP(b, c)), so that eval_node() walks it in a loop instead of
+ * recursing once per operator (a rule of 400000 "and"s overflowed the
+ * stack); and/or being associative, the result and the left-to-right
+ * short-circuit order are the same.
+ */
 static int
-parse_and(struct parser *ps)
+parse_chain(struct parser *ps, enum tok_kind tok, enum pn_kind kind,
+    int (*operand)(struct parser *))
 {
-    int l, r;
+    int head, tail, l, r, n;
 
-    l = parse_unary(ps);
-    while (l >= 0 && ps->toks[ps->pos].kind == TK_AND) {
+    l = operand(ps);
+    head = l;
+    tail = -1;
+    while (l >= 0 && ps->toks[ps->pos].kind == tok) {
         ps->pos++;
-        r = parse_unary(ps);
+        r = operand(ps);
         if (r < 0) {
             return -1;
         }
-        l = new_node(ps, PN_AND, l, r);
+        if (tail < 0) {
+            head = tail = new_node(ps, kind, l, r);
+        } else {
+            n = new_node(ps, kind, ps->nodes[tail].b, r);
+            ps->nodes[tail].b = n;
+            tail = n;
+        }
     }
-    return l;
+    return head;
+}
+
+
+static int
+parse_and(struct parser *ps)
+{
+    return parse_chain(ps, TK_AND, PN_AND, parse_unary);
 }
 
 
 static int
 parse_or(struct parser *ps)
 {
-    int l, r;
-
-    l = parse_and(ps);
-    while (l >= 0 && ps->toks[ps->pos].kind == TK_OR) {
-        ps->pos++;
-        r = parse_and(ps);
-        if (r < 0) {
-            return -1;
-        }
-        l = new_node(ps, PN_OR, l, r);
-    }
-    return l;
+    return parse_chain(ps, TK_OR, PN_OR, parse_and);
 }
 
 
@@ -959,9 +971,12 @@ check_generic(struct pctx *cx, const struct pnode *n)
 static int
 eval_node(struct pctx *cx, const struct prule *r, int i)
 {
-    const struct pnode *n = &r->nodes[i];
+    const struct pnode *n;
     const struct prule *ref;
     int                 k;
+
+next:
+    n = &r->nodes[i];
 
     if (++cx->steps > cx->p->nodes + POLICY_MAX_STEPS) {
         cx->cuts++;
@@ -977,11 +992,19 @@ eval_node(struct pctx *cx, const struct prule *r, int i)
     case PN_HTTP:
         return 0;
 
-    case PN_AND:
-        return eval_node(cx, r, n->a) && eval_node(cx, r, n->b);
+    case PN_AND:                /* chains lean right: loop on b */
+        if (!eval_node(cx, r, n->a)) {
+            return 0;
+        }
+        i = n->b;
+        goto next;
 
     case PN_OR:
-        return eval_node(cx, r, n->a) || eval_node(cx, r, n->b);
+        if (eval_node(cx, r, n->a)) {
+            return 1;
+        }
+        i = n->b;
+        goto next;
 
     case PN_NOT:
         return !eval_node(cx, r, n->a);

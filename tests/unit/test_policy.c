@@ -564,12 +564,54 @@ test_shared_rules(void)
 }
 
 
+/*
+ * A rule of 400000 "and"s (or "or"s) fits the 16 MB policy file; its
+ * evaluation recursed once per operator and overflowed the stack (found by
+ * fuzz_policy).
+ */
+static void
+test_long_chains(void)
+{
+    static const char *const ops[] = { " and ", " or " };
+    struct policy *p = policy_new();
+    struct ferr    err;
+    struct sbuf    text;
+    size_t         i, k;
+
+    memset(&err, 0, sizeof(err));
+    for (k = 0; k < ARRAY_LEN(ops); k++) {
+        sbuf_init(&text);
+        for (i = 0; i < 400000; i++) {
+            sbuf_puts(&text, k == 0 ? "@" : "!");
+            sbuf_puts(&text, ops[k]);
+        }
+        sbuf_puts(&text, "role:reader");
+        CHECK(policy_set_rule(p, "long", text.buf, &err) == 0);
+        CHECK_INT(policy_check(p, "long", &reader_a, &tgt_a), 1);
+        CHECK_INT(policy_check(p, "long", &admin_b, &tgt_a), 0);
+        sbuf_free(&text);
+    }
+
+    /* Mixed chains keep precedence and order. */
+    CHECK_INT(ev(p, "! and @ or @ and @", &reader_a, &tgt_a), 1);
+    CHECK_INT(ev(p, "@ and ! or ! and @ or !", &reader_a, &tgt_a), 0);
+    CHECK_INT(ev(p, "@ or ! and !", &reader_a, &tgt_a), 1);
+    CHECK_INT(ev(p, "not @ or not ! and @ and role:reader", &reader_a,
+                 &tgt_a), 1);
+    CHECK_INT(ev(p, "not @ or not ! and @ and role:reader", &admin_b,
+                 &tgt_a), 0);
+    CHECK_INT(err.code, 0);
+    policy_free(p);
+}
+
+
 int
 main(void)
 {
     test_constructs();
     test_rules();
     test_shared_rules();
+    test_long_chains();
     test_errors();
     test_load_errors();
     test_shipped();
