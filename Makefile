@@ -107,7 +107,7 @@ deps:
 deps-test:
 	sh tools/deps lab
 
-check: all $(UNIT_BIN) $(FUZZ_BIN) deps-test
+check: all $(UNIT_BIN) deps-test
 	$(MAKE) --no-print-directory check-unit
 	$(MAKE) --no-print-directory check-fuzz
 	$(MAKE) --no-print-directory check-api

@@ -57,11 +57,16 @@ failed() {
     exit 1
 }
 
+# A value of libFuzzer's -print_final_stats.
+final_stat() {
+    sed -n "s/^stat::$1: *//p" "$2" | tail -n 1
+}
+
 summary() {
     log=$1
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
-    rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -n 1)
+    execs=$(final_stat number_of_executed_units "$log")
+    rate=$(final_stat average_exec_per_sec "$log")
+    rss=$(final_stat peak_rss_mb "$log")
     cov=$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9/]*[a-zA-Z]*' "$log" \
           | tail -n 1)
     echo "== fuzz $name: ${execs:-?} executions (${rate:-?}/s), $cov," \
