@@ -63,8 +63,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char    *buf = (const char *) data, *mark;
-    char           dir[] = "/tmp/fuzz_conf.XXXXXX", main_path[64];
-    char           inc_path[64];
+    char           dir[64], main_path[96], inc_path[96];
     size_t         main_len;
     struct conf   *c;
     struct ferr    err;
@@ -88,6 +87,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     main_len = (mark != NULL) ? (size_t) (mark - buf) : size;
 
+    /* tmpfs when there is one: three file operations per input. */
+    snprintf(dir, sizeof(dir), "%s/fuzz_conf.XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     if (mkdtemp(dir) == NULL) {
         perror("mkdtemp");
         abort();
