@@ -51,7 +51,7 @@ FUZZ_CHECK_SECONDS = 15
 .SECONDARY:
 
 .PHONY: all check check-unit check-api check-lab demo install clean deps \
-        deps-test distclean fuzz fuzz-build check-fuzz
+        deps-test distclean fuzz fuzz-build check-fuzz deps-fuzz
 
 all: build/ferryd
 
@@ -76,7 +76,9 @@ build/unit/%: tests/unit/%.c tests/unit/unit.h $(SAN_OBJ)
 	$(CC) $(BASE_CFLAGS) -Itests/unit -O1 -g $(SAN) -o $@ $< $(SAN_OBJ) \
 	    $(DEP_LIBS)
 
-build/fuzz/obj/%.o: src/%.c $(HDR) config.mk
+# clang and libFuzzer come from tools/deps test (order-only: installing
+# them rebuilds nothing)
+build/fuzz/obj/%.o: src/%.c $(HDR) config.mk | deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
@@ -106,6 +108,9 @@ deps:
 
 deps-test:
 	sh tools/deps lab
+
+deps-fuzz:
+	sh tools/deps test
 
 check: all $(UNIT_BIN) deps-test
 	$(MAKE) --no-print-directory check-unit
