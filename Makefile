@@ -46,7 +46,7 @@ FUZZ_NAMES   = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 FUZZ_BIN     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 FUZZ_OBJ     = $(LIB_SRC:src/%.c=build/fuzz/obj/%.o)
 FUZZ_SECONDS ?= 600
-FUZZ_CHECK_SECONDS = 15
+FUZZ_CHECK_SECONDS = 12
 
 .SECONDARY:
 
