@@ -129,3 +129,58 @@ def test_source_libvirtd_killed_mid_transfer(lab, ferry, guests):
     assert rec["status"] == "failed", rec
     assert "neither host" not in (rec["error_reason"] or ""), rec
     prove_untouched(lab, ferry, g)
+
+
+def test_store_locked_20s_during_a_migration(lab, ferry, guests):
+    """Another process holds the store's write lock for 20 s while a guest
+    moves: requests that must write answer 503 within the store timeout
+    (not 500 after 10 s, not a 202 after 19 s), reads go on, the runner
+    that cannot beat its heartbeat is not declared dead (no takeover), and
+    the migration ends once, completed, recorded after the lock is gone."""
+    import sqlite3
+    g = guests("store-locked", **STILL)
+    other = guests("store-locked-2", mem=128)
+    uuid = g["GUEST_UUID"]
+    with configured(ferry, bandwidth=SLOW):
+        mid = start(ferry, uuid)
+        wait_transfer(ferry, uuid, mid)
+        con = sqlite3.connect(os.path.join(ferry.dir, "ferry.db"),
+                              isolation_level=None, timeout=10)
+        con.execute("BEGIN EXCLUSIVE")
+        t0 = time.monotonic()
+        try:
+            answers = []
+            while time.monotonic() - t0 < 20:
+                t = time.monotonic()
+                r = ferry.migrate(other["GUEST_UUID"], "2.30", host="lab-b",
+                                  block_migration=False)
+                answers.append((r.status_code, time.monotonic() - t))
+                assert r.status_code == 503, r.text
+                assert r.json()["serviceUnavailable"]["code"] == 503
+                assert r.headers.get("Retry-After") == "2"
+                assert ferry.call("GET", "/servers/" + uuid).status_code \
+                    == 200
+                time.sleep(1)
+            # the transfer goes on meanwhile; lift the cap so that it ends
+            # while the store is still locked
+            assert lab.virsh("a", "migrate-setspeed", uuid,
+                             "1000").returncode == 0
+            wait_for(lambda: lab.state("b", uuid) == "running", 60,
+                     what="the transfer to end under the lock")
+            assert record(ferry, uuid, mid)["status"] == "running"
+        finally:
+            con.execute("ROLLBACK")
+            con.close()
+        rec = wait_end(ferry, uuid, mid, 60)
+    slowest = max(s for _, s in answers)
+    say("store locked 20 s: %d POSTs, all 503, slowest %.1f s; record %s "
+        "after the lock" % (len(answers), slowest, rec["status"]))
+    assert slowest < 6, answers
+    assert rec["status"] == "completed", rec
+    log = ferry.log_text()
+    assert "migration %d of %s: reconciling" % (mid, uuid) not in log
+    assert len(re.findall(r"migration %d of %s: completed" % (mid, uuid),
+                          log)) == 1
+    assert ferry.records(other["GUEST_UUID"]) == []
+    on_b_only(lab, uuid)
+    moved(lab, g, "a", "b")
