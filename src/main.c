@@ -9,6 +9,11 @@
  * if both load, a new generation of workers starts on the same socket and
  * the old one is told to finish and exit, so no request is dropped; if
  * either fails, the error is logged and the running generation stays.
+ *
+ * One ferryd per socket: SOCKET.lock is held by the master and inherited
+ * by its children, and children die with the master (PR_SET_PDEATHSIG), so
+ * a master killed with -9 leaves nothing behind for long, and a new one
+ * never runs beside an old generation.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -68,6 +75,7 @@ static struct worker *free_slot(void)
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 static int wake_pipe[2] = { -1, -1 };
+static pid_t master_pid;
 
 static void on_signal(int sig)
 {
@@ -120,6 +128,15 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
     int rc;
 
     memset(&app, 0, sizeof(app));
+    /* children die with their master, so a master killed with -9 leaves
+     * no orphans serving or migrating on an old configuration: a worker
+     * finishes the request in hand (SIGTERM), a runner stops at once (its
+     * record is reconciled by the next generation's runners, as after any
+     * crash).  The parent check covers a master that died before prctl. */
+    prctl(PR_SET_PDEATHSIG, kind == KIND_RUNNER ? SIGKILL : SIGTERM);
+    if (getppid() != master_pid) {
+        _exit(0);
+    }
     close(wake_pipe[0]);
     close(wake_pipe[1]);
     if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -181,6 +198,48 @@ static pid_t spawn(struct worker *w, int kind, int gen, int listen_fd,
     return pid;
 }
 
+/* One generation of ferryd per socket: the master takes an exclusive lock
+ * on SOCKET.lock, and its children inherit it (flock follows the open
+ * file, which fork shares), so the lock is free only once the master and
+ * every child of it are gone.  A new master waits a little for the
+ * children of a dead one to finish, then refuses to start. */
+static int take_lock(const struct conf *c, struct ferr *err)
+{
+    char path[4096 + 8], buf[32];
+    int fd, i;
+
+    if ((size_t) snprintf(path, sizeof(path), "%s.lock", c->socket)
+        >= sizeof(path))
+    {
+        return ferr_set(err, FE_CONFIG, "%s: path too long", c->socket);
+    }
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return ferr_set(err, FE_CONFIG, "%s: %s", path, strerror(errno));
+    }
+    for (i = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; i++) {
+        if (errno != EWOULDBLOCK || i == 100) {
+            ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+            buf[n > 0 ? n : 0] = '\0';
+            close(fd);
+            return ferr_set(err, FE_CONFIG, "%s is held by another ferryd "
+                            "(master pid %s, or children it left): stop "
+                            "it first", path, n > 0 ? strtok(buf, "\n")
+                            : "unknown");
+        }
+        usleep(100000);         /* up to 10 s */
+    }
+    snprintf(buf, sizeof(buf), "%d\n", (int) getpid());
+    if (ftruncate(fd, 0) != 0
+        || pwrite(fd, buf, strlen(buf), 0) != (ssize_t) strlen(buf))
+    {
+        log_error("%s: cannot write the master pid: %s", path,
+                  strerror(errno));
+    }
+    return fd;              /* held for the life of this generation */
+}
+
 static void usage(void)
 {
     fputs("usage: ferryd [-c ferry.conf] [-t]\n"
@@ -227,7 +286,8 @@ int main(int argc, char **argv)
         exit(0);
     }
     log_init("ferryd", conf->log_debug);
-    if (store_open(conf->store, &st, &err) < 0) {
+    master_pid = getpid();
+    if (take_lock(conf, &err) < 0 || store_open(conf->store, &st, &err) < 0) {
         fprintf(stderr, "ferryd: %s\n", ferr_msg(&err));
         exit(1);
     }

@@ -409,3 +409,99 @@ def test_fastcgi_allow_lists_from_the_config():
                    "fastcgi_allow_gids = nogroup\n"
                    "[host a]\nuri = test:///default\n" % ROOT, "-t")
     assert r.returncode == 0, r.stderr
+
+
+# ---- the master killed with -9 (issue 16, item 4) --------------------------
+
+def children_of(pid):
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                         text=True).stdout
+    return sorted(int(p) for p in out.split())
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def start_ferryd(conf, log):
+    with open(log, "ab") as f:
+        return subprocess.Popen([FERRYD, "-c", conf], stdout=f, stderr=f,
+                                stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+
+
+@pytest.fixture
+def short_tmp():
+    """A short directory: the sandbox's socket path must fit sun_path."""
+    d = tempfile.mkdtemp(prefix="ferry-orphans-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_children_die_with_a_killed_master(short_tmp):
+    """kill -9 of the master: its workers and runners go too (no orphans
+    serving or claiming on an old configuration), and a new master starts
+    on the same socket and serves."""
+    sb = Sandbox(short_tmp)
+    try:
+        conf = os.path.join(sb.dir, "ferry.conf")
+        text = open(conf).read().replace("runners = 0", "runners = 2")
+        open(conf, "w").write(text)
+        os.kill(sb.master, signal.SIGTERM)
+        assert wait_for(lambda: not alive(sb.master), 10)
+        p = start_ferryd(conf, os.path.join(sb.dir, "ferryd.log"))
+        open(os.path.join(sb.dir, "ferryd.pid"), "w").write("%d\n" % p.pid)
+        assert wait_for(lambda: len(children_of(p.pid)) == 4, 10)
+        assert sb.get("/servers").status_code == 200
+        kids = children_of(p.pid)
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(10)
+        assert wait_for(lambda: not any(alive(k) for k in kids), 5), \
+            [k for k in kids if alive(k)]
+        # a new generation takes the socket over and serves
+        q = start_ferryd(conf, os.path.join(sb.dir, "ferryd.log"))
+        open(os.path.join(sb.dir, "ferryd.pid"), "w").write("%d\n" % q.pid)
+        assert wait_for(lambda: sb.get("/servers").status_code == 200,
+                        15)
+        assert len(children_of(q.pid)) == 4
+    finally:
+        sb.stop()
+
+
+def test_new_master_refuses_while_an_old_generation_lives(short_tmp):
+    """While any process of another generation holds SOCKET.lock, a new
+    master does not start beside it: exit 1 with the holder's pid."""
+    import fcntl
+    sb = Sandbox(short_tmp)
+    try:
+        conf = os.path.join(sb.dir, "ferry.conf")
+        lock = os.path.join(sb.dir, "ferryd.sock.lock")
+        assert open(lock).read().strip() == str(sb.master)
+        t0 = time.monotonic()
+        p = subprocess.run([FERRYD, "-c", conf], capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 1, p
+        want = ("ferryd.sock.lock is held by another ferryd (master pid %d"
+                % sb.master)
+        assert want in p.stderr, p.stderr
+        assert time.monotonic() - t0 >= 9       # it waited for a dying one
+        # the running generation is untouched
+        assert sb.get("/servers").status_code == 200
+        os.kill(sb.master, signal.SIGTERM)
+        assert wait_for(lambda: not alive(sb.master), 10)
+        # a stray holder (an orphan child, here a stand-in) blocks too
+        fd = os.open(lock, os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            p = subprocess.run([FERRYD, "-c", conf], capture_output=True,
+                               text=True, timeout=30)
+            assert p.returncode == 1 and "is held by another ferryd" in \
+                p.stderr, p
+        finally:
+            os.close(fd)
+    finally:
+        sb.stop()
