@@ -3,12 +3,15 @@
  * (spec §4).  Runs the checks of §4.3 in Nova's order, then records the
  * migration (status "accepted") in the store, which also marks the server
  * as migrating, and answers 202.  The store's unique in-progress row
- * decides a race between two requests for one server.
+ * decides a race between two requests for one server.  Each action starts
+ * an instance action (Nova's _record_action_start, nova/compute/api.py)
+ * in the transaction of its record change.
  */
 #include <stdio.h>
 #include <string.h>
 #include "ferry/api.h"
 #include "ferry/fault.h"
+#include "ferry/iaction.h"
 #include "ferry/inventory.h"
 #include "ferry/runner.h"
 #include "ferry/schema.h"
@@ -33,6 +36,23 @@ const struct action server_actions[] = {
 };
 
 #define LIVE_RULE "os_compute_api:os-migrate-server:migrate_live"
+
+/* Creates record m and the action of the request, both or neither. */
+static int create_with_action(struct app *app, struct req *r,
+                              struct migration *m, const char *action,
+                              struct ferr *err)
+{
+    m->request_id = r->request_id;
+    if (store_begin(app->store, err) < 0
+        || store_migration_create(app->store, m, err) < 0
+        || api_action_start(app, r, m->instance_uuid, action, err) < 0
+        || store_commit(app->store, err) < 0)
+    {
+        store_rollback(app->store);
+        return -err->code;
+    }
+    return 0;
+}
 
 /* Sync mode: prechecks inside the request.  Failure: the record ends in
  * "error" and the error is the answer (400s / 409 / 500, spec 4.4);
@@ -159,7 +179,7 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
     /* below 2.34 the request itself runs the prechecks (spec 4.4); the
      * record is held (claimed_by -1) so no runner takes it meanwhile */
     m.claimed_by = mv < 34 ? -1 : 0;
-    if (store_migration_create(app->store, &m, err) < 0) {
+    if (create_with_action(app, r, &m, IA_LIVE_MIGRATION, err) < 0) {
         if (err->code == FE_CONFLICT) {
             ferr_clear(err);
             return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' "
@@ -261,7 +281,7 @@ static int cold_migrate(struct app *app, struct req *r, struct resp *w,
     m.user_id = r->ident.user_id;
     m.project_id = r->ident.project_id;
     m.mv_minor = r->mv_minor;
-    if (store_migration_create(app->store, &m, err) < 0) {
+    if (create_with_action(app, r, &m, IA_MIGRATE, err) < 0) {
         if (err->code == FE_CONFLICT) {
             ferr_clear(err);
             return ferr_set(err, FE_CONFLICT, "Cannot 'migrate' instance %s "
@@ -277,7 +297,8 @@ static int cold_migrate(struct app *app, struct req *r, struct resp *w,
     return 0;
 }
 
-/* confirmResize / revertResize: the finished cold migration moves on. */
+/* confirmResize / revertResize: the finished cold migration moves on.
+ * action is the API's action and the instance action's name alike. */
 static int settle_resize(struct app *app, struct req *r, const char *action,
                          const char *rule, const char *to, struct ferr *err)
 {
@@ -305,7 +326,22 @@ static int settle_resize(struct app *app, struct req *r, const char *action,
     if (rc == 0 || strcmp(m.status, "finished") != 0) {
         return ferr_set(err, FE_BADREQ, "Instance has not been resized.");
     }
+    /* the record, its runner's request id and the action move together */
+    if (store_begin(app->store, err) < 0) {
+        return -err->code;
+    }
     rc = store_migration_cas(app->store, m.id, "finished", to, err);
+    if (rc == 1
+        && (store_migration_set_request(app->store, m.id, r->request_id,
+                                        err) < 0
+            || api_action_start(app, r, s.uuid, action, err) < 0
+            || store_commit(app->store, err) < 0))
+    {
+        rc = -err->code;
+    }
+    if (rc != 1) {
+        store_rollback(app->store);
+    }
     if (rc < 0) {
         return rc;
     }
@@ -320,7 +356,7 @@ static int settle_resize(struct app *app, struct req *r, const char *action,
 static int confirm_resize(struct app *app, struct req *r, struct resp *w,
                           const jnode *body, struct ferr *err)
 {
-    if (settle_resize(app, r, "confirmResize",
+    if (settle_resize(app, r, IA_CONFIRM_RESIZE,
                       "os_compute_api:servers:confirm_resize", "confirming",
                       err) < 0)
     {
@@ -333,7 +369,7 @@ static int confirm_resize(struct app *app, struct req *r, struct resp *w,
 static int revert_resize(struct app *app, struct req *r, struct resp *w,
                          const jnode *body, struct ferr *err)
 {
-    if (settle_resize(app, r, "revertResize",
+    if (settle_resize(app, r, IA_REVERT_RESIZE,
                       "os_compute_api:servers:revert_resize", "reverting",
                       err) < 0)
     {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "ferry/api.h"
 #include "ferry/fault.h"
+#include "ferry/iaction.h"
 #include "ferry/schema.h"
 #include "ferry/store.h"
 
@@ -203,12 +204,35 @@ int h_server_migration_abort(struct app *app, struct req *r, struct resp *w,
                         "migration is in this state.", mid, s.uuid,
                         m->status);
     }
-    rc = store_migration_cancel_waiting(app->store, m->id, err);
+    /* the request and its live_migration_cancel action
+     * (nova/compute/api.py live_migrate_abort) go together */
+    rc = store_begin(app->store, err);
+    if (rc == 0) {
+        rc = store_migration_cancel_waiting(app->store, m->id, err);
+    }
     if (rc == 0) {
         rc = store_migration_request(app->store, m->id, "abort", err);
     }
+    if (rc >= 0
+        && (api_action_start(app, r, s.uuid, IA_LIVE_MIGRATION_CANCEL,
+                             err) < 0
+            || store_commit(app->store, err) < 0))
+    {
+        rc = -err->code;
+    }
     if (rc < 0) {
+        store_rollback(app->store);
         return rc;
+    }
+    if (rc == 1) {
+        /* no runner had it: the abort is done here, as the source
+         * compute's live_migration_abort cancels a queued job */
+        struct migration x = *m;
+
+        x.request_id = r->request_id;
+        iaction_ev_start(app->store, &x, IE_LIVE_MIGRATION_ABORT,
+                         m->source_compute);
+        iaction_ev_end(app->store, &x, IE_LIVE_MIGRATION_ABORT, 1, NULL);
     }
     log_info("migration %lld of %s: abort requested (%s) %s",
              (long long) m->id, s.uuid, m->status, r->request_id);
@@ -262,9 +286,14 @@ static int force_complete(struct app *app, struct req *r, struct resp *w,
                         "%s. Cannot force complete while the migration is in "
                         "this state.", mid, s.uuid, m->status);
     }
-    if (store_migration_request(app->store, m->id, "force_complete", err)
-        < 0)
+    if (store_begin(app->store, err) < 0
+        || store_migration_request(app->store, m->id, "force_complete", err)
+           < 0
+        || api_action_start(app, r, s.uuid, IA_LIVE_MIGRATION_FORCE_COMPLETE,
+                            err) < 0
+        || store_commit(app->store, err) < 0)
     {
+        store_rollback(app->store);
         return -err->code;
     }
     log_info("migration %lld of %s: force complete requested %s",

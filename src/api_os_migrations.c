@@ -144,8 +144,8 @@ static int by_name_value(const void *x, const void *y)
 /* <query> of the next link (spec §6.5): every parameter sorted by (name,
  * value), one value per name (the greatest), marker replaced in place or
  * appended. */
-static const char *next_query(struct req *r, const struct qparam *q,
-                              size_t nq, const char *marker)
+const char *api_next_query(struct req *r, const struct qparam *q, size_t nq,
+                           const char *marker)
 {
     struct qparam *s = arena_alloc(r->arena, sizeof(*s) * (nq + 1));
     struct sbuf b;
@@ -274,7 +274,7 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
         jw_kstr(&j, "rel", "next");
         jw_kstr(&j, "href", arena_printf(r->arena, "%s/os-migrations?%s",
                                          api_base(r, 1),
-                                         next_query(r, q, nq, last)));
+                                         api_next_query(r, q, nq, last)));
         jw_obj_close(&j);
         jw_arr_close(&j);
     }

@@ -26,6 +26,10 @@ static const struct route routes[] = {
       migration_actions },
     { "POST", { "servers", "*", "action", NULL }, NULL, 1,
       server_actions },
+    { "GET", { "servers", "*", "os-instance-actions", NULL },
+      h_instance_actions, 1, NULL },
+    { "GET", { "servers", "*", "os-instance-actions", "*" },
+      h_instance_action_show, 1, NULL },
 };
 
 static int hexval(int c)

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "ferry/app.h"
+#include "ferry/iaction.h"
 #include "ferry/inventory.h"
 #include "ferry/precheck.h"
 #include "ferry/runner.h"
@@ -158,6 +159,7 @@ static void finish(struct runner *rn, struct migration *m,
     if (rn->lost) {
         return;
     }
+    iaction_record_end(rn->app->store, m);
     log_info("migration %lld of %s: %s%s%s", (long long) m->id,
              m->instance_uuid, status, reason ? ": " : "",
              reason ? reason : "");
@@ -211,7 +213,12 @@ int runner_precheck(struct app *app, struct arena *a, struct migration *m,
 {
     struct precheck_req rq;
     struct precheck_out out;
+    /* below 2.34 the API calls the conductor's migrate_server, from 2.34
+     * its live_migrate_instance (nova/conductor/api.py) */
+    const char *ev = m->mv_minor < 34 ? IE_CONDUCTOR_MIGRATE_SERVER
+                     : IE_CONDUCTOR_LIVE_MIGRATE;
 
+    iaction_ev_start(app->store, m, ev, iaction_conductor_host());
     memset(&rq, 0, sizeof(rq));
     rq.uuid = m->instance_uuid;
     rq.source = s->host;
@@ -220,8 +227,10 @@ int runner_precheck(struct app *app, struct arena *a, struct migration *m,
     rq.forced = m->dest_compute != NULL;
     rq.block = m->block_migration;
     if (precheck_run(app->inv, a, &rq, &out, err) < 0) {
+        iaction_ev_end(app->store, m, ev, 0, ferr_msg(err));
         return -err->code;
     }
+    iaction_ev_end(app->store, m, ev, 1, NULL);
     m->dest_compute = out.dest;
     m->source_node = out.source_node;
     m->dest_node = out.dest_node;
@@ -321,6 +330,13 @@ static void force_complete(struct runner *rn, struct monitor *mo,
         log_error("migration %lld: pause: %s", (long long) m->id,
                   ferr_msg(&err));
     }
+    if (m->force_requested) {
+        iaction_request_event(rn->app->store, m,
+                              IA_LIVE_MIGRATION_FORCE_COMPLETE,
+                              IE_LIVE_MIGRATION_FORCE_COMPLETE,
+                              m->source_compute, err.code == 0,
+                              ferr_msg(&err));
+    }
     ferr_clear(&err);
 }
 
@@ -337,6 +353,11 @@ static void do_abort(struct runner *rn, struct monitor *mo,
     if (virt_abort_job(sc, m->instance_uuid, &err) < 0) {
         log_error("migration %lld: abort: %s", (long long) m->id,
                   ferr_msg(&err));
+    }
+    if (m->abort_requested) {
+        iaction_request_event(rn->app->store, m, IA_LIVE_MIGRATION_CANCEL,
+                              IE_LIVE_MIGRATION_ABORT, m->source_compute,
+                              err.code == 0, ferr_msg(&err));
     }
     log_info("migration %lld of %s: aborting (%s)", (long long) m->id,
              m->instance_uuid, why);
@@ -577,6 +598,8 @@ static void run_queued(struct runner *rn, struct arena *a,
     if (save(rn, m) < 0) {
         goto out;
     }
+    iaction_ev_start(rn->app->store, m, IE_PRE_LIVE_MIGRATION,
+                     m->dest_compute);
     dh = inventory_host(rn->app->inv, m->dest_compute);
     sc = inventory_conn(rn->app->inv, s.host, &err);
     dc = dh ? inventory_conn(rn->app->inv, dh->name, &err) : NULL;
@@ -663,6 +686,11 @@ static void run_queued(struct runner *rn, struct arena *a,
     if (save(rn, m) < 0) {
         goto rollback;
     }
+    /* Nova's compute_live_migration ends once the job is queued on the
+     * source; ferry's spans the transfer, so its result is the transfer's
+     * and a failure's reason is its details */
+    iaction_ev_end(rn->app->store, m, IE_PRE_LIVE_MIGRATION, 1, NULL);
+    iaction_ev_start(rn->app->store, m, IE_LIVE_MIGRATION, s.host);
     log_info("migration %lld of %s: running %s -> %s (flags %u, %s, "
              "%.1f GiB, timeout %lld s)", (long long) m->id,
              m->instance_uuid, s.host, m->dest_compute, t.vm.flags,
@@ -790,6 +818,11 @@ static void cold_move(struct runner *rn, struct arena *a,
     size_t n = 0, i, copied = 0;
     int was_running, defined = 0, rc;
 
+    /* the conductor's migrate_server wraps its cold_migrate reporter */
+    iaction_ev_start(rn->app->store, m, IE_CONDUCTOR_MIGRATE_SERVER,
+                     iaction_conductor_host());
+    iaction_ev_start(rn->app->store, m, IE_COLD_MIGRATE,
+                     iaction_conductor_host());
     rc = inventory_find(rn->app->inv, rn->app->store, m->instance_uuid, a,
                         &s, &err);
     if (rc != 1) {
@@ -803,6 +836,8 @@ static void cold_move(struct runner *rn, struct arena *a,
                "enough hosts available.");
         return;
     }
+    iaction_ev_end(rn->app->store, m, NULL, 1, NULL);
+    iaction_ev_start(rn->app->store, m, IE_PREP_RESIZE, dh->name);
     sc = inventory_conn(rn->app->inv, s.host, &err);
     dc = sc ? inventory_conn(rn->app->inv, dh->name, &err) : NULL;
     if (dc == NULL) {
@@ -817,6 +852,8 @@ static void cold_move(struct runner *rn, struct arena *a,
     if (save(rn, m) < 0) {
         return;
     }
+    iaction_ev_end(rn->app->store, m, IE_PREP_RESIZE, 1, NULL);
+    iaction_ev_start(rn->app->store, m, IE_RESIZE_INSTANCE, s.host);
     was_running = s.power_state == 1;
     log_info("migration %lld of %s: cold migration %s -> %s (guest %s)",
              (long long) m->id, m->instance_uuid, s.host, dh->name,
@@ -853,6 +890,8 @@ static void cold_move(struct runner *rn, struct arena *a,
     if (save(rn, m) < 0) {
         return;
     }
+    iaction_ev_end(rn->app->store, m, IE_RESIZE_INSTANCE, 1, NULL);
+    iaction_ev_start(rn->app->store, m, IE_FINISH_RESIZE, dh->name);
     if (was_running && virt_start(dc, m->instance_uuid, &err) < 0) {
         goto fail;
     }
@@ -860,6 +899,7 @@ static void cold_move(struct runner *rn, struct arena *a,
     m->claimed_by = MIG_NULL_INT;       /* confirm or revert comes later */
     m->status = "finished";
     if (save(rn, m) == 0) {
+        iaction_ev_end(rn->app->store, m, IE_FINISH_RESIZE, 1, NULL);
         log_info("migration %lld of %s: finished on %s; awaiting "
                  "confirmation", (long long) m->id, m->instance_uuid,
                  dh->name);
@@ -900,6 +940,8 @@ static void cold_settle(struct runner *rn, struct arena *a,
     size_t n = 0;
     int power = 0, running;
 
+    iaction_ev_start(rn->app->store, m, confirm ? IE_CONFIRM_RESIZE
+                     : IE_REVERT_RESIZE, drop_host);
     drop = inventory_conn(rn->app->inv, drop_host, &err);
     keep = drop ? inventory_conn(rn->app->inv, keep_host, &err) : NULL;
     if (keep == NULL) {
@@ -918,6 +960,9 @@ static void cold_settle(struct runner *rn, struct arena *a,
     }
     drop_local_disks(drop, keep, disks, n, a);
     if (!confirm) {
+        iaction_ev_end(rn->app->store, m, IE_REVERT_RESIZE, 1, NULL);
+        iaction_ev_start(rn->app->store, m, IE_FINISH_REVERT_RESIZE,
+                         keep_host);
         store_host_set(rn->app->store, m->instance_uuid, keep_host);
         if (running && virt_start(keep, m->instance_uuid, &err) < 0) {
             finish(rn, m, "error", arena_strdup(a, ferr_msg(&err)));
@@ -1077,7 +1122,9 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
                                          sibling_alive, &a, &m, &err);
         rn.lost = 0;
         if (rc == 1) {
+            log_context(m.request_id);
             reconcile(&rn, &a, &m);
+            log_context(NULL);
             arena_reset(&a);
             continue;
         }
@@ -1091,6 +1138,7 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
             ferr_clear(&err);
         }
         if (rc == 1) {
+            log_context(m.request_id);
             log_info("migration %lld of %s: claimed (%s)", (long long) m.id,
                      m.instance_uuid, m.status);
             if (strcmp(m.migration_type, "migration") == 0) {
@@ -1100,6 +1148,7 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
             } else {
                 run_queued(&rn, &a, &m);
             }
+            log_context(NULL);
             arena_reset(&a);
             continue;
         }

@@ -651,6 +651,20 @@ static const struct sprop  p_mig_2_1[] = { MIGRATIONS_2_1, { NULL, NULL } };
 static const struct sprop  p_mig_2_59[] = { MIGRATIONS_2_59, { NULL, NULL } };
 static const struct sprop  p_mig_2_66[] = { MIGRATIONS_2_66, { NULL, NULL } };
 
+/* os-instance-actions (schemas/instance_actions.py) */
+
+#define ACTIONS_2_58                                                         \
+    { "limit", &q_single_nonneg },                                           \
+    { "marker", &q_single },                                                 \
+    { "changes-since", &q_single_datetime }
+
+static const struct sprop  p_act_2_58[] = { ACTIONS_2_58, { NULL, NULL } };
+static const struct sprop  p_act_2_66[] = {
+    ACTIONS_2_58,
+    { "changes-before", &q_single_datetime },
+    { NULL, NULL }
+};
+
 static const struct sprop  p_mig_2_80[] = {
     MIGRATIONS_2_66,
     { "user_id", &q_single },
@@ -824,6 +838,8 @@ static const struct snode  query_schemas[QSCHEMA__COUNT] = {
     [QSCHEMA_MIGRATIONS_2_59] = QUERY_NODE(p_mig_2_59, 0),
     [QSCHEMA_MIGRATIONS_2_66] = QUERY_NODE(p_mig_2_66, 0),
     [QSCHEMA_MIGRATIONS_2_80] = QUERY_NODE(p_mig_2_80, 0),
+    [QSCHEMA_ACTIONS_2_58] = QUERY_NODE(p_act_2_58, 0),
+    [QSCHEMA_ACTIONS_2_66] = QUERY_NODE(p_act_2_66, 0),
 };
 
 
@@ -1446,6 +1462,13 @@ schema_migrations_query_for(int minor)
     }
 
     return QSCHEMA_MIGRATIONS_2_1;
+}
+
+
+enum query_schema_id
+schema_actions_query_for(int minor)
+{
+    return minor >= 66 ? QSCHEMA_ACTIONS_2_66 : QSCHEMA_ACTIONS_2_58;
 }
 
 

@@ -4,7 +4,8 @@
  * Invariants: WAL journal, so readers never block the writer; a partial
  * unique index allows one in-progress migration per instance; every write
  * is one statement or one transaction, with a busy timeout so concurrent
- * workers and runners queue rather than fail.
+ * workers and runners queue rather than fail.  An instance action is
+ * written in the transaction of the record change that starts it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +108,24 @@ static const char schema_sql[] =
     " uuid TEXT PRIMARY KEY, host TEXT NOT NULL, updated_at INTEGER);"
     "CREATE TABLE IF NOT EXISTS runners ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL,"
-    " started_at INTEGER NOT NULL, heartbeat INTEGER NOT NULL);";
+    " started_at INTEGER NOT NULL, heartbeat INTEGER NOT NULL);"
+    /* Nova's instance_actions / instance_actions_events (times in µs) */
+    "CREATE TABLE IF NOT EXISTS instance_actions ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, action TEXT NOT NULL,"
+    " instance_uuid TEXT NOT NULL, request_id TEXT NOT NULL,"
+    " user_id TEXT, project_id TEXT, start_time INTEGER NOT NULL,"
+    " finish_time INTEGER, message TEXT, created_at INTEGER NOT NULL,"
+    " updated_at INTEGER);"
+    "CREATE INDEX IF NOT EXISTS instance_actions_instance"
+    " ON instance_actions(instance_uuid, request_id);"
+    "CREATE TABLE IF NOT EXISTS instance_actions_events ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " action_id INTEGER NOT NULL REFERENCES instance_actions(id),"
+    " event TEXT NOT NULL, start_time INTEGER NOT NULL,"
+    " finish_time INTEGER, result TEXT, traceback TEXT, host TEXT,"
+    " details TEXT, created_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS instance_actions_events_action"
+    " ON instance_actions_events(action_id);";
 
 /* Columns added after the first release of the schema: a store written by
  * an older ferryd gets them on open (ALTER TABLE ... ADD COLUMN). */
@@ -118,6 +136,7 @@ static const struct {
     { "migrations", "force_requested", "INTEGER NOT NULL DEFAULT 0" },
     { "migrations", "claim_gen", "INTEGER NOT NULL DEFAULT 0" },
     { "migrations", "paused_by_migration", "INTEGER NOT NULL DEFAULT 0" },
+    { "migrations", "request_id", "TEXT" },
 };
 
 /* Statuses a record ends in: nothing overwrites them (SQL list). */
@@ -250,9 +269,10 @@ int store_migration_create(struct store *s, struct migration *m,
         " status, source_compute, source_node, dest_compute, dest_node,"
         " dest_host, old_instance_type_id, new_instance_type_id, user_id,"
         " project_id, created_at, updated_at, block_migration,"
-        " disk_over_commit, force, mv_minor, requested_host, claimed_by)"
+        " disk_over_commit, force, mv_minor, requested_host, claimed_by,"
+        " request_id)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-        " ?14, NULL, ?15, ?16, ?17, ?18, ?19, ?20)";
+        " ?14, NULL, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
     sqlite3_stmt *st;
     int rc;
 
@@ -281,6 +301,7 @@ int store_migration_create(struct store *s, struct migration *m,
     sqlite3_bind_int(st, 18, m->mv_minor);
     bind_text(st, 19, m->requested_host);
     bind_int(st, 20, m->claimed_by == 0 ? MIG_NULL_INT : m->claimed_by);
+    bind_text(st, 21, m->request_id);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc == SQLITE_CONSTRAINT) {
@@ -316,7 +337,7 @@ static int64_t col_int(sqlite3_stmt *st, int i)
     " updated_at, block_migration, disk_over_commit, force, mv_minor," \
     " error_reason, requested_host, claimed_by, total_time_ms," \
     " downtime_ms, finished_at, abort_requested, force_requested," \
-    " claim_gen, paused_by_migration"
+    " claim_gen, paused_by_migration, request_id"
 
 static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
 {
@@ -362,6 +383,7 @@ static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
     m->force_requested = sqlite3_column_int(st, 34);
     m->claim_gen = sqlite3_column_int64(st, 35);
     m->paused_by_migration = sqlite3_column_int(st, 36);
+    m->request_id = col_text(st, 37, a);
 }
 
 static int one_row(struct store *s, sqlite3_stmt *st, struct arena *a,
@@ -794,4 +816,308 @@ int store_migration_cas(struct store *s, int64_t id, const char *from,
         return db_err(s, err, "cas");
     }
     return sqlite3_changes(s->db) == 1;
+}
+
+/* ---- instance actions -------------------------------------------------- */
+
+/* Runs a statement with no rows to return: 0 or <0. */
+static int exec_done(struct store *s, sqlite3_stmt *st, struct ferr *err,
+                     const char *what)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, err, what);
+}
+
+int store_begin(struct store *s, struct ferr *err)
+{
+    return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
+           == SQLITE_OK ? 0 : db_err(s, err, "begin");
+}
+
+int store_commit(struct store *s, struct ferr *err)
+{
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+        return 0;
+    }
+    db_err(s, err, "commit");
+    store_rollback(s);
+    return -err->code;
+}
+
+void store_rollback(struct store *s)
+{
+    if (!sqlite3_get_autocommit(s->db)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+int store_action_start(struct store *s, const struct iaction *a,
+                       struct ferr *err)
+{
+    sqlite3_stmt *st;
+    int64_t now = time_now_us();
+
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO instance_actions (action,"
+                           " instance_uuid, request_id, user_id, project_id,"
+                           " start_time, created_at, updated_at) VALUES (?1,"
+                           " ?2, ?3, ?4, ?5, ?6, ?6, ?6)", -1, &st, NULL)
+        != SQLITE_OK)
+    {
+        return db_err(s, err, "prepare action");
+    }
+    bind_text(st, 1, a->action);
+    bind_text(st, 2, a->instance_uuid);
+    bind_text(st, 3, a->request_id);
+    bind_text(st, 4, a->user_id);
+    bind_text(st, 5, a->project_id);
+    sqlite3_bind_int64(st, 6, now);
+    return exec_done(s, st, err, "start action");
+}
+
+/* The action (instance_uuid, request_id), the newest of that key as
+ * _action_get_by_request_id picks it: its id, 0 none, <0. */
+static int64_t action_id_of(struct store *s, const char *instance_uuid,
+                            const char *request_id, struct ferr *err)
+{
+    sqlite3_stmt *st;
+    int64_t id = 0;
+    int rc;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT id FROM instance_actions WHERE"
+                           " instance_uuid = ?1 AND request_id = ?2"
+                           " ORDER BY created_at DESC, id DESC LIMIT 1", -1,
+                           &st, NULL) != SQLITE_OK)
+    {
+        return db_err(s, err, "prepare action lookup");
+    }
+    bind_text(st, 1, instance_uuid);
+    bind_text(st, 2, request_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return db_err(s, err, "action lookup");
+    }
+    if (id == 0) {
+        /* InstanceActionNotFound (nova/exception.py) */
+        return ferr_set(err, FE_NOTFOUND, "Action for request_id %s on "
+                        "instance %s not found", request_id ? request_id
+                        : "None", instance_uuid);
+    }
+    return id;
+}
+
+int store_event_start(struct store *s, const char *instance_uuid,
+                      const char *request_id, const char *event,
+                      const char *host, struct ferr *err)
+{
+    sqlite3_stmt *st;
+    int64_t now = time_now_us(), id;
+
+    if (store_begin(s, err) < 0) {
+        return -err->code;
+    }
+    id = action_id_of(s, instance_uuid, request_id, err);
+    if (id < 0) {
+        store_rollback(s);
+        return (int) id;
+    }
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO instance_actions_events"
+                           " (action_id, event, start_time, host,"
+                           " created_at) VALUES (?1, ?2, ?3, ?4, ?3)", -1,
+                           &st, NULL) != SQLITE_OK
+        || (sqlite3_bind_int64(st, 1, id), bind_text(st, 2, event),
+            sqlite3_bind_int64(st, 3, now), bind_text(st, 4, host),
+            exec_done(s, st, err, "start event") < 0)
+        || sqlite3_prepare_v2(s->db, "UPDATE instance_actions SET"
+                              " updated_at = ?2 WHERE id = ?1", -1, &st,
+                              NULL) != SQLITE_OK
+        || (sqlite3_bind_int64(st, 1, id), sqlite3_bind_int64(st, 2, now),
+            exec_done(s, st, err, "touch action") < 0))
+    {
+        if (err->code == 0) {
+            db_err(s, err, "prepare event");
+        }
+        store_rollback(s);
+        return -err->code;
+    }
+    return store_commit(s, err);
+}
+
+int store_event_finish(struct store *s, const char *instance_uuid,
+                       const char *request_id, const char *event, int ok,
+                       const char *details, struct ferr *err)
+{
+    sqlite3_stmt *st;
+    int64_t now = time_now_us(), id;
+
+    if (store_begin(s, err) < 0) {
+        return -err->code;
+    }
+    id = action_id_of(s, instance_uuid, request_id, err);
+    if (id < 0) {
+        store_rollback(s);
+        return (int) id;
+    }
+    if (sqlite3_prepare_v2(s->db, "UPDATE instance_actions_events SET"
+                           " finish_time = ?3, result = ?4, details = ?5"
+                           " WHERE action_id = ?1 AND finish_time IS NULL"
+                           " AND (?2 IS NULL OR event = ?2)", -1, &st, NULL)
+        != SQLITE_OK
+        || (sqlite3_bind_int64(st, 1, id), bind_text(st, 2, event),
+            sqlite3_bind_int64(st, 3, now),
+            bind_text(st, 4, ok ? "Success" : "Error"),
+            bind_text(st, 5, ok ? NULL : details),
+            exec_done(s, st, err, "finish event") < 0)
+        || sqlite3_prepare_v2(s->db, "UPDATE instance_actions SET"
+                              " updated_at = ?2, message = CASE WHEN ?3"
+                              " THEN message ELSE 'Error' END WHERE id = ?1",
+                              -1, &st, NULL) != SQLITE_OK
+        || (sqlite3_bind_int64(st, 1, id), sqlite3_bind_int64(st, 2, now),
+            sqlite3_bind_int(st, 3, ok),
+            exec_done(s, st, err, "touch action") < 0))
+    {
+        if (err->code == 0) {
+            db_err(s, err, "prepare event");
+        }
+        store_rollback(s);
+        return -err->code;
+    }
+    return store_commit(s, err);
+}
+
+int store_actions_of(struct store *s, const char *instance_uuid,
+                     struct arena *a, struct iaction **out, size_t *n,
+                     struct ferr *err)
+{
+    sqlite3_stmt *st;
+    size_t cap = 8;
+    int rc;
+
+    *n = 0;
+    *out = arena_alloc(a, cap * sizeof(**out));
+    if (sqlite3_prepare_v2(s->db, "SELECT id, action, instance_uuid,"
+                           " request_id, user_id, project_id, message,"
+                           " start_time, updated_at FROM instance_actions"
+                           " WHERE instance_uuid = ?1"
+                           " ORDER BY created_at DESC, id DESC", -1, &st,
+                           NULL) != SQLITE_OK)
+    {
+        return db_err(s, err, "prepare actions");
+    }
+    bind_text(st, 1, instance_uuid);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct iaction *x;
+        const char *u;
+
+        if (*n == cap) {
+            struct iaction *g = arena_alloc(a, 2 * cap * sizeof(*g));
+
+            memcpy(g, *out, cap * sizeof(*g));
+            *out = g;
+            cap *= 2;
+        }
+        x = &(*out)[(*n)++];
+        memset(x, 0, sizeof(*x));
+        x->id = sqlite3_column_int64(st, 0);
+        x->action = col_text(st, 1, a);
+        u = (const char *) sqlite3_column_text(st, 2);
+        snprintf(x->instance_uuid, sizeof(x->instance_uuid), "%s",
+                 u ? u : "");
+        x->request_id = col_text(st, 3, a);
+        x->user_id = col_text(st, 4, a);
+        x->project_id = col_text(st, 5, a);
+        x->message = col_text(st, 6, a);
+        x->start_time = sqlite3_column_int64(st, 7);
+        x->updated_at = sqlite3_column_int64(st, 8);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, err, "list actions");
+}
+
+int store_action_events(struct store *s, int64_t action_id, struct arena *a,
+                        struct ievent **out, size_t *n, struct ferr *err)
+{
+    sqlite3_stmt *st;
+    size_t cap = 8;
+    int rc;
+
+    *n = 0;
+    *out = arena_alloc(a, cap * sizeof(**out));
+    if (sqlite3_prepare_v2(s->db, "SELECT event, host, result, traceback,"
+                           " details, start_time, finish_time"
+                           " FROM instance_actions_events WHERE action_id ="
+                           " ?1 ORDER BY created_at DESC, id DESC", -1, &st,
+                           NULL) != SQLITE_OK)
+    {
+        return db_err(s, err, "prepare events");
+    }
+    sqlite3_bind_int64(st, 1, action_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct ievent *e;
+
+        if (*n == cap) {
+            struct ievent *g = arena_alloc(a, 2 * cap * sizeof(*g));
+
+            memcpy(g, *out, cap * sizeof(*g));
+            *out = g;
+            cap *= 2;
+        }
+        e = &(*out)[(*n)++];
+        e->event = col_text(st, 0, a);
+        e->host = col_text(st, 1, a);
+        e->result = col_text(st, 2, a);
+        e->traceback = col_text(st, 3, a);
+        e->details = col_text(st, 4, a);
+        e->start_time = sqlite3_column_int64(st, 5);
+        e->finish_time = col_int(st, 6) == MIG_NULL_INT ? 0 : col_int(st, 6);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, err, "list events");
+}
+
+int store_action_latest(struct store *s, const char *instance_uuid,
+                        const char *action, char *request_id, size_t size,
+                        struct ferr *err)
+{
+    sqlite3_stmt *st;
+    int rc, found = 0;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT request_id FROM instance_actions"
+                           " WHERE instance_uuid = ?1 AND action = ?2"
+                           " ORDER BY created_at DESC, id DESC LIMIT 1", -1,
+                           &st, NULL) != SQLITE_OK)
+    {
+        return db_err(s, err, "prepare latest action");
+    }
+    bind_text(st, 1, instance_uuid);
+    bind_text(st, 2, action);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(request_id, size, "%s", sqlite3_column_text(st, 0));
+        found = 1;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? found : db_err(s, err, "latest action");
+}
+
+int store_migration_set_request(struct store *s, int64_t id,
+                                const char *request_id, struct ferr *err)
+{
+    sqlite3_stmt *st;
+
+    if (sqlite3_prepare_v2(s->db, "UPDATE migrations SET request_id = ?2"
+                           " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+    {
+        return db_err(s, err, "prepare set request");
+    }
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, request_id);
+    return exec_done(s, st, err, "set request");
 }

@@ -53,6 +53,23 @@ int h_server_migration_show(struct app *, struct req *, struct resp *,
 int h_server_migration_abort(struct app *, struct req *, struct resp *,
                              struct ferr *);
 
+struct qparam;
+
+/* api_instance_actions.c */
+int h_instance_actions(struct app *, struct req *, struct resp *,
+                       struct ferr *);
+int h_instance_action_show(struct app *, struct req *, struct resp *,
+                           struct ferr *);
+/* Starts the instance action of this request on an instance (Nova's
+ * _record_action_start): callers put it in their record's transaction. */
+int api_action_start(struct app *app, struct req *r,
+                     const char *instance_uuid, const char *action,
+                     struct ferr *err);
+/* The query of a next link (Nova's _get_next_link): the parameters
+ * sorted, one value each, marker set to marker. */
+const char *api_next_query(struct req *r, const struct qparam *q, size_t nq,
+                           const char *marker);
+
 /* Finds server <id> as the caller may see it: -FE_NOTFOUND with Nova's
  * "Instance <id> could not be found." when it is not visible (spec §1.5). */
 int api_find_server(struct app *app, struct req *r, const char *id,

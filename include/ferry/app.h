@@ -35,5 +35,7 @@ void log_init(const char *name, int debug);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Every line from now on ends with request_id (NULL: no longer). */
+void log_context(const char *request_id);
 
 #endif

@@ -35,6 +35,8 @@ enum query_schema_id {
     QSCHEMA_SERVERS_2_26,   /* 2.26 - 2.65: tags filters (regex) */
     QSCHEMA_SERVERS_2_66,   /* 2.66 - 2.72: changes-before */
     QSCHEMA_SERVERS_2_73,   /* 2.73 - 2.74: locked, sort_key locked */
+    QSCHEMA_ACTIONS_2_58,   /* os-instance-actions 2.58 - 2.65 */
+    QSCHEMA_ACTIONS_2_66,   /* 2.66+: changes-before */
     QSCHEMA__COUNT
 };
 
@@ -45,6 +47,8 @@ enum schema_id schema_live_for(int minor);
  * microversion 2.<minor> (Nova has five servers ranges, not two). */
 enum query_schema_id schema_servers_query_for(int minor);
 enum query_schema_id schema_migrations_query_for(int minor);
+/* GET /servers/{id}/os-instance-actions, 2.58+ (none before). */
+enum query_schema_id schema_actions_query_for(int minor);
 
 /* 0, or -FE_BADREQ with err->msg = Nova's message. */
 int schema_validate(enum schema_id id, const jnode *body, struct ferr *err);

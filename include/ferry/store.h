@@ -35,6 +35,9 @@ struct migration {
     int mv_minor;
     const char *requested_host;         /* the request's host, or NULL */
     const char *error_reason;           /* why it failed, or NULL */
+    const char *request_id;             /* req-<uuid> of the request whose
+                                         * step is in progress (the
+                                         * instance action's), or NULL */
     /* the runner's side */
     int64_t claimed_by;                 /* runner id, -1 a request, or
                                          * MIG_NULL_INT: nobody */
@@ -125,6 +128,71 @@ int store_migration_cas(struct store *s, int64_t id, const char *from,
 int store_migrations_of(struct store *s, const char *instance_uuid,
                         struct arena *a, struct migration **out, size_t *n,
                         struct ferr *err);
+
+/* ---- instance actions (Nova's instance_actions and
+ * instance_actions_events tables, nova/db/main/models.py) ------------- */
+
+/* An action: one request that changed the instance, keyed by
+ * (instance_uuid, request_id). */
+struct iaction {
+    int64_t id;
+    const char *action;                 /* nova/compute/instance_actions.py */
+    char instance_uuid[37];
+    const char *request_id, *user_id, *project_id;
+    const char *message;                /* "Error" once an event failed */
+    int64_t start_time, updated_at;     /* µs */
+};
+
+/* A step of an action, on one host. */
+struct ievent {
+    const char *event;                  /* e.g. compute_live_migration */
+    const char *host;                   /* where it ran, or NULL */
+    const char *result;                 /* "Success", "Error", NULL */
+    const char *traceback;              /* ferry has none: always NULL */
+    const char *details;                /* the failure reason, or NULL */
+    int64_t start_time, finish_time;    /* µs; finish 0 while running */
+};
+
+/* One transaction around several writes (a record and its action):
+ * BEGIN IMMEDIATE, so the writer lock is taken up front and a busy store
+ * fails here, before anything is written. */
+int  store_begin(struct store *s, struct ferr *err);
+int  store_commit(struct store *s, struct ferr *err);
+void store_rollback(struct store *s);
+
+/* Inserts action a (start_time and updated_at now, message NULL). */
+int store_action_start(struct store *s, const struct iaction *a,
+                       struct ferr *err);
+/* Starts event of the action (instance_uuid, request_id) on host, as
+ * Nova's action_event_start (nova/db/main/api.py): the action's
+ * updated_at becomes the event's start.  -FE_NOTFOUND without the
+ * action. */
+int store_event_start(struct store *s, const char *instance_uuid,
+                      const char *request_id, const char *event,
+                      const char *host, struct ferr *err);
+/* Finishes event (NULL: every event of the action still running) with
+ * "Success", or "Error" and details, as action_event_finish: an error
+ * sets the action's message to "Error"; updated_at becomes the finish. */
+int store_event_finish(struct store *s, const char *instance_uuid,
+                       const char *request_id, const char *event, int ok,
+                       const char *details, struct ferr *err);
+/* The actions of an instance, newest first (created_at, id descending,
+ * as actions_get sorts them). */
+int store_actions_of(struct store *s, const char *instance_uuid,
+                     struct arena *a, struct iaction **out, size_t *n,
+                     struct ferr *err);
+/* The events of action id, newest first (action_events_get). */
+int store_action_events(struct store *s, int64_t action_id, struct arena *a,
+                        struct ievent **out, size_t *n, struct ferr *err);
+/* The request id of the newest action named action of an instance: 1
+ * found (copied to request_id), 0 none, <0. */
+int store_action_latest(struct store *s, const char *instance_uuid,
+                        const char *action, char *request_id, size_t size,
+                        struct ferr *err);
+/* Sets the request id of record id (a confirm or revert takes the record
+ * over for its own action). */
+int store_migration_set_request(struct store *s, int64_t id,
+                                const char *request_id, struct ferr *err);
 
 /* Instance -> host index: 1 found (host copied), 0 unknown. */
 int store_host_get(struct store *s, const char *uuid, char *host,
