@@ -68,12 +68,13 @@ static int sync_precheck(struct app *app, struct req *r, struct migration *m,
         m->status = "error";
         m->error_reason = ferr_msg(err);
         m->finished_at = time_now_us();
-        log_info("live migration %lld of %s refused: %s", (long long) m->id,
-                 m->instance_uuid, ferr_msg(err));
+        log_info("live migration %lld of %s refused: %s %s",
+                 (long long) m->id, m->instance_uuid, ferr_msg(err),
+                 r->request_id);
     }
     if (store_migration_save(app->store, m, &e) < 0) {
-        log_error("live migration %lld: %s", (long long) m->id,
-                  ferr_msg(&e));
+        log_error("live migration %lld: %s %s", (long long) m->id,
+                  ferr_msg(&e), r->request_id);
         ferr_clear(&e);
         if (rc == 0) {
             return ferr_set(err, FE_INTERNAL, "store");

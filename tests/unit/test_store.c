@@ -101,6 +101,141 @@ static void fencing(struct store *s, struct arena *a)
     store_runner_unregister(s, run2);
 }
 
+/* Instance actions (issue 8): an action written with its record in one
+ * transaction or not at all, events started and ended as Nova's
+ * action_event_start / action_event_finish do, newest first. */
+static void actions(struct store *s, struct arena *a)
+{
+    const char *inst = "66666666-2222-4333-8444-555555555555";
+    const char *rid = "req-11111111-2222-4333-8444-555555555555";
+    char latest[64];
+    struct migration m, got;
+    struct iaction act, *list;
+    struct ievent *ev;
+    struct ferr e = { 0 };
+    size_t n;
+
+    memset(&act, 0, sizeof(act));
+    act.action = "live-migration";
+    snprintf(act.instance_uuid, sizeof(act.instance_uuid), "%s", inst);
+    act.request_id = rid;
+    act.user_id = "u";
+    act.project_id = "p";
+
+    /* rolled back: neither the record nor the action */
+    fill(&m, inst);
+    m.request_id = rid;
+    CHECK_INT(store_begin(s, &e), 0);
+    CHECK_INT(store_migration_create(s, &m, &e), 0);
+    CHECK_INT(store_action_start(s, &act, &e), 0);
+    store_rollback(s);
+    CHECK_INT(store_migration_active(s, inst, a, &got, &e), 0);
+    CHECK_INT(store_actions_of(s, inst, a, &list, &n, &e), 0);
+    CHECK_INT((int) n, 0);
+
+    /* committed: both, and the record has the request id */
+    CHECK_INT(store_begin(s, &e), 0);
+    CHECK_INT(store_migration_create(s, &m, &e), 0);
+    CHECK_INT(store_action_start(s, &act, &e), 0);
+    CHECK_INT(store_commit(s, &e), 0);
+    CHECK_INT(store_migration_get(s, m.id, a, &got, &e), 1);
+    CHECK_STR(got.request_id, rid);
+
+    /* events: unknown action -> not found; start, end, error */
+    CHECK_INT(store_event_start(s, inst, "req-x", "ev", "h", &e),
+              -FE_NOTFOUND);
+    CHECK_STR(ferr_msg(&e), "Action for request_id req-x on instance "
+              "66666666-2222-4333-8444-555555555555 not found");
+    ferr_clear(&e);
+    CHECK_INT(store_event_start(s, inst, rid, "one", "ha", &e), 0);
+    CHECK_INT(store_event_finish(s, inst, rid, "one", 1, "no", &e), 0);
+    CHECK_INT(store_event_start(s, inst, rid, "two", "hb", &e), 0);
+    CHECK_INT(store_event_start(s, inst, rid, "three", NULL, &e), 0);
+    CHECK_INT(store_actions_of(s, inst, a, &list, &n, &e), 0);
+    CHECK_INT((int) n, 1);
+    CHECK(list[0].message == NULL);
+    /* every running event ends with the error */
+    CHECK_INT(store_event_finish(s, inst, rid, NULL, 0, "why", &e), 0);
+    CHECK_INT(store_actions_of(s, inst, a, &list, &n, &e), 0);
+    CHECK_STR(list[0].message, "Error");
+    CHECK_INT(store_action_events(s, list[0].id, a, &ev, &n, &e), 0);
+    CHECK_INT((int) n, 3);
+    CHECK_STR(ev[0].event, "three");
+    CHECK_STR(ev[0].result, "Error");
+    CHECK_STR(ev[0].details, "why");
+    CHECK(ev[0].host == NULL);
+    CHECK_STR(ev[1].event, "two");
+    CHECK_STR(ev[1].host, "hb");
+    CHECK_STR(ev[2].event, "one");
+    CHECK_STR(ev[2].result, "Success");
+    CHECK(ev[2].details == NULL);           /* no details on success */
+    CHECK(ev[2].finish_time >= ev[2].start_time);
+    CHECK(list[0].updated_at == ev[0].finish_time);
+
+    /* a second action: newest first, latest by name */
+    act.action = "live_migration_cancel";
+    act.request_id = "req-22222222-2222-4333-8444-555555555555";
+    CHECK_INT(store_action_start(s, &act, &e), 0);
+    CHECK_INT(store_actions_of(s, inst, a, &list, &n, &e), 0);
+    CHECK_INT((int) n, 2);
+    CHECK_STR(list[0].action, "live_migration_cancel");
+    CHECK_INT(store_action_latest(s, inst, "live-migration", latest,
+                                  sizeof(latest), &e), 1);
+    CHECK_STR(latest, rid);
+    CHECK_INT(store_action_latest(s, inst, "migrate", latest,
+                                  sizeof(latest), &e), 0);
+    CHECK_INT(store_migration_set_request(s, m.id, act.request_id, &e), 0);
+    CHECK_INT(store_migration_get(s, m.id, a, &got, &e), 1);
+    CHECK_STR(got.request_id, act.request_id);
+    CHECK_INT(store_migration_set_status(s, m.id, "completed", NULL, &e), 0);
+}
+
+/* A store written before instance actions gets their tables and the
+ * request_id column on open. */
+static void upgrade(const char *dir, struct arena *a)
+{
+    char path[256], cmd[2048];
+    struct store *s;
+    struct ferr e = { 0 };
+    struct iaction *list;
+    size_t n;
+
+    if (system("command -v sqlite3 >/dev/null") != 0) {
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/old.db", dir);
+    snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'CREATE TABLE migrations ("
+             "id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE,"
+             " instance_uuid TEXT NOT NULL, migration_type TEXT NOT NULL,"
+             " status TEXT NOT NULL, source_compute TEXT, source_node TEXT,"
+             " dest_compute TEXT, dest_node TEXT, dest_host TEXT,"
+             " old_instance_type_id INTEGER, new_instance_type_id INTEGER,"
+             " memory_total INTEGER, memory_processed INTEGER,"
+             " memory_remaining INTEGER, disk_total INTEGER,"
+             " disk_processed INTEGER, disk_remaining INTEGER, user_id TEXT,"
+             " project_id TEXT, hidden INTEGER NOT NULL DEFAULT 0,"
+             " deleted INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+             " updated_at INTEGER, block_migration INTEGER,"
+             " disk_over_commit INTEGER, force INTEGER, mv_minor INTEGER,"
+             " requested_host TEXT, error_reason TEXT, claimed_by INTEGER,"
+             " total_time_ms INTEGER, downtime_ms INTEGER,"
+             " finished_at INTEGER)'", path);
+    CHECK_INT(system(cmd), 0);
+    CHECK_INT(store_open(path, &s, &e), 0);
+    CHECK_INT(store_actions_of(s, "x", a, &list, &n, &e), 0);
+    CHECK_INT((int) n, 0);
+    {
+        struct migration m, got;
+
+        fill(&m, "55555555-2222-4333-8444-555555555555");
+        m.request_id = "req-33333333-2222-4333-8444-555555555555";
+        CHECK_INT(store_migration_create(s, &m, &e), 0);
+        CHECK_INT(store_migration_get(s, m.id, a, &got, &e), 1);
+        CHECK_STR(got.request_id, m.request_id);
+    }
+    store_close(s);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/ferry-test-store-XXXXXX", path[256], host[64];
@@ -144,6 +279,8 @@ int main(void)
     CHECK_INT(store_migration_set_status(s, m.id, "completed", NULL, &e), 0);
 
     fencing(s, &a);
+    actions(s, &a);
+    upgrade(dir, &a);
 
     /* eight processes race for one instance: exactly one wins */
     for (i = 0; i < 8; i++) {
