@@ -132,7 +132,7 @@ int h_instance_actions(struct app *app, struct req *r, struct resp *w,
     jw_obj_open(&j);
     jw_key(&j, "instanceActions");
     jw_arr_open(&j);
-    for (i = start; i < n && (long) shown < limit; i++) {
+    for (i = start; i < n && (!paged || (long) shown < limit); i++) {
         /* _get_query_nova_resource_by_changes_time: on updated_at */
         if ((since && all[i].updated_at < since)
             || (before && all[i].updated_at > before))
