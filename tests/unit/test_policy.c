@@ -410,6 +410,10 @@ test_shipped(void)
         "os_compute_api:os-extended-server-attributes",
         "os_compute_api:servers:show:host_status",
         "os_compute_api:servers:show:flavor-extra-specs",
+        "os_compute_api:os-instance-actions:list",
+        "os_compute_api:os-instance-actions:show",
+        "os_compute_api:os-instance-actions:events",
+        "os_compute_api:os-instance-actions:events:details",
     };
     static const char *const admin_only[] = {
         "os_compute_api:os-migrate-server:migrate_live",
@@ -424,11 +428,17 @@ test_shipped(void)
         "os_compute_api:servers:allow_all_filters",
         "os_compute_api:os-extended-server-attributes",
         "os_compute_api:servers:show:host_status",
+        /* nova/policies/instance_actions.py: base.ADMIN */
+        "os_compute_api:os-instance-actions:events",
+        "os_compute_api:os-instance-actions:events:details",
     };
     static const char *const readers[] = {
         "os_compute_api:servers:show", "os_compute_api:servers:index",
         "os_compute_api:servers:detail",
         "os_compute_api:servers:show:flavor-extra-specs",
+        /* PROJECT_READER_OR_ADMIN or the deprecated ADMIN_OR_OWNER */
+        "os_compute_api:os-instance-actions:list",
+        "os_compute_api:os-instance-actions:show",
         "project_reader_or_admin", "project_member_or_admin",
         "project_member_api", "project_reader_api", "admin_or_owner",
     };

@@ -52,6 +52,26 @@ static void test_depth(void)
     CHECK(find("PUT", "servers", &h) == NULL);
 }
 
+/* The os-instance-actions rows (issue 8): list and show, GET only. */
+static void test_instance_actions(void)
+{
+    struct route_hit h;
+
+    CHECK(find("GET", "servers/x/os-instance-actions", &h) != NULL);
+    CHECK(h.rt->fn == h_instance_actions);
+    CHECK_INT(h.nargs, 1);
+    CHECK_STR(h.args[0], "x");
+    CHECK(find("GET", "p1/servers/x/os-instance-actions/req-1", &h) == NULL);
+    CHECK(find("GET", "0a/servers/x/os-instance-actions/req%2D1", &h)
+          != NULL);
+    CHECK(h.rt->fn == h_instance_action_show);
+    CHECK_STR(h.args[1], "req-1");
+    CHECK(find("POST", "servers/x/os-instance-actions", &h) == NULL);
+    CHECK(find("DELETE", "servers/x/os-instance-actions/r", &h) == NULL);
+    CHECK(find("GET", "servers/x/os-instance-actions/", &h) == NULL);
+    CHECK(find("GET", "servers/x/os-instance-actions/r/e", &h) == NULL);
+}
+
 static void test_slashes(void)
 {
     CHECK_STR(route_merge_slashes(&A, "//os-migrations"), "/os-migrations");
@@ -213,6 +233,7 @@ int main(void)
 {
     arena_init(&A, 4096);
     test_depth();
+    test_instance_actions();
     test_slashes();
     test_segments_nul();
     test_content_type();
