@@ -71,6 +71,27 @@ static int check_hypervisor(const struct precheck_req *rq,
     return 0;
 }
 
+/* A local disk is copied to the same path on the destination: a file
+ * already there is not ours (ours are removed when a migration ends) and
+ * is never overwritten nor deleted.  Nova refuses the same case in
+ * pre_live_migration (virt/libvirt/driver.py) with DestinationDiskExists
+ * (nova/exception.py); ferry refuses before anything is touched. */
+int precheck_disk_absent(struct vconn *dc, const char *path,
+                         struct ferr *err)
+{
+    int rc = virt_disk_exists(dc, path, err);
+
+    if (rc < 0) {
+        return rc;
+    }
+    if (rc == 1) {
+        return ferr_set(err, FE_BADREQ, "The supplied disk path (%s) "
+                        "already exists, it is expected not to exist.",
+                        path);
+    }
+    return 0;
+}
+
 /* §8.4: shared or local storage, and the block_migration rules.  On
  * failure the message names the source host, as Nova's does. */
 static int check_storage(struct arena *a, struct vconn *sc,
@@ -108,6 +129,11 @@ static int check_storage(struct arena *a, struct vconn *sc,
                         "Shared storage live-migration requires either "
                         "shared storage or boot-from-volume with no local "
                         "disks.", rq->source);
+    }
+    for (i = 0; out->block && i < n; i++) {
+        if (precheck_disk_absent(dc, disks[i].path, err) < 0) {
+            return -err->code;
+        }
     }
     out->disks = out->block ? disks : NULL;
     out->ndisks = out->block ? n : 0;

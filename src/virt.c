@@ -628,6 +628,33 @@ int virt_disk_create(struct vconn *dst, const struct vdisk *d,
     return rc;
 }
 
+int virt_disk_exists(struct vconn *c, const char *path, struct ferr *err)
+{
+    char *dir = dir_of(path);
+    virStoragePoolPtr p;
+    virStorageVolPtr v;
+    int made, rc = 0;
+    struct ferr e = { 0 };
+
+    /* pool_for refreshes an existing pool, so a file made behind libvirt's
+     * back is seen; no pool can be made: no such directory, no such file */
+    p = pool_for(c, dir, 0, &made, &e);
+    free(dir);
+    ferr_clear(&e);
+    if (p == NULL) {
+        return 0;
+    }
+    v = virStorageVolLookupByPath(c->conn, path);
+    if (v != NULL) {
+        rc = 1;
+        virStorageVolFree(v);
+    } else if (virGetLastErrorCode() != VIR_ERR_NO_STORAGE_VOL) {
+        rc = lv_err(err, FE_INTERNAL, path);
+    }
+    pool_done(p, made);
+    return rc;
+}
+
 void virt_disk_delete(struct vconn *dst, const char *path)
 {
     char *dir = dir_of(path);

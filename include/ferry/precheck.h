@@ -29,6 +29,12 @@ struct precheck_out {
     size_t ndisks;
 };
 
+/* 0 when path does not exist on dc; -FE_BADREQ with Nova's
+ * DestinationDiskExists message when it does (a local disk would land
+ * on a file that is not ours). */
+int precheck_disk_absent(struct vconn *dc, const char *path,
+                         struct ferr *err);
+
 int precheck_run(struct inventory *inv, struct arena *a,
                  const struct precheck_req *rq, struct precheck_out *out,
                  struct ferr *err);

@@ -58,6 +58,9 @@ int virt_dir_shared(struct vconn *src, struct vconn *dst, const char *dir,
  * on dst, making its directory if needed. */
 int virt_disk_create(struct vconn *dst, const struct vdisk *d,
                      struct ferr *err);
+/* 1 when a volume (file) exists at path on c, 0 when not (or when its
+ * directory does not exist there), <0 on a libvirt error. */
+int virt_disk_exists(struct vconn *c, const char *path, struct ferr *err);
 /* Removes a disk file through dst's libvirt (rollback); errors ignored. */
 void virt_disk_delete(struct vconn *dst, const char *path);
 
