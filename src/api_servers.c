@@ -151,6 +151,19 @@ static void kzulu(struct jw *j, const char *k, int64_t epoch)
     jw_kstr(j, k, t);
 }
 
+/* Nova's views/servers.py _get_fault: code, created (isotime) and the
+ * message.  Nova adds details only when a fault has them: a traceback,
+ * which ferry does not keep, so there are none. */
+static void fault_field(struct jw *j, const struct server *s)
+{
+    jw_key(j, "fault");
+    jw_obj_open(j);
+    jw_kint(j, "code", fault_status(s->fault_code));
+    kzulu(j, "created", s->fault_created / 1000000);
+    jw_kstr(j, "message", s->fault_message);
+    jw_obj_close(j);
+}
+
 static void render(struct app *app, struct req *r, struct jw *j,
                    const struct server *s)
 {
@@ -226,6 +239,11 @@ static void render(struct app *app, struct req *r, struct jw *j,
     jw_kstr(j, "accessIPv6", "");
     links(j, r, "servers", s->uuid, 1);
     jw_kstr(j, "OS-DCF:diskConfig", "MANUAL");
+    if (s->fault_code != 0
+        && (strcmp(status, "ERROR") == 0 || strcmp(status, "DELETED") == 0))
+    {
+        fault_field(j, s);
+    }
     for (k = 0; k < ARRAY_LEN(with_progress); k++) {
         if (strcmp(status, with_progress[k]) == 0) {
             jw_kint(j, "progress", s->progress);

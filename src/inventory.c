@@ -92,6 +92,28 @@ static void cold_states(struct server *s, const struct migration *m)
     }
 }
 
+/* The instance's latest fault; a failure that errored the instance out
+ * (a failed cold migration, as Nova's _error_out_instance_on_exception)
+ * shows as vm_state error with no task until a migration moves it on. */
+static void decorate_fault(struct store *st, struct arena *a,
+                           struct server *s)
+{
+    struct instance_fault f;
+    struct ferr err = { 0 };
+
+    if (store_fault_get(st, s->uuid, a, &f, &err) != 1) {
+        ferr_clear(&err);
+        return;
+    }
+    s->fault_code = f.code;
+    s->fault_message = f.message;
+    s->fault_created = f.created_at;
+    if (f.vm_error) {
+        s->vm_state = "error";
+        s->task_state = NULL;
+    }
+}
+
 static void decorate(struct inventory *inv, struct store *st, size_t i,
                      struct arena *a, struct server *s)
 {
@@ -105,6 +127,7 @@ static void decorate(struct inventory *inv, struct store *st, size_t i,
     }
     if (store_migration_active(st, s->uuid, a, &m, &err) != 1) {
         ferr_clear(&err);
+        decorate_fault(st, a, s);
         return;
     }
     if (strcmp(m.migration_type, "migration") == 0) {

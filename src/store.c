@@ -203,6 +203,12 @@ int store_open(const char *path, struct store **out, struct ferr *err)
         free(s);
         return rc;
     }
+    if (store_faults_prepare(s, err) < 0) {
+        rc = -err->code;
+        sqlite3_close(s->db);
+        free(s);
+        return rc;
+    }
     for (size_t i = 0; i < ARRAY_LEN(late_columns); i++) {
         char sql[256];
         sqlite3_stmt *st;
@@ -1120,4 +1126,89 @@ int store_migration_set_request(struct store *s, int64_t id,
     sqlite3_bind_int64(st, 1, id);
     bind_text(st, 2, request_id);
     return exec_done(s, st, err, "set request");
+}
+
+/* ---- instance faults ---------------------------------------------------
+ * Nova's instance_faults, reduced to what the server view shows: the
+ * latest fault of an instance (views/servers.py _get_fault) and whether
+ * it left the instance in vm_state error (compute/manager.py
+ * _error_out_instance_on_exception).  A table of its own, made on open. */
+
+static const char faults_sql[] =
+    "CREATE TABLE IF NOT EXISTS instance_faults ("
+    " instance_uuid TEXT PRIMARY KEY, code INTEGER NOT NULL,"
+    " message TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " vm_error INTEGER NOT NULL DEFAULT 0, migration_id INTEGER);";
+
+int store_faults_prepare(struct store *s, struct ferr *err)
+{
+    if (sqlite3_exec(s->db, faults_sql, NULL, NULL, NULL) != SQLITE_OK) {
+        return db_err(s, err, "instance_faults");
+    }
+    return 0;
+}
+
+int store_fault_save(struct store *s, const struct migration *m,
+                     const struct instance_fault *f, struct ferr *err)
+{
+    /* written only under the claim m was read with, like a save */
+    static const char sql[] =
+        "INSERT OR REPLACE INTO instance_faults (instance_uuid, code,"
+        " message, created_at, vm_error, migration_id)"
+        " SELECT instance_uuid, ?3, ?4, ?5, ?6, id FROM migrations"
+        " WHERE id = ?1 AND claim_gen = ?2 AND status NOT IN "
+        TERMINAL_SQL;
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return db_err(s, err, "prepare fault");
+    }
+    sqlite3_bind_int64(st, 1, m->id);
+    sqlite3_bind_int64(st, 2, m->claim_gen);
+    sqlite3_bind_int(st, 3, f->code);
+    bind_text(st, 4, f->message);
+    sqlite3_bind_int64(st, 5, f->created_at ? f->created_at
+                                            : time_now_us());
+    sqlite3_bind_int(st, 6, f->vm_error);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return db_err(s, err, "fault");
+    }
+    if (sqlite3_changes(s->db) != 1) {
+        return ferr_set(err, FE_CONFLICT, "migration %lld is no longer "
+                        "held by this claim", (long long) m->id);
+    }
+    return 0;
+}
+
+int store_fault_get(struct store *s, const char *instance_uuid,
+                    struct arena *a, struct instance_fault *out,
+                    struct ferr *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (sqlite3_prepare_v2(s->db, "SELECT code, message, created_at,"
+                           " vm_error FROM instance_faults"
+                           " WHERE instance_uuid = ?1", -1, &st, NULL)
+        != SQLITE_OK)
+    {
+        return db_err(s, err, "prepare fault get");
+    }
+    bind_text(st, 1, instance_uuid);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->code = sqlite3_column_int(st, 0);
+        out->message = col_text(st, 1, a);
+        out->created_at = sqlite3_column_int64(st, 2);
+        out->vm_error = sqlite3_column_int(st, 3);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return db_err(s, err, "fault get");
+    }
+    return rc == SQLITE_ROW;
 }

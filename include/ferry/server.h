@@ -53,6 +53,10 @@ struct server {
     size_t nmeta;
     int has_tpm, has_sev, has_vdpa, has_hostdev;
     int progress;
+    /* the latest fault (store), shown in ERROR; fault_code 0: none */
+    int fault_code;                 /* FE_* */
+    const char *fault_message;
+    int64_t fault_created;          /* µs */
 };
 
 #endif

@@ -199,4 +199,25 @@ int store_host_get(struct store *s, const char *uuid, char *host,
                    size_t hostsz);
 int store_host_set(struct store *s, const char *uuid, const char *host);
 
+/* The latest fault of an instance (Nova's instance_faults as the server
+ * view shows it).  code is an FE_* code (fault.c maps it); vm_error: the
+ * failure left the instance in vm_state error. */
+struct instance_fault {
+    int code;
+    const char *message;
+    int64_t created_at;                 /* µs; 0: now, when saving */
+    int vm_error;
+};
+/* Creates the faults table if needed (store_open calls it). */
+int store_faults_prepare(struct store *s, struct ferr *err);
+/* Records f as the latest fault of m's instance, only while m is still
+ * held under the claim it was read with and not ended (-FE_CONFLICT
+ * otherwise): a runner writes it before it ends the record. */
+int store_fault_save(struct store *s, const struct migration *m,
+                     const struct instance_fault *f, struct ferr *err);
+/* 1 and *out filled (strings from a), 0 none, <0 error. */
+int store_fault_get(struct store *s, const char *instance_uuid,
+                    struct arena *a, struct instance_fault *out,
+                    struct ferr *err);
+
 #endif

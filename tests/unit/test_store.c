@@ -236,6 +236,62 @@ static void upgrade(const char *dir, struct arena *a)
     store_close(s);
 }
 
+/* A fault is recorded only under the claim its record is held with and
+ * before the record ends (a runner that lost its claim, or writes after
+ * the end, records nothing); the latest one wins. */
+static void faults(struct store *s, struct arena *a)
+{
+    const char *inst = "88888888-2222-4333-8444-555555555555";
+    struct migration m, r1, r2;
+    struct instance_fault f, got;
+    struct ferr e = { 0 };
+    int64_t run1, run2;
+
+    CHECK_INT(store_runner_register(s, &run1, &e), 0);
+    CHECK_INT(store_runner_register(s, &run2, &e), 0);
+    CHECK_INT(store_fault_get(s, inst, a, &got, &e), 0);
+    fill(&m, inst);
+    m.migration_type = "migration";
+    m.status = "pre-migrating";
+    m.claimed_by = MIG_NULL_INT;
+    CHECK_INT(store_migration_create(s, &m, &e), 0);
+    CHECK_INT(store_migration_claim(s, run1, 1, a, &r1, &e), 1);
+    memset(&f, 0, sizeof(f));
+    f.code = FE_BADREQ;
+    f.message = "refused";
+    CHECK_INT(store_fault_save(s, &r1, &f, &e), 0);
+    CHECK_INT(store_fault_get(s, inst, a, &got, &e), 1);
+    CHECK_INT(got.code, FE_BADREQ);
+    CHECK_STR(got.message, "refused");
+    CHECK_INT(got.vm_error, 0);
+    CHECK(got.created_at > 0);
+
+    /* taken over: the old holder's fault is refused */
+    CHECK_INT(store_migration_claim_stale(s, run2, -1, never_alive, a, &r2,
+                                          &e), 1);
+    f.code = FE_INTERNAL;
+    f.message = "late";
+    f.vm_error = 1;
+    CHECK_INT(store_fault_save(s, &r1, &f, &e), -FE_CONFLICT);
+    ferr_clear(&e);
+    CHECK_INT(store_fault_get(s, inst, a, &got, &e), 1);
+    CHECK_STR(got.message, "refused");
+    /* the holder's replaces it, until the record ends */
+    f.message = "copy failed";
+    CHECK_INT(store_fault_save(s, &r2, &f, &e), 0);
+    r2.status = "error";
+    CHECK_INT(store_migration_save(s, &r2, &e), 0);
+    f.message = "after the end";
+    CHECK_INT(store_fault_save(s, &r2, &f, &e), -FE_CONFLICT);
+    ferr_clear(&e);
+    CHECK_INT(store_fault_get(s, inst, a, &got, &e), 1);
+    CHECK_STR(got.message, "copy failed");
+    CHECK_INT(got.code, FE_INTERNAL);
+    CHECK_INT(got.vm_error, 1);
+    store_runner_unregister(s, run1);
+    store_runner_unregister(s, run2);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/ferry-test-store-XXXXXX", path[256], host[64];
@@ -281,6 +337,8 @@ int main(void)
     fencing(s, &a);
     actions(s, &a);
     upgrade(dir, &a);
+
+    faults(s, &a);
 
     /* eight processes race for one instance: exactly one wins */
     for (i = 0; i < 8; i++) {
