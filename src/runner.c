@@ -130,9 +130,10 @@ static int save(struct runner *rn, struct migration *m)
     return save_once(rn, m, &code);
 }
 
-/* Ends the record with status and reason (reason may be NULL). */
-static void finish(struct runner *rn, struct migration *m,
-                   const char *status, const char *reason)
+/* Ends the record with status and reason (reason may be NULL): 0 when
+ * the end is recorded, -1 when not (claim lost, or left in progress). */
+static int finish(struct runner *rn, struct migration *m,
+                  const char *status, const char *reason)
 {
     int code, tries = 0;
 
@@ -147,7 +148,7 @@ static void finish(struct runner *rn, struct migration *m,
             log_error("migration %lld of %s: ended %s but could not record "
                       "it; left for reconciliation", (long long) m->id,
                       m->instance_uuid, status);
-            return;
+            return -1;
         }
         if (tries++ == 0) {
             log_error("migration %lld of %s: ended %s; the store is "
@@ -157,12 +158,13 @@ static void finish(struct runner *rn, struct migration *m,
         usleep(1000000);
     }
     if (rn->lost) {
-        return;
+        return -1;
     }
     iaction_record_end(rn->app->store, m);
     log_info("migration %lld of %s: %s%s%s", (long long) m->id,
              m->instance_uuid, status, reason ? ": " : "",
              reason ? reason : "");
+    return 0;
 }
 
 static void stats_into(struct migration *m, const struct vjob *j)
@@ -172,10 +174,17 @@ static void stats_into(struct migration *m, const struct vjob *j)
         m->memory_processed = j->mem_processed;
         m->memory_remaining = j->mem_remaining;
     }
-    if (j->disk_total > 0) {
-        m->disk_total = j->disk_total;
-        m->disk_processed = j->disk_processed;
-        m->disk_remaining = j->disk_remaining;
+    /* Nova saves every sample's disk counts (libvirt/migration.py
+     * save_stats), 0 for a migration without disks to copy and for what
+     * libvirt leaves out (guest.py JobInfo); only a sample without disk
+     * counts (the destination's completed job knows nothing of the
+     * mirror) does not replace counts already seen */
+    if (j->disk_total > 0 || m->disk_total == MIG_NULL_INT
+        || m->disk_total == 0)
+    {
+        m->disk_total = j->disk_total > 0 ? j->disk_total : 0;
+        m->disk_processed = j->disk_processed > 0 ? j->disk_processed : 0;
+        m->disk_remaining = j->disk_remaining > 0 ? j->disk_remaining : 0;
     }
 }
 
@@ -459,6 +468,80 @@ static int active(int power)
     return power == 1 || power == 3;
 }
 
+/* Removes the copies of a domain's local disks on c (host): those not in
+ * a directory shared with other (deleting a shared file would delete it
+ * for both hosts; a failed check keeps the file). */
+static void drop_local_disks(struct vconn *c, struct vconn *other,
+                             struct vdisk *disks, size_t n, struct arena *a,
+                             const struct migration *m, const char *host)
+{
+    struct ferr err = { 0 };
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        char *dir = arena_strdup(a, disks[i].path), *slash;
+
+        slash = strrchr(dir, '/');
+        if (slash != NULL && slash != dir) {
+            *slash = '\0';
+        }
+        if (virt_dir_shared(c, other, dir, &err) == 0) {
+            virt_disk_delete(c, disks[i].path);
+            log_info("migration %lld of %s: removing %s on %s",
+                     (long long) m->id, m->instance_uuid, disks[i].path,
+                     host);
+        }
+        ferr_clear(&err);
+    }
+}
+
+/* Nova's disk cleanup of a block migration (compute/manager.py
+ * _live_migration_cleanup_flags: destroy_disks when the block storage is
+ * not shared): once completed, the source's copies (driver.cleanup in
+ * _post_live_migration); once failed or cancelled, the destination's
+ * (rollback_live_migration_at_destination, which the destination runs
+ * when it is back).  The copies on host go once host answers without
+ * the guest, asked each second for up to host_answer_timeout s; the
+ * paths are those of the guest's domain on holder.  Only after the end
+ * is recorded under this runner's claim. */
+static void drop_copies(struct runner *rn, struct arena *a,
+                        const struct migration *m, const char *host,
+                        struct vconn *holder)
+{
+    int64_t deadline = time_now_us()
+                       + (int64_t) rn->conf->host_answer_timeout * 1000000;
+    struct vdisk *disks = NULL;
+    struct ferr err = { 0 };
+    struct vconn *c;
+    size_t n = 0;
+    int power, rc;
+
+    if (!m->block_migration || rn->lost) {
+        return;
+    }
+    if (holder == NULL
+        || virt_domain_disks(holder, m->instance_uuid, a, &disks, &n,
+                             &err) < 0)
+    {
+        log_error("migration %lld of %s: copies on %s kept: the disk list "
+                  "cannot be read: %s", (long long) m->id, m->instance_uuid,
+                  host, holder ? ferr_msg(&err) : "no host has the guest");
+        ferr_clear(&err);
+        return;
+    }
+    while ((rc = ask(rn, host, m->instance_uuid, &power, &c)) != 0) {
+        if (*rn->stop || time_now_us() > deadline) {
+            log_error("migration %lld of %s: copies on %s kept: %s",
+                      (long long) m->id, m->instance_uuid, host, rc < 0
+                      ? "the host does not answer"
+                      : "the host still has the guest");
+            return;
+        }
+        usleep(1000000);
+    }
+    drop_local_disks(c, holder, disks, n, a, m, host);
+}
+
 /* Where is the guest, after a transfer or after a runner died?  Closes the
  * record accordingly; paused_by_us resumes a guest force-complete paused.
  * A host that cannot be asked is not a host without the guest: the record
@@ -516,20 +599,23 @@ static void settle(struct runner *rn, struct arena *a, struct migration *m,
     {
         if (final != NULL && final->type == VJOB_COMPLETED) {
             job = *final;
-        } else if (dc == NULL
-                   || virt_job(dc, m->instance_uuid, 1, &job, &err) < 0) {
-            job.elapsed_ms = job.downtime_ms = job.mem_total = -1;
-            job.disk_total = -1;
+            stats_into(m, &job);
+        } else if (dc != NULL
+                   && virt_job(dc, m->instance_uuid, 1, &job, &err) == 0) {
+            stats_into(m, &job);
+        } else {
+            job.elapsed_ms = job.downtime_ms = -1;
         }
         ferr_clear(&err);
-        stats_into(m, &job);
         if (job.elapsed_ms >= 0) {
             m->total_time_ms = job.elapsed_ms;
         }
         m->downtime_ms = job.downtime_ms >= 0 ? job.downtime_ms
                                               : MIG_NULL_INT;
         store_host_set(rn->app->store, m->instance_uuid, m->dest_compute);
-        finish(rn, m, "completed", NULL);
+        if (finish(rn, m, "completed", NULL) == 0) {
+            drop_copies(rn, a, m, m->source_compute, dc);
+        }
         return;
     }
     if (src == 1 || (src < 0 && drc == 0)) {
@@ -547,9 +633,12 @@ static void settle(struct runner *rn, struct arena *a, struct migration *m,
                                   rn->conf->host_answer_timeout,
                                   m->dest_compute);
         }
-        finish(rn, m, aborted ? "cancelled" : "failed",
-               aborted && reason == NULL ? NULL : arena_strdup(a, reason
-                                                  ? reason : "failed"));
+        if (finish(rn, m, aborted ? "cancelled" : "failed",
+                   aborted && reason == NULL ? NULL
+                   : arena_strdup(a, reason ? reason : "failed")) == 0)
+        {
+            drop_copies(rn, a, m, m->dest_compute, src == 1 ? sc : NULL);
+        }
         return;
     }
     if (src < 0 || drc < 0) {
@@ -731,9 +820,7 @@ static void run_queued(struct runner *rn, struct arena *a,
              ? mo.timeout_reason : (mo.aborted ? NULL : ferr_msg(&t.err)),
            have_final ? &final : NULL);
     ferr_clear(&t.err);
-    if (strcmp(m->status, "completed") == 0) {
-        goto out;
-    }
+    goto out;                   /* settle disposed of the copies */
 rollback:
     for (i = 0; i < created && !rn->lost; i++) {
         virt_disk_delete(dc, disks[i].path);
@@ -784,27 +871,71 @@ static const struct conf_host *cold_dest(struct runner *rn,
     return best;
 }
 
-/* Removes the copies of a domain's local disks on c: those not in a
- * directory shared with other (deleting a shared file would delete it for
- * both hosts). */
-static void drop_local_disks(struct vconn *c, struct vconn *other,
-                             struct vdisk *disks, size_t n, struct arena *a)
+/* The fault a failed cold migration leaves, written before its record
+ * ends so that a client never sees the server back to normal first.
+ * vm_error: the guest was touched, and the instance errors out as Nova's
+ * _error_out_instance_on_exception does; a refusal before that leaves
+ * its vm_state (Nova's InstanceFaultRollback).  Code: a refusal's 400 as
+ * Nova's Invalid, else 500 (compute/utils.py exception_to_dict); the
+ * message cut to 255 bytes (safe_truncate). */
+static void cold_fault(struct runner *rn, struct arena *a,
+                       const struct migration *m, const struct ferr *e,
+                       int vm_error)
 {
+    struct instance_fault f;
     struct ferr err = { 0 };
-    size_t i;
+    char *msg = arena_strdup(a, ferr_msg(e));
+    size_t n = strlen(msg);
 
-    for (i = 0; i < n; i++) {
-        char *dir = arena_strdup(a, disks[i].path), *slash;
+    if (n > 255) {
+        n = 255;
+        while (n > 0 && ((unsigned char) msg[n] & 0xc0) == 0x80) {
+            n--;                /* not inside a UTF-8 sequence */
+        }
+        msg[n] = '\0';
+    }
+    memset(&f, 0, sizeof(f));
+    f.code = e->code == FE_BADREQ ? FE_BADREQ : FE_INTERNAL;
+    f.message = msg;
+    f.vm_error = vm_error;
+    if (!rn->lost && store_fault_save(rn->app->store, m, &f, &err) < 0) {
+        log_error("migration %lld of %s: fault not recorded: %s",
+                  (long long) m->id, m->instance_uuid, ferr_msg(&err));
+    }
+    ferr_clear(&err);
+}
+
+/* Before the guest is touched: its local disks (local[i] set: not in a
+ * directory dc shares) and that none of them would land on a file dc
+ * already has at that path (refused, as precheck_disk_absent says). */
+static int cold_check(struct arena *a, struct vconn *sc, struct vconn *dc,
+                      const struct migration *m, struct vdisk **disks,
+                      size_t *n, int **local, struct ferr *err)
+{
+    size_t i;
+    int rc;
+
+    if (virt_domain_disks(sc, m->instance_uuid, a, disks, n, err) < 0) {
+        return -err->code;
+    }
+    *local = arena_alloc(a, sizeof(**local) * (*n + 1));
+    for (i = 0; i < *n; i++) {
+        char *dir = arena_strdup(a, (*disks)[i].path), *slash;
 
         slash = strrchr(dir, '/');
         if (slash != NULL && slash != dir) {
             *slash = '\0';
         }
-        if (virt_dir_shared(c, other, dir, &err) == 0) {
-            virt_disk_delete(c, disks[i].path);
+        rc = virt_dir_shared(sc, dc, dir, err);
+        if (rc < 0) {
+            return rc;
         }
-        ferr_clear(&err);
+        (*local)[i] = rc == 0;
+        if (rc == 0 && precheck_disk_absent(dc, (*disks)[i].path, err) < 0) {
+            return -err->code;
+        }
     }
+    return 0;
 }
 
 static void cold_move(struct runner *rn, struct arena *a,
@@ -816,7 +947,7 @@ static void cold_move(struct runner *rn, struct arena *a,
     struct ferr err = { 0 };
     struct server s;
     size_t n = 0, i, copied = 0;
-    int was_running, defined = 0, rc;
+    int was_running, defined = 0, touched = 0, *local = NULL, rc;
 
     /* the conductor's migrate_server wraps its cold_migrate reporter */
     iaction_ev_start(rn->app->store, m, IE_CONDUCTOR_MIGRATE_SERVER,
@@ -858,26 +989,19 @@ static void cold_move(struct runner *rn, struct arena *a,
     log_info("migration %lld of %s: cold migration %s -> %s (guest %s)",
              (long long) m->id, m->instance_uuid, s.host, dh->name,
              was_running ? "running" : "stopped");
+    if (cold_check(a, sc, dc, m, &disks, &n, &local, &err) < 0) {
+        goto fail;              /* refused: the guest was not touched */
+    }
+    touched = 1;
     if (virt_shutdown(sc, m->instance_uuid, rn->conf->shutdown_timeout,
-                      &err) < 0
-        || virt_domain_disks(sc, m->instance_uuid, a, &disks, &n, &err) < 0)
+                      &err) < 0)
     {
         goto fail;
     }
     for (i = 0; i < n; i++) {
-        char *dir = arena_strdup(a, disks[i].path), *slash;
-
-        slash = strrchr(dir, '/');
-        if (slash != NULL && slash != dir) {
-            *slash = '\0';
-        }
-        rc = virt_dir_shared(sc, dc, dir, &err);
-        if (rc < 0) {
-            goto fail;
-        }
-        if (rc == 0 && (virt_disk_create(dc, &disks[i], &err) < 0
-                        || (copied = i + 1,
-                            virt_disk_copy(sc, dc, &disks[i], &err) < 0)))
+        if (local[i] && (virt_disk_create(dc, &disks[i], &err) < 0
+                         || (copied = i + 1,
+                             virt_disk_copy(sc, dc, &disks[i], &err) < 0)))
         {
             goto fail;
         }
@@ -910,21 +1034,37 @@ fail:
         const char *reason = arena_strdup(a, ferr_msg(&err));
         struct ferr e = { 0 };
 
+        if (rn->lost) {
+            ferr_clear(&err);
+            return;             /* the new holder decides */
+        }
         if (defined) {
             virt_destroy(dc, m->instance_uuid, &e);
             ferr_clear(&e);
             virt_undefine(dc, m->instance_uuid, &e);
             ferr_clear(&e);
         }
-        drop_local_disks(dc, sc, disks, copied, a);
-        if (was_running) {
+        drop_local_disks(dc, sc, disks, copied, a, m, dh->name);
+        if (touched && was_running) {
             virt_start(sc, m->instance_uuid, &e);
             ferr_clear(&e);
         }
         store_host_set(rn->app->store, m->instance_uuid, s.host);
+        cold_fault(rn, a, m, &err, touched);
         finish(rn, m, "error", reason);
     }
     ferr_clear(&err);
+}
+
+/* A confirm or revert that fails errors the instance out (Nova's
+ * confirm_resize and revert_resize run in _error_out_instance_on_exception
+ * in compute/manager.py). */
+static void cold_settle_failed(struct runner *rn, struct arena *a,
+                               struct migration *m, struct ferr *err)
+{
+    cold_fault(rn, a, m, err, 1);
+    finish(rn, m, "error", arena_strdup(a, ferr_msg(err)));
+    ferr_clear(err);
 }
 
 /* confirming: the source copy goes; reverting: the destination copy goes
@@ -945,7 +1085,7 @@ static void cold_settle(struct runner *rn, struct arena *a,
     drop = inventory_conn(rn->app->inv, drop_host, &err);
     keep = drop ? inventory_conn(rn->app->inv, keep_host, &err) : NULL;
     if (keep == NULL) {
-        finish(rn, m, "error", arena_strdup(a, ferr_msg(&err)));
+        cold_settle_failed(rn, a, m, &err);
         return;
     }
     running = virt_domain_power(drop, m->instance_uuid, &power, NULL, &err)
@@ -955,17 +1095,20 @@ static void cold_settle(struct runner *rn, struct arena *a,
         || virt_domain_disks(drop, m->instance_uuid, a, &disks, &n, &err) < 0
         || virt_undefine(drop, m->instance_uuid, &err) < 0)
     {
-        finish(rn, m, "error", arena_strdup(a, ferr_msg(&err)));
+        cold_settle_failed(rn, a, m, &err);
         return;
     }
-    drop_local_disks(drop, keep, disks, n, a);
+    if (rn->lost) {
+        return;
+    }
+    drop_local_disks(drop, keep, disks, n, a, m, drop_host);
     if (!confirm) {
         iaction_ev_end(rn->app->store, m, IE_REVERT_RESIZE, 1, NULL);
         iaction_ev_start(rn->app->store, m, IE_FINISH_REVERT_RESIZE,
                          keep_host);
         store_host_set(rn->app->store, m->instance_uuid, keep_host);
         if (running && virt_start(keep, m->instance_uuid, &err) < 0) {
-            finish(rn, m, "error", arena_strdup(a, ferr_msg(&err)));
+            cold_settle_failed(rn, a, m, &err);
             return;
         }
     }
@@ -1017,7 +1160,12 @@ static void reconcile(struct runner *rn, struct arena *a,
         return;
     }
     if (strcmp(m->migration_type, "migration") == 0) {
-        finish(rn, m, "error", "the runner stopped during a cold migration");
+        /* the guest was touched and is left as the move left it */
+        ferr_set(&err, FE_INTERNAL, "the runner stopped during a cold "
+                 "migration");
+        cold_fault(rn, a, m, &err, 1);
+        finish(rn, m, "error", arena_strdup(a, ferr_msg(&err)));
+        ferr_clear(&err);
         return;
     }
     sc = inventory_conn(rn->app->inv, m->source_compute, &err);
