@@ -10,13 +10,13 @@ under emulation, so with live_migration_bandwidth = CAP it never
 converges by itself: every migration of one here ends only by what the
 test does (abort, force-complete, a timeout).
 
-No test lets a dirtying guest converge in pre-copy: on this kind of
-machine (QEMU 7.2, TCG, 2 busy cores) that sometimes corrupts the guest's
-memory, without ferry: a raw `virsh migrate --live --p2p` of a freshly
-booted --dirty guest panicked on the destination in 3 of 10 tries with the
-cores loaded.  The crash tests use a guest whose 48 MiB fill stands still,
-at SLOW, so that the transfer outlives the crash, and then lift the cap
-through libvirt.
+A dirtying guest may converge in pre-copy: the destination panics that
+once made the tests avoid it were QEMU 7.2's TCG losing writes during a
+migration, which tools/lab now works around by booting the guest with
+pti=on (issue 16; test_live_migration's
+test_dirty_guest_converges_there_and_back shows it).  The crash tests
+still use a guest whose 48 MiB fill stands still, at SLOW, so that the
+transfer outlives the crash, and then lift the cap through libvirt.
 
 Refusals the lab cannot reach: "locked, and the caller is not admin"
 (§6.3 #3, §6.4 #4) needs a caller that passes the admin-only migration
