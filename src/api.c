@@ -113,7 +113,8 @@ static void api_v21(struct app *app, struct req *r, struct resp *w,
         r->args[i] = hit.args[i];
     }
     r->nargs = hit.nargs;
-    rc = mv_parse(r->hdr_api_version, r->hdr_nova_version, &mv, &err);
+    rc = mv_parse(r->arena, r->hdr_api_version, r->hdr_nova_version, &mv,
+                  &err);
     if (rc == -FE_BADREQ) {
         fault_json(r, w, &err);
         ferr_clear(&err);

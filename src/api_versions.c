@@ -111,7 +111,8 @@ int h_version_v21(struct app *app, struct req *r, struct resp *w,
                   struct ferr *err)
 {
     struct mv mv;
-    int rc = mv_parse(r->hdr_api_version, r->hdr_nova_version, &mv, err);
+    int rc = mv_parse(r->arena, r->hdr_api_version, r->hdr_nova_version,
+                      &mv, err);
 
     if (rc == -FE_BADREQ) {
         return rc;
@@ -119,7 +120,7 @@ int h_version_v21(struct app *app, struct req *r, struct resp *w,
     resp_header(r, w, "OpenStack-API-Version",
                 arena_printf(r->arena, "compute %s", mv.echo));
     resp_header(r, w, "X-OpenStack-Nova-API-Version",
-                arena_strdup(r->arena, mv.echo));
+                mv.echo);
     resp_header(r, w, "Vary", "OpenStack-API-Version");
     resp_header(r, w, "Vary", "X-OpenStack-Nova-API-Version");
     if (rc < 0) {

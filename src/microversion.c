@@ -21,11 +21,11 @@ static void trim(const char **b, const char **e)
     }
 }
 
-/* The version of the last "compute" entry, or 0 if none. */
-static int from_api_header(const char *h, char *out, size_t outsz)
+/* The version of the last "compute" entry (whole, from the arena), or
+ * NULL if none. */
+static char *from_api_header(struct arena *a, const char *h)
 {
     const char *end = h + strlen(h), *b, *e, *sp, *vb;
-    size_t n;
 
     while (end >= h) {
         b = end;
@@ -41,20 +41,14 @@ static int from_api_header(const char *h, char *out, size_t outsz)
         {
             vb = sp;
             trim(&vb, &e);
-            n = (size_t) (e - vb);
-            if (n >= outsz) {
-                n = outsz - 1;
-            }
-            memcpy(out, vb, n);
-            out[n] = '\0';
-            return 1;
+            return arena_strndup(a, vb, (size_t) (e - vb));
         }
         if (b == h) {
             break;
         }
         end = b - 1;
     }
-    return 0;
+    return NULL;
 }
 
 static int digits(const char *s, size_t n)
@@ -72,30 +66,32 @@ static int digits(const char *s, size_t n)
     return 1;
 }
 
-int mv_parse(const char *api, const char *nova, struct mv *out,
-             struct ferr *err)
+int mv_parse(struct arena *a, const char *api, const char *nova,
+             struct mv *out, struct ferr *err)
 {
-    char val[200];
+    char *val = NULL;
     const char *b, *e, *dot;
     size_t nmaj, nmin;
     int minor;
 
-    if (api != NULL && from_api_header(api, val, sizeof(val))) {
-        /* found */
-    } else if (nova != NULL) {
+    if (api != NULL) {
+        val = from_api_header(a, api);
+    }
+    if (val == NULL && nova != NULL) {
         b = strrchr(nova, ',');
         b = b ? b + 1 : nova;
         e = b + strlen(b);
         trim(&b, &e);
-        snprintf(val, sizeof(val), "%.*s", (int) (e - b), b);
-    } else {
+        val = arena_strndup(a, b, (size_t) (e - b));
+    }
+    if (val == NULL) {
         out->minor = MV_MIN;
-        snprintf(out->echo, sizeof(out->echo), "2.%d", MV_MIN);
+        out->echo = arena_printf(a, "2.%d", MV_MIN);
         return 0;
     }
     if (strcmp(val, "latest") == 0) {
         out->minor = MV_MAX;
-        snprintf(out->echo, sizeof(out->echo), "2.%d", MV_MAX);
+        out->echo = arena_printf(a, "2.%d", MV_MAX);
         return 0;
     }
     dot = strchr(val, '.');
@@ -109,12 +105,12 @@ int mv_parse(const char *api, const char *nova, struct mv *out,
     }
     minor = nmin <= 3 ? atoi(dot + 1) : 100000;
     if (nmaj != 1 || val[0] != '2' || minor < MV_MIN || minor > MV_MAX) {
-        snprintf(out->echo, sizeof(out->echo), "%s", val);
+        out->echo = val;
         return ferr_set(err, FE_NOTACCEPT, "Version %s is not supported by "
                         "the API. Minimum is 2.%d and maximum is 2.%d.", val,
                         MV_MIN, MV_MAX);
     }
     out->minor = minor;
-    snprintf(out->echo, sizeof(out->echo), "2.%d", minor);
+    out->echo = arena_printf(a, "2.%d", minor);
     return 0;
 }

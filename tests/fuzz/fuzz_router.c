@@ -88,7 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void) api_qlast(q, nq, "limit");
     }
     ferr_clear(&err);
-    (void) mv_parse(api[0] ? api : NULL, nova[0] ? nova : NULL, &mv, &err);
+    (void) mv_parse(&a, api[0] ? api : NULL, nova[0] ? nova : NULL, &mv,
+                    &err);
     ferr_clear(&err);
     (void) route_content_type_ok(ct[0] ? ct : NULL);
     if (hit.rt != NULL && hit.rt->actions != NULL) {

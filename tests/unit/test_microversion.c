@@ -7,12 +7,16 @@ static int minor_of(const char *api, const char *nova, int *code,
 {
     struct mv mv = { 0 };
     struct ferr e = { 0 };
-    int rc = mv_parse(api, nova, &mv, &e);
+    struct arena a;
+    int rc;
 
+    arena_init(&a, 1024);
+    rc = mv_parse(&a, api, nova, &mv, &e);
     *code = -rc;
     if (echo != NULL) {
-        strcpy(echo, mv.echo);
+        snprintf(echo, 4096, "%s", mv.echo ? mv.echo : "");
     }
+    arena_free(&a);
     if (rc == 0) {
         return mv.minor;
     }
@@ -24,15 +28,22 @@ static const char *msg_of(const char *api, const char *nova)
     static struct ferr e;
     struct mv mv = { 0 };
 
+    static struct arena a;
+    static int ready;
+
+    if (!ready) {
+        arena_init(&a, 1024);
+        ready = 1;
+    }
     ferr_clear(&e);
-    mv_parse(api, nova, &mv, &e);
+    mv_parse(&a, api, nova, &mv, &e);
     return ferr_msg(&e);
 }
 
 int main(void)
 {
     int code;
-    char echo[256];
+    char echo[4096], longv[1024];
 
     CHECK_INT(minor_of(NULL, NULL, &code, echo), 1);
     CHECK_STR(echo, "2.1");
@@ -54,6 +65,19 @@ int main(void)
     CHECK_STR(echo, "2.94");
     CHECK_STR(msg_of(NULL, "2.94"), "Version 2.94 is not supported by the "
               "API. Minimum is 2.1 and maximum is 2.93.");
+    /* a long value is taken whole (it was cut to 199 bytes): 406 with
+     * the whole value echoed and in the message */
+    memset(longv, '1', sizeof(longv) - 1);
+    longv[0] = '2';
+    longv[1] = '.';
+    longv[sizeof(longv) - 1] = '\0';
+    CHECK_INT(minor_of(NULL, longv, &code, echo), -1);
+    CHECK_INT(code, FE_NOTACCEPT);
+    CHECK_INT((int) strlen(echo), (int) strlen(longv));
+    CHECK(strstr(msg_of(NULL, longv), longv) != NULL);
+    longv[600] = 'x';
+    CHECK_INT(minor_of(NULL, longv, &code, NULL), -1);
+    CHECK_INT(code, FE_BADREQ);
     CHECK_INT(minor_of(NULL, "2.0", &code, echo), -1);
     CHECK_INT(code, FE_NOTACCEPT);
     CHECK_INT(minor_of(NULL, "3.0", &code, echo), -1);
