@@ -42,7 +42,6 @@
 #define POLL_US 250000
 #define HEARTBEAT_US 2000000
 #define STALE_US 10000000           /* no heartbeat for 10 s: gone */
-#define MAX_STEPS 64
 
 static double max2(double x)
 {
@@ -275,29 +274,47 @@ static void run_accepted(struct runner *rn, struct arena *a,
     ferr_clear(&err);
 }
 
-/* Nova's downtime steps (spec §9.3): (after_s, downtime_ms) pairs. */
-static size_t downtime_steps(const struct conf *c, double data_gb,
-                             int64_t after[], int64_t ms[])
-{
-    int steps = c->live_migration_downtime_steps;
-    double delay = (double) (int64_t) (c->live_migration_downtime_delay
-                                       * data_gb);
-    double base = (double) c->live_migration_downtime / steps;
-    double offset = ((double) c->live_migration_downtime - base) / steps;
-    size_t n = 0;
-    int i;
+/* Nova's downtime steps (spec §9.3): step i (0..steps) starts after
+ * (int) (delay x i) s with a max downtime of base + offset x i ms.  Kept
+ * as the formula, not a table, so any number of steps the config accepts
+ * is honoured. */
+struct dsteps {
+    int steps;
+    double delay, base, offset;
+};
 
-    for (i = 0; i <= steps && n < MAX_STEPS; i++, n++) {
-        after[n] = (int64_t) (delay * i);
-        ms[n] = (int64_t) (base + offset * i);
+static void downtime_steps(const struct conf *c, double data_gb,
+                           struct dsteps *d)
+{
+    d->steps = c->live_migration_downtime_steps;
+    d->delay = (double) (int64_t) (c->live_migration_downtime_delay
+                                   * data_gb);
+    d->base = (double) c->live_migration_downtime / d->steps;
+    d->offset = ((double) c->live_migration_downtime - d->base) / d->steps;
+}
+
+/* The max downtime elapsed s into the transfer: the last step whose start
+ * has passed (the first step at once), or -1 before the start. */
+static int64_t downtime_at(const struct dsteps *d, int64_t elapsed)
+{
+    int i = 0;
+
+    if (elapsed < 0) {
+        return -1;
     }
-    return n;
+    if (d->delay <= 0) {
+        i = elapsed > 0 ? d->steps : 0;     /* every step starts at 0 s */
+    } else {
+        while (i < d->steps && elapsed > (int64_t) (d->delay * (i + 1))) {
+            i++;
+        }
+    }
+    return (int64_t) (d->base + d->offset * i);
 }
 
 struct monitor {
     int64_t start_us;
-    int64_t after[MAX_STEPS], ms[MAX_STEPS];
-    size_t nsteps;
+    struct dsteps steps;
     int64_t cur_downtime;
     int64_t timeout_s;              /* completion timeout, 0 = never */
     int64_t best_remaining;         /* lowest remaining seen */
@@ -391,8 +408,7 @@ static void monitor_step(struct runner *rn, struct arena *a,
 {
     const struct conf *c = rn->conf;
     int64_t now = time_now_us(), elapsed = (now - mo->start_us) / 1000000;
-    int64_t remaining, want = -1;
-    size_t i;
+    int64_t remaining, want;
 
     stats_into(m, job);
     if (requests_of(rn, a, m) < 0 || (n % 2 == 0 && save(rn, m) < 0)) {
@@ -428,11 +444,7 @@ static void monitor_step(struct runner *rn, struct arena *a,
     {
         timeout_action(rn, mo, m, sc, "progress timeout");
     }
-    for (i = 0; i < mo->nsteps; i++) {
-        if (elapsed > mo->after[i] || (i == 0 && elapsed >= 0)) {
-            want = mo->ms[i];
-        }
-    }
+    want = downtime_at(&mo->steps, elapsed);
     if (want >= 0 && want != mo->cur_downtime) {
         struct ferr err = { 0 };
 
@@ -764,7 +776,7 @@ static void run_queued(struct runner *rn, struct arena *a,
     t.vm.ndisks = ndisks;
 
     memset(&mo, 0, sizeof(mo));
-    mo.nsteps = downtime_steps(rn->conf, data_gb, mo.after, mo.ms);
+    downtime_steps(rn->conf, data_gb, &mo.steps);
     mo.cur_downtime = -1;
     mo.best_remaining = -1;
     mo.timeout_s = (int64_t) (rn->conf->live_migration_completion_timeout
@@ -1178,7 +1190,7 @@ static void reconcile(struct runner *rn, struct arena *a,
     if (m->block_migration && m->disk_total > 0) {
         data_gb += max2((double) m->disk_total / (1024.0 * 1024.0 * 1024.0));
     }
-    mo.nsteps = downtime_steps(rn->conf, data_gb, mo.after, mo.ms);
+    downtime_steps(rn->conf, data_gb, &mo.steps);
     mo.cur_downtime = -1;
     mo.best_remaining = -1;
     mo.timeout_s = (int64_t) (rn->conf->live_migration_completion_timeout
