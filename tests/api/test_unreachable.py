@@ -1,5 +1,8 @@
-"""A host that cannot be asked is not a host without the server (issue 16,
-item 1): while any host is unreachable, a server found on no reachable host
+"""Faults outside ferry (issue 16): a host that cannot be asked is not a
+host without the server (item 1), and a store another process holds is
+503, not 500 (item 3).
+
+Item 1: while any host is unreachable, a server found on no reachable host
 is 503 serviceUnavailable (it may be on the silent host), never 404; a
 server found on a reachable host reads as usual.
 
