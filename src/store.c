@@ -321,6 +321,22 @@ int store_migration_create(struct store *s, struct migration *m,
     return 0;
 }
 
+/* A result array (from the arena) with room for one more than n
+ * elements, doubled when full. */
+static void *room_for_one(struct arena *a, void *arr, size_t n, size_t *cap,
+                          size_t size)
+{
+    void *g;
+
+    if (n < *cap) {
+        return arr;
+    }
+    g = arena_alloc(a, 2 * *cap * size);
+    memcpy(g, arr, *cap * size);
+    *cap *= 2;
+    return g;
+}
+
 static const char *col_text(sqlite3_stmt *st, int i, struct arena *a)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -738,13 +754,7 @@ int store_migrations_of(struct store *s, const char *instance_uuid,
     }
     bind_text(st, 1, instance_uuid);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            struct migration *g = arena_alloc(a, 2 * cap * sizeof(*g));
-
-            memcpy(g, *out, cap * sizeof(*g));
-            *out = g;
-            cap *= 2;
-        }
+        *out = room_for_one(a, *out, *n, &cap, sizeof(**out));
         read_row(st, a, &(*out)[(*n)++]);
     }
     sqlite3_finalize(st);
@@ -1021,13 +1031,7 @@ int store_actions_of(struct store *s, const char *instance_uuid,
         struct iaction *x;
         const char *u;
 
-        if (*n == cap) {
-            struct iaction *g = arena_alloc(a, 2 * cap * sizeof(*g));
-
-            memcpy(g, *out, cap * sizeof(*g));
-            *out = g;
-            cap *= 2;
-        }
+        *out = room_for_one(a, *out, *n, &cap, sizeof(**out));
         x = &(*out)[(*n)++];
         memset(x, 0, sizeof(*x));
         x->id = sqlite3_column_int64(st, 0);
@@ -1067,13 +1071,7 @@ int store_action_events(struct store *s, int64_t action_id, struct arena *a,
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct ievent *e;
 
-        if (*n == cap) {
-            struct ievent *g = arena_alloc(a, 2 * cap * sizeof(*g));
-
-            memcpy(g, *out, cap * sizeof(*g));
-            *out = g;
-            cap *= 2;
-        }
+        *out = room_for_one(a, *out, *n, &cap, sizeof(**out));
         e = &(*out)[(*n)++];
         e->event = col_text(st, 0, a);
         e->host = col_text(st, 1, a);

@@ -379,6 +379,31 @@ def run_sandbox(name, policy=None):
             shutil.rmtree(sb.workdir, ignore_errors=True)
 
 
+def run_sandbox_with(name, extra):
+    """Generator for fixtures: a sandbox of its own whose hosts file (which
+    its ferry.conf includes) ends with extra: more hosts, or a [ferryd]
+    section with more keys."""
+    global write_hosts_file
+    sb = make_sandbox(name)
+    plain = write_hosts_file
+
+    def with_extra(path):
+        plain(path)
+        with open(path, "a") as f:
+            f.write(extra)
+    write_hosts_file = with_extra
+    try:
+        sb.start()
+    finally:
+        write_hosts_file = plain
+    try:
+        yield sb
+    finally:
+        sb.stop()
+        if os.environ.get("FERRY_KEEP_SANDBOX") != "1":
+            shutil.rmtree(sb.workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def sandbox():
     yield from run_sandbox("api")

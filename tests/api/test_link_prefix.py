@@ -1,7 +1,5 @@
 """[ferryd] link_prefix (issue 7; Nova's compute_link_prefix): links in
 bodies are built on the configured prefix, not on the request's Host."""
-import shutil
-
 import pytest
 
 import conftest
@@ -12,24 +10,9 @@ from conftest import S
 
 @pytest.fixture(scope="module")
 def prefixed():
-    sb = conftest.make_sandbox("prefix")
-    plain = conftest.write_hosts_file
-
-    def with_prefix(path):
-        plain(path)
-        with open(path, "a") as f:
-            f.write("\n[ferryd]\nlink_prefix = https://api.example.test:8774"
-                    "/compute\n")
-    conftest.write_hosts_file = with_prefix
-    try:
-        sb.start()
-    finally:
-        conftest.write_hosts_file = plain
-    try:
-        yield sb
-    finally:
-        sb.stop()
-        shutil.rmtree(sb.workdir, ignore_errors=True)
+    yield from conftest.run_sandbox_with(
+        "prefix", "\n[ferryd]\nlink_prefix = https://api.example.test:8774"
+        "/compute\n")
 
 
 def test_link_prefix_replaces_the_request_host(prefixed):

@@ -8,8 +8,6 @@ server found on a reachable host reads as usual.
 
 The sandbox here has a fourth host whose libvirt URI points at a closed
 loopback port (connection refused at once)."""
-import shutil
-
 import pytest
 
 import conftest
@@ -22,23 +20,7 @@ DOWN_HOST = ("\n[host host-down]\n"
 
 @pytest.fixture(scope="module")
 def down():
-    sb = conftest.make_sandbox("down")
-    plain = conftest.write_hosts_file
-
-    def with_down_host(path):
-        plain(path)
-        with open(path, "a") as f:
-            f.write(DOWN_HOST)
-    conftest.write_hosts_file = with_down_host
-    try:
-        sb.start()
-    finally:
-        conftest.write_hosts_file = plain
-    try:
-        yield sb
-    finally:
-        sb.stop()
-        shutil.rmtree(sb.workdir, ignore_errors=True)
+    yield from conftest.run_sandbox_with("down", DOWN_HOST)
 
 
 def test_unknown_server_is_503_while_a_host_is_down(down):

@@ -7,21 +7,8 @@ import pytest
 from conftest import boots, say, ticks, wait_for
 
 
-@pytest.fixture(autouse=True, scope="module")
-def quick_shutdown(ferry):
-    """The lab guest ignores ACPI shutdown: give it 2 s, not Nova's 60."""
-    orig = ferry.write_hosts
-
-    def write_hosts(*args, **kw):
-        orig(*args, **kw)
-        with open(ferry.hosts, "a") as f:
-            f.write("\n[ferryd]\nshutdown_timeout = 2\n")
-
-    ferry.write_hosts = write_hosts
-    ferry.reconfigure()
-    yield
-    ferry.write_hosts = orig
-    ferry.reconfigure()
+# The lab guest ignores ACPI shutdown: 2 s, not Nova's 60 (conftest).
+pytestmark = pytest.mark.usefixtures("quick_shutdown")
 
 
 def status_of(ferry, uuid):

@@ -15,21 +15,8 @@ EXISTS = ("The supplied disk path (%s) already exists, it is expected not "
           "to exist.")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def quick_shutdown(ferry):
-    """The lab guest ignores ACPI shutdown: give it 2 s, not Nova's 60."""
-    orig = ferry.write_hosts
-
-    def write_hosts(*args, **kw):
-        orig(*args, **kw)
-        with open(ferry.hosts, "a") as f:
-            f.write("\n[ferryd]\nshutdown_timeout = 2\n")
-
-    ferry.write_hosts = write_hosts
-    ferry.reconfigure()
-    yield
-    ferry.write_hosts = orig
-    ferry.reconfigure()
+# The lab guest ignores ACPI shutdown: 2 s, not Nova's 60 (conftest).
+pytestmark = pytest.mark.usefixtures("quick_shutdown")
 
 
 def paths(lab, g):
