@@ -184,3 +184,49 @@ def test_store_locked_20s_during_a_migration(lab, ferry, guests):
     assert ferry.records(other["GUEST_UUID"]) == []
     on_b_only(lab, uuid)
     moved(lab, g, "a", "b")
+
+
+def test_master_killed_mid_migration_leaves_no_orphans(lab, ferry, guests):
+    """kill -9 of the ferryd master alone while a guest moves: its workers
+    and runners die with it (before: they lived on as orphans, heartbeating
+    and claiming on the old configuration); libvirt's job goes on; a new
+    master starts on the same socket, its runner reconciles the record,
+    which ends once, completed, with the guest on b, same boot."""
+    g = guests("master-killed", **STILL)
+    uuid = g["GUEST_UUID"]
+    with configured(ferry, bandwidth=SLOW):
+        mid = start(ferry, uuid)
+        wait_transfer(ferry, uuid, mid)
+        master, kids = ferry.master_pid(), ferry.children()
+        assert len(kids) >= 4, kids
+        os.kill(master, signal.SIGKILL)
+        p = getattr(ferry, "popen", None)
+        if p is not None and p.pid == master:
+            p.wait(10)
+        t0 = time.monotonic()
+
+        def gone(pid):
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+            except OSError:
+                return True
+        wait_for(lambda: all(gone(k) for k in kids), 10,
+                 what="the children to die with the master")
+        died = time.monotonic() - t0
+        assert "Unbounded" in lab.virsh("a", "domjobinfo", uuid).stdout
+        assert record(ferry, uuid, mid)["status"] == "running"
+        ferry.start_ferryd()
+        line = log_line(ferry, mid, uuid, "reconciling a running record", 40)
+        assert lab.virsh("a", "migrate-setspeed", uuid, "1000").returncode \
+            == 0
+        rec = wait_end(ferry, uuid, mid, 60)
+    say("master kill -9: %d children gone %.1f s later; record reconciled "
+        "by the next generation" % (len(kids), died))
+    report("master killed, restarted", rec)
+    assert line
+    assert rec["status"] == "completed", rec
+    assert len(re.findall(r"migration %d of %s: completed" % (mid, uuid),
+                          ferry.log_text())) == 1
+    on_b_only(lab, uuid)
+    moved(lab, g, "a", "b")
