@@ -2,9 +2,9 @@
  * precheck.c: the checks of spec §8 that need the real hosts, and the
  * scheduler.  The forced path reports every failure as it is; the
  * scheduler path tries candidates (enabled, reachable, not the source),
- * most free memory first, moving on after a hypervisor, memory or
- * host-down failure and stopping at once on a storage failure (as Nova).
- * When candidates run out the answer is NoValidHost.
+ * most free memory first, moving on after a hypervisor, memory, CPU,
+ * disk-space or host-down failure and stopping at once on a storage
+ * failure (as Nova).  When candidates run out the answer is NoValidHost.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,9 @@
                       "available."
 #define RESERVED_HOST_MEMORY_MB 512
 #define RAM_ALLOCATION_RATIO 1.5
+#define RESERVED_HOST_DISK_MB 0
+#define GIB (1024LL * 1024 * 1024)
+#define MIB (1024LL * 1024)
 
 static const char *power_name(int power)
 {
@@ -140,6 +143,84 @@ static int check_storage(struct arena *a, struct vconn *sc,
     return 0;
 }
 
+/* §8.4 CPU, Nova's _compare_cpu (virt/libvirt/driver.py): a result of
+ * ERROR or INCOMPATIBLE refuses, and so does any libvirt error but "not
+ * supported", which skips the check.  Its InvalidCPUInfo is re-raised by
+ * check_can_live_migrate_destination as MigrationPreCheckError. */
+int precheck_cpu_verdict(const struct vcpu_cmp *c, struct ferr *err)
+{
+    char ret[32];
+
+    if (c->lv_code == VIRT_ERR_NO_SUPPORT) {
+        return 0;
+    }
+    if (c->lv_code == 0 && c->result > 0) {
+        return 0;
+    }
+    snprintf(ret, sizeof(ret), "%d", c->result);
+    return ferr_set(err, FE_BADREQ, "Migration pre-check error: "
+                    "Unacceptable CPU info: CPU doesn't have compatibility."
+                    "\n\n%s\n\nRefer to http://libvirt.org/html/"
+                    "libvirt-libvirt-host.html#virCPUCompareResult",
+                    c->lv_code != 0 ? c->lv_msg : ret);
+}
+
+static int check_cpu(struct arena *a, struct vconn *sc, struct vconn *dc,
+                     const struct precheck_req *rq, struct ferr *err)
+{
+    struct vcpu_cmp c;
+    const char *xml;
+
+    if (virt_guest_cpu(sc, rq->uuid, a, &xml, err) < 0) {
+        return -err->code;
+    }
+    if (xml == NULL) {
+        return 0;               /* not kvm: emulated CPUs are not compared */
+    }
+    virt_cpu_compare(dc, xml, a, &c);
+    return precheck_cpu_verdict(&c, err);
+}
+
+/* §8.4 disk space, below µv 2.25 for block migrations: Nova's
+ * check_can_live_migrate_destination takes disk_available_least (or
+ * free_disk_gb with disk_over_commit), whole GiB, and
+ * _assert_dest_node_has_enough_disk compares it in bytes with the virtual
+ * sizes of the disks (their allocation with disk_over_commit). */
+static int check_disk_space(struct arena *a, struct vconn *dc,
+                            const struct precheck_req *rq,
+                            const struct precheck_out *out, struct ferr *err)
+{
+    int64_t free_b, over, avail_gb, avail, need = 0;
+    char *dir, *slash;
+    size_t i;
+
+    if (rq->mv_minor >= 25 || !out->block || out->ndisks == 0) {
+        return 0;
+    }
+    dir = arena_strdup(a, out->disks[0].path);
+    slash = strrchr(dir, '/');
+    if (slash != NULL && slash != dir) {
+        *slash = '\0';
+    }
+    if (virt_disk_space(dc, dir, a, &free_b, &over, err) < 0) {
+        return -err->code;
+    }
+    /* Nova stores whole GiB (an int: truncated toward zero) */
+    avail_gb = rq->disk_over_commit ? free_b / GIB : (free_b - over) / GIB;
+    avail = (avail_gb * 1024 - RESERVED_HOST_DISK_MB) * MIB;
+    for (i = 0; i < out->ndisks; i++) {
+        need += rq->disk_over_commit ? out->disks[i].allocation
+                                     : out->disks[i].capacity;
+    }
+    if (avail - need < 0) {
+        return ferr_set(err, FE_BADREQ, "Migration pre-check error: Unable "
+                        "to migrate %s: Disk of instance is too large("
+                        "available on destination host:%lld < need:%lld)",
+                        rq->uuid, (long long) avail, (long long) need);
+    }
+    return 0;
+}
+
 struct cand {
     const struct conf_host *h;
     struct vconn *c;
@@ -201,7 +282,9 @@ int precheck_run(struct inventory *inv, struct arena *a,
                             "unavailable at this time.", rq->host);
         }
         if (check_hypervisor(rq, &src_info, &dst_info, rq->host, 1, err) < 0
-            || check_storage(a, sc, dc, rq, out, err) < 0)
+            || check_cpu(a, sc, dc, rq, err) < 0
+            || check_storage(a, sc, dc, rq, out, err) < 0
+            || check_disk_space(a, dc, rq, out, err) < 0)
         {
             return -err->code;
         }
@@ -241,8 +324,20 @@ int precheck_run(struct inventory *inv, struct arena *a,
             ferr_clear(&e);
             continue;
         }
+        if (check_cpu(a, sc, cands[i].c, rq, &e) < 0) {
+            log_debug("scheduler: %s rejected: %s", cands[i].h->name,
+                      ferr_msg(&e));
+            ferr_clear(&e);
+            continue;
+        }
         if (check_storage(a, sc, cands[i].c, rq, out, err) < 0) {
             return -err->code;  /* storage failures are not retried */
+        }
+        if (check_disk_space(a, cands[i].c, rq, out, &e) < 0) {
+            log_debug("scheduler: %s rejected: %s", cands[i].h->name,
+                      ferr_msg(&e));
+            ferr_clear(&e);     /* a pre-check error: the next one */
+            continue;
         }
         out->dest = cands[i].h->name;
         out->dest_node = arena_strdup(a, virt_hostname(cands[i].c));

@@ -234,6 +234,8 @@ int runner_precheck(struct app *app, struct arena *a, struct migration *m,
     rq.host = m->requested_host;
     rq.forced = m->dest_compute != NULL;
     rq.block = m->block_migration;
+    rq.disk_over_commit = m->disk_over_commit;
+    rq.mv_minor = m->mv_minor;
     if (precheck_run(app->inv, a, &rq, &out, err) < 0) {
         iaction_ev_end(app->store, m, ev, 0, ferr_msg(err));
         return -err->code;

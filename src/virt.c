@@ -378,10 +378,9 @@ static virDomainPtr dom_of(struct vconn *c, const char *uuid,
     return d;
 }
 
-int virt_domain_disks(struct vconn *c, const char *uuid, struct arena *a,
-                      struct vdisk **out, size_t *n, struct ferr *err)
+static int disks_of(virDomainPtr d, struct arena *a, struct vdisk **out,
+                    size_t *n, struct ferr *err)
 {
-    virDomainPtr d = dom_of(c, uuid, err);
     xmlXPathObjectPtr o;
     struct vdisk *disks;
     struct xq q;
@@ -389,12 +388,8 @@ int virt_domain_disks(struct vconn *c, const char *uuid, struct arena *a,
     int i;
 
     *n = 0;
-    if (d == NULL) {
-        return -err->code;
-    }
     xml = virDomainGetXMLDesc(d, 0);
     if (xml == NULL) {
-        virDomainFree(d);
         return lv_err(err, FE_INTERNAL, "domain XML");
     }
     q.a = a;
@@ -402,7 +397,6 @@ int virt_domain_disks(struct vconn *c, const char *uuid, struct arena *a,
                           XML_PARSE_NONET | XML_PARSE_NOERROR);
     free(xml);
     if (q.doc == NULL) {
-        virDomainFree(d);
         return ferr_set(err, FE_INTERNAL, "domain XML does not parse");
     }
     q.ctx = xmlXPathNewContext(q.doc);
@@ -435,9 +429,23 @@ int virt_domain_disks(struct vconn *c, const char *uuid, struct arena *a,
     xmlXPathFreeObject(o);
     xmlXPathFreeContext(q.ctx);
     xmlFreeDoc(q.doc);
-    virDomainFree(d);
     *out = disks;
     return 0;
+}
+
+int virt_domain_disks(struct vconn *c, const char *uuid, struct arena *a,
+                      struct vdisk **out, size_t *n, struct ferr *err)
+{
+    virDomainPtr d = dom_of(c, uuid, err);
+    int rc;
+
+    *n = 0;
+    if (d == NULL) {
+        return -err->code;
+    }
+    rc = disks_of(d, a, out, n, err);
+    virDomainFree(d);
+    return rc;
 }
 
 /* 1 if the storage pool XML pxml has exactly dir as its target path
@@ -674,6 +682,208 @@ void virt_disk_delete(struct vconn *dst, const char *path)
         pool_done(p, made);
     }
     ferr_clear(&e);
+}
+
+/* Nova reads instances_path's file system (_get_local_gb_info) and
+ * subtracts what its guests' disks may still grow by
+ * (_get_disk_over_committed_size_total); ferry reads the file system of
+ * the disk's directory through a dir pool, as the copy will land there. */
+int virt_disk_space(struct vconn *c, const char *dir, struct arena *a,
+                    int64_t *avail, int64_t *overcommit, struct ferr *err)
+{
+    virStoragePoolPtr p = NULL;
+    virStoragePoolInfo pi;
+    virDomainPtr *doms = NULL;
+    char *d = strdup(dir), *slash;
+    struct ferr e = { 0 };
+    int made = 0, n, i, rc = 0;
+
+    *avail = *overcommit = 0;
+    if (d == NULL) {
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
+    /* the directory may not exist on the destination yet: the copy makes
+     * it, on its parent's file system */
+    for (;;) {
+        p = pool_for(c, d, 0, &made, &e);
+        ferr_clear(&e);
+        slash = strrchr(d, '/');
+        if (p != NULL || slash == NULL || slash[1] == '\0') {
+            break;
+        }
+        slash[slash == d ? 1 : 0] = '\0';
+    }
+    free(d);
+    if (p == NULL) {
+        return ferr_set(err, FE_INTERNAL, "%s: no storage pool", dir);
+    }
+    memset(&pi, 0, sizeof(pi));
+    if (virStoragePoolGetInfo(p, &pi) < 0) {
+        rc = lv_err(err, FE_INTERNAL, dir);
+    }
+    *avail = (int64_t) pi.available;
+    pool_done(p, made);
+    if (rc < 0) {
+        return rc;
+    }
+    n = virConnectListAllDomains(c->conn, &doms, 0);
+    if (n < 0) {
+        return lv_err(err, FE_UNAVAILABLE, c->uri);
+    }
+    for (i = 0; i < n; i++) {
+        struct vdisk *disks;
+        size_t nd = 0, k;
+
+        if (disks_of(doms[i], a, &disks, &nd, &e) < 0) {
+            ferr_clear(&e);     /* a domain gone meanwhile: nothing */
+        }
+        for (k = 0; k < nd; k++) {
+            if (disks[k].capacity > disks[k].allocation) {
+                *overcommit += disks[k].capacity - disks[k].allocation;
+            }
+        }
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    return 0;
+}
+
+const int VIRT_ERR_NO_SUPPORT = VIR_ERR_NO_SUPPORT;
+
+/* Nova's _compare_cpu builds the source CPU as <cpu> with arch, model,
+ * vendor, topology and features (LibvirtConfigCPU) from the source's
+ * capabilities; the same here, from the XML nodes. */
+static const char *host_cpu_xml(struct vconn *src, struct arena *a,
+                                struct ferr *err)
+{
+    static const char *const parts[] = {
+        "/capabilities/host/cpu/arch", "/capabilities/host/cpu/model",
+        "/capabilities/host/cpu/vendor", "/capabilities/host/cpu/topology",
+        "/capabilities/host/cpu/feature",
+    };
+    char *caps = virConnectGetCapabilities(src->conn);
+    xmlXPathObjectPtr o;
+    xmlBufferPtr buf;
+    struct sbuf b;
+    struct xq q;
+    const char *out;
+    size_t i;
+    int k;
+
+    if (caps == NULL) {
+        lv_err(err, FE_UNAVAILABLE, src->uri);
+        return NULL;
+    }
+    q.a = a;
+    q.doc = xmlReadMemory(caps, (int) strlen(caps), "caps.xml", NULL,
+                          XML_PARSE_NONET | XML_PARSE_NOERROR);
+    free(caps);
+    if (q.doc == NULL) {
+        ferr_set(err, FE_INTERNAL, "capabilities XML does not parse");
+        return NULL;
+    }
+    q.ctx = xmlXPathNewContext(q.doc);
+    buf = xmlBufferCreate();
+    sbuf_init(&b);
+    sbuf_puts(&b, "<cpu>");
+    for (i = 0; i < ARRAY_LEN(parts); i++) {
+        o = xmlXPathEvalExpression(BAD_CAST parts[i], q.ctx);
+        for (k = 0; o && o->nodesetval && k < o->nodesetval->nodeNr; k++) {
+            xmlNodePtr node = o->nodesetval->nodeTab[k];
+
+            if (i == 4) {       /* a feature is its name only */
+                xmlChar *name = xmlGetProp(node, BAD_CAST "name");
+
+                if (name != NULL) {
+                    sbuf_puts(&b, "<feature name='");
+                    sbuf_put_xml(&b, (const char *) name);
+                    sbuf_puts(&b, "'/>");
+                    xmlFree(name);
+                }
+                continue;
+            }
+            xmlBufferEmpty(buf);
+            xmlNodeDump(buf, q.doc, node, 0, 0);
+            sbuf_puts(&b, (const char *) xmlBufferContent(buf));
+        }
+        xmlXPathFreeObject(o);
+    }
+    sbuf_puts(&b, "</cpu>");
+    xmlBufferFree(buf);
+    xmlXPathFreeContext(q.ctx);
+    xmlFreeDoc(q.doc);
+    caps = sbuf_take(&b);
+    out = arena_strdup(a, caps);
+    free(caps);
+    return out;
+}
+
+int virt_guest_cpu(struct vconn *src, const char *uuid, struct arena *a,
+                   const char **xml, struct ferr *err)
+{
+    virDomainPtr d = dom_of(src, uuid, err);
+    xmlXPathObjectPtr o;
+    const char *type, *model;
+    struct xq q;
+    char *dx;
+
+    *xml = NULL;
+    if (d == NULL) {
+        return -err->code;
+    }
+    dx = virDomainGetXMLDesc(d, 0);
+    virDomainFree(d);
+    if (dx == NULL) {
+        return lv_err(err, FE_INTERNAL, "domain XML");
+    }
+    q.a = a;
+    q.doc = xmlReadMemory(dx, (int) strlen(dx), "domain.xml", NULL,
+                          XML_PARSE_NONET | XML_PARSE_NOERROR);
+    free(dx);
+    if (q.doc == NULL) {
+        return ferr_set(err, FE_INTERNAL, "domain XML does not parse");
+    }
+    q.ctx = xmlXPathNewContext(q.doc);
+    type = xtext(&q, "/domain/@type");
+    model = xtext(&q, "/domain/cpu/model");
+    if (type != NULL && strcmp(type, "kvm") == 0 && model != NULL
+        && model[0] != '\0')
+    {
+        o = xmlXPathEvalExpression(BAD_CAST "/domain/cpu", q.ctx);
+        if (o != NULL && o->nodesetval != NULL
+            && o->nodesetval->nodeNr == 1)
+        {
+            xmlBufferPtr buf = xmlBufferCreate();
+
+            xmlNodeDump(buf, q.doc, o->nodesetval->nodeTab[0], 0, 0);
+            *xml = arena_strdup(a, (const char *) xmlBufferContent(buf));
+            xmlBufferFree(buf);
+        }
+        xmlXPathFreeObject(o);
+    }
+    xmlXPathFreeContext(q.ctx);
+    xmlFreeDoc(q.doc);
+    if (type == NULL || strcmp(type, "kvm") != 0 || *xml != NULL) {
+        return 0;
+    }
+    *xml = host_cpu_xml(src, a, err);
+    return *xml == NULL ? -err->code : 0;
+}
+
+void virt_cpu_compare(struct vconn *c, const char *xml, struct arena *a,
+                      struct vcpu_cmp *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->result = virConnectCompareCPU(c->conn, xml, 0);
+    if (out->result < 0) {
+        virErrorPtr e = virGetLastError();
+
+        out->result = -1;
+        out->lv_code = e != NULL ? e->code : VIR_ERR_INTERNAL_ERROR;
+        out->lv_msg = arena_strdup(a, e != NULL && e->message != NULL
+                                      ? e->message
+                                      : "unknown libvirt error");
+    }
 }
 
 int virt_domain_power(struct vconn *c, const char *uuid, int *power,

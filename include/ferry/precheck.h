@@ -19,6 +19,8 @@ struct precheck_req {
     const char *host;               /* requested host, or NULL */
     int forced;                     /* bypass the scheduler */
     int block;                      /* 1, 0, or -1 for "auto" */
+    int disk_over_commit;           /* the request's (µv < 2.25) */
+    int mv_minor;                   /* the request's microversion 2.<n> */
 };
 
 struct precheck_out {
@@ -34,6 +36,10 @@ struct precheck_out {
  * on a file that is not ours). */
 int precheck_disk_absent(struct vconn *dc, const char *path,
                          struct ferr *err);
+
+/* §8.4 CPU: the decision on what virt_cpu_compare found (pure, so each
+ * branch is unit-tested).  0 to go on; -FE_BADREQ with Nova's message. */
+int precheck_cpu_verdict(const struct vcpu_cmp *c, struct ferr *err);
 
 int precheck_run(struct inventory *inv, struct arena *a,
                  const struct precheck_req *rq, struct precheck_out *out,

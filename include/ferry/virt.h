@@ -64,6 +64,31 @@ int virt_disk_exists(struct vconn *c, const char *path, struct ferr *err);
 /* Removes a disk file through dst's libvirt (rollback); errors ignored. */
 void virt_disk_delete(struct vconn *dst, const char *path);
 
+/* The free bytes of the file system holding dir on c (a dir pool's
+ * available, for dir or its nearest existing parent: libvirt reads
+ * statvfs f_bfree, where Nova's get_fs_info reads f_bavail, so the
+ * root-reserved blocks count as free here), and the over-commit
+ * of c's domains: the sum of capacity - allocation of their file disks. */
+int virt_disk_space(struct vconn *c, const char *dir, struct arena *a,
+                    int64_t *avail, int64_t *overcommit, struct ferr *err);
+
+/* The guest CPU to compare on the destination (spec §8.4): the domain's
+ * <cpu> when it names a model, else the source host's CPU from its
+ * capabilities; *xml is NULL when the domain type is not kvm (emulated
+ * guests are not compared, as Nova's _compare_cpu). */
+int virt_guest_cpu(struct vconn *src, const char *uuid, struct arena *a,
+                   const char **xml, struct ferr *err);
+struct vcpu_cmp {
+    int result;                     /* virCPUCompareResult, -1 on error */
+    int lv_code;                    /* libvirt's error code, 0 if none */
+    const char *lv_msg;             /* libvirt's message, or NULL */
+};
+/* virConnectCompareCPU(xml) on c; the answer, error included, in out. */
+void virt_cpu_compare(struct vconn *c, const char *xml, struct arena *a,
+                      struct vcpu_cmp *out);
+/* libvirt's VIR_ERR_NO_SUPPORT: the host cannot compare CPUs. */
+extern const int VIRT_ERR_NO_SUPPORT;
+
 /* Power state of a domain: 1 found (*power set, Nova numbering), 0 no
  * such domain, <0 error. */
 int virt_domain_power(struct vconn *c, const char *uuid, int *power,

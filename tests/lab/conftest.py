@@ -101,9 +101,11 @@ class Lab:
         self.uri = {"a": self.env["LAB_A_URI"], "b": self.env["LAB_B_URI"]}
 
     def guest(self, name, host="a", storage="shared", mem=128, fill=0,
-              dirty=False):
+              dirty=False, disk_mb=None):
         cmd = [LAB, "guest", "--dir", self.dir, "--name", name, "--host",
                host, "--mem", str(mem), "--storage", storage]
+        if disk_mb:
+            cmd += ["--disk-mb", str(disk_mb)]  # the qcow2's virtual size
         if fill:
             cmd += ["--fill", str(fill)]
         if dirty:

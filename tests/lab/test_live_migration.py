@@ -2,6 +2,7 @@
 (issue 3): shared storage, block migration, "auto", the scheduler, every
 refusal with Nova's code, fault key and message (and the guest untouched),
 and a migration that fails midway."""
+import os
 import re
 import time
 
@@ -261,3 +262,48 @@ def test_dirty_guest_converges_there_and_back(lab, ferry, guests):
             last, first))
     assert boots(logs["a"]) == [g["GUEST_BOOT_ID"]]
     assert boots(logs["b"]) == []
+
+
+def test_block_migration_disk_space_below_2_25(lab, ferry, guests):
+    """Spec 8.4 "disk space" (Nova's _assert_dest_node_has_enough_disk):
+    below 2.25 a block migration needs the disks' virtual sizes free on
+    the destination (whole GiB), or only their actual sizes with
+    disk_over_commit.  A 1 TiB qcow2 that holds a few MiB is too large
+    for the lab's file system by its virtual size, not by its actual."""
+    tib = 1 << 40
+    g = guests("disk-space", storage="local", disk_mb=tib >> 20)
+    uuid = g["GUEST_UUID"]
+    # libvirt's dir pool reports f_bfree as available (Nova's statvfs
+    # reads f_bavail: the root-reserved blocks are the difference)
+    st = os.statvfs(lab.env["LAB_LOCAL_B"])
+    free = st.f_bfree * st.f_frsize
+    assert free < tib, "the lab's file system has more than 1 TiB free"
+    for mv in ("2.1", "2.24"):
+        r = ferry.migrate(uuid, mv, host="lab-b", block_migration=True,
+                          disk_over_commit=False)
+        assert r.status_code == 400, r.text
+        msg = r.json()["badRequest"]["message"]
+        m = re.fullmatch(r"Migration pre-check error: Unable to migrate %s: "
+                         r"Disk of instance is too large\(available on "
+                         r"destination host:(\d+) < need:%d\)" % (uuid, tib),
+                         msg)
+        assert m, msg
+        avail = int(m.group(1))
+        # whole GiB, at most what the file system has free
+        assert avail % (1 << 30) == 0 and avail <= free, (avail, free)
+        say("disk space refused at %s: available %d (df free %d), need %d"
+            % (mv, avail, free, tib))
+        assert ferry.records(uuid)[-1]["status"] == "error"
+        prove_untouched(lab, ferry, g)
+    # the scheduler path: the only candidate fails the check, NoValidHost
+    fault(ferry.migrate(uuid, "2.1", host=None, block_migration=True,
+                        disk_over_commit=False), 400, "badRequest",
+          "No valid host was found. There are not enough hosts available.")
+    prove_untouched(lab, ferry, g)
+    # with disk_over_commit the actual size counts: it passes and migrates
+    r = ferry.migrate(uuid, "2.24", host="lab-b", block_migration=True,
+                      disk_over_commit=True)
+    assert r.status_code == 202, r.text
+    rec = ferry.wait_done(uuid)
+    assert rec["block_migration"] == 1
+    completed_on_b(lab, ferry, g, rec)

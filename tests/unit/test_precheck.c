@@ -1,0 +1,138 @@
+/*
+ * test_precheck.c: the CPU pre-check of spec §8.4 (Nova's _compare_cpu):
+ * every branch of the decision, and the libvirt call on libvirt's test
+ * driver, in memory.
+ */
+#include <stdlib.h>
+#include <libvirt/libvirt.h>
+#include "unit.h"
+#include "ferry/precheck.h"
+
+#define REFUSED "Migration pre-check error: Unacceptable CPU info: CPU " \
+                "doesn't have compatibility.\n\n%s\n\nRefer to " \
+                "http://libvirt.org/html/libvirt-libvirt-host.html#" \
+                "virCPUCompareResult"
+
+static void verdict(int result, int code, const char *msg,
+                    const char *want_ret)
+{
+    struct vcpu_cmp c = { result, code, msg };
+    struct ferr e = { 0 };
+    char want[512];
+    int rc = precheck_cpu_verdict(&c, &e);
+
+    if (want_ret == NULL) {
+        CHECK_INT(rc, 0);
+        CHECK_STR(ferr_msg(&e), "");
+    } else {
+        snprintf(want, sizeof(want), REFUSED, want_ret);
+        CHECK_INT(rc, -FE_BADREQ);
+        CHECK_INT(e.code, FE_BADREQ);
+        CHECK_STR(ferr_msg(&e), want);
+    }
+    ferr_clear(&e);
+}
+
+/* Which CPU is compared (virt_guest_cpu): none for a domain that is not
+ * kvm; a kvm domain's own <cpu> when it names a model; else the source
+ * host's CPU from its capabilities, as Nova's LibvirtConfigCPU. */
+static void guest_cpu(struct vconn *c, struct arena *a)
+{
+    static const char with_model[] =
+        "<domain type='kvm'><name>k-model</name>"
+        "<uuid>11111111-2222-3333-4444-555555555555</uuid>"
+        "<memory>65536</memory><os><type arch='x86_64'>hvm</type></os>"
+        "<cpu mode='custom' match='exact'><model>qemu64</model>"
+        "<feature policy='require' name='sse4.2'/></cpu></domain>";
+    static const char without[] =
+        "<domain type='kvm'><name>k-plain</name>"
+        "<uuid>11111111-2222-3333-4444-666666666666</uuid>"
+        "<memory>65536</memory><os><type arch='x86_64'>hvm</type></os>"
+        "</domain>";
+    virConnectPtr lv = virConnectOpen("test:///default");
+    virDomainPtr d1, d2;
+    struct ferr e = { 0 };
+    const char *xml = "x";
+
+    CHECK(lv != NULL);
+    if (lv == NULL) {
+        return;
+    }
+    /* the test driver's own domain is of type "test": not compared */
+    CHECK_INT(virt_guest_cpu(c, "6695eb01-f6a4-8304-79aa-97f2502e193f", a,
+                             &xml, &e), 0);
+    CHECK(xml == NULL);
+    d1 = virDomainDefineXML(lv, with_model);
+    d2 = virDomainDefineXML(lv, without);
+    CHECK(d1 != NULL && d2 != NULL);
+    CHECK_INT(virt_guest_cpu(c, "11111111-2222-3333-4444-555555555555", a,
+                             &xml, &e), 0);
+    CHECK(xml != NULL && strncmp(xml, "<cpu mode=\"custom\"", 18) == 0
+          && strstr(xml, "<model fallback=\"allow\">qemu64</model>")
+          && strstr(xml, "name=\"sse4.2\""));
+    CHECK_INT(virt_guest_cpu(c, "11111111-2222-3333-4444-666666666666", a,
+                             &xml, &e), 0);
+    CHECK(xml != NULL && strncmp(xml, "<cpu><arch>", 11) == 0
+          && strstr(xml, "</cpu>") != NULL);
+    printf("host CPU compared for a kvm guest without a model: %s\n",
+           xml ? xml : "(null)");
+    CHECK_STR(ferr_msg(&e), "");
+    if (d1 != NULL) {
+        virDomainUndefine(d1);
+        virDomainFree(d1);
+    }
+    if (d2 != NULL) {
+        virDomainUndefine(d2);
+        virDomainFree(d2);
+    }
+    virConnectClose(lv);
+}
+
+int main(void)
+{
+    /* a minimal x86 CPU, as Nova builds it from the source host */
+    static const char cpu[] =
+        "<cpu><arch>x86_64</arch><model>qemu64</model></cpu>";
+    struct vconn *c = NULL;
+    struct ferr e = { 0 };
+    struct vcpu_cmp r;
+    struct arena a;
+
+    /* virCPUCompareResult: IDENTICAL 1, SUPERSET 2 pass */
+    verdict(1, 0, NULL, NULL);
+    verdict(2, 0, NULL, NULL);
+    /* INCOMPATIBLE 0 and ERROR -1 refuse with the number */
+    verdict(0, 0, NULL, "0");
+    verdict(-1, 0, NULL, "-1");
+    /* "not supported" skips the check */
+    verdict(-1, VIRT_ERR_NO_SUPPORT, "this function is not supported",
+            NULL);
+    /* any other libvirt error refuses with libvirt's message */
+    verdict(-1, 27, "XML error: Missing CPU model name",
+            "XML error: Missing CPU model name");
+
+    /* the libvirt call, on the test driver: whatever it answers is
+     * recorded, never a crash; the verdict follows from it */
+    arena_init(&a, 4096);
+    virt_init();
+    CHECK_INT(virt_connect("test:///default", &c, &e), 0);
+    if (c != NULL) {
+        virt_cpu_compare(c, cpu, &a, &r);
+        CHECK(r.result >= -1 && r.result <= 2);
+        CHECK((r.lv_code != 0) == (r.lv_msg != NULL));
+        CHECK((r.lv_code != 0) == (r.result == -1));
+        printf("test:///default compares: result %d, code %d (%s)\n",
+               r.result, r.lv_code, r.lv_msg ? r.lv_msg : "");
+        if (r.lv_code == VIRT_ERR_NO_SUPPORT) {
+            /* the test driver cannot compare CPUs: the check is skipped */
+            CHECK_INT(precheck_cpu_verdict(&r, &e), 0);
+        }
+        guest_cpu(c, &a);
+        virt_cpu_compare(c, "<cpu><bogus/>", &a, &r);
+        CHECK_INT(r.result, -1);
+        CHECK(r.lv_code != 0 && r.lv_msg != NULL);
+        virt_close(c);
+    }
+    arena_free(&a);
+    return unit_done("test_precheck");
+}
