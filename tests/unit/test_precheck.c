@@ -97,6 +97,7 @@ int main(void)
     struct ferr e = { 0 };
     struct vcpu_cmp r;
     struct arena a;
+    int64_t avail, over;
 
     /* virCPUCompareResult: IDENTICAL 1, SUPERSET 2 pass */
     verdict(1, 0, NULL, NULL);
@@ -128,6 +129,14 @@ int main(void)
             CHECK_INT(precheck_cpu_verdict(&r, &e), 0);
         }
         guest_cpu(c, &a);
+        /* free space: the existing pool of the directory (the test
+         * driver's default-pool has 100 GiB available); its domain has
+         * no file disk, so nothing is over-committed */
+        CHECK_INT(virt_disk_space(c, "/default-pool", &a, &avail, &over,
+                                  &e), 0);
+        CHECK_INT(avail, 100LL << 30);
+        CHECK_INT(over, 0);
+        CHECK_STR(ferr_msg(&e), "");
         virt_cpu_compare(c, "<cpu><bogus/>", &a, &r);
         CHECK_INT(r.result, -1);
         CHECK(r.lv_code != 0 && r.lv_msg != NULL);
