@@ -291,7 +291,7 @@ def test_block_migration_disk_space_below_2_25(lab, ferry, guests):
         avail = int(m.group(1))
         # whole GiB, at most what the file system has free
         assert avail % (1 << 30) == 0 and avail <= free, (avail, free)
-        say("disk space refused at %s: available %d (df free %d), need %d"
+        say("disk space refused at %s: available %d (f_bfree %d), need %d"
             % (mv, avail, free, tib))
         assert ferry.records(uuid)[-1]["status"] == "error"
         prove_untouched(lab, ferry, g)
