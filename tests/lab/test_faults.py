@@ -18,8 +18,19 @@ import pytest
 from conftest import say, wait_for
 from test_live_migration import prove_untouched
 from test_lifecycle import (SLOW, STILL, configured, log_line, moved,
-                            on_b_only, record, report, start, wait_end,
-                            wait_transfer)
+                            on_b_only, record, report, same_boot_on, start,
+                            wait_end, wait_transfer)
+
+
+def next_migration(lab, ferry, g, dst):
+    """After the fault, the next migration of the same guest (full speed)
+    completes: no stale claim, lock or leftover in its way; same boot."""
+    uuid = g["GUEST_UUID"]
+    mid = start(ferry, uuid, host="lab-" + dst)
+    rec = wait_end(ferry, uuid, mid, 90)
+    report("  next migration to lab-%s" % dst, rec)
+    assert rec["status"] == "completed", rec
+    same_boot_on(lab, ferry, g, dst)
 
 
 def runner_of(ferry, uuid, mid):
@@ -95,6 +106,7 @@ def test_frozen_runner_lets_go(lab, ferry, guests, stop_s,
     moved(lab, g, "a", "b")
     say("frozen runner %d s: it let go; record completed by the new holder"
         % stop_s)
+    next_migration(lab, ferry, g, "a")
 
 
 def test_source_libvirtd_killed_mid_transfer(lab, ferry, guests):
@@ -129,6 +141,7 @@ def test_source_libvirtd_killed_mid_transfer(lab, ferry, guests):
     assert rec["status"] == "failed", rec
     assert "neither host" not in (rec["error_reason"] or ""), rec
     prove_untouched(lab, ferry, g)
+    next_migration(lab, ferry, g, "b")
 
 
 def test_store_locked_20s_during_a_migration(lab, ferry, guests):
@@ -184,6 +197,7 @@ def test_store_locked_20s_during_a_migration(lab, ferry, guests):
     assert ferry.records(other["GUEST_UUID"]) == []
     on_b_only(lab, uuid)
     moved(lab, g, "a", "b")
+    next_migration(lab, ferry, g, "a")
 
 
 def test_master_killed_mid_migration_leaves_no_orphans(lab, ferry, guests):
@@ -230,3 +244,4 @@ def test_master_killed_mid_migration_leaves_no_orphans(lab, ferry, guests):
                           ferry.log_text())) == 1
     on_b_only(lab, uuid)
     moved(lab, g, "a", "b")
+    next_migration(lab, ferry, g, "a")
