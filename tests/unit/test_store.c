@@ -1,6 +1,8 @@
 /* test_store.c: migration records, the one-in-progress-per-instance rule
  * (also across processes), status changes and the host index. */
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "unit.h"
@@ -19,6 +21,44 @@ static void fill(struct migration *m, const char *inst)
     m->project_id = "p";
     m->block_migration = -1;
     m->mv_minor = 25;
+}
+
+/* A store that cannot grow (a full disk; here a file size limit) fails
+ * a write with -FE_UNAVAILABLE, the API's 503, never FE_INTERNAL's 500
+ * (issue 16, item 3).  In a child: the limit is the process's. */
+static void full_disk(const char *dir)
+{
+    char path[256];
+    pid_t pid;
+    int status;
+
+    snprintf(path, sizeof(path), "%s/full.db", dir);
+    pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = { 256 * 1024, 256 * 1024 };
+        struct store *s;
+        struct ferr e = { 0 };
+        struct migration m;
+        char inst[48];
+        int i, rc = 0;
+
+        signal(SIGXFSZ, SIG_IGN);
+        if (store_open(path, &s, &e) < 0 || setrlimit(RLIMIT_FSIZE, &rl)) {
+            _exit(3);
+        }
+        for (i = 0; i < 100000 && rc == 0; i++) {
+            snprintf(inst, sizeof(inst), "%08d-2222-4333-8444-555555555555",
+                     i % 100000000);
+            fill(&m, inst);
+            m.requested_host = "a-long-enough-host-name-to-fill-pages-fast";
+            rc = store_migration_create(s, &m, &e);
+        }
+        _exit(rc == -FE_UNAVAILABLE && strstr(ferr_msg(&e), "unavailable")
+              ? 0 : 1);
+    }
+    CHECK(pid > 0);
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static int always_alive(int64_t pid)
@@ -335,6 +375,7 @@ int main(void)
     CHECK_INT(store_migration_set_status(s, m.id, "completed", NULL, &e), 0);
 
     fencing(s, &a);
+    full_disk(dir);
     actions(s, &a);
     upgrade(dir, &a);
 
