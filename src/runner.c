@@ -608,7 +608,9 @@ static void settle(struct runner *rn, struct arena *a, struct migration *m,
         }
         usleep(1000000);
     }
-    if (call_ok || (drc == 1 && active(dpower)
+    /* with a silent source, only a running destination says it moved: a
+     * paused one may be the incoming domain of an unfinished pre-copy */
+    if (call_ok || (drc == 1 && (src < 0 ? dpower == 1 : active(dpower))
                     && !(src == 1 && active(spower))))
     {
         if (final != NULL && final->type == VJOB_COMPLETED) {
@@ -721,6 +723,9 @@ static void run_queued(struct runner *rn, struct arena *a,
         }
         devs = arena_alloc(a, sizeof(*devs) * (ndisks + 1));
         for (i = 0; i < ndisks; i++) {
+            if (requests_of(rn, a, m) < 0) {
+                goto out;       /* the new holder disposes of the copies */
+            }
             if (virt_disk_create(dc, &disks[i], &err) < 0) {
                 finish(rn, m, "failed", arena_printf(a, "The supplied disk "
                        "path (%s) could not be prepared on %s: %s",
@@ -1058,7 +1063,17 @@ fail:
             virt_undefine(dc, m->instance_uuid, &e);
             ferr_clear(&e);
         }
-        drop_local_disks(dc, sc, disks, copied, a, m, dh->name);
+        /* only the copies this move made: local[i] was decided before
+         * the guest was touched; asking again now, with a host perhaps
+         * gone, could take a shared disk for a local one */
+        for (i = 0; i < copied; i++) {
+            if (local[i]) {
+                virt_disk_delete(dc, disks[i].path);
+                log_info("migration %lld of %s: removing %s on %s",
+                         (long long) m->id, m->instance_uuid, disks[i].path,
+                         dh->name);
+            }
+        }
         if (touched && was_running) {
             virt_start(sc, m->instance_uuid, &e);
             ferr_clear(&e);
@@ -1094,6 +1109,9 @@ static void cold_settle(struct runner *rn, struct arena *a,
     size_t n = 0;
     int power = 0, running;
 
+    if (requests_of(rn, a, m) < 0) {
+        return;                 /* taken over while this runner stood */
+    }
     iaction_ev_start(rn->app->store, m, confirm ? IE_CONFIRM_RESIZE
                      : IE_REVERT_RESIZE, drop_host);
     drop = inventory_conn(rn->app->inv, drop_host, &err);
@@ -1105,6 +1123,9 @@ static void cold_settle(struct runner *rn, struct arena *a,
     running = virt_domain_power(drop, m->instance_uuid, &power, NULL, &err)
               == 1 && power == 1;
     ferr_clear(&err);
+    if (requests_of(rn, a, m) < 0) {
+        return;
+    }
     if (virt_shutdown(drop, m->instance_uuid, 0, &err) < 0
         || virt_domain_disks(drop, m->instance_uuid, a, &disks, &n, &err) < 0
         || virt_undefine(drop, m->instance_uuid, &err) < 0)
@@ -1112,7 +1133,7 @@ static void cold_settle(struct runner *rn, struct arena *a,
         cold_settle_failed(rn, a, m, &err);
         return;
     }
-    if (rn->lost) {
+    if (requests_of(rn, a, m) < 0) {
         return;
     }
     drop_local_disks(drop, keep, disks, n, a, m, drop_host);

@@ -555,6 +555,12 @@ int virt_dir_shared(struct vconn *src, struct vconn *dst, const char *dir,
     pd = pool_for(dst, dir, 0, &made_d, &e);
     ferr_clear(&e);
     if (pd == NULL) {
+        /* fail closed: a host that cannot be asked is no answer, and a
+         * caller deletes only what is "not shared" */
+        if (!virt_alive(dst)) {
+            return ferr_set(err, FE_UNAVAILABLE, "%s does not answer",
+                            dst->uri);
+        }
         return 0;               /* no such directory on the destination */
     }
     uuid4(u);
@@ -580,6 +586,9 @@ int virt_dir_shared(struct vconn *src, struct vconn *dst, const char *dir,
     virStorageVolFree(v);
     pool_done(ps, made_s);
     pool_done(pd, made_d);
+    if (ps == NULL && !virt_alive(src)) {
+        return ferr_set(err, FE_UNAVAILABLE, "%s does not answer", src->uri);
+    }
     if (ps != NULL) {
         /* the source's pool may list the deleted marker until refreshed */
         ps = pool_for(src, dir, 0, &made_s, &e);
