@@ -107,6 +107,12 @@ static int v_min3(struct pstate *st, const char *val, void *dst)
     return v_int(st, val, dst, 3, 1000000, 10);
 }
 
+/* Seconds a store statement may wait: held in ms by SQLite (an int). */
+static int v_store_timeout(struct pstate *st, const char *val, void *dst)
+{
+    return v_int(st, val, dst, 0, 3600, 10);
+}
+
 static int v_seconds(struct pstate *st, const char *val, void *dst)
 {
     return v_int(st, val, dst, 0, 100000000, 10);
@@ -262,7 +268,7 @@ static const struct key keys[] = {
       offsetof(struct conf, shutdown_timeout), 0 },
     { S_FERRYD, "host_answer_timeout", v_seconds,
       offsetof(struct conf, host_answer_timeout), 0 },
-    { S_FERRYD, "store_timeout", v_seconds,
+    { S_FERRYD, "store_timeout", v_store_timeout,
       offsetof(struct conf, store_timeout), 0 },
     { S_FERRYD, "libvirt_timeout_ms", v_timeout,
       offsetof(struct conf, libvirt_timeout_ms), 0 },
@@ -384,6 +390,7 @@ static int include(struct pstate *st, const char *val)
     const char *slash = strrchr(st->file, '/');
     const char *file = st->file;
     int line = st->line, rc, n;
+    enum sect prev;
 
     if (*val == '\0') {
         return bad(st, "%s", "include needs a file name");
@@ -404,14 +411,17 @@ static int include(struct pstate *st, const char *val)
         return -FE_CONFIG;
     }
     /* an included file starts outside any section: its keys never land
-     * in the including file's [host] (whose struct end_host let go of) */
+     * in the including file's [host] (whose struct end_host let go of).
+     * Back in the including file, [ferryd] or [libvirt] goes on ("read in
+     * place"); a [host] ended at the include. */
+    prev = st->sect;
     st->sect = S_NONE;
     st->depth++;
     rc = parse_file(st, full);
     st->depth--;
     st->file = file;
     st->line = line;
-    st->sect = S_NONE;
+    st->sect = prev == S_HOST ? S_NONE : prev;
     return rc;
 }
 

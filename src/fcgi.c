@@ -346,6 +346,12 @@ int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
         api_handle(app, &r, &w);
         write_resp(&rq, &r, &w);
         FCGX_Finish_r(&rq);
+        if (rq.ipcFd >= 0) {
+            /* a kept connection (fastcgi_keep_conn): every request comes
+             * through accept_peer, so it is not read again here */
+            close(rq.ipcFd);
+            rq.ipcFd = -1;
+        }
         log_info("%s %s%s%s %d %.1fms %s", r.method, r.uri,
                  r.query[0] ? "?" : "", r.query, w.status,
                  (double) (time_now_us() - r.start_us) / 1000.0,

@@ -220,13 +220,14 @@ static int take_lock(const struct conf *c, struct ferr *err)
     for (i = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; i++) {
         if (errno != EWOULDBLOCK || i == 100) {
             ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+            const char *holder;
 
             buf[n > 0 ? n : 0] = '\0';
+            holder = strtok(buf, "\n");
             close(fd);
             return ferr_set(err, FE_CONFIG, "%s is held by another ferryd "
                             "(master pid %s, or children it left): stop "
-                            "it first", path, n > 0 ? strtok(buf, "\n")
-                            : "unknown");
+                            "it first", path, holder ? holder : "unknown");
         }
         usleep(100000);         /* up to 10 s */
     }

@@ -94,6 +94,12 @@ static void test_include_and_bad_input(void)
               "t.conf:4: 'enabled' outside a section");
     CHECK_STR(err_of("[host a]\ninclude = inc.conf\n"),
               "t.conf:2: [host a] has no uri");
+    /* ... but [ferryd] and [libvirt] go on after it (read in place) */
+    CHECK_STR(err_of("[ferryd]\ninclude = inc.conf\nworkers = 4\n"
+                     "[libvirt]\ninclude = inc.conf\n"
+                     "live_migration_bandwidth = 5\n"),
+              "inc.conf:1: host 'b' defined twice");
+    CHECK_STR(err_of("[ferryd]\ninclude = inc.conf\nworkers = 4\n"), "ok");
     /* duplicate hosts across files */
     CHECK_STR(err_of("[host b]\nuri = x\ninclude = inc.conf\n"),
               "inc.conf:1: host 'b' defined twice");
