@@ -94,7 +94,10 @@ static void cold_states(struct server *s, const struct migration *m)
 
 /* The instance's latest fault; a failure that errored the instance out
  * (a failed cold migration, as Nova's _error_out_instance_on_exception)
- * shows as vm_state error with no task until a migration moves it on. */
+ * shows as vm_state error with no task.  As in Nova, nothing clears that
+ * by itself and no migration starts from error: Nova's way out, the
+ * admin's os-resetState, is not served yet (the row must be deleted from
+ * the store's instance_faults by hand). */
 static void decorate_fault(struct store *st, struct arena *a,
                            struct server *s)
 {
