@@ -263,8 +263,14 @@ class Sandbox:
         self.started = False
         self.tokens = {}
 
+    extra_config = ""           # appended to the hosts file ferry.conf
+                                # includes: more hosts or [ferryd] keys
+
     def start(self):
         write_hosts_file(self.hosts_file)
+        if self.extra_config:
+            with open(self.hosts_file, "a") as f:
+                f.write(self.extra_config)
         last = None
         for _ in range(5):
             port = free_port()
@@ -366,37 +372,18 @@ def make_sandbox(name, workers=3, policy=None):
     return Sandbox(workdir, workers, policy)
 
 
-def run_sandbox(name, policy=None):
-    """Generator for fixtures: a started sandbox, always stopped (and its
-    directory removed unless FERRY_KEEP_SANDBOX=1) when the fixture ends."""
+def run_sandbox(name, policy=None, extra_config="", tokens=None):
+    """Generator for fixtures: a started sandbox of its own, always stopped
+    (and its directory removed unless FERRY_KEEP_SANDBOX=1) when the
+    fixture ends.  extra_config ends the hosts file its ferry.conf
+    includes (more hosts, or a [ferryd] section with more keys); tokens
+    adds NAME: (user, project, roles) tokens to the standard ones."""
     sb = make_sandbox(name, policy=policy)
+    sb.extra_config = extra_config
+    if tokens:
+        sb.TOKENS = dict(Sandbox.TOKENS, **tokens)
     try:
         sb.start()
-        yield sb
-    finally:
-        sb.stop()
-        if os.environ.get("FERRY_KEEP_SANDBOX") != "1":
-            shutil.rmtree(sb.workdir, ignore_errors=True)
-
-
-def run_sandbox_with(name, extra):
-    """Generator for fixtures: a sandbox of its own whose hosts file (which
-    its ferry.conf includes) ends with extra: more hosts, or a [ferryd]
-    section with more keys."""
-    global write_hosts_file
-    sb = make_sandbox(name)
-    plain = write_hosts_file
-
-    def with_extra(path):
-        plain(path)
-        with open(path, "a") as f:
-            f.write(extra)
-    write_hosts_file = with_extra
-    try:
-        sb.start()
-    finally:
-        write_hosts_file = plain
-    try:
         yield sb
     finally:
         sb.stop()

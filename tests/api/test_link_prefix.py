@@ -10,9 +10,9 @@ from conftest import S
 
 @pytest.fixture(scope="module")
 def prefixed():
-    yield from conftest.run_sandbox_with(
-        "prefix", "\n[ferryd]\nlink_prefix = https://api.example.test:8774"
-        "/compute\n")
+    yield from conftest.run_sandbox(
+        "prefix", extra_config="\n[ferryd]\nlink_prefix = "
+        "https://api.example.test:8774/compute\n")
 
 
 def test_link_prefix_replaces_the_request_host(prefixed):

@@ -2,12 +2,9 @@
 token lists (ferryd used to keep only the first 8, so an admin listed 9th
 was refused as a non-admin).  A sandbox of its own, so that the tokens are
 in the map from the start (no nginx reload late in the session)."""
-import os
-import shutil
-
 import pytest
 
-from conftest import Sandbox, assert_fault, make_sandbox
+from conftest import assert_fault, run_sandbox
 
 OSM_POLICY = ("Policy doesn't allow os_compute_api:os-migrations:index to "
               "be performed.")
@@ -29,15 +26,7 @@ MANY = {
 
 @pytest.fixture(scope="module")
 def rsb():
-    sb = make_sandbox("roles")
-    sb.TOKENS = dict(Sandbox.TOKENS, **MANY)
-    try:
-        sb.start()
-        yield sb
-    finally:
-        sb.stop()
-        if os.environ.get("FERRY_KEEP_SANDBOX") != "1":
-            shutil.rmtree(sb.workdir, ignore_errors=True)
+    yield from run_sandbox("roles", tokens=MANY)
 
 
 @pytest.mark.parametrize("who", ["admin9", "admin20"])

@@ -20,7 +20,7 @@ DOWN_HOST = ("\n[host host-down]\n"
 
 @pytest.fixture(scope="module")
 def down():
-    yield from conftest.run_sandbox_with("down", DOWN_HOST)
+    yield from conftest.run_sandbox("down", extra_config=DOWN_HOST)
 
 
 def test_unknown_server_is_503_while_a_host_is_down(down):

@@ -13,6 +13,7 @@ import subprocess
 import pytest
 
 from conftest import say, wait_for
+from test_live_migration import destination_dies_midway
 
 OPENSTACK = shutil.which("openstack") or "/usr/bin/openstack"
 
@@ -83,19 +84,8 @@ def test_successful_migration_events_all_success(lab, ferry, guests):
 def test_destination_dies_midway_reason_in_events(lab, ferry, guests):
     g = guests("events-fail", mem=256, fill=48, dirty=True)
     uuid = g["GUEST_UUID"]
-    ferry.reconfigure(bandwidth=8)      # MiB/s: slow enough to interrupt
-    try:
-        r = ferry.migrate(uuid, "2.30", host="lab-b", block_migration=False)
-        assert r.status_code == 202, r.text
-        rid = r.headers["x-openstack-request-id"]
-        wait_for(lambda: ferry.records(uuid)[-1]["status"] == "running"
-                 and (ferry.records(uuid)[-1]["memory_processed"] or 0)
-                 > 0, 60, what="the transfer to start")
-        lab.daemon("b", "kill")
-        rec = ferry.wait_done(uuid)
-    finally:
-        lab.daemon("b", "start")
-        ferry.reconfigure(bandwidth=0)
+    r, rec = destination_dies_midway(lab, ferry, uuid)
+    rid = r.headers["x-openstack-request-id"]
     assert rec["status"] in ("failed", "error"), rec
     assert rec["error_reason"], rec
     assert rec["request_id"] == rid

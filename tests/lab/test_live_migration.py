@@ -199,13 +199,14 @@ def test_local_storage_refusals(lab, ferry, guests):
     assert ferry.server(uuid)["status"] == "SHUTOFF"
 
 
-def test_destination_dies_midway(lab, ferry, guests):
-    g = guests("midway-1", mem=256, fill=48, dirty=True)
-    uuid = g["GUEST_UUID"]
+def destination_dies_midway(lab, ferry, uuid):
+    """A live migration a -> b at 8 MiB/s whose destination's libvirtd is
+    killed once bytes flow (started again after): (202 response, final
+    record)."""
     ferry.reconfigure(bandwidth=8)      # MiB/s: slow enough to interrupt
     try:
         r = ferry.migrate(uuid, "2.30", host="lab-b", block_migration=False)
-        assert r.status_code == 202
+        assert r.status_code == 202, r.text
         wait_for(lambda: ferry.records(uuid)[-1]["status"] == "running"
                  and (ferry.records(uuid)[-1]["memory_processed"] or 0)
                  > 0, 60, what="the transfer to start")
@@ -214,6 +215,12 @@ def test_destination_dies_midway(lab, ferry, guests):
     finally:
         lab.daemon("b", "start")
         ferry.reconfigure(bandwidth=0)
+    return r, rec
+
+
+def test_destination_dies_midway(lab, ferry, guests):
+    g = guests("midway-1", mem=256, fill=48, dirty=True)
+    _, rec = destination_dies_midway(lab, ferry, g["GUEST_UUID"])
     assert rec["status"] in ("failed", "error"), rec
     assert rec["error_reason"], rec
     say("midway failure recorded as %s: %s" % (rec["status"],
