@@ -23,57 +23,10 @@ struct store {
  * most for a lock, so a read path does not pay the store timeout twice. */
 #define HINT_TIMEOUT_MS 100
 
-/* Statuses in which a record holds its instance: live migration, then
- * cold migration (which holds it until confirmed or reverted). */
-static const char *const in_progress[] = {
-    "accepted", "queued", "preparing", "running", "running (post-copy)",
-    "post-migrating", "pre-migrating", "migrating", "finished",
-    "confirming", "reverting",
-};
-
-/* Statuses a record ends in; TERMINAL_SQL below is the same list. */
-static const char *const ended[] = {
-    "completed", "failed", "cancelled", "error", "confirmed", "reverted",
-};
-
-int mig_status_ended(const char *status)
-{
-    size_t i;
-
-    for (i = 0; status != NULL && i < ARRAY_LEN(ended); i++) {
-        if (strcmp(status, ended[i]) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 int mig_live_in_progress(const struct migration *m)
 {
-    static const char *const st[] = { "queued", "preparing", "running",
-                                      "post-migrating" };
-    size_t i;
-
-    for (i = 0; i < ARRAY_LEN(st); i++) {
-        if (strcmp(m->migration_type, "live-migration") == 0
-            && strcmp(m->status, st[i]) == 0)
-        {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-int mig_status_in_progress(const char *status)
-{
-    size_t i;
-
-    for (i = 0; status != NULL && i < ARRAY_LEN(in_progress); i++) {
-        if (strcmp(status, in_progress[i]) == 0) {
-            return 1;
-        }
-    }
-    return 0;
+    return strcmp(m->migration_type, "live-migration") == 0
+           && mig_status_has(mig_status_of(m->status), MIG_F_LIVE_API);
 }
 
 static const char schema_sql[] =
@@ -98,11 +51,6 @@ static const char schema_sql[] =
     " error_reason TEXT, claimed_by INTEGER, total_time_ms INTEGER,"
     " downtime_ms INTEGER, finished_at INTEGER);"
     "DROP INDEX IF EXISTS migrations_one_in_progress;"
-    "CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_in_progress_v2"
-    " ON migrations(instance_uuid) WHERE status IN ('accepted', 'queued',"
-    " 'preparing', 'running', 'running (post-copy)', 'post-migrating',"
-    " 'pre-migrating', 'migrating', 'finished', 'confirming',"
-    " 'reverting');"
     "CREATE INDEX IF NOT EXISTS migrations_status ON migrations(status);"
     "CREATE TABLE IF NOT EXISTS instances ("
     " uuid TEXT PRIMARY KEY, host TEXT NOT NULL, updated_at INTEGER);"
@@ -127,6 +75,17 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS instance_actions_events_action"
     " ON instance_actions_events(action_id);";
 
+/* One in-progress migration per instance.  SQLite keeps the text of an
+ * index as created and IF NOT EXISTS keeps an existing one: a store made
+ * by an older ferryd keeps its index, which is right as long as the set
+ * of MIG_F_HOLDS statuses is the same (the table lists them in the order
+ * of the text written before the table existed, so even the text is the
+ * same; tests/unit/test_status.c checks it).  A change of that set needs
+ * a new index name (_v3) and a DROP of this one. */
+static const char index_sql[] =
+    "CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_in_progress_v2"
+    " ON migrations(instance_uuid) WHERE status IN ({HOLDS})";
+
 /* Columns added after the first release of the schema: a store written by
  * an older ferryd gets them on open (ALTER TABLE ... ADD COLUMN). */
 static const struct {
@@ -139,9 +98,6 @@ static const struct {
     { "migrations", "request_id", "TEXT" },
 };
 
-/* Statuses a record ends in: nothing overwrites them (SQL list). */
-#define TERMINAL_SQL \
-    "('completed', 'failed', 'cancelled', 'error', 'confirmed', 'reverted')"
 
 /* A store that is busy (locked by another process past the timeout),
  * full, read-only or failing I/O is unavailable (503, retry later); any
@@ -165,6 +121,80 @@ static int db_err(struct store *s, struct ferr *err, const char *what)
     }
 }
 
+/* Statements that name statuses are written with {NAME} where the SQL
+ * list of the statuses with flag NAME goes (status.h's table, the one
+ * place that says which status is which): sql_expand writes them out. */
+static const struct {
+    const char *name;
+    unsigned flag;
+} sql_lists[] = {
+    { "ENDED", MIG_F_ENDED }, { "HOLDS", MIG_F_HOLDS },
+    { "WORKED", MIG_F_WORKED }, { "IN_FLIGHT", MIG_F_IN_FLIGHT },
+    { "WAITING", MIG_F_WAITING }, { "COLD_STEP", MIG_F_COLD_STEP },
+};
+
+#define SQL_MAX 4096
+
+/* tmpl with its {NAME}s expanded, in out[SQL_MAX]: 0, or <0 (a template
+ * too long or naming no list is ferry's bug). */
+static int sql_expand(const char *tmpl, char *out, struct ferr *err)
+{
+    size_t len = 0, i, n;
+    const char *p = tmpl, *close;
+    int w;
+
+    while (*p != '\0') {
+        if (*p != '{') {
+            if (len + 1 >= SQL_MAX) {
+                break;
+            }
+            out[len++] = *p++;
+            continue;
+        }
+        close = strchr(p, '}');
+        for (i = 0; close != NULL && i < ARRAY_LEN(sql_lists); i++) {
+            n = strlen(sql_lists[i].name);
+            if ((size_t) (close - p - 1) == n
+                && memcmp(p + 1, sql_lists[i].name, n) == 0)
+            {
+                break;
+            }
+        }
+        if (close == NULL || i == ARRAY_LEN(sql_lists)) {
+            return ferr_set(err, FE_INTERNAL, "store: no status list in "
+                            "%.40s", p);
+        }
+        w = mig_status_sql_list(sql_lists[i].flag, out + len, SQL_MAX - len);
+        if (w < 0) {
+            break;
+        }
+        len += (size_t) w;
+        p = close + 1;
+    }
+    if (*p != '\0') {
+        return ferr_set(err, FE_INTERNAL, "store: statement too long: %.40s",
+                        tmpl);
+    }
+    out[len] = '\0';
+    return 0;
+}
+
+/* Prepares template tmpl (sql_expand): 0 and *st, or <0. */
+static int prepare_tmpl(struct store *s, const char *tmpl, sqlite3_stmt **st,
+                        struct ferr *err, const char *what)
+{
+    char sql[SQL_MAX];
+    int rc = sql_expand(tmpl, sql, err);
+
+    if (rc < 0) {
+        return rc;
+    }
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
+        return db_err(s, err, what);
+    }
+    return 0;
+}
+
 void store_set_timeout(struct store *s, int ms)
 {
     s->timeout_ms = ms;
@@ -174,7 +204,7 @@ void store_set_timeout(struct store *s, int ms)
 int store_open(const char *path, struct store **out, struct ferr *err)
 {
     struct store *s = calloc(1, sizeof(*s));
-    char *msg = NULL;
+    char *msg = NULL, index[SQL_MAX];
     int rc;
 
     if (s == NULL) {
@@ -191,10 +221,17 @@ int store_open(const char *path, struct store **out, struct ferr *err)
     }
     s->timeout_ms = 10000;
     sqlite3_busy_timeout(s->db, s->timeout_ms);
+    rc = sql_expand(index_sql, index, err);
+    if (rc < 0) {
+        sqlite3_close(s->db);
+        free(s);
+        return rc;
+    }
     if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL;"
                      "PRAGMA synchronous=NORMAL;", NULL, NULL, &msg)
         != SQLITE_OK
-        || sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK)
+        || sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK
+        || sqlite3_exec(s->db, index, NULL, NULL, &msg) != SQLITE_OK)
     {
         rc = ferr_set(err, FE_CONFIG, "%s: cannot prepare the store: %s",
                       path, msg ? msg : sqlite3_errmsg(s->db));
@@ -203,8 +240,8 @@ int store_open(const char *path, struct store **out, struct ferr *err)
         free(s);
         return rc;
     }
-    if (store_faults_prepare(s, err) < 0) {
-        rc = -err->code;
+    rc = store_faults_prepare(s, err);
+    if (rc < 0) {
         sqlite3_close(s->db);
         free(s);
         return rc;
@@ -267,6 +304,13 @@ static void bind_int(sqlite3_stmt *st, int i, int64_t v)
     }
 }
 
+/* claimed_by: nobody is NULL in the store.  MIG_NULL_INT is read as
+ * nobody too: the runner's spelling of it until it uses MIG_UNCLAIMED. */
+static void bind_claim(sqlite3_stmt *st, int i, int64_t holder)
+{
+    bind_int(st, i, holder == MIG_UNCLAIMED ? MIG_NULL_INT : holder);
+}
+
 int store_migration_create(struct store *s, struct migration *m,
                            struct ferr *err)
 {
@@ -306,7 +350,7 @@ int store_migration_create(struct store *s, struct migration *m,
     sqlite3_bind_int(st, 17, m->force);
     sqlite3_bind_int(st, 18, m->mv_minor);
     bind_text(st, 19, m->requested_host);
-    bind_int(st, 20, m->claimed_by == 0 ? MIG_NULL_INT : m->claimed_by);
+    bind_claim(st, 20, m->claimed_by);
     bind_text(st, 21, m->request_id);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -397,7 +441,8 @@ static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
     m->mv_minor = sqlite3_column_int(st, 26);
     m->error_reason = col_text(st, 27, a);
     m->requested_host = col_text(st, 28, a);
-    m->claimed_by = col_int(st, 29);
+    m->claimed_by = col_int(st, 29) == MIG_NULL_INT ? MIG_UNCLAIMED
+                                                    : col_int(st, 29);
     m->total_time_ms = col_int(st, 30);
     m->downtime_ms = col_int(st, 31);
     m->finished_at = col_int(st, 32) == MIG_NULL_INT ? 0 : col_int(st, 32);
@@ -417,14 +462,12 @@ int store_migration_active(struct store *s, const char *instance_uuid,
 {
     static const char sql[] =
         "SELECT " MIG_COLUMNS " FROM migrations WHERE instance_uuid = ?1"
-        " AND deleted = 0 AND status IN ('accepted', 'queued', 'preparing',"
-        " 'running', 'running (post-copy)', 'post-migrating',"
-        " 'pre-migrating', 'migrating', 'finished', 'confirming',"
-        " 'reverting')";
+        " AND deleted = 0 AND status IN ({HOLDS})";
     sqlite3_stmt *st;
+    int rc = prepare_tmpl(s, sql, &st, err, "prepare select");
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        return db_err(s, err, "prepare select");
+    if (rc < 0) {
+        return rc;
     }
     bind_text(st, 1, instance_uuid);
     return one_row(s, st, a, out, err);
@@ -436,12 +479,12 @@ int store_migration_set_status(struct store *s, int64_t id,
 {
     static const char sql[] =
         "UPDATE migrations SET status = ?1, error_reason = ?2,"
-        " updated_at = ?3 WHERE id = ?4 AND status NOT IN " TERMINAL_SQL;
+        " updated_at = ?3 WHERE id = ?4 AND status NOT IN ({ENDED})";
     sqlite3_stmt *st;
-    int rc;
+    int rc = prepare_tmpl(s, sql, &st, err, "prepare update");
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        return db_err(s, err, "prepare update");
+    if (rc < 0) {
+        return rc;
     }
     bind_text(st, 1, status);
     bind_text(st, 2, reason);
@@ -521,8 +564,7 @@ static int one_row(struct store *s, sqlite3_stmt *st, struct arena *a,
  * claimed when its source has fewer than max outgoing and its destination
  * fewer than max incoming; the oldest such record goes first. */
 #define IN_FLIGHT \
-    "x.claimed_by IS NOT NULL AND x.status IN ('queued', 'preparing'," \
-    " 'running', 'running (post-copy)')"
+    "x.claimed_by IS NOT NULL AND x.status IN ({IN_FLIGHT})"
 
 int store_migration_claim(struct store *s, int64_t runner, int max,
                           struct arena *a, struct migration *out,
@@ -533,9 +575,9 @@ int store_migration_claim(struct store *s, int64_t runner, int max,
         " claim_gen = claim_gen + 1"
         " WHERE id = (SELECT m.id FROM migrations m"
         " WHERE m.claimed_by IS NULL AND m.deleted = 0"
-        " AND (m.status = 'accepted' OR (m.migration_type = 'migration'"
-        " AND m.status IN ('pre-migrating', 'confirming', 'reverting'))"
-        " OR (m.status = 'queued'"
+        " AND (m.status = ?4 OR (m.migration_type = 'migration'"
+        " AND m.status IN ({COLD_STEP}))"
+        " OR (m.status = ?5"
         " AND (SELECT count(*) FROM migrations x WHERE " IN_FLIGHT
         " AND x.source_compute = m.source_compute) < ?3"
         " AND (SELECT count(*) FROM migrations x WHERE " IN_FLIGHT
@@ -543,13 +585,16 @@ int store_migration_claim(struct store *s, int64_t runner, int max,
         " ORDER BY m.id LIMIT 1) AND claimed_by IS NULL"
         " RETURNING " MIG_COLUMNS;
     sqlite3_stmt *st;
+    int rc = prepare_tmpl(s, sql, &st, err, "prepare claim");
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        return db_err(s, err, "prepare claim");
+    if (rc < 0) {
+        return rc;
     }
     sqlite3_bind_int64(st, 1, runner);
     sqlite3_bind_int64(st, 2, time_now_us());
     sqlite3_bind_int(st, 3, max);
+    bind_text(st, 4, mig_status_name(MIG_ACCEPTED));
+    bind_text(st, 5, mig_status_name(MIG_QUEUED));
     return one_row(s, st, a, out, err);
 }
 
@@ -564,11 +609,9 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
         "SELECT m.id, m.claim_gen, r.pid FROM migrations m"
         " LEFT JOIN runners r ON r.id = m.claimed_by"
         " WHERE m.deleted = 0"
-        " AND m.status IN ('accepted', 'queued', 'preparing', 'running',"
-        " 'running (post-copy)', 'pre-migrating', 'migrating',"
-        " 'post-migrating', 'confirming', 'reverting')"
+        " AND m.status IN ({WORKED})"
         " AND m.claimed_by IS NOT NULL"
-        " AND ((m.claimed_by = -1 AND m.updated_at < ?1 - ?2 * 4)"
+        " AND ((m.claimed_by = ?3 AND m.updated_at < ?1 - ?2 * 4)"
         " OR (m.claimed_by > 0 AND (r.id IS NULL OR r.heartbeat < ?1 - ?2)))"
         " ORDER BY m.id";
     static const char take[] =
@@ -579,11 +622,13 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
     int64_t now = time_now_us(), id = 0, gen = 0;
     int rc;
 
-    if (sqlite3_prepare_v2(s->db, pick, -1, &st, NULL) != SQLITE_OK) {
-        return db_err(s, err, "prepare stale claim");
+    rc = prepare_tmpl(s, pick, &st, err, "prepare stale claim");
+    if (rc < 0) {
+        return rc;
     }
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, stale_us);
+    sqlite3_bind_int64(st, 3, MIG_HELD_BY_REQUEST);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         /* a holder whose process lives was only kept from beating (a
          * store locked by someone else blocks heartbeats too) */
@@ -675,12 +720,12 @@ int store_migration_save(struct store *s, const struct migration *m,
         " downtime_ms = ?16, finished_at = ?17, updated_at = ?18,"
         " claimed_by = ?19, paused_by_migration = ?21"
         " WHERE id = ?1 AND claim_gen = ?20"
-        " AND status NOT IN " TERMINAL_SQL;
+        " AND status NOT IN ({ENDED})";
     sqlite3_stmt *st;
-    int rc;
+    int rc = prepare_tmpl(s, sql, &st, err, "prepare save");
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        return db_err(s, err, "prepare save");
+    if (rc < 0) {
+        return rc;
     }
     sqlite3_bind_int64(st, 1, m->id);
     bind_text(st, 2, m->status);
@@ -704,7 +749,7 @@ int store_migration_save(struct store *s, const struct migration *m,
         sqlite3_bind_null(st, 17);
     }
     sqlite3_bind_int64(st, 18, time_now_us());
-    bind_int(st, 19, m->claimed_by);
+    bind_claim(st, 19, m->claimed_by);
     sqlite3_bind_int64(st, 20, m->claim_gen);
     sqlite3_bind_int(st, 21, m->paused_by_migration);
     rc = sqlite3_step(st);
@@ -792,16 +837,16 @@ int store_migration_cancel_waiting(struct store *s, int64_t id,
     int rc;
     int64_t now = time_now_us();
 
-    if (sqlite3_prepare_v2(s->db, "UPDATE migrations SET status ="
-                           " 'cancelled', updated_at = ?2, finished_at = ?2,"
-                           " abort_requested = 1 WHERE id = ?1 AND claimed_by"
-                           " IS NULL AND status IN ('accepted', 'queued')",
-                           -1, &st, NULL) != SQLITE_OK)
-    {
-        return db_err(s, err, "prepare cancel");
+    rc = prepare_tmpl(s, "UPDATE migrations SET status = ?3, updated_at = ?2,"
+                      " finished_at = ?2, abort_requested = 1 WHERE id = ?1"
+                      " AND claimed_by IS NULL AND status IN ({WAITING})",
+                      &st, err, "prepare cancel");
+    if (rc < 0) {
+        return rc;
     }
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, now);
+    bind_text(st, 3, mig_status_name(MIG_CANCELLED));
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -1154,13 +1199,12 @@ int store_fault_save(struct store *s, const struct migration *m,
         "INSERT OR REPLACE INTO instance_faults (instance_uuid, code,"
         " message, created_at, vm_error, migration_id)"
         " SELECT instance_uuid, ?3, ?4, ?5, ?6, id FROM migrations"
-        " WHERE id = ?1 AND claim_gen = ?2 AND status NOT IN "
-        TERMINAL_SQL;
+        " WHERE id = ?1 AND claim_gen = ?2 AND status NOT IN ({ENDED})";
     sqlite3_stmt *st;
-    int rc;
+    int rc = prepare_tmpl(s, sql, &st, err, "prepare fault");
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        return db_err(s, err, "prepare fault");
+    if (rc < 0) {
+        return rc;
     }
     sqlite3_bind_int64(st, 1, m->id);
     sqlite3_bind_int64(st, 2, m->claim_gen);

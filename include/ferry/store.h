@@ -8,18 +8,26 @@
 
 #include <stdint.h>
 #include "ferry/err.h"
+#include "ferry/status.h"
 #include "ferry/util.h"
 
 struct store;
 
 #define MIG_NULL_INT INT64_MIN      /* a NULL integer column */
 
+/* Who holds a record (claimed_by): a runner (its id, > 0), the request
+ * that runs its prechecks, or nobody.  The store writes nobody as NULL
+ * (as every ferryd did) and reads NULL as MIG_UNCLAIMED; a zeroed record
+ * is unclaimed. */
+#define MIG_UNCLAIMED       0
+#define MIG_HELD_BY_REQUEST (-1)
+
 struct migration {
     int64_t id;
     char uuid[37];
     char instance_uuid[37];
     const char *migration_type;     /* live-migration, migration, ... */
-    const char *status;
+    const char *status;                 /* a wire name (status.h) */
     const char *source_compute, *source_node;
     const char *dest_compute, *dest_node, *dest_host;
     int64_t old_instance_type_id, new_instance_type_id;
@@ -39,8 +47,8 @@ struct migration {
                                          * step is in progress (the
                                          * instance action's), or NULL */
     /* the runner's side */
-    int64_t claimed_by;                 /* runner id, -1 a request, or
-                                         * MIG_NULL_INT: nobody */
+    int64_t claimed_by;                 /* runner id, MIG_HELD_BY_REQUEST
+                                         * or MIG_UNCLAIMED */
     int64_t claim_gen;                  /* bumped by every claim: the
                                          * fencing token of its holder */
     int64_t total_time_ms, downtime_ms; /* on completion */
@@ -51,10 +59,8 @@ struct migration {
     int force_requested;                /* force_complete action */
 };
 
-/* Statuses a migration ends in (never overwritten). */
-int mig_status_ended(const char *status);
-/* Statuses in which a migration holds its instance (spec §9.1). */
-int mig_status_in_progress(const char *status);
+/* mig_status_ended, mig_status_in_progress and the other status
+ * predicates: status.h. */
 /* "In progress" as the live-migration endpoints mean it (spec §9.1): a
  * live migration queued, preparing, running or post-migrating. */
 int mig_live_in_progress(const struct migration *m);
