@@ -63,9 +63,9 @@ static int sync_precheck(struct app *app, struct req *r, struct migration *m,
     struct ferr e = { 0 };
     int rc = runner_precheck(app, r->arena, m, s, err);
 
-    m->claimed_by = MIG_NULL_INT;
+    m->claimed_by = MIG_UNCLAIMED;
     if (rc < 0) {
-        m->status = "error";
+        m->status = mig_status_name(MIG_ERROR);
         m->error_reason = ferr_msg(err);
         m->finished_at = time_now_us();
         log_info("live migration %lld of %s refused: %s %s",
@@ -160,7 +160,7 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
     memset(&m, 0, sizeof(m));
     snprintf(m.instance_uuid, sizeof(m.instance_uuid), "%s", s.uuid);
     m.migration_type = "live-migration";
-    m.status = "accepted";
+    m.status = mig_status_name(MIG_ACCEPTED);
     m.source_compute = s.host;
     /* forced (below 2.30 any host; 2.30-2.67 with force) goes straight to
      * the named host; otherwise it is a scheduler-validated request */
@@ -178,8 +178,8 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
     m.force = mv < 30 ? (host != NULL) : force;
     m.mv_minor = mv;
     /* below 2.34 the request itself runs the prechecks (spec 4.4); the
-     * record is held (claimed_by -1) so no runner takes it meanwhile */
-    m.claimed_by = mv < 34 ? -1 : 0;
+     * record is held (MIG_HELD_BY_REQUEST) so no runner takes it meanwhile */
+    m.claimed_by = mv < 34 ? MIG_HELD_BY_REQUEST : MIG_UNCLAIMED;
     if (create_with_action(app, r, &m, IA_LIVE_MIGRATION, err) < 0) {
         if (err->code == FE_CONFLICT) {
             ferr_clear(err);
@@ -275,7 +275,7 @@ static int cold_migrate(struct app *app, struct req *r, struct resp *w,
     memset(&m, 0, sizeof(m));
     snprintf(m.instance_uuid, sizeof(m.instance_uuid), "%s", s.uuid);
     m.migration_type = "migration";
-    m.status = "pre-migrating";
+    m.status = mig_status_name(MIG_PRE_MIGRATING);
     m.source_compute = s.host;
     m.requested_host = host;
     m.old_instance_type_id = m.new_instance_type_id = MIG_NULL_INT;
@@ -324,14 +324,15 @@ static int settle_resize(struct app *app, struct req *r, const char *action,
     if (rc < 0) {
         return rc;
     }
-    if (rc == 0 || strcmp(m.status, "finished") != 0) {
+    if (rc == 0 || !mig_status_is(m.status, MIG_FINISHED)) {
         return ferr_set(err, FE_BADREQ, "Instance has not been resized.");
     }
     /* the record, its runner's request id and the action move together */
     if (store_begin(app->store, err) < 0) {
         return -err->code;
     }
-    rc = store_migration_cas(app->store, m.id, "finished", to, err);
+    rc = store_migration_cas(app->store, m.id, mig_status_name(MIG_FINISHED), to,
+                             err);
     if (rc == 1
         && (store_migration_set_request(app->store, m.id, r->request_id,
                                         err) < 0
@@ -358,8 +359,8 @@ static int confirm_resize(struct app *app, struct req *r, struct resp *w,
                           const jnode *body, struct ferr *err)
 {
     if (settle_resize(app, r, IA_CONFIRM_RESIZE,
-                      "os_compute_api:servers:confirm_resize", "confirming",
-                      err) < 0)
+                      "os_compute_api:servers:confirm_resize",
+                      mig_status_name(MIG_CONFIRMING), err) < 0)
     {
         return -err->code;
     }
@@ -371,8 +372,8 @@ static int revert_resize(struct app *app, struct req *r, struct resp *w,
                          const jnode *body, struct ferr *err)
 {
     if (settle_resize(app, r, IA_REVERT_RESIZE,
-                      "os_compute_api:servers:revert_resize", "reverting",
-                      err) < 0)
+                      "os_compute_api:servers:revert_resize",
+                      mig_status_name(MIG_REVERTING), err) < 0)
     {
         return -err->code;
     }

@@ -194,9 +194,9 @@ int h_server_migration_abort(struct app *app, struct req *r, struct resp *w,
         return ferr_set(err, FE_NOTFOUND, "Migration %s not found for "
                         "instance %s", mid, s.uuid);
     }
-    waiting = strcmp(m->status, "queued") == 0
-              || strcmp(m->status, "preparing") == 0;
-    if (strcmp(m->status, "running") != 0
+    waiting = mig_status_is(m->status, MIG_QUEUED)
+              || mig_status_is(m->status, MIG_PREPARING);
+    if (!mig_status_is(m->status, MIG_RUNNING)
         && !(r->mv_minor >= 65 && waiting))
     {
         return ferr_set(err, FE_BADREQ, "Migration %s state of instance %s "
@@ -281,7 +281,7 @@ static int force_complete(struct app *app, struct req *r, struct resp *w,
         return ferr_set(err, FE_BADREQ, "Migration %s not found for instance "
                         "%s", mid, s.uuid);
     }
-    if (strcmp(m->status, "running") != 0) {
+    if (!mig_status_is(m->status, MIG_RUNNING)) {
         return ferr_set(err, FE_BADREQ, "Migration %s state of instance %s is "
                         "%s. Cannot force complete while the migration is in "
                         "this state.", mid, s.uuid, m->status);

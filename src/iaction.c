@@ -55,14 +55,8 @@ void iaction_ev_end(struct store *s, const struct migration *m,
 
 void iaction_record_end(struct store *s, const struct migration *m)
 {
-    static const char *const ok[] = { "completed", "confirmed",
-                                      "reverted" };
-    size_t i;
-    int good = 0;
+    int good = mig_status_has(mig_status_of(m->status), MIG_F_SUCCEEDED);
 
-    for (i = 0; i < ARRAY_LEN(ok); i++) {
-        good |= strcmp(m->status, ok[i]) == 0;
-    }
     iaction_ev_end(s, m, NULL, good, m->error_reason ? m->error_reason
                    : m->status);
 }

@@ -71,19 +71,20 @@ static struct vconn *conn(struct inventory *inv, size_t i, struct ferr *err)
 static void cold_states(struct server *s, const struct migration *m)
 {
     static const struct {
-        const char *status, *vm_state, *task_state;
+        enum mig_status status;
+        const char *vm_state, *task_state;
     } rows[] = {
-        { "pre-migrating", NULL, "resize_prep" },
-        { "migrating", NULL, "resize_migrating" },
-        { "post-migrating", NULL, "resize_finish" },
-        { "finished", "resized", NULL },
-        { "confirming", "resized", NULL },
-        { "reverting", "resized", "resize_reverting" },
+        { MIG_PRE_MIGRATING, NULL, "resize_prep" },
+        { MIG_MIGRATING, NULL, "resize_migrating" },
+        { MIG_POST_MIGRATING, NULL, "resize_finish" },
+        { MIG_FINISHED, "resized", NULL },
+        { MIG_CONFIRMING, "resized", NULL },
+        { MIG_REVERTING, "resized", "resize_reverting" },
     };
     size_t i;
 
     for (i = 0; i < ARRAY_LEN(rows); i++) {
-        if (strcmp(m->status, rows[i].status) == 0) {
+        if (mig_status_is(m->status, rows[i].status)) {
             if (rows[i].vm_state != NULL) {
                 s->vm_state = rows[i].vm_state;
             }
@@ -143,10 +144,10 @@ static void decorate(struct inventory *inv, struct store *st, size_t i,
      * and its power state is not synced while the task runs */
     if (strcmp(s->vm_state, "paused") == 0
         && (m.paused_by_migration
-            || strcmp(m.status, "running (post-copy)") == 0))
+            || mig_status_is(m.status, MIG_POSTCOPY)))
     {
         s->vm_state = "active";
-        s->power_state = 1;
+        s->power_state = POWER_RUNNING;
     }
     /* spec 9.3: 100 - round(remaining x 100 / total), half to even */
     if (m.memory_total > 0 && m.memory_remaining >= 0) {
@@ -199,12 +200,12 @@ int inventory_find(struct inventory *inv, struct store *st,
         if (rc != 1) {
             continue;
         }
-        if (!found || (cand.power_state == 1 || cand.power_state == 3)) {
+        if (!found || server_is_active(cand.power_state)) {
             *s = cand;
             found_at = i;
             found = 1;
         }
-        if (s->power_state == 1 || s->power_state == 3) {
+        if (server_is_active(s->power_state)) {
             break;      /* active here: this is where it runs */
         }
     }
@@ -253,9 +254,7 @@ int inventory_list(struct inventory *inv, struct store *st, struct arena *a,
             for (k = 0; k < total; k++) {
                 if (strcmp(all[k].uuid, part[j].uuid) == 0) {
                     dup = 1;
-                    if (part[j].power_state == 1
-                        || part[j].power_state == 3)
-                    {
+                    if (server_is_active(part[j].power_state)) {
                         all[k] = part[j];
                         decorate(inv, st, i, a, &all[k]);
                     }

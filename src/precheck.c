@@ -20,22 +20,6 @@
 #define GIB (1024LL * 1024 * 1024)
 #define MIB (1024LL * 1024)
 
-static const char *power_name(int power)
-{
-    static const struct { int p; const char *name; } names[] = {
-        { 0, "pending" }, { 1, "running" }, { 3, "paused" },
-        { 4, "shutdown" }, { 6, "crashed" }, { 7, "suspended" },
-    };
-    size_t i;
-
-    for (i = 0; i < ARRAY_LEN(names); i++) {
-        if (names[i].p == power) {
-            return names[i].name;
-        }
-    }
-    return "pending";
-}
-
 /* avail = total x ratio - (total - free), free = total - reserved - used */
 static double avail_mb(const struct vhost_info *h)
 {
@@ -244,7 +228,7 @@ int precheck_run(struct inventory *inv, struct arena *a,
     struct vconn *sc;
     struct cand *cands;
     size_t n = 0, i;
-    int power = 0, rc;
+    int power = POWER_NOSTATE, rc;
     struct ferr e = { 0 };
 
     memset(out, 0, sizeof(*out));
@@ -259,10 +243,10 @@ int precheck_run(struct inventory *inv, struct arena *a,
     if (rc < 0) {
         return rc;
     }
-    if (rc == 0 || (power != 1 && power != 3)) {
+    if (rc == 0 || !server_is_active(power)) {
         return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' instance "
                         "%s while it is in power_state %s", rq->uuid,
-                        power_name(power));
+                        power_state_name(power));
     }
     out->source_node = arena_strdup(a, virt_hostname(sc));
 

@@ -90,19 +90,19 @@ const char *virt_hostname(struct vconn *c)
 /* libvirt domain state -> Nova power_state and vm_state (spec §1.5). */
 struct state_row {
     int lv;
-    int power;
+    enum power_state power;
     const char *vm;
 };
 
 static const struct state_row states[] = {
-    { VIR_DOMAIN_NOSTATE, 0, "active" },
-    { VIR_DOMAIN_RUNNING, 1, "active" },
-    { VIR_DOMAIN_BLOCKED, 1, "active" },
-    { VIR_DOMAIN_PAUSED, 3, "paused" },
-    { VIR_DOMAIN_SHUTDOWN, 4, "stopped" },
-    { VIR_DOMAIN_SHUTOFF, 4, "stopped" },
-    { VIR_DOMAIN_CRASHED, 6, "error" },
-    { VIR_DOMAIN_PMSUSPENDED, 7, "suspended" },
+    { VIR_DOMAIN_NOSTATE, POWER_NOSTATE, "active" },
+    { VIR_DOMAIN_RUNNING, POWER_RUNNING, "active" },
+    { VIR_DOMAIN_BLOCKED, POWER_RUNNING, "active" },
+    { VIR_DOMAIN_PAUSED, POWER_PAUSED, "paused" },
+    { VIR_DOMAIN_SHUTDOWN, POWER_SHUTDOWN, "stopped" },
+    { VIR_DOMAIN_SHUTOFF, POWER_SHUTDOWN, "stopped" },
+    { VIR_DOMAIN_CRASHED, POWER_CRASHED, "error" },
+    { VIR_DOMAIN_PMSUSPENDED, POWER_SUSPENDED, "suspended" },
 };
 
 static int64_t parse_time(const char *s)
@@ -269,7 +269,7 @@ static int fill(virDomainPtr d, struct arena *a, struct server *s,
     s->has_sev = xcount(&q, "/domain/launchSecurity[@type='sev']") > 0;
     s->has_vdpa = xcount(&q, "/domain/devices/interface[@type='vdpa']") > 0;
     s->has_hostdev = xcount(&q, "/domain/devices/hostdev") > 0;
-    s->power_state = 0;
+    s->power_state = POWER_NOSTATE;
     s->vm_state = "error";
     for (i = 0; i < ARRAY_LEN(states); i++) {
         if (states[i].lv == state) {
@@ -279,7 +279,7 @@ static int fill(virDomainPtr d, struct arena *a, struct server *s,
     }
     read_meta(&q, s);
     if (!s->has_metadata) {
-        s->launched = s->power_state == 1 || s->power_state == 3;
+        s->launched = server_is_active(s->power_state);
     }
     if (s->flavor_id == NULL) {
         s->flavor_id = arena_printf(a, "ferry-%dc-%lldm", s->vcpus,
@@ -914,7 +914,7 @@ int virt_domain_power(struct vconn *c, const char *uuid, int *power,
         virDomainFree(d);
         return lv_err(err, FE_UNAVAILABLE, c->uri);
     }
-    *power = 0;
+    *power = POWER_NOSTATE;
     for (i = 0; i < ARRAY_LEN(states); i++) {
         if (states[i].lv == state) {
             *power = states[i].power;
@@ -1073,13 +1073,13 @@ int virt_undefine(struct vconn *c, const char *uuid, struct ferr *err)
 int virt_shutdown(struct vconn *c, const char *uuid, int timeout_s,
                   struct ferr *err)
 {
-    int power = 0, waited;
+    int power = POWER_NOSTATE, waited;
 
     if (virt_domain_power(c, uuid, &power, NULL, err) != 1) {
         return err->code ? -err->code
                : ferr_set(err, FE_INTERNAL, "%s: no such domain", uuid);
     }
-    if (power == 4) {
+    if (power == POWER_SHUTDOWN) {
         return 0;
     }
     {
@@ -1093,7 +1093,7 @@ int virt_shutdown(struct vconn *c, const char *uuid, int timeout_s,
     }
     for (waited = 0; waited < timeout_s * 10; waited++) {
         if (virt_domain_power(c, uuid, &power, NULL, err) == 1
-            && power == 4)
+            && power == POWER_SHUTDOWN)
         {
             return 0;
         }

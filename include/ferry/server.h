@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "ferry/status.h"
 
 #define FERRY_XMLNS "https://ferry.invalid/xmlns/instance/1"
 #define SERVER_MAX_META 32
@@ -33,7 +34,7 @@ struct server {
     const char *project_id;         /* "" when unknown */
     const char *user_id;
     int has_metadata;
-    int power_state;                /* Nova's: 0 1 3 4 6 7 */
+    int power_state;                /* enum power_state (status.h) */
     const char *vm_state;
     const char *task_state;         /* NULL, or "migrating" */
     int locked;

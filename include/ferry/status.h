@@ -29,6 +29,7 @@
 #define MIG_F_WAITING   0x20u   /* no runner has started it: an abort
                                  * cancels it at once when unclaimed */
 #define MIG_F_COLD_STEP 0x40u   /* a cold-migration step a runner claims */
+#define MIG_F_SUCCEEDED 0x80u   /* ended as asked (its action succeeded) */
 
 /* Which migration types use a status. */
 #define MIG_K_LIVE      0x1u
@@ -64,12 +65,15 @@
       MIG_F_HOLDS | MIG_F_WORKED | MIG_F_COLD_STEP, MIG_K_COLD)             \
     X(MIG_REVERTING, "reverting",                                           \
       MIG_F_HOLDS | MIG_F_WORKED | MIG_F_COLD_STEP, MIG_K_COLD)             \
-    X(MIG_COMPLETED, "completed", MIG_F_ENDED, MIG_K_LIVE)                  \
+    X(MIG_COMPLETED, "completed", MIG_F_ENDED | MIG_F_SUCCEEDED,         \
+      MIG_K_LIVE)                                                           \
     X(MIG_FAILED, "failed", MIG_F_ENDED, MIG_K_BOTH)                        \
     X(MIG_CANCELLED, "cancelled", MIG_F_ENDED, MIG_K_LIVE)                  \
     X(MIG_ERROR, "error", MIG_F_ENDED, MIG_K_BOTH)                          \
-    X(MIG_CONFIRMED, "confirmed", MIG_F_ENDED, MIG_K_COLD)                  \
-    X(MIG_REVERTED, "reverted", MIG_F_ENDED, MIG_K_COLD)
+    X(MIG_CONFIRMED, "confirmed", MIG_F_ENDED | MIG_F_SUCCEEDED,         \
+      MIG_K_COLD)                                                           \
+    X(MIG_REVERTED, "reverted", MIG_F_ENDED | MIG_F_SUCCEEDED,           \
+      MIG_K_COLD)
 
 enum mig_status {
 #define MIG_STATUS_ENUM(e, name, flags, kind) e,

@@ -99,6 +99,7 @@ static void sql_lists(void)
         { MIG_F_COLD_STEP, "'pre-migrating', 'confirming', 'reverting'" },
         { MIG_F_LIVE_API, "'queued', 'preparing', 'running', "
           "'post-migrating'" },
+        { MIG_F_SUCCEEDED, "'completed', 'confirmed', 'reverted'" },
     };
     char buf[512];
     size_t i;
