@@ -140,11 +140,6 @@ static int v_mode(struct pstate *st, const char *val, void *dst)
     return v_int(st, val, dst, 0, 0777, 8);
 }
 
-static int v_timeout(struct pstate *st, const char *val, void *dst)
-{
-    return v_int(st, val, dst, 100, 600000, 10);
-}
-
 static int v_bool(struct pstate *st, const char *val, void *dst)
 {
     static const struct { const char *s; int v; } words[] = {
@@ -270,8 +265,6 @@ static const struct key keys[] = {
       offsetof(struct conf, host_answer_timeout), 0 },
     { S_FERRYD, "store_timeout", v_store_timeout,
       offsetof(struct conf, store_timeout), 0 },
-    { S_FERRYD, "libvirt_timeout_ms", v_timeout,
-      offsetof(struct conf, libvirt_timeout_ms), 0 },
 #define LV(name, fn) { S_LIBVIRT, #name, fn, offsetof(struct conf, name), 0 }
     LV(live_migration_bandwidth, v_bandwidth),
     LV(live_migration_downtime, v_downtime),
@@ -609,7 +602,6 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     c->max_concurrent_live_migrations = 1;
     c->store = strdup("/var/lib/ferry/ferry.db");
     c->policy = strdup("/etc/ferry/policy.json");
-    c->libvirt_timeout_ms = 5000;
     c->shutdown_timeout = 60;
     c->host_answer_timeout = 120;
     c->store_timeout = 3;

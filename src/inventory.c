@@ -124,8 +124,10 @@ static void decorate(struct inventory *inv, struct store *st, size_t i,
     struct migration m;
     struct ferr err = { 0 };
 
-    s->host = inv->conf->hosts[i].name;
-    s->node = virt_hostname(inv->conns[i]);
+    /* copies: the connection (and its hostname) may be reopened, and the
+     * configuration reloaded, while the request still holds s */
+    s->host = arena_strdup(a, inv->conf->hosts[i].name);
+    s->node = arena_strdup(a, virt_hostname(inv->conns[i]));
     if (s->node == NULL) {
         s->node = s->host;
     }

@@ -904,7 +904,7 @@ int store_commit(struct store *s, struct ferr *err)
     }
     db_err(s, err, "commit");
     store_rollback(s);
-    return -err->code;
+    return ferr_fail(err);
 }
 
 void store_rollback(struct store *s)
@@ -981,7 +981,7 @@ int store_event_start(struct store *s, const char *instance_uuid,
     int64_t now = time_now_us(), id;
 
     if (store_begin(s, err) < 0) {
-        return -err->code;
+        return ferr_fail(err);
     }
     id = action_id_of(s, instance_uuid, request_id, err);
     if (id < 0) {
@@ -1005,7 +1005,7 @@ int store_event_start(struct store *s, const char *instance_uuid,
             db_err(s, err, "prepare event");
         }
         store_rollback(s);
-        return -err->code;
+        return ferr_fail(err);
     }
     return store_commit(s, err);
 }
@@ -1018,7 +1018,7 @@ int store_event_finish(struct store *s, const char *instance_uuid,
     int64_t now = time_now_us(), id;
 
     if (store_begin(s, err) < 0) {
-        return -err->code;
+        return ferr_fail(err);
     }
     id = action_id_of(s, instance_uuid, request_id, err);
     if (id < 0) {
@@ -1047,7 +1047,7 @@ int store_event_finish(struct store *s, const char *instance_uuid,
             db_err(s, err, "prepare event");
         }
         store_rollback(s);
-        return -err->code;
+        return ferr_fail(err);
     }
     return store_commit(s, err);
 }

@@ -59,6 +59,10 @@ int virt_connect(const char *uri, struct vconn **out, struct ferr *err)
     }
     c->conn = conn;
     c->uri = strdup(uri);
+    if (c->uri == NULL) {
+        virt_close(c);
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
     *out = c;
     return 0;
 }
@@ -441,7 +445,7 @@ int virt_domain_disks(struct vconn *c, const char *uuid, struct arena *a,
 
     *n = 0;
     if (d == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     rc = disks_of(d, a, out, n, err);
     virDomainFree(d);
@@ -598,10 +602,16 @@ int virt_dir_shared(struct vconn *src, struct vconn *dst, const char *dir,
     return shared;
 }
 
-static char *dir_of(const char *path)
+/* The directory of path (malloc'd), or NULL and FE_NOMEM. */
+static char *dir_of(const char *path, struct ferr *err)
 {
-    char *d = strdup(path), *slash = strrchr(d, '/');
+    char *d = strdup(path), *slash;
 
+    if (d == NULL) {
+        ferr_set(err, FE_NOMEM, "out of memory");
+        return NULL;
+    }
+    slash = strrchr(d, '/');
     if (slash != NULL && slash != d) {
         *slash = '\0';
     }
@@ -611,7 +621,7 @@ static char *dir_of(const char *path)
 int virt_disk_create(struct vconn *dst, const struct vdisk *d,
                      struct ferr *err)
 {
-    char *dir = dir_of(d->path), *xml = NULL;
+    char *dir = dir_of(d->path, err), *xml = NULL;
     const char *base = strrchr(d->path, '/') ? strrchr(d->path, '/') + 1
                                              : d->path;
     virStoragePoolPtr p;
@@ -619,10 +629,13 @@ int virt_disk_create(struct vconn *dst, const struct vdisk *d,
     struct sbuf b;
     int made, rc = 0;
 
+    if (dir == NULL) {
+        return ferr_fail(err);
+    }
     p = pool_for(dst, dir, 1, &made, err);
     free(dir);
     if (p == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     /* base and format come from the domain's XML: escaped */
     sbuf_init(&b);
@@ -647,11 +660,15 @@ int virt_disk_create(struct vconn *dst, const struct vdisk *d,
 
 int virt_disk_exists(struct vconn *c, const char *path, struct ferr *err)
 {
-    char *dir = dir_of(path);
+    char *dir = dir_of(path, err);
     virStoragePoolPtr p;
     virStorageVolPtr v;
     int made, rc = 0;
     struct ferr e = { 0 };
+
+    if (dir == NULL) {
+        return ferr_fail(err);
+    }
 
     /* pool_for refreshes an existing pool, so a file made behind libvirt's
      * back is seen; no pool can be made: no such directory, no such file */
@@ -674,13 +691,13 @@ int virt_disk_exists(struct vconn *c, const char *path, struct ferr *err)
 
 void virt_disk_delete(struct vconn *dst, const char *path)
 {
-    char *dir = dir_of(path);
     struct ferr e = { 0 };
+    char *dir = dir_of(path, &e);
     virStoragePoolPtr p;
     virStorageVolPtr v;
     int made;
 
-    p = pool_for(dst, dir, 0, &made, &e);
+    p = dir ? pool_for(dst, dir, 0, &made, &e) : NULL;
     free(dir);
     if (p != NULL) {
         v = virStorageVolLookupByPath(dst->conn, path);
@@ -793,6 +810,13 @@ static const char *host_cpu_xml(struct vconn *src, struct arena *a,
     }
     q.ctx = xmlXPathNewContext(q.doc);
     buf = xmlBufferCreate();
+    if (q.ctx == NULL || buf == NULL) {
+        xmlBufferFree(buf);
+        xmlXPathFreeContext(q.ctx);
+        xmlFreeDoc(q.doc);
+        ferr_set(err, FE_NOMEM, "out of memory");
+        return NULL;
+    }
     sbuf_init(&b);
     sbuf_puts(&b, "<cpu>");
     for (i = 0; i < ARRAY_LEN(parts); i++) {
@@ -835,10 +859,11 @@ int virt_guest_cpu(struct vconn *src, const char *uuid, struct arena *a,
     const char *type, *model;
     struct xq q;
     char *dx;
+    int nomem = 0;
 
     *xml = NULL;
     if (d == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     dx = virDomainGetXMLDesc(d, 0);
     virDomainFree(d);
@@ -864,19 +889,27 @@ int virt_guest_cpu(struct vconn *src, const char *uuid, struct arena *a,
         {
             xmlBufferPtr buf = xmlBufferCreate();
 
-            xmlNodeDump(buf, q.doc, o->nodesetval->nodeTab[0], 0, 0);
-            *xml = arena_strdup(a, (const char *) xmlBufferContent(buf));
-            xmlBufferFree(buf);
+            if (buf == NULL) {
+                nomem = 1;
+            } else {
+                xmlNodeDump(buf, q.doc, o->nodesetval->nodeTab[0], 0, 0);
+                *xml = arena_strdup(a,
+                                    (const char *) xmlBufferContent(buf));
+                xmlBufferFree(buf);
+            }
         }
         xmlXPathFreeObject(o);
     }
     xmlXPathFreeContext(q.ctx);
     xmlFreeDoc(q.doc);
+    if (nomem) {
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
     if (type == NULL || strcmp(type, "kvm") != 0 || *xml != NULL) {
         return 0;
     }
     *xml = host_cpu_xml(src, a, err);
-    return *xml == NULL ? -err->code : 0;
+    return *xml == NULL ? ferr_fail(err) : 0;
 }
 
 void virt_cpu_compare(struct vconn *c, const char *xml, struct arena *a,
@@ -952,7 +985,7 @@ int virt_job(struct vconn *c, const char *uuid, int completed,
 
     memset(out, 0, sizeof(*out));
     if (d == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     if (virDomainGetJobStats(d, &type, &p, &n, completed
                              ? VIR_DOMAIN_JOB_STATS_COMPLETED : 0) < 0)
@@ -988,7 +1021,7 @@ int virt_migrate(struct vconn *src, const char *uuid,
     size_t i;
 
     if (d == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     if (m->migrate_uri != NULL) {
         virTypedParamsAddString(&p, &n, &max, VIR_MIGRATE_PARAM_URI,
@@ -1076,7 +1109,7 @@ int virt_shutdown(struct vconn *c, const char *uuid, int timeout_s,
     int power = POWER_NOSTATE, waited;
 
     if (virt_domain_power(c, uuid, &power, NULL, err) != 1) {
-        return err->code ? -err->code
+        return err->code ? ferr_fail(err)
                : ferr_set(err, FE_INTERNAL, "%s: no such domain", uuid);
     }
     if (power == POWER_SHUTDOWN) {
@@ -1086,7 +1119,7 @@ int virt_shutdown(struct vconn *c, const char *uuid, int timeout_s,
         virDomainPtr d = dom_of(c, uuid, err);
 
         if (d == NULL) {
-            return -err->code;
+            return ferr_fail(err);
         }
         virDomainShutdown(d);       /* a guest may ignore it: see below */
         virDomainFree(d);
@@ -1109,7 +1142,7 @@ int virt_copy_definition(struct vconn *src, struct vconn *dst,
     char *xml;
 
     if (d == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE
                               | VIR_DOMAIN_XML_SECURE);
@@ -1129,18 +1162,21 @@ int virt_copy_definition(struct vconn *src, struct vconn *dst,
 int virt_disk_copy(struct vconn *src, struct vconn *dst,
                    const struct vdisk *d, struct ferr *err)
 {
-    char *dir = dir_of(d->path), buf[256 * 1024];
+    char *dir = dir_of(d->path, err), buf[256 * 1024];
     virStoragePoolPtr ps, pd;
     virStorageVolPtr sv = NULL, dv = NULL;
     virStreamPtr in = NULL, out = NULL;
     int made_s, made_d, rc = 0, n, off, k;
 
+    if (dir == NULL) {
+        return ferr_fail(err);
+    }
     ps = pool_for(src, dir, 0, &made_s, err);
     pd = ps ? pool_for(dst, dir, 0, &made_d, err) : NULL;
     free(dir);
     if (ps == NULL || pd == NULL) {
         pool_done(ps, made_s);
-        return -err->code;
+        return ferr_fail(err);
     }
     sv = virStorageVolLookupByPath(src->conn, d->path);
     dv = virStorageVolLookupByPath(dst->conn, d->path);

@@ -45,7 +45,6 @@ struct conf {
     char *policy;               /* policy.json */
     char *link_prefix;          /* Nova's compute_link_prefix, or NULL */
     int   log_debug;
-    int   libvirt_timeout_ms;   /* bound on one libvirt call from a worker */
     int   shutdown_timeout;     /* s a guest gets to shut down (Nova's) */
     int   host_answer_timeout;  /* s a runner waits for a host that cannot
                                  * be asked before it settles without it */

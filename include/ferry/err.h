@@ -5,7 +5,14 @@
  * first failure, fills the caller-owned struct ferr with the code and the
  * message the client should see (Nova's exact text where one exists).
  * Callers pass the struct up unchanged.  Only fault.c turns a code into an
- * HTTP status and a fault key.
+ * HTTP status and a fault key.  A caller that passes a callee's failure up
+ * returns ferr_fail(err), never -err->code: a failure is never 0.
+ *
+ * Out of memory, one policy: the arena and sbuf (util.c) never return
+ * NULL, they abort the process (the master restarts a worker; a runner's
+ * records are taken over).  Every other allocation (malloc, calloc,
+ * strdup, a library's allocating call) is checked where it is made: the
+ * function fills FE_NOMEM "out of memory", frees what it took and fails.
  */
 #ifndef FERRY_ERR_H
 #define FERRY_ERR_H
@@ -44,5 +51,13 @@ int ferr_vset(struct ferr *e, int code, const char *fmt, va_list ap);
 /* The message, whole (longmsg if set). */
 const char *ferr_msg(const struct ferr *e);
 void ferr_clear(struct ferr *e);
+
+/* The failure e holds, as a return value: -code, or FE_INTERNAL filled
+ * when a callee failed without saying why (a bug, never a success). */
+static inline int ferr_fail(struct ferr *e)
+{
+    return e->code != 0 ? -e->code
+           : ferr_set(e, FE_INTERNAL, "failed without a reason");
+}
 
 #endif

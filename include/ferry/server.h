@@ -9,6 +9,11 @@
  * availability_zone, key_name, and <meta key="k">v</meta> items.  Without
  * metadata a domain is a server named after the domain, owned by nobody
  * (tenant_id ""), launched if it is running or paused.
+ *
+ * Ownership: every string of a struct server is in the arena it was read
+ * with (virt_lookup, virt_list, inventory_find: the request's) or a
+ * static constant (vm_state, task_state and the "" defaults); none points
+ * into a libvirt connection, the configuration or another server.
  */
 #ifndef FERRY_SERVER_H
 #define FERRY_SERVER_H
