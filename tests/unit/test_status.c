@@ -2,6 +2,8 @@
  * round-trip, the predicates, and the SQL lists the store's statements
  * and its unique index are built from (which must equal the lists
  * written out before the table, so an existing store keeps its index). */
+#include <stdlib.h>
+#include <unistd.h>
 #include "unit.h"
 #include "ferry/status.h"
 #include "ferry/store.h"
@@ -133,11 +135,84 @@ static void power(void)
     CHECK_STR(power_state_name(5), "pending");
 }
 
+/* A failure passed up is never 0, even when nobody said why. */
+static void fail_never_zero(void)
+{
+    struct ferr e = { 0 };
+
+    CHECK_INT(ferr_fail(&e), -FE_INTERNAL);
+    CHECK_INT(e.code, FE_INTERNAL);
+    ferr_clear(&e);
+    ferr_set(&e, FE_NOMEM, "out of memory");
+    CHECK_INT(ferr_fail(&e), -FE_NOMEM);
+    ferr_clear(&e);
+}
+
+/* claimed_by: nobody is NULL in the store and MIG_UNCLAIMED in memory
+ * (the older MIG_NULL_INT spelling is written as nobody too); a request's
+ * hold stays MIG_HELD_BY_REQUEST; an unclaimed record is claimable, a
+ * held one is not. */
+static void claims(void)
+{
+    static const struct {
+        int64_t written, read;
+        int claimable;
+    } rows[] = {
+        { MIG_UNCLAIMED, MIG_UNCLAIMED, 1 },
+        { MIG_NULL_INT, MIG_UNCLAIMED, 1 },
+        { MIG_HELD_BY_REQUEST, MIG_HELD_BY_REQUEST, 0 },
+    };
+    char dir[] = "/tmp/ferry-test-status-XXXXXX", path[256];
+    struct store *s = NULL;
+    struct ferr e = { 0 };
+    struct migration m, got;
+    struct arena a;
+    int64_t runner;
+    size_t i;
+
+    if (mkdtemp(dir) == NULL) {
+        CHECK(0);
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/ferry.db", dir);
+    arena_init(&a, 4096);
+    CHECK_INT(store_open(path, &s, &e), 0);
+    CHECK_INT(store_runner_register(s, &runner, &e), 0);
+    for (i = 0; s != NULL && i < sizeof(rows) / sizeof(rows[0]); i++) {
+        memset(&m, 0, sizeof(m));
+        snprintf(m.instance_uuid, sizeof(m.instance_uuid),
+                 "11111111-2222-4333-8444-55555555555%zu", i);
+        m.migration_type = "live-migration";
+        m.status = mig_status_name(MIG_ACCEPTED);
+        m.source_compute = "a";
+        m.claimed_by = rows[i].written;
+        CHECK_INT(store_migration_create(s, &m, &e), 0);
+        CHECK_INT(store_migration_get(s, m.id, &a, &got, &e), 1);
+        CHECK_INT(got.claimed_by, rows[i].read);
+        CHECK_INT(store_migration_claim(s, runner, 1, &a, &got, &e),
+                  rows[i].claimable);
+        if (rows[i].claimable) {
+            CHECK_INT(got.id, m.id);
+            CHECK_INT(got.claimed_by, runner);
+        }
+    }
+    store_close(s);
+    arena_free(&a);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/ferry.db-wal", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/ferry.db-shm", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     names();
     predicates();
     sql_lists();
     power();
+    fail_never_zero();
+    claims();
     return unit_done("test_status");
 }
