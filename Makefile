@@ -7,11 +7,29 @@
 CC ?= gcc
 PREFIX ?= /usr/local
 SYSCONFDIR ?= $(PREFIX)/etc
+LOCALSTATEDIR ?= /var
+RUNSTATEDIR ?= /run
+MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 PYTHON ?= /usr/bin/python3
+VERSION = 0.9.0
+
+# Where `make install` puts things (configure sets the first five).
+SBINDIR        = $(PREFIX)/sbin
+BINDIR         = $(PREFIX)/bin
+DOCDIR         = $(PREFIX)/share/doc/ferry
+NGINX_SNIPPETS = $(SYSCONFDIR)/nginx/snippets
+SYSTEMD_UNITDIR = $(PREFIX)/lib/systemd/system
+SYSUSERSDIR    = $(PREFIX)/lib/sysusers.d
+# ferryd's built-in paths follow configure (include/ferry/paths.h)
+PATH_DEFS = -DFERRY_SYSCONFDIR='"$(SYSCONFDIR)"' \
+            -DFERRY_LOCALSTATEDIR='"$(LOCALSTATEDIR)"' \
+            -DFERRY_RUNSTATEDIR='"$(RUNSTATEDIR)"' \
+            -DFERRY_VERSION='"$(VERSION)"'
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-BASE_CFLAGS = -std=gnu11 $(WARN) -Iinclude $(DEP_CFLAGS) -D_GNU_SOURCE
+BASE_CFLAGS = -std=gnu11 $(WARN) -Iinclude $(DEP_CFLAGS) -D_GNU_SOURCE \
+              $(PATH_DEFS)
 CFLAGS  ?= -O2 -g
 # The release build is hardened (Debian's hardening=+all, less what the
 # sanitizers cover): stack protector, fortified libc calls, PIE, full RELRO.
@@ -40,7 +58,7 @@ FUZZ_CC      = clang
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                -fno-omit-frame-pointer
 FUZZ_CFLAGS  = -std=gnu11 $(WARN) -Iinclude $(DEP_CFLAGS) -D_GNU_SOURCE \
-               -O1 -g $(FUZZ_SAN) -DFUZZ_TOPDIR='"$(CURDIR)"'
+               $(PATH_DEFS) -O1 -g $(FUZZ_SAN) -DFUZZ_TOPDIR='"$(CURDIR)"'
 FUZZ_SRC     = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES   = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 FUZZ_BIN     = $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
@@ -50,7 +68,7 @@ FUZZ_CHECK_SECONDS = 12
 
 .SECONDARY:
 
-.PHONY: all check check-unit check-api check-lab demo install clean deps \
+.PHONY: all check check-unit check-api check-lab demo install man clean deps \
         deps-test distclean fuzz fuzz-build check-fuzz deps-fuzz
 
 all: build/ferryd
@@ -131,15 +149,76 @@ check-api: all
 check-lab: all
 	$(PYTHON) -m pytest -v -p no:cacheprovider -rs tests/lab
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/ferry \
-	    $(DESTDIR)$(SYSCONFDIR)/ferry/nginx $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 build/ferryd $(DESTDIR)$(PREFIX)/sbin/ferryd
-	install -m 0644 policy/policy.json $(DESTDIR)$(SYSCONFDIR)/ferry/policy.json
-	install -m 0644 ferry.conf $(DESTDIR)$(SYSCONFDIR)/ferry/ferry.conf.example
-	install -m 0644 nginx/*.conf $(DESTDIR)$(SYSCONFDIR)/ferry/nginx/
-	install -m 0755 tools/ferry-token $(DESTDIR)$(PREFIX)/bin/ferry-token
-	install -m 0755 tools/ferry-cert $(DESTDIR)$(PREFIX)/bin/ferry-cert
+# ---- install ------------------------------------------------------------
+# Files with paths in them are written to build/inst/ with configure's
+# directories filled in: ferry.conf's defaults, the nginx site example (it
+# includes the snippets installed here), the systemd unit, the man pages.
+# ferry.conf and policy.json are configuration: an existing one is kept.
+MAN_PAGES = build/inst/ferryd.8 build/inst/ferry.conf.5 \
+            build/inst/ferry-token.8
+INST_FILES = build/inst/ferry.conf build/inst/nginx-site-ferry.conf \
+             build/inst/ferryd.service build/inst/ferry.sysusers $(MAN_PAGES)
+NGINX_SNIPPET_FILES = nginx/ferry-http.conf nginx/ferry-api-location.conf \
+                      nginx/ferry-tls.conf
+
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+            -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+            -e 's|@LOCALSTATEDIR@|$(LOCALSTATEDIR)|g' \
+            -e 's|@RUNSTATEDIR@|$(RUNSTATEDIR)|g' \
+            -e 's|@SNIPPETS@|$(NGINX_SNIPPETS)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+            -e 's|@VERSION@|$(VERSION)|g'
+
+build/inst/ferry.conf: ferry.conf config.mk
+	@mkdir -p $(@D)
+	sed -e 's|/etc/ferry/|$(SYSCONFDIR)/ferry/|g' \
+	    -e 's|/var/lib/ferry/|$(LOCALSTATEDIR)/lib/ferry/|g' \
+	    -e 's|/run/ferry/|$(RUNSTATEDIR)/ferry/|g' ferry.conf > $@
+
+build/inst/nginx-site-ferry.conf: nginx/ferry-site.conf.example config.mk
+	@mkdir -p $(@D)
+	$(SUBST) $< > $@
+
+build/inst/ferryd.service: tools/systemd/ferryd.service.in config.mk
+	@mkdir -p $(@D)
+	$(SUBST) $< > $@
+
+build/inst/ferry.sysusers: tools/systemd/ferry.sysusers config.mk
+	@mkdir -p $(@D)
+	$(SUBST) $< > $@
+
+build/inst/%: doc/%.in config.mk Makefile
+	@mkdir -p $(@D)
+	$(SUBST) $< > $@
+
+man: $(MAN_PAGES)
+
+# install_keep SRC DST: a configuration file the admin may have edited
+install_keep = if [ -e $(2) ]; then \
+	    echo "install: keeping $(2) (the new one is not installed)"; \
+	else install -m 0644 $(1) $(2); fi
+
+install: all $(INST_FILES)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/ferry $(DESTDIR)$(NGINX_SNIPPETS) \
+	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMD_UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR)
+	install -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/ferry
+	install -m 0755 build/ferryd $(DESTDIR)$(SBINDIR)/ferryd
+	install -m 0755 tools/ferry-token $(DESTDIR)$(BINDIR)/ferry-token
+	install -m 0755 tools/ferry-cert $(DESTDIR)$(BINDIR)/ferry-cert
+	@$(call install_keep,build/inst/ferry.conf,$(DESTDIR)$(SYSCONFDIR)/ferry/ferry.conf)
+	@$(call install_keep,policy/policy.json,$(DESTDIR)$(SYSCONFDIR)/ferry/policy.json)
+	install -m 0644 $(NGINX_SNIPPET_FILES) $(DESTDIR)$(NGINX_SNIPPETS)/
+	install -m 0644 build/inst/nginx-site-ferry.conf \
+	    $(DESTDIR)$(DOCDIR)/examples/nginx-site-ferry.conf
+	install -m 0644 build/inst/ferryd.service \
+	    $(DESTDIR)$(SYSTEMD_UNITDIR)/ferryd.service
+	install -m 0644 build/inst/ferry.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/ferry.conf
+	install -m 0644 build/inst/ferry.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 build/inst/ferryd.8 build/inst/ferry-token.8 \
+	    $(DESTDIR)$(MANDIR)/man8/
 
 demo:
 	sh tools/demo

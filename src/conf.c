@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "ferry/conf.h"
+#include "ferry/paths.h"
 
 enum sect { S_NONE, S_FERRYD, S_HOST, S_LIBVIRT };
 
@@ -590,7 +591,7 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
         return ferr_set(err, FE_NOMEM, "out of memory");
     }
     c->path = strdup(path);
-    c->socket = strdup("/run/ferry/ferryd.sock");
+    c->socket = strdup(FERRY_SOCKET_PATH);
     c->socket_mode = 0660;
     c->workers = 4;
     c->runners = 2;
@@ -600,8 +601,8 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     c->live_migration_completion_timeout = 800;
     c->live_migration_timeout_action = TIMEOUT_ABORT;
     c->max_concurrent_live_migrations = 1;
-    c->store = strdup("/var/lib/ferry/ferry.db");
-    c->policy = strdup("/etc/ferry/policy.json");
+    c->store = strdup(FERRY_STORE_PATH);
+    c->policy = strdup(FERRY_POLICY_PATH);
     c->shutdown_timeout = 60;
     c->host_answer_timeout = 120;
     c->store_timeout = 3;
