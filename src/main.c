@@ -6,9 +6,15 @@
  * and forks the request workers.  It restarts a worker that dies (with a
  * back-off if they die young), stops gracefully on SIGTERM/SIGINT (workers
  * finish the request in hand), and on SIGHUP re-reads config and policy:
- * if both load, a new generation of workers starts on the same socket and
- * the old one is told to finish and exit, so no request is dropped; if
- * either fails, the error is logged and the running generation stays.
+ * if both load, a new generation of workers is forked on the same socket
+ * first, and only then is the old one told to finish the request in hand
+ * and exit, so the socket never lacks a worker and no request is dropped
+ * (connections wait in the listen backlog until some worker accepts); if
+ * either file fails, the error is logged and the running generation stays.
+ *
+ * Under systemd (Type=notify) the master tells the service manager it is
+ * ready, reloading or stopping with sd_notify datagrams on $NOTIFY_SOCKET,
+ * written here by hand (the protocol is one sendto; no libsystemd).
  *
  * One ferryd per socket: SOCKET.lock is held by the master and inherited
  * by its children, and children die with the master (PR_SET_PDEATHSIG), so
@@ -22,13 +28,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "ferry/app.h"
+#include "ferry/paths.h"
 #include "ferry/store.h"
 #include "ferry/inventory.h"
 #include "ferry/runner.h"
@@ -241,17 +251,151 @@ static int take_lock(const struct conf *c, struct ferr *err)
     return fd;              /* held for the life of this generation */
 }
 
-static void usage(void)
+/* sd_notify(3)'s protocol: one datagram of NAME=VALUE lines to the unix
+ * socket named by $NOTIFY_SOCKET ("@..." is an abstract name).  No
+ * $NOTIFY_SOCKET (not under systemd, or Type=simple): nothing to do. */
+static void notify(const char *state)
 {
-    fputs("usage: ferryd [-c ferry.conf] [-t]\n"
-          "  -c FILE  configuration file (default /etc/ferry/ferry.conf)\n"
-          "  -t       check the configuration and policy, then exit\n",
-          stderr);
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa;
+    size_t n;
+    int fd;
+
+    if (path == NULL || (path[0] != '/' && path[0] != '@')) {
+        return;
+    }
+    n = strlen(path);
+    if (n >= sizeof(sa.sun_path)) {
+        log_error("NOTIFY_SOCKET too long; systemd not told %s", state);
+        return;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, n);
+    if (path[0] == '@') {
+        sa.sun_path[0] = '\0';
+    }
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+                         (struct sockaddr *) &sa,
+                         (socklen_t) (offsetof(struct sockaddr_un, sun_path)
+                                      + n)) < 0)
+    {
+        log_error("cannot notify systemd (%s): %s", state, strerror(errno));
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
+/* RELOADING=1 carries the monotonic time (systemd >= 253 wants it) */
+static void notify_reloading(void)
+{
+    struct timespec ts;
+    char buf[80];
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    snprintf(buf, sizeof(buf), "RELOADING=1\nMONOTONIC_USEC=%lld",
+             (long long) ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+    notify(buf);
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: ferryd [-c FILE] [-t]\n"
+          "  -c, --config FILE  configuration file\n"
+          "                     (default " FERRY_CONF_PATH ")\n"
+          "  -t, --test         check the configuration and policy, "
+          "then exit\n"
+          "  -h, --help         this help, then exit\n"
+          "  -V, --version      the version, then exit\n"
+          "Signals: SIGHUP reloads ferry.conf and the policy; SIGTERM "
+          "stops.\nSee ferryd(8) and ferry.conf(5).\n", out);
+}
+
+/* The generation's children: workers + runners, counted from the table
+ * (what is running, not what was asked for). */
+static void count_gen(int gen, int *nreq, int *nrun)
+{
+    size_t j;
+
+    *nreq = *nrun = 0;
+    for (j = 0; j < nworkers; j++) {
+        if (workers[j].pid > 0 && workers[j].generation == gen) {
+            ++*(workers[j].kind == KIND_RUNNER ? nrun : nreq);
+        }
+    }
+}
+
+/* SIGHUP: a new generation from the files as they are now, or, when
+ * either does not load, the running one untouched.  The new generation is
+ * forked before the old one is told to stop: old workers keep accepting
+ * until their successors exist, then finish the request in hand.  The old
+ * children keep their slots until they are reaped, and their generation
+ * number keeps them from being restarted. */
+static void reload(const char *conf_path, int listen_fd, int *gen,
+                   struct conf **conf, struct policy **pol)
+{
+    struct conf *nconf = NULL;
+    struct policy *npol = NULL;
+    struct ferr err = { 0 };
+    char *sock;
+    int old = *gen, i, nreq, nrun;
+    size_t j;
+
+    notify_reloading();
+    if (load_all(conf_path, &nconf, &npol, &err) < 0) {
+        log_error("reload refused, keeping the running configuration: %s",
+                  ferr_msg(&err));
+        notify("READY=1\nSTATUS=serving (reload refused)");
+        return;
+    }
+    if (strcmp(nconf->socket, (*conf)->socket) != 0) {
+        log_error("reload: socket change needs a restart; still on %s",
+                  (*conf)->socket);
+    }
+    /* keep the socket path of the running listener */
+    sock = strdup((*conf)->socket);
+    if (sock == NULL) {
+        log_error("reload refused: out of memory");
+        conf_free(nconf);
+        policy_free(npol);
+        notify("READY=1\nSTATUS=serving (reload refused)");
+        return;
+    }
+    free(nconf->socket);
+    nconf->socket = sock;
+    ++*gen;
+    for (i = 0; i < nconf->workers + nconf->runners; i++) {
+        spawn(free_slot(), i < nconf->workers ? KIND_REQUEST : KIND_RUNNER,
+              *gen, listen_fd, conf_path);
+    }
+    for (j = 0; j < nworkers; j++) {
+        if (workers[j].pid > 0 && workers[j].generation == old) {
+            kill(workers[j].pid, SIGTERM);
+        }
+    }
+    policy_free(*pol);
+    *pol = npol;
+    conf_free(*conf);
+    *conf = nconf;
+    count_gen(*gen, &nreq, &nrun);
+    log_info("reloaded %s: version=%s generation=%d workers=%d runners=%d "
+             "hosts=%zu", conf_path, FERRY_VERSION, *gen, nreq, nrun,
+             (*conf)->nhosts);
+    notify("READY=1\nSTATUS=serving");
 }
 
 int main(int argc, char **argv)
 {
-    const char *conf_path = "/etc/ferry/ferry.conf";
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "test", no_argument, NULL, 't' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *conf_path = FERRY_CONF_PATH;
     struct conf *conf = NULL;
     struct policy *pol = NULL;
     struct ferr err = { 0 };
@@ -260,7 +404,7 @@ int main(int argc, char **argv)
     size_t j;
     time_t term_at = 0;
 
-    while ((opt = getopt(argc, argv, "c:th")) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             conf_path = optarg;
@@ -268,10 +412,21 @@ int main(int argc, char **argv)
         case 't':
             test_only = 1;
             break;
+        case 'V':
+            printf("ferryd %s\n", FERRY_VERSION);
+            exit(0);
+        case 'h':
+            usage(stdout);
+            exit(0);
         default:
-            usage();
-            exit(opt == 'h' ? 0 : 2);
+            usage(stderr);
+            exit(2);
         }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ferryd: unexpected argument: %s\n", argv[optind]);
+        usage(stderr);
+        exit(2);
     }
     /* the store holds who asked for what: private unless the operator
      * shares it (the socket's mode is set explicitly, not from this) */
@@ -312,8 +467,11 @@ int main(int argc, char **argv)
         spawn(free_slot(), i < conf->workers ? KIND_REQUEST : KIND_RUNNER,
               gen, listen_fd, conf_path);
     }
-    log_info("listening on %s with %d workers, %d runners, %zu hosts",
-             conf->socket, conf->workers, conf->runners, conf->nhosts);
+    count_gen(gen, &i, &alive);
+    log_info("listening on %s: version=%s generation=%d workers=%d "
+             "runners=%d hosts=%zu", conf->socket, FERRY_VERSION, gen, i,
+             alive, conf->nhosts);
+    notify("READY=1\nSTATUS=serving");
 
     for (;;) {
         char buf[64];
@@ -345,6 +503,7 @@ int main(int argc, char **argv)
         if (got_term) {
             if (term_at == 0) {
                 log_info("stopping: waiting for in-flight requests");
+                notify("STOPPING=1");
                 term_at = time(NULL);
                 for (j = 0; j < nworkers; j++) {
                     if (workers[j].pid > 0) {
@@ -368,47 +527,8 @@ int main(int argc, char **argv)
                 }
             }
         } else if (got_hup) {
-            struct conf *nconf = NULL;
-            struct policy *npol = NULL;
-
             got_hup = 0;
-            ferr_clear(&err);
-            if (load_all(conf_path, &nconf, &npol, &err) < 0) {
-                log_error("reload refused, keeping the running "
-                          "configuration: %s", ferr_msg(&err));
-            } else {
-                int old = gen, n;
-
-                if (strcmp(nconf->socket, conf->socket) != 0) {
-                    log_error("reload: socket change needs a restart; "
-                              "still on %s", conf->socket);
-                }
-                gen++;
-                /* tell the old generation to finish, and start the new
-                 * one in free slots: the old ones keep theirs until they
-                 * are reaped, and the generation number keeps them from
-                 * being restarted */
-                for (j = 0; j < nworkers; j++) {
-                    if (workers[j].pid > 0 && workers[j].generation == old) {
-                        kill(workers[j].pid, SIGTERM);
-                    }
-                }
-                n = 0;
-                for (i = 0; i < nconf->workers + nconf->runners; i++) {
-                    n += spawn(free_slot(), i < nconf->workers
-                               ? KIND_REQUEST : KIND_RUNNER, gen, listen_fd,
-                               conf_path) > 0;
-                }
-                policy_free(pol);
-                pol = npol;
-                /* keep the socket path of the running listener */
-                free(nconf->socket);
-                nconf->socket = strdup(conf->socket);
-                conf_free(conf);
-                conf = nconf;
-                log_info("reloaded %s: %d workers, %zu hosts", conf_path,
-                         n, conf->nhosts);
-            }
+            reload(conf_path, listen_fd, &gen, &conf, &pol);
         }
         if (!got_term && !got_hup) {
             struct timespec ts = { 1, 0 };
