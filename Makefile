@@ -159,7 +159,7 @@ MAN_PAGES = build/inst/ferryd.8 build/inst/ferry.conf.5 \
 INST_FILES = build/inst/ferry.conf build/inst/nginx-site-ferry.conf \
              build/inst/ferryd.service build/inst/ferry.sysusers $(MAN_PAGES)
 NGINX_SNIPPET_FILES = nginx/ferry-http.conf nginx/ferry-api-location.conf \
-                      nginx/ferry-tls.conf
+                      nginx/ferry-ops-location.conf nginx/ferry-tls.conf
 
 SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
             -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \

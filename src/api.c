@@ -12,6 +12,7 @@
 #include <string.h>
 #include "ferry/api.h"
 #include "ferry/fault.h"
+#include "ferry/health.h"
 #include "ferry/microversion.h"
 #include "ferry/route.h"
 #include "ferry/store.h"
@@ -189,6 +190,9 @@ void api_handle(struct app *app, struct req *r, struct resp *w)
     r->uri = route_merge_slashes(r->arena, r->uri);
     r->link_url = route_link_url(r->arena, app->conf->link_prefix,
                                  r->app_url, r->prefix);
+    if (health_handle(app, r, w)) {
+        return;
+    }
     under = strncmp(r->uri, "/v2/", 4) == 0
             || strncmp(r->uri, "/v2.1/", 6) == 0
             || strcmp(r->uri, "/v2") == 0 || strcmp(r->uri, "/v2.1") == 0;

@@ -29,6 +29,7 @@
 #include <fcgiapp.h>
 #include "ferry/app.h"
 #include "ferry/fault.h"
+#include "ferry/metrics.h"
 
 int fcgi_open(const struct conf *c, struct ferr *err)
 {
@@ -224,6 +225,7 @@ static void build_req(FCGX_Request *rq, struct req *r)
     r->roles_raw = param(rq, a, "FERRY_ROLES");
     r->authenticated = param_or(rq, a, "FERRY_AUTHENTICATED", "0")[0] == '1';
     r->token_headers = count_params(rq, "HTTP_X_AUTH_TOKEN");
+    r->ops = strcmp(param_or(rq, a, "FERRY_OPS", ""), "1") == 0;
     split_roles(r);
 }
 
@@ -356,6 +358,8 @@ int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
                  r.query[0] ? "?" : "", r.query, w.status,
                  (double) (time_now_us() - r.start_us) / 1000.0,
                  r.request_id);
+        metrics_request(r.method, r.uri, w.status,
+                        time_now_us() - r.start_us);
         arena_reset(&arena);
     }
     sbuf_free(&w.body);

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "ferry/app.h"
+#include "ferry/metrics.h"
 #include "ferry/paths.h"
 #include "ferry/store.h"
 #include "ferry/inventory.h"
@@ -327,6 +328,17 @@ static void count_gen(int gen, int *nreq, int *nrun)
     }
 }
 
+/* What /healthz and the metrics show: the running generation's children
+ * against what the configuration asks for. */
+static void publish_children(int gen, const struct conf *c)
+{
+    int nreq, nrun;
+
+    count_gen(gen, &nreq, &nrun);
+    metrics_children(METRIC_WORKER, c->workers, nreq);
+    metrics_children(METRIC_RUNNER, c->runners, nrun);
+}
+
 /* SIGHUP: a new generation from the files as they are now, or, when
  * either does not load, the running one untouched.  The new generation is
  * forked before the old one is told to stop: old workers keep accepting
@@ -380,6 +392,7 @@ static void reload(const char *conf_path, int listen_fd, int *gen,
     conf_free(*conf);
     *conf = nconf;
     count_gen(*gen, &nreq, &nrun);
+    publish_children(*gen, *conf);
     log_info("reloaded %s: version=%s generation=%d workers=%d runners=%d "
              "hosts=%zu", conf_path, FERRY_VERSION, *gen, nreq, nrun,
              (*conf)->nhosts);
@@ -457,6 +470,11 @@ int main(int argc, char **argv)
         perror("ferryd: pipe");
         exit(1);
     }
+    /* before the first fork: every child shares the counters */
+    if (metrics_init(&err) < 0) {
+        log_error("%s; process metrics are off", ferr_msg(&err));
+        ferr_clear(&err);
+    }
     install(SIGTERM, on_signal);
     install(SIGINT, on_signal);
     install(SIGHUP, on_signal);
@@ -468,6 +486,7 @@ int main(int argc, char **argv)
               gen, listen_fd, conf_path);
     }
     count_gen(gen, &i, &alive);
+    publish_children(gen, conf);
     log_info("listening on %s: version=%s generation=%d workers=%d "
              "runners=%d hosts=%zu", conf->socket, FERRY_VERSION, gen, i,
              alive, conf->nhosts);
@@ -497,8 +516,11 @@ int main(int argc, char **argv)
                 }
                 spawn(&workers[j], workers[j].kind, gen, listen_fd,
                       conf_path);
+                metrics_restart(workers[j].kind == KIND_RUNNER
+                                ? METRIC_RUNNER : METRIC_WORKER);
                 break;
             }
+            publish_children(gen, conf);
         }
         if (got_term) {
             if (term_at == 0) {

@@ -1254,3 +1254,63 @@ int store_fault_get(struct store *s, const char *instance_uuid,
     }
     return rc == SQLITE_ROW;
 }
+
+int store_migration_groups(struct store *s, const int64_t *bounds_ms,
+                           size_t nb, struct arena *a,
+                           struct mig_group **out, size_t *n,
+                           struct ferr *err)
+{
+    struct sbuf sql;
+    sqlite3_stmt *st;
+    size_t cap = 8, i;
+    int rc;
+
+    *n = 0;
+    *out = arena_alloc(a, cap * sizeof(**out));
+    if (nb > MIG_GROUP_BOUNDS) {
+        return ferr_set(err, FE_INTERNAL, "too many histogram bounds");
+    }
+    sbuf_init(&sql);
+    sbuf_puts(&sql, "SELECT migration_type, status, COUNT(*),"
+              " COUNT(total_time_ms), TOTAL(total_time_ms),"
+              " COUNT(downtime_ms), TOTAL(downtime_ms),"
+              " TOTAL(COALESCE(memory_processed, 0)"
+              " + COALESCE(disk_processed, 0)),"
+              " TOTAL(COALESCE(memory_remaining, 0)"
+              " + COALESCE(disk_remaining, 0))");
+    for (i = 0; i < nb; i++) {
+        sbuf_printf(&sql, ", TOTAL(total_time_ms <= %lld),"
+                    " TOTAL(downtime_ms <= %lld)",
+                    (long long) bounds_ms[i], (long long) bounds_ms[i]);
+    }
+    sbuf_puts(&sql, " FROM migrations WHERE deleted = 0 GROUP BY 1, 2"
+              " ORDER BY 1, 2");
+    rc = sqlite3_prepare_v2(s->db, sql.buf, -1, &st, NULL);
+    sbuf_free(&sql);
+    if (rc != SQLITE_OK) {
+        return db_err(s, err, "prepare migration groups");
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct mig_group *g;
+
+        *out = room_for_one(a, *out, *n, &cap, sizeof(**out));
+        g = &(*out)[(*n)++];
+        g->type = col_text(st, 0, a);
+        g->status = col_text(st, 1, a);
+        g->count = sqlite3_column_int64(st, 2);
+        g->timed = sqlite3_column_int64(st, 3);
+        g->time_ms_sum = (int64_t) sqlite3_column_double(st, 4);
+        g->downed = sqlite3_column_int64(st, 5);
+        g->downtime_ms_sum = (int64_t) sqlite3_column_double(st, 6);
+        g->bytes_sum = (int64_t) sqlite3_column_double(st, 7);
+        g->remaining_sum = (int64_t) sqlite3_column_double(st, 8);
+        for (i = 0; i < nb; i++) {
+            int c = 9 + 2 * (int) i;
+
+            g->time_le[i] = (int64_t) sqlite3_column_double(st, c);
+            g->down_le[i] = (int64_t) sqlite3_column_double(st, c + 1);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, err, "migration groups");
+}

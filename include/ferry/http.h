@@ -41,6 +41,8 @@ struct req {
     int authenticated;          /* FERRY_AUTHENTICATED: nginx took a token */
     int token_headers;          /* X-Auth-Token headers the client sent */
     int prefix_mismatch;        /* REQUEST_URI is not under the prefix */
+    int ops;                    /* FERRY_OPS=1: nginx's operator location
+                                 * (health.h) */
     int is_admin;               /* context_is_admin, set by the dispatcher */
     /* set by the dispatcher */
     int mv_minor;               /* microversion 2.<mv_minor> */

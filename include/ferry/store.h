@@ -135,6 +135,24 @@ int store_migrations_of(struct store *s, const char *instance_uuid,
                         struct arena *a, struct migration **out, size_t *n,
                         struct ferr *err);
 
+/* Migrations grouped by type and status, for metrics (bounded by the
+ * number of groups, not of records): counts, sums, and how many have
+ * total_time_ms / downtime_ms at or below each of the nb bounds (ms). */
+#define MIG_GROUP_BOUNDS 16
+struct mig_group {
+    const char *type, *status;
+    int64_t count;
+    int64_t timed, time_ms_sum;         /* records with total_time_ms */
+    int64_t downed, downtime_ms_sum;    /* records with downtime_ms */
+    int64_t bytes_sum;                  /* memory + disk processed */
+    int64_t remaining_sum;              /* memory + disk remaining */
+    int64_t time_le[MIG_GROUP_BOUNDS], down_le[MIG_GROUP_BOUNDS];
+};
+int store_migration_groups(struct store *s, const int64_t *bounds_ms,
+                           size_t nb, struct arena *a,
+                           struct mig_group **out, size_t *n,
+                           struct ferr *err);
+
 /* ---- instance actions (Nova's instance_actions and
  * instance_actions_events tables, nova/db/main/models.py) ------------- */
 

@@ -28,6 +28,7 @@ INSTALLED = (
     "etc/ferry/ferry.conf", "etc/ferry/policy.json",
     "etc/nginx/snippets/ferry-http.conf",
     "etc/nginx/snippets/ferry-api-location.conf",
+    "etc/nginx/snippets/ferry-ops-location.conf",
     "etc/nginx/snippets/ferry-tls.conf",
     "usr/share/doc/ferry/examples/nginx-site-ferry.conf",
     "usr/lib/systemd/system/ferryd.service",
@@ -245,6 +246,9 @@ def test_installed_ferryd_serves_through_installed_nginx(inst, tmp_path):
         assert b'"servers"' in r.body
         assert c.get("/v2.1/servers", token=None).status == 401
         assert c.get("/", token=None).status == 200
+        # the operator location of the installed snippet (loopback allowed)
+        r = c.get("/healthz", token=None)
+        assert r.status == 200 and b'"status": "ok"' in r.body, r.body
         # the store is where the installed config says, under DESTDIR
         assert (d / "var/lib/ferry/ferry.db").exists()
     finally:

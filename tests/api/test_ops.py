@@ -1,0 +1,180 @@
+"""The operator endpoints through nginx's ferry-ops-location.conf: /healthz
+(200 only when the store takes a write lock, every worker and runner is
+up and every enabled host answers; else 503 with the reasons) and
+/metrics (Prometheus text: counters shared by all workers, migration
+numbers from the store).  A sandbox of their own with one runner, so a
+migration to a test:// host is tried and fails (libvirt's test driver has
+no peer-to-peer migration): the store then holds a failed record."""
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import A, REPO, run_sandbox
+
+# host-z: disabled and unreachable (no such file); reported, not fatal
+EXTRA = ("\n[host host-z]\nuri = test:///nonexistent/host-z.xml\n"
+         "enabled = false\n\n[ferryd]\nrunners = 1\nstore_timeout = 1\n")
+FCGI_GET = str(REPO / "tests" / "api" / "fcgi_get.py")
+LIVE = {"host": "host-b", "block_migration": False,
+        "disk_over_commit": False}
+
+
+@pytest.fixture(scope="module")
+def ops():
+    yield from run_sandbox("ops", extra_config=EXTRA)
+
+
+def wait_for(pred, timeout=15.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    return pred()
+
+
+def scrape(sb):
+    """{(name, frozenset(labels)): value} of one /metrics answer."""
+    r = sb.client().get("/metrics", token=None)
+    assert r.status == 200, r.body
+    ctype = dict((k.lower(), v) for k, v in r.headers)["content-type"]
+    assert ctype.startswith("text/plain; version=0.0.4")
+    out = {}
+    for line in r.body.decode().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$", line)
+        assert m, line
+        labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def val(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def health(sb):
+    r = sb.client().get("/healthz", token=None)
+    return r.status, json.loads(r.body)
+
+
+def test_healthz_ok(ops):
+    status, body = health(ops)
+    assert status == 200, body
+    assert body["status"] == "ok"
+    assert body["checks"]["store"] == "ok"
+    assert body["checks"]["processes"] == "ok"
+    assert body["checks"]["hosts"]["host-a"] == "ok"
+    # a disabled host that does not answer is reported but not fatal
+    assert body["checks"]["hosts"]["host-z"] != "ok"
+
+
+def test_metrics_move_with_requests_and_a_failed_migration(ops):
+    before = scrape(ops)
+    api = ops.client(ops.tokens["ops"])
+    assert api.get("/v2.1/servers/%s" % A(1)).status == 200
+    # refused: no such host (400), no record
+    r = api.live(A(1), dict(LIVE, host="no-such-host"))
+    assert r.status == 400, r.body
+    # accepted, then failed by the runner (no p2p on test://)
+    r = api.live(A(140), LIVE)
+    assert r.status == 202, r.body
+
+    def failed():
+        con = sqlite3.connect(str(ops.db), timeout=10)
+        try:
+            return con.execute("SELECT status FROM migrations WHERE"
+                               " instance_uuid = ?", (A(140),)).fetchone()
+        finally:
+            con.close()
+    assert wait_for(lambda: (failed() or [None])[0] in ("failed", "error"))
+    outcome = failed()[0]
+    after = scrape(ops)
+
+    def moved(name, **labels):
+        return val(after, name, **labels) - val(before, name, **labels)
+
+    assert moved("ferry_http_requests_total", route="server", method="GET",
+                 status="200") == 1
+    assert moved("ferry_http_requests_total", route="server_action",
+                 method="POST", status="400") == 1
+    assert moved("ferry_http_requests_total", route="server_action",
+                 method="POST", status="202") == 1
+    assert moved("ferry_http_request_duration_seconds_count") >= 3
+    assert moved("ferry_migrations_total", type="live-migration",
+                 outcome=outcome) == 1
+    assert val(after, "ferry_host_reachable", host="host-a",
+               enabled="true") == 1
+    assert val(after, "ferry_host_reachable", host="host-z",
+               enabled="false") == 0
+    assert val(after, "ferry_processes_up", kind="worker") == \
+        val(after, "ferry_processes_configured", kind="worker") == 3
+    assert val(after, "ferry_processes_up", kind="runner") == 1
+
+
+def test_restart_counted(ops):
+    before = scrape(ops)
+    kids = subprocess.run(["pgrep", "-P", (ops.dir / "ferryd.pid")
+                           .read_text().strip()], capture_output=True,
+                          text=True).stdout.split()
+    os.kill(int(kids[0]), signal.SIGKILL)
+
+    def restarted():
+        s = scrape(ops)
+        n = sum(val(s, "ferry_process_restarts_total", kind=k)
+                - val(before, "ferry_process_restarts_total", kind=k)
+                for k in ("worker", "runner"))
+        return n == 1 and health(ops)[0] == 200
+    assert wait_for(restarted)
+
+
+def test_healthz_503_when_store_locked(ops):
+    con = sqlite3.connect(str(ops.db), timeout=10, isolation_level=None)
+    try:
+        con.execute("BEGIN EXCLUSIVE")
+        status, body = health(ops)
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    assert status == 503, body
+    assert body["status"] == "fail"
+    assert body["checks"]["store"] != "ok"
+    assert wait_for(lambda: health(ops)[0] == 200)
+
+
+def test_ops_paths_need_nginx_ops_location(ops):
+    """Straight to ferryd's socket without FERRY_OPS (as the API location
+    sends them): not the health document, not metrics."""
+    for path in ("/healthz", "/metrics"):
+        out = subprocess.run([sys.executable, FCGI_GET,
+                              str(ops.dir / "ferryd.sock"), path],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        assert "checks" not in out.stdout and "ferry_" not in out.stdout
+
+
+def test_healthz_503_when_an_enabled_host_is_down(ops):
+    """Last: the host list changes (by a reload) for the rest of the run."""
+    with open(ops.hosts_file, "a") as f:
+        f.write("\n[host host-y]\nuri = test:///nonexistent/host-y.xml\n")
+    subprocess.run(["sh", str(REPO / "tools" / "sandbox"), "reload", "--dir",
+                    str(ops.dir)], check=True, capture_output=True,
+                   timeout=30)
+
+    def down():
+        status, body = health(ops)
+        return status == 503 and "host-y" in body["checks"]["hosts"] \
+            and (status, body)
+    status, body = wait_for(down)
+    assert body["status"] == "fail"
+    assert body["checks"]["hosts"]["host-y"] != "ok"
+    assert body["checks"]["hosts"]["host-a"] == "ok"
