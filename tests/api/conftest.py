@@ -313,7 +313,8 @@ class Sandbox:
         return p.stdout.strip()
 
     def reload(self):
-        subprocess.run(["sh", str(SANDBOX), "reload", "--dir", str(self.dir)],
+        subprocess.run(["sh", str(SANDBOX), "reload", "--dir", str(self.dir),
+                        "--nginx"],
                        cwd=str(REPO), capture_output=True, check=True,
                        timeout=30)
         # nginx reloads asynchronously: wait until the new workers answer

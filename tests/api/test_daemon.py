@@ -65,7 +65,8 @@ class Sandbox:
             [TOKEN, "-f", env["FERRY_TOKENS"], "add", "--user", "u1",
              "--project", "p1", "--roles", "member"], check=True,
             capture_output=True, text=True).stdout.strip()
-        subprocess.run([SANDBOX, "reload", "--dir", self.dir], check=True)
+        subprocess.run([SANDBOX, "reload", "--dir", self.dir, "--nginx"],
+                       check=True)
         time.sleep(0.3)
 
     @property
