@@ -170,6 +170,18 @@ static int v_loglevel(struct pstate *st, const char *val, void *dst)
     return 0;
 }
 
+static int v_logtarget(struct pstate *st, const char *val, void *dst)
+{
+    if (strcmp(val, "stderr") == 0) {
+        *(int *) dst = 0;
+    } else if (strcmp(val, "syslog") == 0) {
+        *(int *) dst = 1;
+    } else {
+        return bad(st, "log_target must be stderr or syslog, got '%s'", val);
+    }
+    return 0;
+}
+
 static int ids_add(struct pstate *st, struct conf_ids *l, unsigned id)
 {
     unsigned *t = realloc(l->id, (l->n + 1) * sizeof(*t));
@@ -260,6 +272,8 @@ static const struct key keys[] = {
     { S_FERRYD, "link_prefix", v_str, offsetof(struct conf, link_prefix), 0 },
     { S_FERRYD, "log_level", v_loglevel, offsetof(struct conf, log_debug),
       0 },
+    { S_FERRYD, "log_target", v_logtarget,
+      offsetof(struct conf, log_syslog), 0 },
     { S_FERRYD, "shutdown_timeout", v_seconds,
       offsetof(struct conf, shutdown_timeout), 0 },
     { S_FERRYD, "host_answer_timeout", v_seconds,

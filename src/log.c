@@ -1,25 +1,45 @@
 /*
  * log.c: one line per decision, to stderr (never to the FastCGI error
- * stream, which nginx would log at error level).  Each line carries a UTC
- * timestamp, the process role and pid, and, while a runner has a record
- * in hand, the request id of that record's action (log_context), so that
- * grep req-<uuid> finds the request and everything done for it.
+ * stream, which nginx would log at error level) or to syslog.  Each line
+ * carries a UTC timestamp (syslog adds its own), the process role and
+ * pid, and, while a runner has a record in hand, the request id of that
+ * record's action (log_context), so that grep req-<uuid> finds the
+ * request and everything done for it.  A migration's transitions are one
+ * key=value line each, written only by log_migration.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include "ferry/app.h"
+#include "ferry/log.h"
+#include "ferry/store.h"
 
 static const char *log_name = "ferryd";
 static int log_dbg;
+static int log_syslog;
 static char log_ctx[64];        /* "req-<uuid>" or "" */
 
 void log_init(const char *name, int debug)
 {
     log_name = name;
     log_dbg = debug;
+    if (log_syslog) {
+        closelog();
+        openlog(log_name, LOG_PID, LOG_DAEMON);
+    }
+}
+
+void log_target(int target)
+{
+    if (target == LOG_TO_SYSLOG && !log_syslog) {
+        openlog(log_name, LOG_PID, LOG_DAEMON);
+    } else if (target != LOG_TO_SYSLOG && log_syslog) {
+        closelog();
+    }
+    log_syslog = target == LOG_TO_SYSLOG;
 }
 
 static void vlog(const char *level, const char *fmt, va_list ap)
@@ -29,6 +49,12 @@ static void vlog(const char *level, const char *fmt, va_list ap)
     struct tm tm;
     int n;
 
+    if (log_syslog) {
+        vsnprintf(line, sizeof(line), fmt, ap);
+        syslog(level[0] == 'e' ? LOG_ERR : level[0] == 'd' ? LOG_DEBUG
+               : LOG_INFO, "%s%s%s", line, log_ctx[0] ? " " : "", log_ctx);
+        return;
+    }
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -73,4 +99,77 @@ void log_debug(const char *fmt, ...)
     va_start(ap, fmt);
     vlog("debug", fmt, ap);
     va_end(ap);
+}
+
+/* " key=value", the value quoted when it holds a space, a quote, a
+ * backslash or '=' (so the line splits on spaces), "-" when unknown;
+ * control bytes become '?'. */
+static void kv(char *line, size_t size, size_t *len, const char *key,
+               const char *val)
+{
+    char v[512];
+    size_t i, o = 0;
+    int quote;
+
+    if (val == NULL || *val == '\0') {
+        val = "-";
+    }
+    quote = strpbrk(val, " \"\\=") != NULL;
+    for (i = 0; val[i] != '\0' && o + 2 < sizeof(v); i++) {
+        unsigned char c = (unsigned char) val[i];
+
+        if (quote && (c == '"' || c == '\\')) {
+            v[o++] = '\\';
+        }
+        v[o++] = c < 0x20 || c == 0x7f ? '?' : (char) c;
+    }
+    v[o] = '\0';
+    if (*len < size) {
+        int n = snprintf(line + *len, size - *len, quote ? " %s=\"%s\""
+                         : " %s=%s", key, v);
+
+        *len += n > 0 ? (size_t) n : 0;
+    }
+}
+
+void log_migration(const struct migration *m)
+{
+    static int64_t last_id = -1;
+    static char last[32];
+    char line[2048], num[64];
+    size_t len = 0;
+
+    if (m->status == NULL
+        || (m->id == last_id && strcmp(last, m->status) == 0))
+    {
+        return;
+    }
+    snprintf(num, sizeof(num), "%lld", (long long) m->id);
+    kv(line, sizeof(line), &len, "id", num);
+    kv(line, sizeof(line), &len, "uuid", m->uuid);
+    kv(line, sizeof(line), &len, "type", m->migration_type);
+    kv(line, sizeof(line), &len, "from", m->id == last_id ? last : NULL);
+    kv(line, sizeof(line), &len, "to", m->status);
+    kv(line, sizeof(line), &len, "request_id", m->request_id);
+    kv(line, sizeof(line), &len, "user", m->user_id);
+    kv(line, sizeof(line), &len, "project", m->project_id);
+    kv(line, sizeof(line), &len, "server", m->instance_uuid);
+    kv(line, sizeof(line), &len, "source", m->source_compute);
+    kv(line, sizeof(line), &len, "dest", m->dest_compute);
+    if (mig_status_ended(m->status)) {
+        snprintf(num, sizeof(num), "%.3f", (double) m->total_time_ms / 1e3);
+        kv(line, sizeof(line), &len, "total_s",
+             m->total_time_ms > 0 ? num : NULL);
+        snprintf(num, sizeof(num), "%lld", (long long) m->downtime_ms);
+        kv(line, sizeof(line), &len, "downtime_ms",
+           m->downtime_ms > 0 ? num : NULL);
+        snprintf(num, sizeof(num), "%lld", (long long)
+                 ((m->memory_processed > 0 ? m->memory_processed : 0)
+                  + (m->disk_processed > 0 ? m->disk_processed : 0)));
+        kv(line, sizeof(line), &len, "bytes", num);
+        kv(line, sizeof(line), &len, "reason", m->error_reason);
+    }
+    last_id = m->id;
+    snprintf(last, sizeof(last), "%s", m->status);
+    log_info("migration%s", line);
 }

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "ferry/app.h"
+#include "ferry/log.h"
 #include "ferry/metrics.h"
 #include "ferry/paths.h"
 #include "ferry/store.h"
@@ -167,6 +168,7 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
         log_error("worker start: %s", ferr_msg(&err));
         _exit(71);
     }
+    log_target(app.conf->log_syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR);
     log_init(kind == KIND_RUNNER ? "ferryd-runner" : "ferryd-worker",
              app.conf->log_debug);
     /* a store locked by another process: a request answers 503 after
@@ -391,6 +393,8 @@ static void reload(const char *conf_path, int listen_fd, int *gen,
     *pol = npol;
     conf_free(*conf);
     *conf = nconf;
+    log_target(nconf->log_syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR);
+    log_init("ferryd", nconf->log_debug);
     count_gen(*gen, &nreq, &nrun);
     publish_children(*gen, *conf);
     log_info("reloaded %s: version=%s generation=%d workers=%d runners=%d "
@@ -454,6 +458,7 @@ int main(int argc, char **argv)
                conf_path, conf->nhosts, conf->policy);
         exit(0);
     }
+    log_target(conf->log_syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR);
     log_init("ferryd", conf->log_debug);
     master_pid = getpid();
     if (take_lock(conf, &err) < 0 || store_open(conf->store, &st, &err) < 0) {

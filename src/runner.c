@@ -33,6 +33,7 @@
 #include "ferry/iaction.h"
 #include "ferry/inventory.h"
 #include "ferry/precheck.h"
+#include "ferry/log.h"
 #include "ferry/runner.h"
 #include "ferry/store.h"
 #include "ferry/virt.h"
@@ -117,6 +118,8 @@ static int save_once(struct runner *rn, struct migration *m, int *code)
             log_error("migration %lld: cannot save: %s", (long long) m->id,
                       ferr_msg(&err));
         }
+    } else {
+        log_migration(m);           /* a line when the status changed */
     }
     ferr_clear(&err);
     return rc;

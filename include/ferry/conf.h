@@ -45,6 +45,7 @@ struct conf {
     char *policy;               /* policy.json */
     char *link_prefix;          /* Nova's compute_link_prefix, or NULL */
     int   log_debug;
+    int   log_syslog;           /* log_target = syslog (else stderr) */
     int   shutdown_timeout;     /* s a guest gets to shut down (Nova's) */
     int   host_answer_timeout;  /* s a runner waits for a host that cannot
                                  * be asked before it settles without it */

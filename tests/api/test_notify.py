@@ -49,3 +49,20 @@ def test_sd_notify_ready_reload_stop():
             s.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_log_target_is_checked(tmp_path):
+    """log_target: stderr or syslog; anything else stops ferryd -t with
+    file:line."""
+    for target, rc in (("stderr", 0), ("syslog", 0), ("journal", 1)):
+        conf = tmp_path / "ferry.conf"
+        conf.write_text("[ferryd]\npolicy = %s/policy/policy.json\n"
+                        "log_target = %s\n[host host-a]\n"
+                        "uri = test://%s/host-a.xml\n"
+                        % (REPO, target, HOSTS_DIR))
+        p = subprocess.run([str(FERRYD), "-t", "-c", str(conf)],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == rc, p.stderr
+        if rc:
+            assert "ferry.conf:3: log_target must be stderr or syslog, " \
+                "got 'journal'" in p.stderr

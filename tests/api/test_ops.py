@@ -119,6 +119,26 @@ def test_metrics_move_with_requests_and_a_failed_migration(ops):
     assert val(after, "ferry_processes_up", kind="worker") == \
         val(after, "ferry_processes_configured", kind="worker") == 3
     assert val(after, "ferry_processes_up", kind="runner") == 1
+    # the log: one key=value line per transition, the last with the end
+    lines = [parse_kv(x) for x in
+             (ops.dir / "ferryd.log").read_text().splitlines()
+             if " info: migration id=" in x and A(140) in x]
+    assert [x["to"] for x in lines][-1] == outcome
+    assert len({x["to"] for x in lines}) == len(lines)   # one per status
+    end = lines[-1]
+    assert end["request_id"] == r.header("x-openstack-request-id")
+    assert (end["user"], end["project"], end["server"], end["source"],
+            end["dest"], end["type"]) == ("ops", "p1", A(140), "host-a",
+                                          "host-b", "live-migration")
+    assert "p2p" in end["reason"] and end["bytes"] == "0"
+    assert "total_s" in end and "downtime_ms" in end
+
+
+def parse_kv(line):
+    """key=value and key="quoted \\" value" pairs after 'migration'."""
+    body = line.split(" info: migration ", 1)[1]
+    return {k: (re.sub(r'\\(.)', r'\1', q) if q else v) for k, q, v in
+            re.findall(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|(\S+))', body)}
 
 
 def test_restart_counted(ops):
