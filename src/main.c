@@ -25,10 +25,10 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stddef.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -417,7 +417,7 @@ int main(int argc, char **argv)
     struct policy *pol = NULL;
     struct ferr err = { 0 };
     struct store *st;
-    int opt, test_only = 0, listen_fd, gen = 1, i, alive;
+    int opt, test_only = 0, listen_fd, gen = 1, i, alive, nreq, nrun;
     size_t j;
     time_t term_at = 0;
 
@@ -490,11 +490,11 @@ int main(int argc, char **argv)
         spawn(free_slot(), i < conf->workers ? KIND_REQUEST : KIND_RUNNER,
               gen, listen_fd, conf_path);
     }
-    count_gen(gen, &i, &alive);
+    count_gen(gen, &nreq, &nrun);
     publish_children(gen, conf);
     log_info("listening on %s: version=%s generation=%d workers=%d "
-             "runners=%d hosts=%zu", conf->socket, FERRY_VERSION, gen, i,
-             alive, conf->nhosts);
+             "runners=%d hosts=%zu", conf->socket, FERRY_VERSION, gen, nreq,
+             nrun, conf->nhosts);
     notify("READY=1\nSTATUS=serving");
 
     for (;;) {
