@@ -395,7 +395,7 @@ static int render_downtime(struct app *app, struct sbuf *o, struct arena *a,
                                ARRAY_LEN(mig_down_le_ms), a, &g, &n,
                                err) < 0)
     {
-        return -err->code;
+        return ferr_fail(err);
     }
     head(o, "ferry_migration_downtime_seconds", "histogram",
          "Guest downtime of completed live migrations.");
