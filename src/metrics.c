@@ -359,11 +359,17 @@ static void render_migrations(struct sbuf *o, const struct mig_group *g,
                      g[i].status, (long long) g[i].count);
         }
     }
+    /* ended migrations only: a series per status in progress would drop
+     * when its migrations move on, which a counter must never do */
     head(o, "ferry_migration_data_processed_bytes_total", "counter",
-         "Memory and disk bytes moved by migrations (libvirt's counts).");
+         "Memory and disk bytes moved by migrations that ended, by type "
+         "and outcome (libvirt's counts).");
     for (i = 0; i < n; i++) {
-        mig_line(o, "ferry_migration_data_processed_bytes_total", g[i].type,
-                 "status", g[i].status, (long long) g[i].bytes_sum);
+        if (mig_status_ended(g[i].status)) {
+            mig_line(o, "ferry_migration_data_processed_bytes_total",
+                     g[i].type, "outcome", g[i].status,
+                     (long long) g[i].bytes_sum);
+        }
     }
     head(o, "ferry_migration_data_remaining_bytes", "gauge",
          "Memory and disk bytes still to move, migrations in progress.");
@@ -376,7 +382,7 @@ static void render_migrations(struct sbuf *o, const struct mig_group *g,
     head(o, "ferry_migration_duration_seconds", "histogram",
          "Total time of completed migrations.");
     for (i = 0; i < n; i++) {
-        if (strcmp(g[i].status, "completed") == 0) {
+        if (mig_status_is(g[i].status, MIG_COMPLETED)) {
             mig_hist(o, "ferry_migration_duration_seconds", g[i].type,
                      mig_time_le_ms, ARRAY_LEN(mig_time_le_ms), g[i].time_le,
                      g[i].timed, g[i].time_ms_sum);
@@ -400,7 +406,7 @@ static int render_downtime(struct app *app, struct sbuf *o, struct arena *a,
     head(o, "ferry_migration_downtime_seconds", "histogram",
          "Guest downtime of completed live migrations.");
     for (i = 0; i < n; i++) {
-        if (strcmp(g[i].status, "completed") == 0 && g[i].downed > 0) {
+        if (mig_status_is(g[i].status, MIG_COMPLETED) && g[i].downed > 0) {
             mig_hist(o, "ferry_migration_downtime_seconds", g[i].type,
                      mig_down_le_ms, ARRAY_LEN(mig_down_le_ms), g[i].down_le,
                      g[i].downed, g[i].downtime_ms_sum);

@@ -112,6 +112,12 @@ def test_metrics_move_with_requests_and_a_failed_migration(ops):
     assert moved("ferry_http_request_duration_seconds_count") >= 3
     assert moved("ferry_migrations_total", type="live-migration",
                  outcome=outcome) == 1
+    # a counter per final status only: a series per status in progress
+    # would fall as its migrations move on
+    moved_bytes = [dict(k[1]) for k in after
+                   if k[0] == "ferry_migration_data_processed_bytes_total"]
+    assert {"type": "live-migration", "outcome": outcome} in moved_bytes
+    assert all(set(x) == {"type", "outcome"} for x in moved_bytes)
     assert val(after, "ferry_host_reachable", host="host-a",
                enabled="true") == 1
     assert val(after, "ferry_host_reachable", host="host-z",
