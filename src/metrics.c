@@ -69,8 +69,12 @@ static const char *const kinds[METRIC_NKINDS] = { "worker", "runner" };
 
 struct shm {
     uint64_t requests[NROUTES][NMETHODS][NSTATUSES];
-    uint64_t req_le[NREQ_LE];           /* per bucket, not cumulative */
-    uint64_t req_count, req_sum_us;
+    /* per bucket, not cumulative; the last one is above every bound.
+     * The count is their sum, never a counter of its own: a scrape
+     * between two atomic adds could otherwise show a bucket above
+     * +Inf. */
+    uint64_t req_le[NREQ_LE + 1];
+    uint64_t req_sum_us;
     uint64_t restarts[METRIC_NKINDS];
     int32_t wanted[METRIC_NKINDS], up[METRIC_NKINDS];
 };
@@ -163,10 +167,7 @@ void metrics_request(const char *method, const char *uri, int status,
     }
     __atomic_fetch_add(&shm->requests[route_of(uri)][m][s], 1,
                        __ATOMIC_RELAXED);
-    if (b < NREQ_LE) {
-        __atomic_fetch_add(&shm->req_le[b], 1, __ATOMIC_RELAXED);
-    }
-    __atomic_fetch_add(&shm->req_count, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&shm->req_le[b], 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&shm->req_sum_us,
                        (uint64_t) (elapsed_us > 0 ? elapsed_us : 0),
                        __ATOMIC_RELAXED);
@@ -266,7 +267,7 @@ static void render_requests(struct sbuf *o)
                     "{le=\"%g\"} %llu\n", (double) req_le_us[b] / 1e6,
                     (unsigned long long) cum);
     }
-    v = __atomic_load_n(&shm->req_count, __ATOMIC_RELAXED);
+    v = cum + __atomic_load_n(&shm->req_le[NREQ_LE], __ATOMIC_RELAXED);
     sbuf_printf(o, "ferry_http_request_duration_seconds_bucket{le=\"+Inf\"}"
                 " %llu\nferry_http_request_duration_seconds_sum %.6f\n"
                 "ferry_http_request_duration_seconds_count %llu\n",
