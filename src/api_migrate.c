@@ -13,6 +13,7 @@
 #include "ferry/fault.h"
 #include "ferry/iaction.h"
 #include "ferry/inventory.h"
+#include "ferry/log.h"
 #include "ferry/runner.h"
 #include "ferry/schema.h"
 #include "ferry/store.h"
@@ -51,6 +52,7 @@ static int create_with_action(struct app *app, struct req *r,
         store_rollback(app->store);
         return -err->code;
     }
+    log_migration(m);
     return 0;
 }
 
@@ -79,6 +81,8 @@ static int sync_precheck(struct app *app, struct req *r, struct migration *m,
         if (rc == 0) {
             return ferr_set(err, FE_INTERNAL, "store");
         }
+    } else {
+        log_migration(m);
     }
     if (rc < 0 && err->code != FE_BADREQ && err->code != FE_CONFLICT) {
         int code = err->code;
@@ -352,6 +356,13 @@ static int settle_resize(struct app *app, struct req *r, const char *action,
     }
     log_info("cold migration %lld of %s: %s %s", (long long) m.id, s.uuid,
              to, r->request_id);
+    {
+        struct migration x = m;
+
+        x.status = to;
+        x.request_id = r->request_id;
+        log_migration_from(&x, m.status);
+    }
     return 0;
 }
 

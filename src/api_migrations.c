@@ -8,6 +8,7 @@
 #include "ferry/api.h"
 #include "ferry/fault.h"
 #include "ferry/iaction.h"
+#include "ferry/log.h"
 #include "ferry/schema.h"
 #include "ferry/store.h"
 
@@ -230,6 +231,9 @@ int h_server_migration_abort(struct app *app, struct req *r, struct resp *w,
         struct migration x = *m;
 
         x.request_id = r->request_id;
+        x.status = mig_status_name(MIG_CANCELLED);
+        log_migration_from(&x, m->status);
+        x.status = m->status;
         iaction_ev_start(app->store, &x, IE_LIVE_MIGRATION_ABORT,
                          m->source_compute);
         iaction_ev_end(app->store, &x, IE_LIVE_MIGRATION_ABORT, 1, NULL);

@@ -132,10 +132,13 @@ static void kv(char *line, size_t size, size_t *len, const char *key,
     }
 }
 
+/* the last status logged for a record in this process: the next line's
+ * from= */
+static int64_t last_id = -1;
+static char last[32];
+
 void log_migration(const struct migration *m)
 {
-    static int64_t last_id = -1;
-    static char last[32];
     char line[2048], num[64];
     size_t len = 0;
 
@@ -172,4 +175,11 @@ void log_migration(const struct migration *m)
     last_id = m->id;
     snprintf(last, sizeof(last), "%s", m->status);
     log_info("migration%s", line);
+}
+
+void log_migration_from(const struct migration *m, const char *from)
+{
+    last_id = m->id;
+    snprintf(last, sizeof(last), "%s", from);
+    log_migration(m);
 }

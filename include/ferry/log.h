@@ -23,5 +23,8 @@ void log_target(int target);
  * processed) and reason= when it failed.  Values with a space or a quote
  * are quoted; an unknown value is "-". */
 void log_migration(const struct migration *m);
+/* The same line for a status change made outside the runner (a request's
+ * confirm, revert or abort): from is the status m had before. */
+void log_migration_from(const struct migration *m, const char *from);
 
 #endif

@@ -130,6 +130,8 @@ def test_metrics_move_with_requests_and_a_failed_migration(ops):
              (ops.dir / "ferryd.log").read_text().splitlines()
              if " info: migration id=" in x and A(140) in x]
     assert [x["to"] for x in lines][-1] == outcome
+    # the request's own transitions are logged too: the record's creation
+    assert (lines[0]["from"], lines[0]["to"]) == ("-", "accepted")
     assert len({x["to"] for x in lines}) == len(lines)   # one per status
     end = lines[-1]
     assert end["request_id"] == r.header("x-openstack-request-id")
