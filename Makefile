@@ -153,13 +153,17 @@ check-lab: all
 # Files with paths in them are written to build/inst/ with configure's
 # directories filled in: ferry.conf's defaults, the nginx site example (it
 # includes the snippets installed here), the systemd unit, the man pages.
-# ferry.conf and policy.json are configuration: an existing one is kept.
+# ferry.conf, policy.json and the ops location (its allow list) are
+# configuration: an existing one is kept.
 MAN_PAGES = build/inst/ferryd.8 build/inst/ferry.conf.5 \
             build/inst/ferry-token.8
 INST_FILES = build/inst/ferry.conf build/inst/nginx-site-ferry.conf \
              build/inst/ferryd.service build/inst/ferry.sysusers $(MAN_PAGES)
 NGINX_SNIPPET_FILES = nginx/ferry-http.conf nginx/ferry-api-location.conf \
-                      nginx/ferry-ops-location.conf nginx/ferry-tls.conf
+                      nginx/ferry-tls.conf
+# the ops location's allow list is the admin's to edit (the snippet says
+# so): configuration, kept like ferry.conf
+NGINX_OPS_SNIPPET = nginx/ferry-ops-location.conf
 
 SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
             -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
@@ -210,6 +214,7 @@ install: all $(INST_FILES)
 	@$(call install_keep,build/inst/ferry.conf,$(DESTDIR)$(SYSCONFDIR)/ferry/ferry.conf)
 	@$(call install_keep,policy/policy.json,$(DESTDIR)$(SYSCONFDIR)/ferry/policy.json)
 	install -m 0644 $(NGINX_SNIPPET_FILES) $(DESTDIR)$(NGINX_SNIPPETS)/
+	@$(call install_keep,$(NGINX_OPS_SNIPPET),$(DESTDIR)$(NGINX_SNIPPETS)/ferry-ops-location.conf)
 	install -m 0644 build/inst/nginx-site-ferry.conf \
 	    $(DESTDIR)$(DOCDIR)/examples/nginx-site-ferry.conf
 	install -m 0644 build/inst/ferryd.service \

@@ -104,6 +104,13 @@ def test_config_is_kept_on_reinstall(inst):
     src, d = inst
     conf = d / "etc/ferry/ferry.conf"
     pol = d / "etc/ferry/policy.json"
+    # the ops location's allow list is the admin's to extend (its header
+    # says so): a reinstall must not reset it to loopback only
+    ops = d / "etc/nginx/snippets/ferry-ops-location.conf"
+    ops_before = ops.read_text()
+    ops.write_text(ops_before.replace("    deny  all;",
+                                      "    allow 198.51.100.0/24;\n"
+                                      "    deny  all;"))
     conf.write_text(conf.read_text() + "# edited by the admin\n")
     pol_before = pol.read_text()
     pol.write_text(pol_before.replace("{", "{ ", 1))
@@ -112,7 +119,9 @@ def test_config_is_kept_on_reinstall(inst):
     assert conf.read_text().endswith("# edited by the admin\n")
     assert pol.read_text() == edited
     assert "keeping %s" % conf in p.stdout
+    assert "allow 198.51.100.0/24;" in ops.read_text()
     pol.write_text(pol_before)
+    ops.write_text(ops_before)
 
 
 def test_site_example_includes_exactly_the_installed_snippets(inst):
