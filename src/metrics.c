@@ -6,6 +6,7 @@
  * conventions (_total, _seconds, _bytes) and KubeVirt's migration metrics.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -339,6 +340,70 @@ static void mig_line(struct sbuf *o, const char *name, const char *type,
     sbuf_printf(o, "\"} %lld\n", v);
 }
 
+/* The migration types ferry creates, and which statuses each goes
+ * through (status.h's MIG_K_*). */
+static const struct {
+    const char *name;
+    unsigned kind;
+} mig_types[] = {
+    { "live-migration", MIG_K_LIVE },
+    { "migration", MIG_K_COLD },
+};
+
+static int known_type(const char *type, unsigned kind)
+{
+    size_t t;
+
+    for (t = 0; t < ARRAY_LEN(mig_types); t++) {
+        if (strcmp(type, mig_types[t].name) == 0) {
+            return (mig_types[t].kind & kind) != 0;
+        }
+    }
+    return 0;
+}
+
+/* One series per type and status (ended ones, or those in progress),
+ * every status the type goes through written even at 0, so a series
+ * never vanishes when its last migration moves on; the field at off of
+ * the matching group is the value.  Groups of a type or status not in
+ * the tables (an older ferryd's records) follow as they are. */
+static void by_status(struct sbuf *o, const char *name, const char *lname,
+                      int ended, size_t off, const struct mig_group *g,
+                      size_t n)
+{
+    size_t t, i;
+    int s;
+    long long v;
+
+    for (t = 0; t < ARRAY_LEN(mig_types); t++) {
+        for (s = 0; s < MIG_STATUS__COUNT; s++) {
+            if (!(mig_status_kind(s) & mig_types[t].kind)
+                || mig_status_has(s, MIG_F_ENDED) != ended)
+            {
+                continue;
+            }
+            for (v = 0, i = 0; i < n; i++) {
+                if (strcmp(g[i].type, mig_types[t].name) == 0
+                    && mig_status_is(g[i].status, s))
+                {
+                    v = *(const int64_t *) ((const char *) &g[i] + off);
+                }
+            }
+            mig_line(o, name, mig_types[t].name, lname, mig_status_name(s),
+                     v);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (mig_status_ended(g[i].status) == ended
+            && !known_type(g[i].type,
+                           mig_status_kind(mig_status_of(g[i].status))))
+        {
+            mig_line(o, name, g[i].type, lname, g[i].status,
+                     *(const int64_t *) ((const char *) &g[i] + off));
+        }
+    }
+}
+
 static void render_migrations(struct sbuf *o, const struct mig_group *g,
                               size_t n)
 {
@@ -346,40 +411,23 @@ static void render_migrations(struct sbuf *o, const struct mig_group *g,
 
     head(o, "ferry_migrations_total", "counter",
          "Migrations that ended, by type and outcome (final status).");
-    for (i = 0; i < n; i++) {
-        if (mig_status_ended(g[i].status)) {
-            mig_line(o, "ferry_migrations_total", g[i].type, "outcome",
-                     g[i].status, (long long) g[i].count);
-        }
-    }
+    by_status(o, "ferry_migrations_total", "outcome", 1,
+              offsetof(struct mig_group, count), g, n);
     head(o, "ferry_migrations_in_phase", "gauge",
          "Migrations in progress, by type and phase (status).");
-    for (i = 0; i < n; i++) {
-        if (!mig_status_ended(g[i].status)) {
-            mig_line(o, "ferry_migrations_in_phase", g[i].type, "phase",
-                     g[i].status, (long long) g[i].count);
-        }
-    }
+    by_status(o, "ferry_migrations_in_phase", "phase", 0,
+              offsetof(struct mig_group, count), g, n);
     /* ended migrations only: a series per status in progress would drop
      * when its migrations move on, which a counter must never do */
     head(o, "ferry_migration_data_processed_bytes_total", "counter",
          "Memory and disk bytes moved by migrations that ended, by type "
          "and outcome (libvirt's counts).");
-    for (i = 0; i < n; i++) {
-        if (mig_status_ended(g[i].status)) {
-            mig_line(o, "ferry_migration_data_processed_bytes_total",
-                     g[i].type, "outcome", g[i].status,
-                     (long long) g[i].bytes_sum);
-        }
-    }
+    by_status(o, "ferry_migration_data_processed_bytes_total", "outcome", 1,
+              offsetof(struct mig_group, bytes_sum), g, n);
     head(o, "ferry_migration_data_remaining_bytes", "gauge",
          "Memory and disk bytes still to move, migrations in progress.");
-    for (i = 0; i < n; i++) {
-        if (!mig_status_ended(g[i].status)) {
-            mig_line(o, "ferry_migration_data_remaining_bytes", g[i].type,
-                     "phase", g[i].status, (long long) g[i].remaining_sum);
-        }
-    }
+    by_status(o, "ferry_migration_data_remaining_bytes", "phase", 0,
+              offsetof(struct mig_group, remaining_sum), g, n);
     head(o, "ferry_migration_duration_seconds", "histogram",
          "Total time of completed migrations.");
     for (i = 0; i < n; i++) {

@@ -121,6 +121,23 @@ int main(void)
     CHECK_INT(count_of(out.buf, "outcome=\"running\""), 0);
     CHECK(sample(out.buf, "ferry_migrations_in_phase"
                  "{type=\"live-migration\",phase=\"running\"}") == 1);
+    /* every status a type goes through has its series, 0 when empty (a
+     * phase that empties must read 0, not vanish) */
+    CHECK(sample(out.buf, "ferry_migrations_in_phase"
+                 "{type=\"live-migration\",phase=\"queued\"}") == 0);
+    CHECK(sample(out.buf, "ferry_migrations_in_phase"
+                 "{type=\"migration\",phase=\"finished\"}") == 0);
+    CHECK(sample(out.buf, "ferry_migrations_total"
+                 "{type=\"live-migration\",outcome=\"completed\"}") == 0);
+    CHECK(sample(out.buf, "ferry_migrations_total"
+                 "{type=\"live-migration\",outcome=\"failed\"}") == 1);
+    CHECK(sample(out.buf, "ferry_migration_data_remaining_bytes"
+                 "{type=\"migration\",phase=\"reverting\"}") == 0);
+    /* no series for a status the type never takes */
+    CHECK_INT(count_of(out.buf, "type=\"migration\",outcome=\"completed"),
+              0);
+    CHECK_INT(count_of(out.buf, "type=\"live-migration\",phase=\"finished"),
+              0);
     if (unit_fail) {
         fputs(out.buf, stderr);
     }
