@@ -5,6 +5,7 @@ up and every enabled host answers; else 503 with the reasons) and
 numbers from the store).  A sandbox of their own with one runner, so a
 migration to a test:// host is tried and fails (libvirt's test driver has
 no peer-to-peer migration): the store then holds a failed record."""
+import http.client
 import json
 import os
 import re
@@ -188,6 +189,36 @@ def test_ops_paths_need_nginx_ops_location(ops):
                              capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out.stderr
         assert "checks" not in out.stdout and "ferry_" not in out.stdout
+
+
+def test_ops_paths_only_for_allowed_networks(ops):
+    """The snippet allows 127.0.0.1 and ::1 only: from 127.0.0.2 (another
+    loopback address, so not allowed) nginx answers 403, whatever headers
+    claim; from an allowed address a look-alike path or a Ferry-Ops header
+    on the API location gets nothing of the operator endpoints."""
+    c = ops.client()
+
+    def get(path, source, headers=()):
+        conn = http.client.HTTPSConnection(c.host, c.port, context=c.ctx,
+                                           timeout=30,
+                                           source_address=(source, 0))
+        try:
+            conn.request("GET", path, headers=dict(headers))
+            r = conn.getresponse()
+            return r.status, r.read().decode(errors="replace")
+        finally:
+            conn.close()
+
+    spoof = (("Ferry-Ops", "1"), ("X-Forwarded-For", "127.0.0.1"))
+    for path in ("/healthz", "/metrics"):
+        assert get(path, "127.0.0.2")[0] == 403
+        assert get(path, "127.0.0.2", spoof)[0] == 403
+        assert get(path, "127.0.0.1")[0] == 200
+        for other in (path + "/", path + ";x", "/v2.1" + path):
+            status, body = get(other, "127.0.0.1", spoof)
+            assert status != 200 or ("checks" not in body
+                                     and "ferry_" not in body), (other,
+                                                                 body)
 
 
 def test_healthz_503_when_an_enabled_host_is_down(ops):
