@@ -150,8 +150,9 @@ static void api_v21(struct app *app, struct req *r, struct resp *w,
         ferr_set(&err, FE_NOTFOUND, "The resource could not be found.");
         goto fault;
     }
-    rc = act != NULL ? act->fn(app, r, w, body, &err)
-                     : rt->fn(app, r, w, &err);
+    r->action_body = body;
+    rc = act != NULL ? act->fn(app, r, w, &err) : rt->fn(app, r, w, &err);
+    r->action_body = NULL;
     if (rc < 0) {
         goto fault;
     }

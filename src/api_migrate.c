@@ -18,24 +18,6 @@
 #include "ferry/schema.h"
 #include "ferry/store.h"
 
-static int live_migrate(struct app *app, struct req *r, struct resp *w,
-                        const jnode *body, struct ferr *err);
-
-static int cold_migrate(struct app *app, struct req *r, struct resp *w,
-                        const jnode *body, struct ferr *err);
-static int confirm_resize(struct app *app, struct req *r, struct resp *w,
-                          const jnode *body, struct ferr *err);
-static int revert_resize(struct app *app, struct req *r, struct resp *w,
-                         const jnode *body, struct ferr *err);
-
-const struct action server_actions[] = {
-    { "os-migrateLive", live_migrate },
-    { "migrate", cold_migrate },
-    { "confirmResize", confirm_resize },
-    { "revertResize", revert_resize },
-    { NULL, NULL },
-};
-
 #define LIVE_RULE "os_compute_api:os-migrate-server:migrate_live"
 
 /* Creates record m and the action of the request, both or neither. */
@@ -105,8 +87,9 @@ static int opt_bool(const jnode *o, const char *key, int dflt)
 }
 
 static int live_migrate(struct app *app, struct req *r, struct resp *w,
-                        const jnode *body, struct ferr *err)
+                        struct ferr *err)
 {
+    const jnode *body = r->action_body;
     const char *id = r->args[0], *host = NULL;
     struct migration m;
     struct server s;
@@ -136,22 +119,8 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
         return ferr_set(err, FE_BADREQ, "Operation 'live-migration' not "
                         "supported for SEV-enabled instance (%s).", s.uuid);
     }
-    if (s.locked && !r->is_admin) {
-        return ferr_set(err, FE_CONFLICT, "Instance %s is locked", s.uuid);
-    }
-    if (strcmp(s.vm_state, "active") != 0
-        && strcmp(s.vm_state, "paused") != 0)
-    {
-        return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' instance "
-                        "%s while it is in vm_state %s", id, s.vm_state);
-    }
-    if (s.task_state != NULL) {
-        return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' instance "
-                        "%s while it is in task_state %s", id, s.task_state);
-    }
-    if (!s.launched) {
-        return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' instance "
-                        "%s while it is in launched_at None", id);
+    if (api_check_state(r, &s, AS_LIVE_MIGRATE, err) < 0) {
+        return -err->code;
     }
     if (host != NULL && inventory_host(app->inv, host) == NULL) {
         return ferr_set(err, FE_BADREQ, "Compute host %s could not be "
@@ -205,40 +174,10 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
 
 /* ---- cold migration (spec §5) ------------------------------------------ */
 
-/* Lock, vm_state, task_state and launch checks of a server action. */
-static int state_checks(struct req *r, const struct server *s,
-                        const char *action, const char *const *vm_ok,
+static int cold_migrate(struct app *app, struct req *r, struct resp *w,
                         struct ferr *err)
 {
-    const char *id = r->args[0];
-    size_t i;
-    int ok = 0;
-
-    if (s->locked && !r->is_admin) {
-        return ferr_set(err, FE_CONFLICT, "Instance %s is locked", s->uuid);
-    }
-    for (i = 0; vm_ok[i] != NULL; i++) {
-        ok |= strcmp(s->vm_state, vm_ok[i]) == 0;
-    }
-    if (!ok) {
-        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
-                        "is in vm_state %s", action, id, s->vm_state);
-    }
-    if (s->task_state != NULL) {
-        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
-                        "is in task_state %s", action, id, s->task_state);
-    }
-    if (!s->launched) {
-        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
-                        "is in launched_at None", action, id);
-    }
-    return 0;
-}
-
-static int cold_migrate(struct app *app, struct req *r, struct resp *w,
-                        const jnode *body, struct ferr *err)
-{
-    static const char *const vm_ok[] = { "active", "stopped", NULL };
+    const jnode *body = r->action_body;
     const char *host = NULL;
     struct migration m;
     struct server s;
@@ -259,7 +198,7 @@ static int cold_migrate(struct app *app, struct req *r, struct resp *w,
     if (api_find_server(app, r, r->args[0], &s, err) < 0
         || api_authorize(app, r, "os_compute_api:os-migrate-server:migrate",
                          &s, err) < 0
-        || state_checks(r, &s, "migrate", vm_ok, err) < 0)
+        || api_check_state(r, &s, AS_MIGRATE, err) < 0)
     {
         return -err->code;
     }
@@ -305,24 +244,18 @@ static int cold_migrate(struct app *app, struct req *r, struct resp *w,
 /* confirmResize / revertResize: the finished cold migration moves on.
  * action is the API's action and the instance action's name alike. */
 static int settle_resize(struct app *app, struct req *r, const char *action,
-                         const char *rule, const char *to, struct ferr *err)
+                         enum api_state_action as, const char *rule,
+                         const char *to, struct ferr *err)
 {
-    static const char *const vm_ok[] = { "resized", NULL };
     struct migration m;
     struct server s;
     int rc;
 
     if (api_find_server(app, r, r->args[0], &s, err) < 0
-        || api_authorize(app, r, rule, &s, err) < 0)
+        || api_authorize(app, r, rule, &s, err) < 0
+        || api_check_state(r, &s, as, err) < 0)
     {
         return -err->code;
-    }
-    if (s.locked && !r->is_admin) {
-        return ferr_set(err, FE_CONFLICT, "Instance %s is locked", s.uuid);
-    }
-    if (strcmp(s.vm_state, vm_ok[0]) != 0) {
-        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
-                        "is in vm_state %s", action, r->args[0], s.vm_state);
     }
     rc = store_migration_active(app->store, s.uuid, r->arena, &m, err);
     if (rc < 0) {
@@ -367,9 +300,9 @@ static int settle_resize(struct app *app, struct req *r, const char *action,
 }
 
 static int confirm_resize(struct app *app, struct req *r, struct resp *w,
-                          const jnode *body, struct ferr *err)
+                          struct ferr *err)
 {
-    if (settle_resize(app, r, IA_CONFIRM_RESIZE,
+    if (settle_resize(app, r, IA_CONFIRM_RESIZE, AS_CONFIRM_RESIZE,
                       "os_compute_api:servers:confirm_resize",
                       mig_status_name(MIG_CONFIRMING), err) < 0)
     {
@@ -380,9 +313,9 @@ static int confirm_resize(struct app *app, struct req *r, struct resp *w,
 }
 
 static int revert_resize(struct app *app, struct req *r, struct resp *w,
-                         const jnode *body, struct ferr *err)
+                         struct ferr *err)
 {
-    if (settle_resize(app, r, IA_REVERT_RESIZE,
+    if (settle_resize(app, r, IA_REVERT_RESIZE, AS_REVERT_RESIZE,
                       "os_compute_api:servers:revert_resize",
                       mig_status_name(MIG_REVERTING), err) < 0)
     {
@@ -391,3 +324,11 @@ static int revert_resize(struct app *app, struct req *r, struct resp *w,
     resp_accepted(w);
     return 0;
 }
+
+const struct action server_actions[] = {
+    { "os-migrateLive", live_migrate },
+    { "migrate", cold_migrate },
+    { "confirmResize", confirm_resize },
+    { "revertResize", revert_resize },
+    { NULL, NULL },
+};

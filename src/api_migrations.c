@@ -170,22 +170,10 @@ int h_server_migration_abort(struct app *app, struct req *r, struct resp *w,
 
     if (api_find_server(app, r, id, &s, err) < 0
         || api_authorize(app, r, "os_compute_api:servers:migrations:delete",
-                         &s, err) < 0)
+                         &s, err) < 0
+        || api_check_state(r, &s, AS_ABORT, err) < 0)
     {
         return -err->code;
-    }
-    if (s.locked && !r->is_admin) {
-        return ferr_set(err, FE_CONFLICT, "Instance %s is in an invalid state "
-                        "for 'abort live migration'", id);
-    }
-    if (s.task_state == NULL || strcmp(s.task_state, "migrating") != 0) {
-        return ferr_set(err, FE_CONFLICT, "Cannot 'abort live migration' "
-                        "instance %s while it is in task_state %s", id,
-                        s.task_state ? s.task_state : "None");
-    }
-    if (!s.launched) {
-        return ferr_set(err, FE_CONFLICT, "Cannot 'abort live migration' "
-                        "instance %s while it is in launched_at None", id);
     }
     m = record_of(app, r, &s, mid, err);
     if (m == NULL) {
@@ -247,8 +235,9 @@ int h_server_migration_abort(struct app *app, struct req *r, struct resp *w,
 /* POST /servers/{id}/migrations/{mid}/action {"force_complete": null}
  * (spec §6.4, 2.22+). */
 static int force_complete(struct app *app, struct req *r, struct resp *w,
-                          const jnode *body, struct ferr *err)
+                          struct ferr *err)
 {
+    const jnode *body = r->action_body;
     const char *id = r->args[0], *mid = r->args[1];
     struct migration *m;
     struct server s;
@@ -257,25 +246,10 @@ static int force_complete(struct app *app, struct req *r, struct resp *w,
         || api_find_server(app, r, id, &s, err) < 0
         || api_authorize(app, r,
                          "os_compute_api:servers:migrations:force_complete",
-                         &s, err) < 0)
+                         &s, err) < 0
+        || api_check_state(r, &s, AS_FORCE_COMPLETE, err) < 0)
     {
         return -err->code;
-    }
-    if (s.locked && !r->is_admin) {
-        return ferr_set(err, FE_CONFLICT, "Instance %s is locked", s.uuid);
-    }
-    if (strcmp(s.vm_state, "active") != 0) {
-        return ferr_set(err, FE_CONFLICT, "Cannot 'force_complete' instance "
-                        "%s while it is in vm_state %s", id, s.vm_state);
-    }
-    if (s.task_state == NULL || strcmp(s.task_state, "migrating") != 0) {
-        return ferr_set(err, FE_CONFLICT, "Cannot 'force_complete' instance "
-                        "%s while it is in task_state %s", id,
-                        s.task_state ? s.task_state : "None");
-    }
-    if (!s.launched) {
-        return ferr_set(err, FE_CONFLICT, "Cannot 'force_complete' instance "
-                        "%s while it is in launched_at None", id);
     }
     m = record_of(app, r, &s, mid, err);
     if (m == NULL) {

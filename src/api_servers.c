@@ -81,6 +81,82 @@ int api_authorize(struct app *app, struct req *r, const char *rule,
                     "performed.", rule);
 }
 
+/*
+ * Nova's check_instance_lock and check_instance_state (nova/compute/api.py)
+ * of each server action ferry has, one row each, checked in Nova's order:
+ * lock, vm_state, task_state, launched_at.  An empty vm list allows any
+ * vm_state; an empty task list allows only no task.  confirmResize and
+ * revertResize check neither the task nor the launch, as ferry always did
+ * (Nova checks both; there the record's status decides, settle_resize).
+ * abort words a lock as server_migrations.py does.
+ */
+static const struct state_rule {
+    const char *action;         /* as the 409 messages name it */
+    const char *vm[3];
+    const char *task[2];
+    unsigned any_task : 1;
+    unsigned launched : 1;
+    unsigned lock_as_state : 1;
+} state_rules[] = {
+    [AS_LIVE_MIGRATE] = { "os-migrateLive", { "active", "paused" }, { 0 },
+                          0, 1, 0 },
+    [AS_MIGRATE] = { "migrate", { "active", "stopped" }, { 0 }, 0, 1, 0 },
+    [AS_CONFIRM_RESIZE] = { "confirmResize", { "resized" }, { 0 }, 1, 0, 0 },
+    [AS_REVERT_RESIZE] = { "revertResize", { "resized" }, { 0 }, 1, 0, 0 },
+    [AS_FORCE_COMPLETE] = { "force_complete", { "active" }, { "migrating" },
+                            0, 1, 0 },
+    [AS_ABORT] = { "abort live migration", { 0 }, { "migrating" }, 0, 1, 1 },
+};
+
+/* 1 if state is one of the n (or fewer, NULL-ended) names of list. */
+static int state_in(const char *state, const char *const *list, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n && list[i] != NULL; i++) {
+        if (strcmp(state, list[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int api_check_state(struct req *r, const struct server *s,
+                    enum api_state_action a, struct ferr *err)
+{
+    const struct state_rule *rule = &state_rules[a];
+    const char *id = r->args[0], *task = s->task_state;
+    int task_ok;
+
+    if (s->locked && !r->is_admin) {
+        return rule->lock_as_state
+               ? ferr_set(err, FE_CONFLICT, "Instance %s is in an invalid "
+                          "state for '%s'", id, rule->action)
+               : ferr_set(err, FE_CONFLICT, "Instance %s is locked",
+                          s->uuid);
+    }
+    if (rule->vm[0] != NULL
+        && !state_in(s->vm_state, rule->vm, ARRAY_LEN(rule->vm)))
+    {
+        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
+                        "is in vm_state %s", rule->action, id, s->vm_state);
+    }
+    task_ok = rule->task[0] == NULL
+              ? task == NULL
+              : task != NULL && state_in(task, rule->task,
+                                         ARRAY_LEN(rule->task));
+    if (!rule->any_task && !task_ok) {
+        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
+                        "is in task_state %s", rule->action, id,
+                        task ? task : "None");
+    }
+    if (rule->launched && !s->launched) {
+        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
+                        "is in launched_at None", rule->action, id);
+    }
+    return 0;
+}
+
 /* status from vm_state and task_state (spec §1.5): the default status
  * of a vm_state, then the task states that override it. */
 static const char *server_status(const struct server *s)

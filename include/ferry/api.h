@@ -17,12 +17,10 @@ typedef int (*handler_fn)(struct app *app, struct req *r, struct resp *w,
                           struct ferr *err);
 
 /* An action of a POST .../action route: the body key and its handler,
- * which gets the whole parsed body. */
-typedef int (*action_fn)(struct app *app, struct req *r, struct resp *w,
-                         const jnode *body, struct ferr *err);
+ * which finds the whole parsed body in r->action_body. */
 struct action {
     const char *key;
-    action_fn fn;
+    handler_fn fn;
 };
 extern const struct action server_actions[];
 extern const struct action migration_actions[];
@@ -78,6 +76,21 @@ int api_find_server(struct app *app, struct req *r, const char *id,
  * (s may be NULL: the caller's own project). */
 int api_authorize(struct app *app, struct req *r, const char *rule,
                   const struct server *s, struct ferr *err);
+/* The server actions whose lock and state Nova checks before anything
+ * else (check_instance_lock, check_instance_state). */
+enum api_state_action {
+    AS_LIVE_MIGRATE,
+    AS_MIGRATE,
+    AS_CONFIRM_RESIZE,
+    AS_REVERT_RESIZE,
+    AS_FORCE_COMPLETE,
+    AS_ABORT,
+};
+/* 0 when server s may undergo action a now, else -FE_CONFLICT with Nova's
+ * message ("Instance <uuid> is locked", "Cannot '<action>' instance <id>
+ * while it is in vm_state|task_state|launched_at <state>"). */
+int api_check_state(struct req *r, const struct server *s,
+                    enum api_state_action a, struct ferr *err);
 /* The query string, decoded (+ and %XX), in request order; 400 "Query
  * string is not UTF-8 encoded" when it is not. */
 struct qparam;

@@ -16,6 +16,8 @@
 
 #define REQ_BODY_MAX 114688     /* Nova's max_request_body_size */
 
+struct json_object;
+
 struct req {
     struct arena *arena;
     int64_t start_us;
@@ -33,6 +35,9 @@ struct req {
     int64_t content_length;     /* -1 when absent */
     const char *body;           /* NUL-terminated copy, or NULL */
     size_t body_len;
+    /* POST .../action: the parsed body, set by the dispatcher (which
+     * frees it after the handler), else NULL */
+    const struct json_object *action_body;
     int body_too_large;         /* 1: Content-Length over; 2: counted */
     const char *request_id;     /* req-<uuid> */
     /* identity (from FERRY_* params only) */
