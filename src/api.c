@@ -23,7 +23,7 @@ static void request_id_headers(struct req *r, struct resp *w)
     resp_header(r, w, "x-compute-request-id", r->request_id);
 }
 
-static void version_headers(struct req *r, struct resp *w, const char *echo)
+void api_version_headers(struct req *r, struct resp *w, const char *echo)
 {
     resp_header(r, w, "OpenStack-API-Version",
                 arena_printf(r->arena, "compute %s", echo));
@@ -121,7 +121,7 @@ static void api_v21(struct app *app, struct req *r, struct resp *w,
         ferr_clear(&err);
         return;
     }
-    version_headers(r, w, mv.echo);
+    api_version_headers(r, w, mv.echo);
     if (rc < 0) {
         goto fault;
     }

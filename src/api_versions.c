@@ -117,12 +117,7 @@ int h_version_v21(struct app *app, struct req *r, struct resp *w,
     if (rc == -FE_BADREQ) {
         return rc;
     }
-    resp_header(r, w, "OpenStack-API-Version",
-                arena_printf(r->arena, "compute %s", mv.echo));
-    resp_header(r, w, "X-OpenStack-Nova-API-Version",
-                mv.echo);
-    resp_header(r, w, "Vary", "OpenStack-API-Version");
-    resp_header(r, w, "Vary", "X-OpenStack-Nova-API-Version");
+    api_version_headers(r, w, mv.echo);
     if (rc < 0) {
         return rc;
     }

@@ -106,6 +106,11 @@ int api_parse_limit(const char *v, long *limit, struct ferr *err);
 void api_kusec(struct jw *j, const char *k, int64_t us);
 void api_kint_null(struct jw *j, const char *k, int64_t v);
 
+/* The microversion headers of an answer (OpenStack-API-Version,
+ * X-OpenStack-Nova-API-Version and their Vary), echo being the version
+ * as mv_parse() found it. */
+void api_version_headers(struct req *r, struct resp *w, const char *echo);
+
 /* The URL base for links: <app>/v2.1[/<p>] and <app>[/<p>]. */
 const char *api_base(struct req *r, int versioned);
 
