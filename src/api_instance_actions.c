@@ -148,16 +148,10 @@ int h_instance_actions(struct app *app, struct req *r, struct resp *w,
     jw_arr_close(&j);
     /* _get_collection_links: a full page has a next link */
     if (paged && shown > 0 && (long) shown == limit) {
-        jw_key(&j, "links");
-        jw_arr_open(&j);
-        jw_obj_open(&j);
-        jw_kstr(&j, "rel", "next");
-        jw_kstr(&j, "href", arena_printf(r->arena, "%s/servers/%s/"
-                                         "os-instance-actions?%s",
-                                         api_base(r, 1), r->args[0],
-                                         api_next_query(r, q, nq, last)));
-        jw_obj_close(&j);
-        jw_arr_close(&j);
+        const char *path = arena_printf(r->arena, "servers/%s/"
+                                        "os-instance-actions", r->args[0]);
+
+        api_next_link(r, &j, "links", path, q, nq, last);
     }
     jw_obj_close(&j);
     return 0;

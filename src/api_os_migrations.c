@@ -110,77 +110,6 @@ static int keep(const struct filters *f, const struct migration *m)
     return 1;
 }
 
-/* application/x-www-form-urlencoded, as Python's urlencode. */
-static void form_encode(struct sbuf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char) *s;
-
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'
-            || c == '~')
-        {
-            sbuf_putc(b, (char) c);
-        } else if (c == ' ') {
-            sbuf_putc(b, '+');
-        } else {
-            sbuf_putc(b, '%');
-            sbuf_putc(b, hex[c >> 4]);
-            sbuf_putc(b, hex[c & 15]);
-        }
-    }
-}
-
-static int by_name_value(const void *x, const void *y)
-{
-    const struct qparam *a = x, *b = y;
-    int c = strcmp(a->name, b->name);
-
-    return c ? c : strcmp(a->value, b->value);
-}
-
-/* <query> of the next link (spec §6.5): every parameter sorted by (name,
- * value), one value per name (the greatest), marker replaced in place or
- * appended. */
-const char *api_next_query(struct req *r, const struct qparam *q, size_t nq,
-                           const char *marker)
-{
-    struct qparam *s = arena_alloc(r->arena, sizeof(*s) * (nq + 1));
-    struct sbuf b;
-    const char *out;
-    size_t i, n = 0;
-    int have_marker = 0;
-
-    memcpy(s, q, sizeof(*s) * nq);
-    qsort(s, nq, sizeof(*s), by_name_value);
-    sbuf_init(&b);
-    for (i = 0; i < nq; i++) {
-        if (i + 1 < nq && strcmp(s[i].name, s[i + 1].name) == 0) {
-            continue;           /* keep the last (greatest) value */
-        }
-        if (n++ > 0) {
-            sbuf_putc(&b, '&');
-        }
-        form_encode(&b, s[i].name);
-        sbuf_putc(&b, '=');
-        if (strcmp(s[i].name, "marker") == 0) {
-            form_encode(&b, marker);
-            have_marker = 1;
-        } else {
-            form_encode(&b, s[i].value);
-        }
-    }
-    if (!have_marker) {
-        sbuf_printf(&b, "%smarker=", n ? "&" : "");
-        form_encode(&b, marker);
-    }
-    out = arena_strdup(r->arena, b.buf ? b.buf : "");
-    sbuf_free(&b);
-    return out;
-}
-
 int h_os_migrations(struct app *app, struct req *r, struct resp *w,
                     struct ferr *err)
 {
@@ -268,15 +197,8 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
     }
     jw_arr_close(&j);
     if (paged && shown > 0 && (long) shown == limit) {
-        jw_key(&j, "migrations_links");
-        jw_arr_open(&j);
-        jw_obj_open(&j);
-        jw_kstr(&j, "rel", "next");
-        jw_kstr(&j, "href", arena_printf(r->arena, "%s/os-migrations?%s",
-                                         api_base(r, 1),
-                                         api_next_query(r, q, nq, last)));
-        jw_obj_close(&j);
-        jw_arr_close(&j);
+        api_next_link(r, &j, "migrations_links", "os-migrations", q, nq,
+                      last);
     }
     jw_obj_close(&j);
     return 0;

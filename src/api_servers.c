@@ -1,8 +1,10 @@
 /*
  * api_servers.c: GET /servers/{id}, /servers and /servers/detail (spec
- * §1.5, §1.6), the server lookup with Nova's visibility rule, and the one
- * renderer of a server object, whose fields appear exactly from their
- * microversion on (tempest's schemas forbid extra keys).
+ * §1.5, §1.6), the server lookup with Nova's visibility rule, the lock and
+ * state checks of the server actions, the links every collection shares
+ * (base URL, next link), and the one renderer of a server object, whose
+ * fields appear exactly from their microversion on (tempest's schemas
+ * forbid extra keys).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -39,6 +41,91 @@ const char *api_base(struct req *r, int versioned)
 
     return arena_printf(r->arena, "%s%s%s%s", r->link_url,
                         versioned ? "/v2.1" : "", p ? "/" : "", p ? p : "");
+}
+
+/* application/x-www-form-urlencoded, as Python's urlencode. */
+static void form_encode(struct sbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char) *s;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'
+            || c == '~')
+        {
+            sbuf_putc(b, (char) c);
+        } else if (c == ' ') {
+            sbuf_putc(b, '+');
+        } else {
+            sbuf_putc(b, '%');
+            sbuf_putc(b, hex[c >> 4]);
+            sbuf_putc(b, hex[c & 15]);
+        }
+    }
+}
+
+static int by_name_value(const void *x, const void *y)
+{
+    const struct qparam *a = x, *b = y;
+    int c = strcmp(a->name, b->name);
+
+    return c ? c : strcmp(a->value, b->value);
+}
+
+/* <query> of a next link (spec §6.5): every parameter sorted by (name,
+ * value), one value per name (the greatest), marker replaced in place or
+ * appended, each name and value form-encoded. */
+static const char *next_query(struct req *r, const struct qparam *q,
+                              size_t nq, const char *marker)
+{
+    struct qparam *s = arena_alloc(r->arena, sizeof(*s) * (nq + 1));
+    struct sbuf b;
+    const char *out;
+    size_t i, n = 0;
+    int have_marker = 0;
+
+    memcpy(s, q, sizeof(*s) * nq);
+    qsort(s, nq, sizeof(*s), by_name_value);
+    sbuf_init(&b);
+    for (i = 0; i < nq; i++) {
+        if (i + 1 < nq && strcmp(s[i].name, s[i + 1].name) == 0) {
+            continue;           /* keep the last (greatest) value */
+        }
+        if (n++ > 0) {
+            sbuf_putc(&b, '&');
+        }
+        form_encode(&b, s[i].name);
+        sbuf_putc(&b, '=');
+        if (strcmp(s[i].name, "marker") == 0) {
+            form_encode(&b, marker);
+            have_marker = 1;
+        } else {
+            form_encode(&b, s[i].value);
+        }
+    }
+    if (!have_marker) {
+        sbuf_printf(&b, "%smarker=", n ? "&" : "");
+        form_encode(&b, marker);
+    }
+    out = arena_strdup(r->arena, b.buf ? b.buf : "");
+    sbuf_free(&b);
+    return out;
+}
+
+void api_next_link(struct req *r, struct jw *j, const char *key,
+                   const char *path, const struct qparam *q, size_t nq,
+                   const char *marker)
+{
+    jw_key(j, key);
+    jw_arr_open(j);
+    jw_obj_open(j);
+    jw_kstr(j, "rel", "next");
+    jw_kstr(j, "href", arena_printf(r->arena, "%s/%s?%s", api_base(r, 1),
+                                    path, next_query(r, q, nq, marker)));
+    jw_obj_close(j);
+    jw_arr_close(j);
 }
 
 int api_find_server(struct app *app, struct req *r, const char *id,
@@ -582,25 +669,9 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
     }
     jw_arr_close(&j);
     if (shown > 0 && (long) shown == limit) {
-        struct sbuf qs;
-
-        sbuf_init(&qs);
-        for (i = 0; i < nq; i++) {
-            if (strcmp(q[i].name, "marker") != 0) {
-                sbuf_printf(&qs, "%s=%s&", q[i].name, q[i].value);
-            }
-        }
-        sbuf_printf(&qs, "marker=%s", page[shown - 1]->uuid);
-        jw_key(&j, "servers_links");
-        jw_arr_open(&j);
-        jw_obj_open(&j);
-        jw_kstr(&j, "rel", "next");
-        jw_kstr(&j, "href", arena_printf(r->arena, "%s/servers%s?%s",
-                                         api_base(r, 1),
-                                         detail ? "/detail" : "", qs.buf));
-        jw_obj_close(&j);
-        jw_arr_close(&j);
-        sbuf_free(&qs);
+        api_next_link(r, &j, "servers_links",
+                      detail ? "servers/detail" : "servers", q, nq,
+                      page[shown - 1]->uuid);
     }
     jw_obj_close(&j);
     return 0;

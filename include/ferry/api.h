@@ -63,10 +63,13 @@ int h_instance_action_show(struct app *, struct req *, struct resp *,
 int api_action_start(struct app *app, struct req *r,
                      const char *instance_uuid, const char *action,
                      struct ferr *err);
-/* The query of a next link (Nova's _get_next_link): the parameters
- * sorted, one value each, marker set to marker. */
-const char *api_next_query(struct req *r, const struct qparam *q, size_t nq,
-                           const char *marker);
+/* "<key>": [{"rel": "next", "href": ...}], the next link of a full page
+ * of the collection at <base>/v2.1[/<project>]/<path> (Nova's
+ * _get_next_link): the query parameters q sorted, one value each, marker
+ * set to marker, all form-encoded as urlencode() does. */
+void api_next_link(struct req *r, struct jw *j, const char *key,
+                   const char *path, const struct qparam *q, size_t nq,
+                   const char *marker);
 
 /* Finds server <id> as the caller may see it: -FE_NOTFOUND with Nova's
  * "Instance <id> could not be found." when it is not visible (spec §1.5). */
@@ -93,7 +96,6 @@ int api_check_state(struct req *r, const struct server *s,
                     enum api_state_action a, struct ferr *err);
 /* The query string, decoded (+ and %XX), in request order; 400 "Query
  * string is not UTF-8 encoded" when it is not. */
-struct qparam;
 int api_parse_query(struct req *r, struct qparam **out, size_t *n,
                     struct ferr *err);
 /* The last value of a parameter, or NULL. */

@@ -382,6 +382,32 @@ def test_paging(sandbox, as_):
     assert "servers_links" in r.json()
 
 
+@pytest.mark.parametrize("path", ["servers", "servers/detail"])
+def test_next_link_encodes_query(sandbox, as_, path):
+    """The next link writes the query as Nova's _get_next_link does:
+    sorted, marker appended (or set in place), every value form-encoded
+    (urlencode).  A decoded
+    '&' put raw into href split the name filter in two."""
+    c = as_("member")
+    name = "web|a&b c+d/%"
+    r = c.get("/v2.1/%s?name=%s&limit=1" % (
+        path, urllib.parse.quote(name, safe="")))
+    doc = r.json()
+    (first,) = doc["servers"]
+    (link,) = doc["servers_links"]
+    assert link["href"] == "%s/v2.1/%s?%s" % (
+        sandbox.base, path, urllib.parse.urlencode(
+            [("limit", "1"), ("name", name), ("marker", first["id"])]))
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(link["href"]).query,
+                              keep_blank_values=True)
+    assert q == {"limit": ["1"], "marker": [first["id"]], "name": [name]}
+    # following it gives the next page of the same filter
+    r = c.get(link["href"][len(sandbox.base):])
+    (second,) = r.json()["servers"]
+    assert second["name"].startswith("web"), second
+    assert second["id"] != first["id"]
+
+
 def test_unknown_marker(api):
     r = api.get("/v2.1/servers?marker=nope")
     assert_fault(r, 400, "badRequest", "marker [nope] not found")
