@@ -492,19 +492,6 @@ int h_server_show(struct app *app, struct req *r, struct resp *w,
     return 0;
 }
 
-static int true_ish(const char *v)
-{
-    static const char *const yes[] = { "1", "t", "true", "on", "y", "yes" };
-    size_t i;
-
-    for (i = 0; i < ARRAY_LEN(yes); i++) {
-        if (strcasecmp(v, yes[i]) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /*
  * A name filter ferry will not run: Nova's format 'regex' answer.  Also
  * the answer when a search reaches a regex.c bound: Python's re (Nova on
@@ -580,7 +567,9 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
         return -err->code;
     }
     at = api_qlast(q, nq, "all_tenants");
-    if (at != NULL && (at[0] == '\0' || true_ish(at))) {
+    if (at != NULL
+        && (at[0] == '\0' || str_bool(at, strlen(at), BOOL_OSLO) == 1))
+    {
         if (api_authorize(app, r, detail
                           ? "os_compute_api:servers:detail:get_all_tenants"
                           : "os_compute_api:servers:index:get_all_tenants",

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "ferry/conf.h"
 #include "ferry/paths.h"
+#include "ferry/util.h"
 
 enum sect { S_NONE, S_FERRYD, S_HOST, S_LIBVIRT };
 
@@ -143,19 +144,13 @@ static int v_mode(struct pstate *st, const char *val, void *dst)
 
 static int v_bool(struct pstate *st, const char *val, void *dst)
 {
-    static const struct { const char *s; int v; } words[] = {
-        { "true", 1 }, { "yes", 1 }, { "on", 1 }, { "1", 1 },
-        { "false", 0 }, { "no", 0 }, { "off", 0 }, { "0", 0 },
-    };
-    size_t i;
+    int v = str_bool(val, strlen(val), BOOL_CONF);
 
-    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-        if (strcasecmp(val, words[i].s) == 0) {
-            *(int *) dst = words[i].v;
-            return 0;
-        }
+    if (v < 0) {
+        return bad(st, "expected true or false, got '%s'", val);
     }
-    return bad(st, "expected true or false, got '%s'", val);
+    *(int *) dst = v;
+    return 0;
 }
 
 static int v_loglevel(struct pstate *st, const char *val, void *dst)

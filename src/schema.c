@@ -1622,15 +1622,12 @@ utf8_last(const char *s, size_t n, size_t *len)
 }
 
 
-/* oslo strutils.bool_from_string: str.strip().lower() against the lists
- * (every word is ASCII and no other letter lowers into one). */
+/* oslo strutils.bool_from_string: str.strip(), then the words of
+ * BOOL_OSLO in any case (str_bool). */
 static int
 bool_from_n(const char *s, size_t n)
 {
-    static const char *const  yes[] = { "1", "t", "true", "on", "y", "yes" };
-    static const char *const  no[] = { "0", "f", "false", "off", "n", "no" };
-    char                      buf[8];
-    size_t                    i, k;
+    size_t  k;
 
     while (n > 0 && py_isspace(utf8_first(s, n, &k))) {
         s += k;
@@ -1641,31 +1638,7 @@ bool_from_n(const char *s, size_t n)
         n -= k;
     }
 
-    if (n >= sizeof(buf)) {
-        return -1;
-    }
-
-    for (i = 0; i < n; i++) {
-        buf[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char) (s[i] + 32) : s[i];
-    }
-
-    buf[n] = '\0';
-
-    if (memchr(s, '\0', n) != NULL) {
-        return -1;
-    }
-
-    for (i = 0; i < ARRAY_LEN(yes); i++) {
-        if (strcmp(buf, yes[i]) == 0) {
-            return 1;
-        }
-
-        if (strcmp(buf, no[i]) == 0) {
-            return 0;
-        }
-    }
-
-    return -1;
+    return str_bool(s, n, BOOL_OSLO);
 }
 
 

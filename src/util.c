@@ -503,3 +503,55 @@ void time_usformat(int64_t epoch_us, char out[27])
     snprintf(out, 27, "%.19s.%06u", buf,
              (unsigned) (epoch_us % 1000000) % 1000000u);
 }
+
+/* The spellings of a boolean and the sets that accept each: oslo's
+ * strutils.bool_from_string has the one-letter forms, ferry.conf not. */
+static const struct {
+    const char *word;
+    int value;
+    unsigned sets;
+} bool_words[] = {
+    { "1", 1, BOOL_OSLO | BOOL_CONF },
+    { "t", 1, BOOL_OSLO },
+    { "true", 1, BOOL_OSLO | BOOL_CONF },
+    { "on", 1, BOOL_OSLO | BOOL_CONF },
+    { "y", 1, BOOL_OSLO },
+    { "yes", 1, BOOL_OSLO | BOOL_CONF },
+    { "0", 0, BOOL_OSLO | BOOL_CONF },
+    { "f", 0, BOOL_OSLO },
+    { "false", 0, BOOL_OSLO | BOOL_CONF },
+    { "off", 0, BOOL_OSLO | BOOL_CONF },
+    { "n", 0, BOOL_OSLO },
+    { "no", 0, BOOL_OSLO | BOOL_CONF },
+};
+
+/* 1 if the n bytes at s are word, ASCII letters in any case (no locale:
+ * oslo lowers with str.lower(), and no other letter lowers into these). */
+static int word_eq(const char *s, size_t n, const char *word)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            c = (char) (c - 'A' + 'a');
+        }
+        if (word[i] == '\0' || c != word[i]) {
+            return 0;
+        }
+    }
+    return word[n] == '\0';
+}
+
+int str_bool(const char *s, size_t n, enum bool_set set)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(bool_words); i++) {
+        if ((bool_words[i].sets & set) && word_eq(s, n, bool_words[i].word)) {
+            return bool_words[i].value;
+        }
+    }
+    return -1;
+}

@@ -1,5 +1,6 @@
 /*
- * util.h: small memory helpers shared by every module.
+ * util.h: small helpers shared by every module: memory, UTF-8, UUIDs,
+ * hashes, times and the spellings of a boolean.
  *
  * arena: per-request bump allocator; everything allocated from it is freed
  * at once by arena_reset() at the end of the request.  Allocation failure
@@ -80,6 +81,17 @@ void sha224_hex(const void *data, size_t n, char out[57]);
 void time_zformat(int64_t epoch, char out[21]);          /* ...T..:..:..Z */
 void time_usformat(int64_t epoch_us, char out[27]);      /* ...T..:..:..... */
 int64_t time_now_us(void);
+
+/* The spellings a boolean may take, by who reads it. */
+enum bool_set {
+    BOOL_OSLO = 1,      /* oslo strutils.bool_from_string: 1 t true on y
+                         * yes / 0 f false off n no */
+    BOOL_CONF = 2,      /* ferry.conf: 1 true on yes / 0 false off no */
+};
+/* 1 or 0 when the n bytes at s are one of the words of set (ASCII letters
+ * in any case), else -1.  Nothing is trimmed: callers that strip as Python
+ * does strip first. */
+int str_bool(const char *s, size_t n, enum bool_set set);
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

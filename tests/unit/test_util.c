@@ -1,8 +1,49 @@
-/* test_util.c: arena, sbuf, UTF-8, UUID, SHA-224 and time formats. */
+/* test_util.c: arena, sbuf, UTF-8, UUID, SHA-224, time formats and the
+ * spellings of a boolean. */
 #include <stdlib.h>
 #include "unit.h"
 #include "ferry/util.h"
 #include "ferry/err.h"
+
+/* Each caller's spellings, as they were before str_bool: oslo's (the API)
+ * with the one-letter forms, ferry.conf's without; any case; no trim. */
+static void test_str_bool(void)
+{
+    static const char *const oslo_yes[] = { "1", "t", "true", "on", "y",
+                                            "yes", "TRUE", "Yes", "T" };
+    static const char *const oslo_no[] = { "0", "f", "false", "off", "n",
+                                           "no", "FALSE", "No", "F" };
+    static const char *const conf_yes[] = { "1", "true", "on", "yes", "ON" };
+    static const char *const conf_no[] = { "0", "false", "off", "no", "NO" };
+    static const char *const neither[] = { "", " true", "true ", "tru",
+                                           "truee", "2", "yess", "nope" };
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(oslo_yes); i++) {
+        CHECK_INT(str_bool(oslo_yes[i], strlen(oslo_yes[i]), BOOL_OSLO), 1);
+    }
+    for (i = 0; i < ARRAY_LEN(oslo_no); i++) {
+        CHECK_INT(str_bool(oslo_no[i], strlen(oslo_no[i]), BOOL_OSLO), 0);
+    }
+    for (i = 0; i < ARRAY_LEN(conf_yes); i++) {
+        CHECK_INT(str_bool(conf_yes[i], strlen(conf_yes[i]), BOOL_CONF), 1);
+    }
+    for (i = 0; i < ARRAY_LEN(conf_no); i++) {
+        CHECK_INT(str_bool(conf_no[i], strlen(conf_no[i]), BOOL_CONF), 0);
+    }
+    for (i = 0; i < ARRAY_LEN(neither); i++) {
+        CHECK_INT(str_bool(neither[i], strlen(neither[i]), BOOL_OSLO), -1);
+        CHECK_INT(str_bool(neither[i], strlen(neither[i]), BOOL_CONF), -1);
+    }
+    /* the one-letter forms are oslo's only */
+    CHECK_INT(str_bool("t", 1, BOOL_CONF), -1);
+    CHECK_INT(str_bool("Y", 1, BOOL_CONF), -1);
+    CHECK_INT(str_bool("n", 1, BOOL_CONF), -1);
+    /* the length counts, not a NUL */
+    CHECK_INT(str_bool("yes", 2, BOOL_OSLO), -1);
+    CHECK_INT(str_bool("on\0x", 4, BOOL_OSLO), -1);
+    CHECK_INT(str_bool("ye", 3, BOOL_OSLO), -1);
+}
 
 int main(void)
 {
@@ -82,5 +123,6 @@ int main(void)
     ferr_set(&e, FE_BADREQ, "%s", big);
     CHECK_INT(strlen(ferr_msg(&e)), sizeof(big) - 1);
     ferr_clear(&e);
+    test_str_bool();
     return unit_done("test_util");
 }
