@@ -62,7 +62,7 @@ static int load(struct app *app, struct req *r, const char *rule,
         || api_authorize(app, r, rule, s, err) < 0
         || store_actions_of(app->store, s->uuid, r->arena, list, n, err) < 0)
     {
-        return -err->code;
+        return api_fail(err);
     }
     return 0;
 }
@@ -85,10 +85,10 @@ int h_instance_actions(struct app *app, struct req *r, struct resp *w,
             || schema_validate_query(schema_actions_query_for(r->mv_minor),
                                      q, nq, err) < 0))
     {
-        return -err->code;
+        return api_fail(err);
     }
     if (load(app, r, RULE("list"), &s, &all, &n, err) < 0) {
-        return -err->code;
+        return api_fail(err);
     }
     if (paged) {
         if ((v = api_qlast(q, nq, "changes-since")) != NULL) {
@@ -107,7 +107,7 @@ int h_instance_actions(struct app *app, struct req *r, struct resp *w,
         if ((v = api_qlast(q, nq, "limit")) != NULL
             && api_parse_limit(v, &limit, err) < 0)
         {
-            return -err->code;
+            return api_fail(err);
         }
         marker = api_qlast(q, nq, "marker");
     }
@@ -203,7 +203,7 @@ int h_instance_action_show(struct app *app, struct req *r, struct resp *w,
     const char *project;
 
     if (load(app, r, RULE("show"), &s, &all, &n, err) < 0) {
-        return -err->code;
+        return api_fail(err);
     }
     for (i = 0; i < n && a == NULL; i++) {     /* newest first */
         if (strcmp(all[i].request_id, r->args[1]) == 0) {
@@ -226,7 +226,7 @@ int h_instance_action_show(struct app *app, struct req *r, struct resp *w,
     if (events && store_action_events(app->store, a->id, r->arena, &ev,
                                       &nev, err) < 0)
     {
-        return -err->code;
+        return api_fail(err);
     }
     /* an action without a project (a periodic task's) takes the
      * server's for hostId */

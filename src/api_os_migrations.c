@@ -128,7 +128,7 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
         || api_authorize(app, r, "os_compute_api:os-migrations:index", NULL,
                          err) < 0)
     {
-        return -err->code;
+        return api_fail(err);
     }
     memset(&f, 0, sizeof(f));
     f.status = api_qlast(q, nq, "status");
@@ -159,7 +159,7 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
         if ((v = api_qlast(q, nq, "limit")) != NULL
             && api_parse_limit(v, &limit, err) < 0)
         {
-            return -err->code;
+            return api_fail(err);
         }
         /* get_limit_and_marker: migration_list tests "if marker:", so an
          * empty marker is no marker */
@@ -169,7 +169,7 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
         }
     }
     if (store_migrations_of(app->store, NULL, r->arena, &all, &n, err) < 0) {
-        return -err->code;
+        return api_fail(err);
     }
     if (paged) {
         qsort(all, n, sizeof(*all), by_created_desc);

@@ -481,7 +481,7 @@ int h_server_show(struct app *app, struct req *r, struct resp *w,
     if (api_find_server(app, r, r->args[0], &s, err) < 0
         || api_authorize(app, r, "os_compute_api:servers:show", &s, err) < 0)
     {
-        return -err->code;
+        return api_fail(err);
     }
     resp_ok(w);
     jw_init(&j, &w->body);
@@ -564,7 +564,7 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
         || api_authorize(app, r, detail ? "os_compute_api:servers:detail"
                          : "os_compute_api:servers:index", NULL, err) < 0)
     {
-        return -err->code;
+        return api_fail(err);
     }
     at = api_qlast(q, nq, "all_tenants");
     if (at != NULL
@@ -575,7 +575,7 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
                           : "os_compute_api:servers:index:get_all_tenants",
                           NULL, err) < 0)
         {
-            return -err->code;
+            return api_fail(err);
         }
         all_tenants = 1;
     }
@@ -594,11 +594,11 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
     lim = api_qlast(q, nq, "limit");
     if (lim != NULL && api_parse_limit(lim, &limit, err) < 0) {
         regex_free(re);
-        return -err->code;
+        return api_fail(err);
     }
     if (inventory_list(app->inv, app->store, r->arena, &all, &n, err) < 0) {
         regex_free(re);
-        return -err->code;
+        return api_fail(err);
     }
     qsort(all, n, sizeof(*all), by_created_desc);
     /* common.get_limit_and_marker: an empty marker is no marker (the

@@ -615,6 +615,12 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     c->shutdown_timeout = 60;
     c->host_answer_timeout = 120;
     c->store_timeout = 3;
+    if (c->path == NULL || c->socket == NULL || c->store == NULL
+        || c->policy == NULL)
+    {
+        conf_free(c);
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
     memset(&st, 0, sizeof(st));
     st.c = c;
     st.err = err;

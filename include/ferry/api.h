@@ -13,6 +13,11 @@
 #include "ferry/json.h"
 #include "ferry/server.h"
 
+/* What a handler returns after a step failed: -err->code, never 0.  A
+ * callee that failed without filling err is a bug; its request ends in
+ * a 500 "unexpected failure" instead of reading as a success. */
+int api_fail(struct ferr *err);
+
 typedef int (*handler_fn)(struct app *app, struct req *r, struct resp *w,
                           struct ferr *err);
 
