@@ -136,10 +136,12 @@ int h_server_migration_show(struct app *app, struct req *r, struct resp *w,
     return 0;
 }
 
-/* The record <mid> of server s, of any type: NULL if none. */
+/* The record <mid> of server s, of any type, or NULL with err filled:
+ * missing is the code of Nova's answer when there is no such record (404
+ * for an abort, 400 for a force complete). */
 static struct migration *record_of(struct app *app, struct req *r,
                                    const struct server *s, const char *mid,
-                                   struct ferr *err)
+                                   int missing, struct ferr *err)
 {
     struct migration *list;
     size_t n, i;
@@ -156,6 +158,8 @@ static struct migration *record_of(struct app *app, struct req *r,
             return &list[i];
         }
     }
+    ferr_set(err, missing, "Migration %s not found for instance %s", mid,
+             s->uuid);
     return NULL;
 }
 
@@ -175,13 +179,9 @@ int h_server_migration_abort(struct app *app, struct req *r, struct resp *w,
     {
         return api_fail(err);
     }
-    m = record_of(app, r, &s, mid, err);
+    m = record_of(app, r, &s, mid, FE_NOTFOUND, err);
     if (m == NULL) {
-        if (err->code != 0) {
-            return api_fail(err);
-        }
-        return ferr_set(err, FE_NOTFOUND, "Migration %s not found for "
-                        "instance %s", mid, s.uuid);
+        return api_fail(err);
     }
     waiting = mig_status_is(m->status, MIG_QUEUED)
               || mig_status_is(m->status, MIG_PREPARING);
@@ -251,13 +251,9 @@ static int force_complete(struct app *app, struct req *r, struct resp *w,
     {
         return api_fail(err);
     }
-    m = record_of(app, r, &s, mid, err);
+    m = record_of(app, r, &s, mid, FE_BADREQ, err);
     if (m == NULL) {
-        if (err->code != 0) {
-            return api_fail(err);
-        }
-        return ferr_set(err, FE_BADREQ, "Migration %s not found for instance "
-                        "%s", mid, s.uuid);
+        return api_fail(err);
     }
     if (!mig_status_is(m->status, MIG_RUNNING)) {
         return ferr_set(err, FE_BADREQ, "Migration %s state of instance %s is "
