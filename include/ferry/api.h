@@ -1,8 +1,9 @@
 /*
  * api.h: what the handlers share: the route table's handler type, the
- * response-header helpers and the server lookup with Nova's visibility
- * rules.  Handlers return 0, or a negative FE_* code with err filled; the
- * dispatcher alone turns that into a fault (fault.c).
+ * response-header helpers, the server lookup with Nova's visibility
+ * rules, the lock and state checks of the server actions, the query and
+ * the links of collections.  Handlers return 0, or a negative FE_* code
+ * with err filled; the dispatcher alone turns that into a fault (fault.c).
  */
 #ifndef FERRY_API_H
 #define FERRY_API_H
