@@ -82,6 +82,30 @@ static void keystone_401(struct req *r, struct resp *w)
     jw_obj_close(&j);
 }
 
+/* The identity step (spec 3.1): 1 when the request has none it may use,
+ * answered here with the 401 of keystonemiddleware or of the API. */
+static int refused_identity(struct req *r, struct resp *w)
+{
+    if (!r->authenticated || r->token_headers > 1) {
+        /* nginx answers this itself; a request that got here anyway
+         * (a large body without a token) gets the same answer.  nginx
+         * 1.22 authenticates with the first of several X-Auth-Token
+         * headers and ignores the rest; keystonemiddleware sees them
+         * joined ("a, b"), which is no token: 401 whatever they are. */
+        keystone_401(r, w);
+        return 1;
+    }
+    if (r->ident.user_id == NULL || r->ident.user_id[0] == '\0') {
+        fault_plain(r, w, FE_UNAUTH, "This server could not verify that you "
+                    "are authorized to access the document you requested. "
+                    "Either you supplied the wrong credentials (e.g., bad "
+                    "password), or your browser does not understand how to "
+                    "supply the credentials required.");
+        return 1;
+    }
+    return 0;
+}
+
 static void api_v21(struct app *app, struct req *r, struct resp *w,
                     const char *rest)
 {
@@ -91,24 +115,9 @@ static void api_v21(struct app *app, struct req *r, struct resp *w,
     const struct action *act = NULL;
     jnode *body = NULL;
     struct mv mv;
-    size_t i;
     int rc;
 
-    if (!r->authenticated || r->token_headers > 1) {
-        /* nginx answers this itself; a request that got here anyway
-         * (a large body without a token) gets the same answer.  nginx
-         * 1.22 authenticates with the first of several X-Auth-Token
-         * headers and ignores the rest; keystonemiddleware sees them
-         * joined ("a, b"), which is no token: 401 whatever they are. */
-        keystone_401(r, w);
-        return;
-    }
-    if (r->ident.user_id == NULL || r->ident.user_id[0] == '\0') {
-        fault_plain(r, w, FE_UNAUTH, "This server could not verify that you "
-                    "are authorized to access the document you requested. "
-                    "Either you supplied the wrong credentials (e.g., bad "
-                    "password), or your browser does not understand how to "
-                    "supply the credentials required.");
+    if (refused_identity(r, w)) {
         return;
     }
     route_find(r->arena, r->method, rest, &hit);
@@ -118,9 +127,7 @@ static void api_v21(struct app *app, struct req *r, struct resp *w,
         return;
     }
     r->project_seg = hit.project;
-    for (i = 0; i < hit.nargs; i++) {
-        r->args[i] = hit.args[i];
-    }
+    memcpy(r->args, hit.args, hit.nargs * sizeof(r->args[0]));
     r->nargs = hit.nargs;
     rc = mv_parse(r->arena, r->hdr_api_version, r->hdr_nova_version, &mv,
                   &err);

@@ -67,6 +67,41 @@ static int load(struct app *app, struct req *r, const char *rule,
     return 0;
 }
 
+/* The paging of a list from 2.58: changes-since, changes-before (2.66+),
+ * limit and marker. */
+struct paging {
+    int64_t since, before;      /* 0: not given */
+    long limit;
+    const char *marker;         /* NULL: not given */
+};
+
+static int read_paging(struct req *r, const struct qparam *q, size_t nq,
+                       struct paging *pg, struct ferr *err)
+{
+    const char *v;
+
+    if ((v = api_qlast(q, nq, "changes-since")) != NULL) {
+        schema_parse_datetime(v, &pg->since);
+    }
+    if (r->mv_minor >= 66
+        && (v = api_qlast(q, nq, "changes-before")) != NULL)
+    {
+        schema_parse_datetime(v, &pg->before);
+        if (pg->since && pg->before < pg->since) {
+            return ferr_set(err, FE_BADREQ, "The value of changes-since "
+                            "must be less than or equal to "
+                            "changes-before.");
+        }
+    }
+    if ((v = api_qlast(q, nq, "limit")) != NULL
+        && api_parse_limit(v, &pg->limit, err) < 0)
+    {
+        return api_fail(err);
+    }
+    pg->marker = api_qlast(q, nq, "marker");
+    return 0;
+}
+
 int h_instance_actions(struct app *app, struct req *r, struct resp *w,
                        struct ferr *err)
 {
@@ -75,9 +110,8 @@ int h_instance_actions(struct app *app, struct req *r, struct resp *w,
     struct server s;
     struct jw j;
     size_t nq = 0, n, i, start = 0, shown = 0;
-    const char *v, *marker = NULL, *last = NULL;
-    int64_t since = 0, before = 0;
-    long limit = 1000;
+    const char *last = NULL;
+    struct paging pg = { 0, 0, 1000, NULL };
     int paged = r->mv_minor >= 58;
 
     if (paged
@@ -90,36 +124,18 @@ int h_instance_actions(struct app *app, struct req *r, struct resp *w,
     if (load(app, r, RULE("list"), &s, &all, &n, err) < 0) {
         return api_fail(err);
     }
-    if (paged) {
-        if ((v = api_qlast(q, nq, "changes-since")) != NULL) {
-            schema_parse_datetime(v, &since);
-        }
-        if (r->mv_minor >= 66
-            && (v = api_qlast(q, nq, "changes-before")) != NULL)
-        {
-            schema_parse_datetime(v, &before);
-            if (since && before < since) {
-                return ferr_set(err, FE_BADREQ, "The value of changes-since "
-                                "must be less than or equal to "
-                                "changes-before.");
-            }
-        }
-        if ((v = api_qlast(q, nq, "limit")) != NULL
-            && api_parse_limit(v, &limit, err) < 0)
-        {
-            return api_fail(err);
-        }
-        marker = api_qlast(q, nq, "marker");
+    if (paged && read_paging(r, q, nq, &pg, err) < 0) {
+        return api_fail(err);
     }
     /* actions_get (nova/db/main/api.py): limit 0 is an empty page before
      * the marker is looked at; the marker is the newest action of that
      * request id, found among all of them (filters do not apply); and
      * MarkerNotFound is raised with the lookup's result, so its message
      * always reads "Marker None could not be found." */
-    if (limit == 0) {
+    if (pg.limit == 0) {
         n = 0;
-    } else if (marker != NULL) {
-        for (i = 0; i < n && strcmp(all[i].request_id, marker) != 0; i++) {
+    } else if (pg.marker != NULL) {
+        for (i = 0; i < n && strcmp(all[i].request_id, pg.marker) != 0; i++) {
         }
         if (i == n) {
             return ferr_set(err, FE_BADREQ, "Marker None could not be "
@@ -132,10 +148,10 @@ int h_instance_actions(struct app *app, struct req *r, struct resp *w,
     jw_obj_open(&j);
     jw_key(&j, "instanceActions");
     jw_arr_open(&j);
-    for (i = start; i < n && (!paged || (long) shown < limit); i++) {
+    for (i = start; i < n && (!paged || (long) shown < pg.limit); i++) {
         /* _get_query_nova_resource_by_changes_time: on updated_at */
-        if ((since && all[i].updated_at < since)
-            || (before && all[i].updated_at > before))
+        if ((pg.since && all[i].updated_at < pg.since)
+            || (pg.before && all[i].updated_at > pg.before))
         {
             continue;
         }
@@ -147,7 +163,7 @@ int h_instance_actions(struct app *app, struct req *r, struct resp *w,
     }
     jw_arr_close(&j);
     /* _get_collection_links: a full page has a next link */
-    if (paged && shown > 0 && (long) shown == limit) {
+    if (paged && shown > 0 && (long) shown == pg.limit) {
         const char *path = arena_printf(r->arena, "servers/%s/"
                                         "os-instance-actions", r->args[0]);
 

@@ -86,6 +86,35 @@ static int opt_bool(const jnode *o, const char *key, int dflt)
     return schema_bool_from(v);
 }
 
+/* The refusals of a live migration after the policy, in Nova's order
+ * (the controller's force check, then the decorators of live_migrate in
+ * nova/compute/api.py, then the host lookup). */
+static int live_refused(struct app *app, struct req *r,
+                        const struct server *s, const char *host, int force,
+                        struct ferr *err)
+{
+    if (force && host == NULL) {
+        return ferr_set(err, FE_BADREQ, "Can't force to a non-provided "
+                        "destination");
+    }
+    if (s->has_tpm) {
+        return ferr_set(err, FE_BADREQ, "Operation 'live-migration' not "
+                        "supported for vTPM-enabled instance (%s).", s->uuid);
+    }
+    if (s->has_sev) {
+        return ferr_set(err, FE_BADREQ, "Operation 'live-migration' not "
+                        "supported for SEV-enabled instance (%s).", s->uuid);
+    }
+    if (api_check_state(r, s, AS_LIVE_MIGRATE, err) < 0) {
+        return api_fail(err);
+    }
+    if (host != NULL && inventory_host(app->inv, host) == NULL) {
+        return ferr_set(err, FE_BADREQ, "Compute host %s could not be "
+                        "found.", host);
+    }
+    return 0;
+}
+
 static int live_migrate(struct app *app, struct req *r, struct resp *w,
                         struct ferr *err)
 {
@@ -107,24 +136,8 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
         host = jnode_str(v);
     }
     force = (mv >= 30 && mv < 68) ? opt_bool(args, "force", 0) : 0;
-    if (force && host == NULL) {
-        return ferr_set(err, FE_BADREQ, "Can't force to a non-provided "
-                        "destination");
-    }
-    if (s.has_tpm) {
-        return ferr_set(err, FE_BADREQ, "Operation 'live-migration' not "
-                        "supported for vTPM-enabled instance (%s).", s.uuid);
-    }
-    if (s.has_sev) {
-        return ferr_set(err, FE_BADREQ, "Operation 'live-migration' not "
-                        "supported for SEV-enabled instance (%s).", s.uuid);
-    }
-    if (api_check_state(r, &s, AS_LIVE_MIGRATE, err) < 0) {
+    if (live_refused(app, r, &s, host, force, err) < 0) {
         return api_fail(err);
-    }
-    if (host != NULL && inventory_host(app->inv, host) == NULL) {
-        return ferr_set(err, FE_BADREQ, "Compute host %s could not be "
-                        "found.", host);
     }
     jnode_obj_get(args, "block_migration", &v);
     block = (jnode_type(v) == JT_STRING && strcmp(jnode_str(v), "auto") == 0)

@@ -74,10 +74,14 @@ static int str_eq(const char *a, const char *b)
     return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
+#define MV_PAGING 59     /* limit, marker, changes-since, next link */
+
 struct filters {
     const char *status, *host, *source, *type, *instance, *user, *project;
     int hidden;                 /* -1: not given */
     int64_t since, before;      /* 0: not given */
+    long limit;                 /* paging (2.59+) */
+    const char *marker;         /* NULL: none */
 };
 
 static int keep(const struct filters *f, const struct migration *m)
@@ -110,6 +114,56 @@ static int keep(const struct filters *f, const struct migration *m)
     return 1;
 }
 
+/* The filters and paging of the query (validated), as of microversion
+ * r->mv_minor. */
+static int read_filters(struct req *r, const struct qparam *q, size_t nq,
+                        struct filters *f, struct ferr *err)
+{
+    int mv = r->mv_minor;
+    const char *v;
+
+    memset(f, 0, sizeof(*f));
+    f->limit = 1000;
+    f->status = api_qlast(q, nq, "status");
+    f->host = api_qlast(q, nq, "host");
+    f->source = api_qlast(q, nq, "source_compute");
+    f->type = api_qlast(q, nq, "migration_type");
+    f->instance = api_qlast(q, nq, "instance_uuid");
+    v = api_qlast(q, nq, "hidden");
+    f->hidden = v ? schema_bool_from_str(v) : -1;
+    if (f->hidden < -1) {
+        f->hidden = -1;
+    }
+    if (mv >= 80) {
+        f->user = api_qlast(q, nq, "user_id");
+        f->project = api_qlast(q, nq, "project_id");
+    }
+    if (mv >= MV_PAGING) {
+        if ((v = api_qlast(q, nq, "changes-since")) != NULL) {
+            schema_parse_datetime(v, &f->since);
+        }
+        if (mv >= 66 && (v = api_qlast(q, nq, "changes-before")) != NULL) {
+            schema_parse_datetime(v, &f->before);
+        }
+        if (f->since && f->before && f->since > f->before) {
+            return ferr_set(err, FE_BADREQ, "The value of changes-since must "
+                            "be less than or equal to changes-before.");
+        }
+        if ((v = api_qlast(q, nq, "limit")) != NULL
+            && api_parse_limit(v, &f->limit, err) < 0)
+        {
+            return api_fail(err);
+        }
+        /* get_limit_and_marker: migration_list tests "if marker:", so an
+         * empty marker is no marker */
+        f->marker = api_qlast(q, nq, "marker");
+        if (f->marker != NULL && f->marker[0] == '\0') {
+            f->marker = NULL;
+        }
+    }
+    return 0;
+}
+
 int h_os_migrations(struct app *app, struct req *r, struct resp *w,
                     struct ferr *err)
 {
@@ -118,9 +172,8 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
     struct filters f;
     struct jw j;
     size_t nq = 0, n, i, start = 0, shown = 0;
-    const char *v, *marker = NULL, *last = NULL;
-    long limit = 1000;
-    int mv = r->mv_minor, paged = mv >= 59;
+    const char *last = NULL;
+    int mv = r->mv_minor, paged = mv >= MV_PAGING;
 
     if (api_parse_query(r, &q, &nq, err) < 0
         || schema_validate_query(schema_migrations_query_for(mv), q, nq,
@@ -130,43 +183,8 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
     {
         return api_fail(err);
     }
-    memset(&f, 0, sizeof(f));
-    f.status = api_qlast(q, nq, "status");
-    f.host = api_qlast(q, nq, "host");
-    f.source = api_qlast(q, nq, "source_compute");
-    f.type = api_qlast(q, nq, "migration_type");
-    f.instance = api_qlast(q, nq, "instance_uuid");
-    v = api_qlast(q, nq, "hidden");
-    f.hidden = v ? schema_bool_from_str(v) : -1;
-    if (f.hidden < -1) {
-        f.hidden = -1;
-    }
-    if (mv >= 80) {
-        f.user = api_qlast(q, nq, "user_id");
-        f.project = api_qlast(q, nq, "project_id");
-    }
-    if (paged) {
-        if ((v = api_qlast(q, nq, "changes-since")) != NULL) {
-            schema_parse_datetime(v, &f.since);
-        }
-        if (mv >= 66 && (v = api_qlast(q, nq, "changes-before")) != NULL) {
-            schema_parse_datetime(v, &f.before);
-        }
-        if (f.since && f.before && f.since > f.before) {
-            return ferr_set(err, FE_BADREQ, "The value of changes-since must "
-                            "be less than or equal to changes-before.");
-        }
-        if ((v = api_qlast(q, nq, "limit")) != NULL
-            && api_parse_limit(v, &limit, err) < 0)
-        {
-            return api_fail(err);
-        }
-        /* get_limit_and_marker: migration_list tests "if marker:", so an
-         * empty marker is no marker */
-        marker = api_qlast(q, nq, "marker");
-        if (marker != NULL && marker[0] == '\0') {
-            marker = NULL;
-        }
+    if (read_filters(r, q, nq, &f, err) < 0) {
+        return api_fail(err);
     }
     if (store_migrations_of(app->store, NULL, r->arena, &all, &n, err) < 0) {
         return api_fail(err);
@@ -174,12 +192,12 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
     if (paged) {
         qsort(all, n, sizeof(*all), by_created_desc);
     }
-    if (marker != NULL) {
-        for (i = 0; i < n && strcmp(all[i].uuid, marker) != 0; i++) {
+    if (f.marker != NULL) {
+        for (i = 0; i < n && strcmp(all[i].uuid, f.marker) != 0; i++) {
         }
         if (i == n) {
             return ferr_set(err, FE_BADREQ, "Marker %s could not be found.",
-                            marker);
+                            f.marker);
         }
         start = i + 1;
     }
@@ -188,7 +206,7 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
     jw_obj_open(&j);
     jw_key(&j, "migrations");
     jw_arr_open(&j);
-    for (i = start; i < n && (!paged || (long) shown < limit); i++) {
+    for (i = start; i < n && (!paged || (long) shown < f.limit); i++) {
         if (keep(&f, &all[i])) {
             render(r, &j, &all[i]);
             last = all[i].uuid;
@@ -196,7 +214,7 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
         }
     }
     jw_arr_close(&j);
-    if (paged && shown > 0 && (long) shown == limit) {
+    if (paged && shown > 0 && (long) shown == f.limit) {
         api_next_link(r, &j, "migrations_links", "os-migrations", q, nq,
                       last);
     }

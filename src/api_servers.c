@@ -545,28 +545,24 @@ static int by_created_desc(const void *a, const void *b)
     return strcmp(y->uuid, x->uuid);
 }
 
-static int server_list(struct app *app, struct req *r, struct resp *w,
-                       int detail, struct ferr *err)
-{
-    struct qparam *q = NULL;
-    struct server *all = NULL;
-    size_t nq, n, i, shown = 0, start = 0;
-    const char *name, *name_param, *at, *lim, *marker;
-    int all_tenants = 0, rc;
-    long limit = 1000;
-    struct regex *re = NULL;
-    const struct server **page;
-    struct jw j;
+/* What a list request asks for, from its (validated) query. */
+struct list_query {
+    int all_tenants;
+    const char *name, *name_param;     /* the name filter, or NULL */
+    struct regex *re;                   /* name compiled; caller frees */
+    long limit;
+};
 
-    if (api_parse_query(r, &q, &nq, err) < 0
-        || schema_validate_query(schema_servers_query_for(r->mv_minor), q,
-                                 nq, err) < 0
-        || api_authorize(app, r, detail ? "os_compute_api:servers:detail"
-                         : "os_compute_api:servers:index", NULL, err) < 0)
-    {
-        return api_fail(err);
-    }
-    at = api_qlast(q, nq, "all_tenants");
+/* all_tenants (with its own policy), the name filter and the limit, in
+ * Nova's order; nothing to free on failure. */
+static int list_query(struct app *app, struct req *r, int detail,
+                      const struct qparam *q, size_t nq,
+                      struct list_query *lq, struct ferr *err)
+{
+    const char *at = api_qlast(q, nq, "all_tenants"), *lim;
+
+    memset(lq, 0, sizeof(*lq));
+    lq->limit = 1000;
     if (at != NULL
         && (at[0] == '\0' || str_bool(at, strlen(at), BOOL_OSLO) == 1))
     {
@@ -577,87 +573,125 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
         {
             return api_fail(err);
         }
-        all_tenants = 1;
+        lq->all_tenants = 1;
     }
-    name_param = "name";
-    name = api_qlast(q, nq, name_param);
-    if (name == NULL) {
-        name_param = "display_name";
-        name = api_qlast(q, nq, name_param);
+    lq->name_param = "name";
+    lq->name = api_qlast(q, nq, lq->name_param);
+    if (lq->name == NULL) {
+        lq->name_param = "display_name";
+        lq->name = api_qlast(q, nq, lq->name_param);
     }
-    if (name != NULL) {
-        re = regex_compile(name, strlen(name), REGEX_ICASE, NULL);
-        if (re == NULL) {
-            return bad_name(name_param, name, err);
+    if (lq->name != NULL) {
+        lq->re = regex_compile(lq->name, strlen(lq->name), REGEX_ICASE,
+                               NULL);
+        if (lq->re == NULL) {
+            return bad_name(lq->name_param, lq->name, err);
         }
     }
     lim = api_qlast(q, nq, "limit");
-    if (lim != NULL && api_parse_limit(lim, &limit, err) < 0) {
-        regex_free(re);
+    if (lim != NULL && api_parse_limit(lim, &lq->limit, err) < 0) {
+        regex_free(lq->re);
+        lq->re = NULL;
         return api_fail(err);
     }
-    if (inventory_list(app->inv, app->store, r->arena, &all, &n, err) < 0) {
-        regex_free(re);
-        return api_fail(err);
-    }
-    qsort(all, n, sizeof(*all), by_created_desc);
+    return 0;
+}
+
+/* The page of all (newest first) after marker: up to limit servers the
+ * caller may list whose name matches.  Chosen before anything is written,
+ * so that a pattern that reaches a regex bound on some name is refused
+ * whole. */
+static int list_page(struct req *r, const struct list_query *lq,
+                     const struct server *all, size_t n, const char *marker,
+                     const struct server **page, size_t *shown,
+                     struct ferr *err)
+{
+    size_t i, start = 0;
+    int rc;
+
     /* common.get_limit_and_marker: an empty marker is no marker (the
      * build-request and cell lists test "if marker:") */
-    marker = api_qlast(q, nq, "marker");
     if (marker != NULL && marker[0] != '\0') {
         for (i = 0; i < n && strcmp(all[i].uuid, marker) != 0; i++) {
         }
         if (i == n) {
-            regex_free(re);
             return ferr_set(err, FE_BADREQ, "marker [%s] not found",
                             marker);
         }
         start = i + 1;
     }
-    /* The page is chosen before anything is written, so that a pattern
-     * that reaches a regex bound on some name is refused whole. */
-    page = arena_alloc(r->arena, (n + 1) * sizeof(*page));
-    for (i = start; i < n && (long) shown < limit; i++) {
+    *shown = 0;
+    for (i = start; i < n && (long) *shown < lq->limit; i++) {
         const struct server *s = &all[i];
 
-        if (!all_tenants && strcmp(s->project_id, r->ident.project_id
-                                   ? r->ident.project_id : "") != 0)
+        if (!lq->all_tenants && strcmp(s->project_id, r->ident.project_id
+                                       ? r->ident.project_id : "") != 0)
         {
             continue;
         }
-        if (re != NULL) {
-            rc = regex_search(re, s->name, strlen(s->name));
+        if (lq->re != NULL) {
+            rc = regex_search(lq->re, s->name, strlen(s->name));
             if (rc == REGEX_LIMIT) {
-                regex_free(re);
-                return bad_name(name_param, name, err);
+                return bad_name(lq->name_param, lq->name, err);
             }
             if (rc == REGEX_NOMATCH) {
                 continue;
             }
         }
-        page[shown++] = s;
+        page[(*shown)++] = s;
     }
-    regex_free(re);
+    return 0;
+}
+
+static int server_list(struct app *app, struct req *r, struct resp *w,
+                       int detail, struct ferr *err)
+{
+    struct qparam *q = NULL;
+    struct server *all = NULL;
+    size_t nq, n, i, shown = 0;
+    struct list_query lq;
+    const struct server **page = NULL;
+    struct jw j;
+    int rc;
+
+    if (api_parse_query(r, &q, &nq, err) < 0
+        || schema_validate_query(schema_servers_query_for(r->mv_minor), q,
+                                 nq, err) < 0
+        || api_authorize(app, r, detail ? "os_compute_api:servers:detail"
+                         : "os_compute_api:servers:index", NULL, err) < 0
+        || list_query(app, r, detail, q, nq, &lq, err) < 0)
+    {
+        return api_fail(err);
+    }
+    rc = inventory_list(app->inv, app->store, r->arena, &all, &n, err);
+    if (rc == 0) {
+        qsort(all, n, sizeof(*all), by_created_desc);
+        page = arena_alloc(r->arena, (n + 1) * sizeof(*page));
+        rc = list_page(r, &lq, all, n, api_qlast(q, nq, "marker"), page,
+                       &shown, err);
+    }
+    regex_free(lq.re);
+    if (rc < 0) {
+        return api_fail(err);
+    }
     resp_ok(w);
     jw_init(&j, &w->body);
     jw_obj_open(&j);
     jw_key(&j, "servers");
     jw_arr_open(&j);
     for (i = 0; i < shown; i++) {
-        const struct server *s = page[i];
-
         if (detail) {
-            render(app, r, &j, s);
+            render(app, r, &j, page[i]);
         } else {
             jw_obj_open(&j);
-            jw_kstr(&j, "id", s->uuid);
-            jw_kstr(&j, "name", s->name);
-            links(&j, r, "servers", s->uuid, 1);
+            jw_kstr(&j, "id", page[i]->uuid);
+            jw_kstr(&j, "name", page[i]->name);
+            links(&j, r, "servers", page[i]->uuid, 1);
             jw_obj_close(&j);
         }
     }
     jw_arr_close(&j);
-    if (shown > 0 && (long) shown == limit) {
+    if (shown > 0 && (long) shown == lq.limit) {
         api_next_link(r, &j, "servers_links",
                       detail ? "servers/detail" : "servers", q, nq,
                       page[shown - 1]->uuid);
