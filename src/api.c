@@ -33,14 +33,6 @@ void api_version_headers(struct req *r, struct resp *w, const char *echo)
     resp_header(r, w, "Vary", "X-OpenStack-Nova-API-Version");
 }
 
-int api_fail(struct ferr *err)
-{
-    if (err->code == 0) {
-        return ferr_set(err, FE_INTERNAL, "unexpected failure");
-    }
-    return -err->code;
-}
-
 void api_kusec(struct jw *j, const char *k, int64_t us)
 {
     char t[27];
@@ -175,7 +167,7 @@ static void api_v21(struct app *app, struct req *r, struct resp *w,
     return;
 fault:
     json_free(body);
-    api_fail(&err);
+    ferr_fail(&err);
     if (fault_status(err.code) >= 500) {
         log_error("%s %s: %s (%s)", r->method, r->uri, ferr_msg(&err),
                   r->request_id);
@@ -234,7 +226,7 @@ void api_handle(struct app *app, struct req *r, struct resp *w)
                 return;
             }
             if (docs[i].fn(app, r, w, &err) < 0) {
-                api_fail(&err);
+                ferr_fail(&err);
                 fault_json(r, w, &err);
                 ferr_clear(&err);
             }

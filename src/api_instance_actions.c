@@ -62,7 +62,7 @@ static int load(struct app *app, struct req *r, const char *rule,
         || api_authorize(app, r, rule, s, err) < 0
         || store_actions_of(app->store, s->uuid, r->arena, list, n, err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     return 0;
 }
@@ -96,7 +96,7 @@ static int read_paging(struct req *r, const struct qparam *q, size_t nq,
     if ((v = api_qlast(q, nq, "limit")) != NULL
         && api_parse_limit(v, &pg->limit, err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     pg->marker = api_qlast(q, nq, "marker");
     return 0;
@@ -119,13 +119,13 @@ int h_instance_actions(struct app *app, struct req *r, struct resp *w,
             || schema_validate_query(schema_actions_query_for(r->mv_minor),
                                      q, nq, err) < 0))
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     if (load(app, r, RULE("list"), &s, &all, &n, err) < 0) {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     if (paged && read_paging(r, q, nq, &pg, err) < 0) {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     /* actions_get (nova/db/main/api.py): limit 0 is an empty page before
      * the marker is looked at; the marker is the newest action of that
@@ -219,7 +219,7 @@ int h_instance_action_show(struct app *app, struct req *r, struct resp *w,
     const char *project;
 
     if (load(app, r, RULE("show"), &s, &all, &n, err) < 0) {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     for (i = 0; i < n && a == NULL; i++) {     /* newest first */
         if (strcmp(all[i].request_id, r->args[1]) == 0) {
@@ -242,7 +242,7 @@ int h_instance_action_show(struct app *app, struct req *r, struct resp *w,
     if (events && store_action_events(app->store, a->id, r->arena, &ev,
                                       &nev, err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     /* an action without a project (a periodic task's) takes the
      * server's for hostId */

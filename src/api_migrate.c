@@ -32,7 +32,7 @@ static int create_with_action(struct app *app, struct req *r,
         || store_commit(app->store, err) < 0)
     {
         store_rollback(app->store);
-        return api_fail(err);
+        return ferr_fail(err);
     }
     log_migration(m);
     return 0;
@@ -106,7 +106,7 @@ static int live_refused(struct app *app, struct req *r,
                         "supported for SEV-enabled instance (%s).", s->uuid);
     }
     if (api_check_state(r, s, AS_LIVE_MIGRATE, err) < 0) {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     if (host != NULL && inventory_host(app->inv, host) == NULL) {
         return ferr_set(err, FE_BADREQ, "Compute host %s could not be "
@@ -129,7 +129,7 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
         || api_find_server(app, r, id, &s, err) < 0
         || api_authorize(app, r, LIVE_RULE, &s, err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     jnode_obj_get(body, "os-migrateLive", &args);
     if (jnode_obj_get(args, "host", &v) && jnode_type(v) == JT_STRING) {
@@ -137,7 +137,7 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
     }
     force = (mv >= 30 && mv < 68) ? opt_bool(args, "force", 0) : 0;
     if (live_refused(app, r, &s, host, force, err) < 0) {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     jnode_obj_get(args, "block_migration", &v);
     block = (jnode_type(v) == JT_STRING && strcmp(jnode_str(v), "auto") == 0)
@@ -173,10 +173,10 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
                             "instance %s while it is in task_state "
                             "migrating", id);
         }
-        return api_fail(err);
+        return ferr_fail(err);
     }
     if (mv < 34 && sync_precheck(app, r, &m, &s, err) < 0) {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     log_info("live migration %lld of %s from %s accepted (host %s, block "
              "%d, microversion 2.%d) %s", (long long) m.id, s.uuid, s.host,
@@ -199,7 +199,7 @@ static int cold_migrate(struct app *app, struct req *r, struct resp *w,
 
     if (r->mv_minor >= 56) {
         if (schema_validate(SCHEMA_MIGRATE_2_56, body, err) < 0) {
-            return api_fail(err);
+            return ferr_fail(err);
         }
         jnode_obj_get(body, "migrate", &args);
         if (args != NULL && jnode_obj_get(args, "host", &v)
@@ -213,7 +213,7 @@ static int cold_migrate(struct app *app, struct req *r, struct resp *w,
                          &s, err) < 0
         || api_check_state(r, &s, AS_MIGRATE, err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     if (inventory_conn(app->inv, s.host, &e) == NULL) {
         ferr_clear(&e);
@@ -245,7 +245,7 @@ static int cold_migrate(struct app *app, struct req *r, struct resp *w,
                             "while it is in task_state resize_prep",
                             r->args[0]);
         }
-        return api_fail(err);
+        return ferr_fail(err);
     }
     log_info("cold migration %lld of %s from %s accepted (host %s) %s",
              (long long) m.id, s.uuid, s.host, host ? host : "(scheduler)",
@@ -268,7 +268,7 @@ static int settle_resize(struct app *app, struct req *r, const char *action,
         || api_authorize(app, r, rule, &s, err) < 0
         || api_check_state(r, &s, as, err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     rc = store_migration_active(app->store, s.uuid, r->arena, &m, err);
     if (rc < 0) {
@@ -279,7 +279,7 @@ static int settle_resize(struct app *app, struct req *r, const char *action,
     }
     /* the record, its runner's request id and the action move together */
     if (store_begin(app->store, err) < 0) {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     rc = store_migration_cas(app->store, m.id, mig_status_name(MIG_FINISHED), to,
                              err);
@@ -289,7 +289,7 @@ static int settle_resize(struct app *app, struct req *r, const char *action,
             || api_action_start(app, r, s.uuid, action, err) < 0
             || store_commit(app->store, err) < 0))
     {
-        rc = api_fail(err);
+        rc = ferr_fail(err);
     }
     if (rc != 1) {
         store_rollback(app->store);
@@ -319,7 +319,7 @@ static int confirm_resize(struct app *app, struct req *r, struct resp *w,
                       "os_compute_api:servers:confirm_resize",
                       mig_status_name(MIG_CONFIRMING), err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     resp_no_content(w);
     return 0;
@@ -332,7 +332,7 @@ static int revert_resize(struct app *app, struct req *r, struct resp *w,
                       "os_compute_api:servers:revert_resize",
                       mig_status_name(MIG_REVERTING), err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     resp_accepted(w);
     return 0;

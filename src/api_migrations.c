@@ -54,7 +54,7 @@ static int load(struct app *app, struct req *r, const char *rule,
         || store_migrations_of(app->store, s->uuid, r->arena, list, n, err)
            < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     for (i = 0; i < *n; i++) {
         if (!(*list)[i].hidden) {
@@ -76,7 +76,7 @@ int h_server_migrations(struct app *app, struct req *r, struct resp *w,
     if (load(app, r, "os_compute_api:servers:migrations:index", &s, &list,
              &n, err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     resp_ok(w);
     jw_init(&j, &w->body);
@@ -107,7 +107,7 @@ int h_server_migration_show(struct app *app, struct req *r, struct resp *w,
     if (load(app, r, "os_compute_api:servers:migrations:show", &s, &list,
              &n, err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     id = strtoll(mid, &end, 10);
     for (i = 0; *mid != '\0' && *end == '\0' && i < n; i++) {
@@ -177,11 +177,11 @@ int h_server_migration_abort(struct app *app, struct req *r, struct resp *w,
                          &s, err) < 0
         || api_check_state(r, &s, AS_ABORT, err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     m = record_of(app, r, &s, mid, FE_NOTFOUND, err);
     if (m == NULL) {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     waiting = mig_status_is(m->status, MIG_QUEUED)
               || mig_status_is(m->status, MIG_PREPARING);
@@ -207,7 +207,7 @@ int h_server_migration_abort(struct app *app, struct req *r, struct resp *w,
                              err) < 0
             || store_commit(app->store, err) < 0))
     {
-        rc = api_fail(err);
+        rc = ferr_fail(err);
     }
     if (rc < 0) {
         store_rollback(app->store);
@@ -249,11 +249,11 @@ static int force_complete(struct app *app, struct req *r, struct resp *w,
                          &s, err) < 0
         || api_check_state(r, &s, AS_FORCE_COMPLETE, err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     m = record_of(app, r, &s, mid, FE_BADREQ, err);
     if (m == NULL) {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     if (!mig_status_is(m->status, MIG_RUNNING)) {
         return ferr_set(err, FE_BADREQ, "Migration %s state of instance %s is "
@@ -268,7 +268,7 @@ static int force_complete(struct app *app, struct req *r, struct resp *w,
         || store_commit(app->store, err) < 0)
     {
         store_rollback(app->store);
-        return api_fail(err);
+        return ferr_fail(err);
     }
     log_info("migration %lld of %s: force complete requested %s",
              (long long) m->id, s.uuid, r->request_id);

@@ -152,7 +152,7 @@ static int read_filters(struct req *r, const struct qparam *q, size_t nq,
         if ((v = api_qlast(q, nq, "limit")) != NULL
             && api_parse_limit(v, &f->limit, err) < 0)
         {
-            return api_fail(err);
+            return ferr_fail(err);
         }
         /* get_limit_and_marker: migration_list tests "if marker:", so an
          * empty marker is no marker */
@@ -181,13 +181,13 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
         || api_authorize(app, r, "os_compute_api:os-migrations:index", NULL,
                          err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     if (read_filters(r, q, nq, &f, err) < 0) {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     if (store_migrations_of(app->store, NULL, r->arena, &all, &n, err) < 0) {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     if (paged) {
         qsort(all, n, sizeof(*all), by_created_desc);

@@ -481,7 +481,7 @@ int h_server_show(struct app *app, struct req *r, struct resp *w,
     if (api_find_server(app, r, r->args[0], &s, err) < 0
         || api_authorize(app, r, "os_compute_api:servers:show", &s, err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     resp_ok(w);
     jw_init(&j, &w->body);
@@ -571,7 +571,7 @@ static int list_query(struct app *app, struct req *r, int detail,
                           : "os_compute_api:servers:index:get_all_tenants",
                           NULL, err) < 0)
         {
-            return api_fail(err);
+            return ferr_fail(err);
         }
         lq->all_tenants = 1;
     }
@@ -592,7 +592,7 @@ static int list_query(struct app *app, struct req *r, int detail,
     if (lim != NULL && api_parse_limit(lim, &lq->limit, err) < 0) {
         regex_free(lq->re);
         lq->re = NULL;
-        return api_fail(err);
+        return ferr_fail(err);
     }
     return 0;
 }
@@ -661,7 +661,7 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
                          : "os_compute_api:servers:index", NULL, err) < 0
         || list_query(app, r, detail, q, nq, &lq, err) < 0)
     {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     rc = inventory_list(app->inv, app->store, r->arena, &all, &n, err);
     if (rc == 0) {
@@ -672,7 +672,7 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
     }
     regex_free(lq.re);
     if (rc < 0) {
-        return api_fail(err);
+        return ferr_fail(err);
     }
     resp_ok(w);
     jw_init(&j, &w->body);

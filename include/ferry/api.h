@@ -3,7 +3,8 @@
  * response-header helpers, the server lookup with Nova's visibility
  * rules, the lock and state checks of the server actions, the query and
  * the links of collections.  Handlers return 0, or a negative FE_* code
- * with err filled; the dispatcher alone turns that into a fault (fault.c).
+ * with err filled (ferr_fail(err) when passing a callee's failure up);
+ * the dispatcher alone turns that into a fault (fault.c).
  */
 #ifndef FERRY_API_H
 #define FERRY_API_H
@@ -13,11 +14,6 @@
 #include "ferry/http.h"
 #include "ferry/json.h"
 #include "ferry/server.h"
-
-/* What a handler returns after a step failed: -err->code, never 0.  A
- * callee that failed without filling err is a bug; its request ends in
- * a 500 "unexpected failure" instead of reading as a success. */
-int api_fail(struct ferr *err);
 
 typedef int (*handler_fn)(struct app *app, struct req *r, struct resp *w,
                           struct ferr *err);
