@@ -327,22 +327,114 @@ static void fault_field(struct jw *j, const struct server *s)
     jw_obj_close(j);
 }
 
+/* The flavor of a server: a link below 2.47, its values from 2.47. */
+static void render_flavor(struct app *app, struct req *r, struct jw *j,
+                          const struct server *s,
+                          const struct policy_target *t)
+{
+    jw_key(j, "flavor");
+    jw_obj_open(j);
+    if (r->mv_minor < 47) {
+        jw_kstr(j, "id", s->flavor_id);
+        links(j, r, "flavors", s->flavor_id, 0);
+    } else {
+        jw_kint(j, "vcpus", s->vcpus);
+        jw_kint(j, "ram", s->ram_mb);
+        jw_kint(j, "disk", s->disk_gb);
+        jw_kint(j, "ephemeral", s->ephemeral_gb);
+        jw_kint(j, "swap", s->swap_mb);
+        jw_kstr(j, "original_name", s->flavor_name);
+        if (policy_check(app->policy,
+                         "os_compute_api:servers:show:flavor-extra-specs",
+                         &r->ident, t))
+        {
+            jw_key(j, "extra_specs");
+            jw_obj_open(j);
+            jw_obj_close(j);
+        }
+    }
+    jw_obj_close(j);
+}
+
+/* OS-EXT-SRV-ATTR: for whom the policy allows (more from 2.3); the
+ * hostname alone for everyone from 2.90. */
+static void render_srv_attrs(struct app *app, struct req *r, struct jw *j,
+                             const struct server *s,
+                             const struct policy_target *t)
+{
+    int mv = r->mv_minor;
+
+    if (policy_check(app->policy,
+                     "os_compute_api:os-extended-server-attributes",
+                     &r->ident, t))
+    {
+        jw_kstr(j, "OS-EXT-SRV-ATTR:host", s->host);
+        jw_kstr(j, "OS-EXT-SRV-ATTR:hypervisor_hostname", s->node);
+        jw_kstr(j, "OS-EXT-SRV-ATTR:instance_name", s->instance_name);
+        if (mv >= 3) {
+            jw_kstr(j, "OS-EXT-SRV-ATTR:reservation_id", "");
+            jw_kint(j, "OS-EXT-SRV-ATTR:launch_index", 0);
+            jw_kstr(j, "OS-EXT-SRV-ATTR:hostname", s->name);
+            jw_knull(j, "OS-EXT-SRV-ATTR:kernel_id");
+            jw_knull(j, "OS-EXT-SRV-ATTR:ramdisk_id");
+            jw_kstr(j, "OS-EXT-SRV-ATTR:root_device_name", "/dev/vda");
+            jw_knull(j, "OS-EXT-SRV-ATTR:user_data");
+        }
+    } else if (mv >= 90) {
+        jw_kstr(j, "OS-EXT-SRV-ATTR:hostname", s->name);
+    }
+}
+
+/* The fields that microversions 2.9 to 2.73 added, in Nova's order. */
+static void render_later(struct app *app, struct req *r, struct jw *j,
+                         const struct server *s,
+                         const struct policy_target *t)
+{
+    const struct conf_host *h = inventory_host(app->inv, s->host);
+    int mv = r->mv_minor;
+
+    if (mv >= 9) {
+        jw_kbool(j, "locked", s->locked);
+    }
+    if (mv >= 16 && policy_check(app->policy,
+                                 "os_compute_api:servers:show:host_status",
+                                 &r->ident, t))
+    {
+        jw_kstr(j, "host_status", h == NULL ? "" : h->enabled ? "UP"
+                : "MAINTENANCE");
+    }
+    if (mv >= 19) {
+        jw_kstr(j, "description", s->description);
+    }
+    if (mv >= 26) {
+        jw_key(j, "tags");
+        jw_arr_open(j);
+        jw_arr_close(j);
+    }
+    if (mv >= 63) {
+        jw_knull(j, "trusted_image_certificates");
+    }
+    if (mv >= 71) {
+        jw_key(j, "server_groups");
+        jw_arr_open(j);
+        jw_arr_close(j);
+    }
+    if (mv >= 73) {
+        jw_kstr(j, "locked_reason", s->locked_reason);
+    }
+}
+
 static void render(struct app *app, struct req *r, struct jw *j,
                    const struct server *s)
 {
     static const char *const with_progress[] = {
         "ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING",
     };
-    int mv = r->mv_minor, admin_attrs, i;
     const char *status = server_status(s);
     struct policy_target t = { s->project_id, s->user_id };
-    const struct conf_host *h = inventory_host(app->inv, s->host);
     char host_id[57] = "";
     size_t k;
 
-    admin_attrs = policy_check(app->policy,
-                               "os_compute_api:os-extended-server-attributes",
-                               &r->ident, &t);
     if (s->host != NULL) {
         char *in = arena_printf(r->arena, "%s%s", s->project_id, s->host);
 
@@ -370,28 +462,7 @@ static void render(struct app *app, struct req *r, struct jw *j,
         links(j, r, "images", s->image_id, 0);
         jw_obj_close(j);
     }
-    jw_key(j, "flavor");
-    jw_obj_open(j);
-    if (mv < 47) {
-        jw_kstr(j, "id", s->flavor_id);
-        links(j, r, "flavors", s->flavor_id, 0);
-    } else {
-        jw_kint(j, "vcpus", s->vcpus);
-        jw_kint(j, "ram", s->ram_mb);
-        jw_kint(j, "disk", s->disk_gb);
-        jw_kint(j, "ephemeral", s->ephemeral_gb);
-        jw_kint(j, "swap", s->swap_mb);
-        jw_kstr(j, "original_name", s->flavor_name);
-        if (policy_check(app->policy,
-                         "os_compute_api:servers:show:flavor-extra-specs",
-                         &r->ident, &t))
-        {
-            jw_key(j, "extra_specs");
-            jw_obj_open(j);
-            jw_obj_close(j);
-        }
-    }
-    jw_obj_close(j);
+    render_flavor(app, r, j, s, &t);
     kzulu(j, "created", s->created);
     kzulu(j, "updated", s->launched_at > s->created ? s->launched_at
           : s->created);
@@ -423,52 +494,8 @@ static void render(struct app *app, struct req *r, struct jw *j,
     jw_key(j, "os-extended-volumes:volumes_attached");
     jw_arr_open(j);
     jw_arr_close(j);
-    if (admin_attrs) {
-        jw_kstr(j, "OS-EXT-SRV-ATTR:host", s->host);
-        jw_kstr(j, "OS-EXT-SRV-ATTR:hypervisor_hostname", s->node);
-        jw_kstr(j, "OS-EXT-SRV-ATTR:instance_name", s->instance_name);
-        if (mv >= 3) {
-            jw_kstr(j, "OS-EXT-SRV-ATTR:reservation_id", "");
-            jw_kint(j, "OS-EXT-SRV-ATTR:launch_index", 0);
-            jw_kstr(j, "OS-EXT-SRV-ATTR:hostname", s->name);
-            jw_knull(j, "OS-EXT-SRV-ATTR:kernel_id");
-            jw_knull(j, "OS-EXT-SRV-ATTR:ramdisk_id");
-            jw_kstr(j, "OS-EXT-SRV-ATTR:root_device_name", "/dev/vda");
-            jw_knull(j, "OS-EXT-SRV-ATTR:user_data");
-        }
-    } else if (mv >= 90) {
-        jw_kstr(j, "OS-EXT-SRV-ATTR:hostname", s->name);
-    }
-    if (mv >= 9) {
-        jw_kbool(j, "locked", s->locked);
-    }
-    if (mv >= 16 && policy_check(app->policy,
-                                 "os_compute_api:servers:show:host_status",
-                                 &r->ident, &t))
-    {
-        jw_kstr(j, "host_status", h == NULL ? "" : h->enabled ? "UP"
-                : "MAINTENANCE");
-    }
-    if (mv >= 19) {
-        jw_kstr(j, "description", s->description);
-    }
-    if (mv >= 26) {
-        jw_key(j, "tags");
-        jw_arr_open(j);
-        jw_arr_close(j);
-    }
-    if (mv >= 63) {
-        jw_knull(j, "trusted_image_certificates");
-    }
-    if (mv >= 71) {
-        jw_key(j, "server_groups");
-        jw_arr_open(j);
-        jw_arr_close(j);
-    }
-    if (mv >= 73) {
-        jw_kstr(j, "locked_reason", s->locked_reason);
-    }
-    (void) i;
+    render_srv_attrs(app, r, j, s, &t);
+    render_later(app, r, j, s, &t);
     jw_obj_close(j);
 }
 
