@@ -194,7 +194,6 @@ static int cold_migrate(struct app *app, struct req *r, struct resp *w,
     const char *host = NULL;
     struct migration m;
     struct server s;
-    struct ferr e = { 0 };
     jnode *args, *v;
 
     if (r->mv_minor >= 56) {
@@ -215,8 +214,7 @@ static int cold_migrate(struct app *app, struct req *r, struct resp *w,
     {
         return ferr_fail(err);
     }
-    if (inventory_conn(app->inv, s.host, &e) == NULL) {
-        ferr_clear(&e);
+    if (!inventory_host_up(app->store, s.host)) {
         return ferr_set(err, FE_CONFLICT, "Service is unavailable at this "
                         "time.");
     }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "ferry/api.h"
 #include "ferry/fault.h"
+#include "ferry/instances.h"
 #include "ferry/inventory.h"
 #include "ferry/regex.h"
 #include "ferry/schema.h"
@@ -140,7 +141,8 @@ int api_find_server(struct app *app, struct req *r, const char *id,
             uuid[i] = (char) tolower((unsigned char) id[i]);
         }
         uuid[36] = '\0';
-        rc = inventory_find(app->inv, app->store, uuid, r->arena, s, err);
+        rc = inventory_lookup(app->conf, app->store, uuid, r->arena, s,
+                              err);
         if (rc < 0) {
             return rc;
         }
@@ -562,14 +564,69 @@ int api_parse_limit(const char *v, long *limit, struct ferr *err)
     return 0;
 }
 
-static int by_created_desc(const void *a, const void *b)
+/* A copy of s whose strings live in a (the index's rows do not). */
+static struct server *server_dup(struct arena *a, const struct server *s)
 {
-    const struct server *x = a, *y = b;
+    struct server *d = arena_alloc(a, sizeof(*d));
+    const char **strs[] = {
+        &d->name, &d->instance_name, &d->host, &d->node, &d->project_id,
+        &d->user_id, &d->vm_state, &d->locked_reason, &d->description,
+        &d->flavor_id, &d->flavor_name, &d->image_id, &d->az, &d->key_name,
+    };
+    size_t i;
 
-    if (x->created != y->created) {
-        return x->created < y->created ? 1 : -1;
+    *d = *s;
+    for (i = 0; i < ARRAY_LEN(strs); i++) {
+        *strs[i] = *strs[i] != NULL ? arena_strdup(a, *strs[i]) : NULL;
     }
-    return strcmp(y->uuid, x->uuid);
+    for (i = 0; i < d->nmeta; i++) {
+        d->meta[i].key = arena_strdup(a, d->meta[i].key);
+        d->meta[i].value = arena_strdup(a, d->meta[i].value);
+    }
+    return d;
+}
+
+/* One page of a list, filled row by row from the index. */
+struct page {
+    struct arena *a;
+    struct regex *re;
+    const char *name, *name_param;
+    long limit;
+    const struct server **s;
+    size_t n, cap;
+};
+
+static int bad_name(const char *param, const char *name, struct ferr *err);
+
+static int page_add(void *ctx, const struct server *s, struct ferr *err)
+{
+    struct page *p = ctx;
+    int rc;
+
+    if ((long) p->n >= p->limit) {
+        return 1;
+    }
+    if (p->re != NULL) {
+        rc = regex_search(p->re, s->name, strlen(s->name));
+        if (rc == REGEX_LIMIT) {
+            return bad_name(p->name_param, p->name, err);
+        }
+        if (rc == REGEX_NOMATCH) {
+            return 0;
+        }
+    }
+    if (p->n == p->cap) {
+        const struct server **g;
+
+        p->cap = p->cap ? 2 * p->cap : 64;
+        g = arena_alloc(p->a, p->cap * sizeof(*g));
+        if (p->n > 0) {
+            memcpy(g, p->s, p->n * sizeof(*g));
+        }
+        p->s = g;
+    }
+    p->s[p->n++] = server_dup(p->a, s);
+    return (long) p->n >= p->limit;
 }
 
 /* What a list request asks for, from its (validated) query. */
@@ -624,60 +681,41 @@ static int list_query(struct app *app, struct req *r, int detail,
     return 0;
 }
 
-/* The page of all (newest first) after marker: up to limit servers the
- * caller may list whose name matches.  Chosen before anything is written,
- * so that a pattern that reaches a regex bound on some name is refused
- * whole. */
-static int list_page(struct req *r, const struct list_query *lq,
-                     const struct server *all, size_t n, const char *marker,
-                     const struct server **page, size_t *shown,
-                     struct ferr *err)
+/* The page after marker (any project's server; an empty marker is no
+ * marker, as common.get_limit_and_marker's "if marker:"): up to limit
+ * servers the caller may list whose name matches, newest first, read from
+ * the index.  Chosen before anything is written, so that a pattern that
+ * reaches a regex bound on some name is refused whole. */
+static int list_page(struct app *app, struct req *r,
+                     const struct list_query *lq, const char *marker,
+                     struct page *pg, struct ferr *err)
 {
-    size_t i, start = 0;
     int rc;
 
-    /* common.get_limit_and_marker: an empty marker is no marker (the
-     * build-request and cell lists test "if marker:") */
-    if (marker != NULL && marker[0] != '\0') {
-        for (i = 0; i < n && strcmp(all[i].uuid, marker) != 0; i++) {
-        }
-        if (i == n) {
-            return ferr_set(err, FE_BADREQ, "marker [%s] not found",
-                            marker);
-        }
-        start = i + 1;
+    memset(pg, 0, sizeof(*pg));
+    pg->a = r->arena;
+    pg->re = lq->re;
+    pg->name = lq->name;
+    pg->name_param = lq->name_param;
+    pg->limit = lq->limit;
+    rc = instances_each(app->store, lq->all_tenants ? NULL
+                        : r->ident.project_id ? r->ident.project_id : "",
+                        marker != NULL && marker[0] != '\0' ? marker : NULL,
+                        r->arena, page_add, pg, err);
+    if (rc == 0) {
+        return ferr_set(err, FE_BADREQ, "marker [%s] not found", marker);
     }
-    *shown = 0;
-    for (i = start; i < n && (long) *shown < lq->limit; i++) {
-        const struct server *s = &all[i];
-
-        if (!lq->all_tenants && strcmp(s->project_id, r->ident.project_id
-                                       ? r->ident.project_id : "") != 0)
-        {
-            continue;
-        }
-        if (lq->re != NULL) {
-            rc = regex_search(lq->re, s->name, strlen(s->name));
-            if (rc == REGEX_LIMIT) {
-                return bad_name(lq->name_param, lq->name, err);
-            }
-            if (rc == REGEX_NOMATCH) {
-                continue;
-            }
-        }
-        page[(*shown)++] = s;
-    }
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 static int server_list(struct app *app, struct req *r, struct resp *w,
                        int detail, struct ferr *err)
 {
     struct qparam *q = NULL;
-    struct server *all = NULL;
-    size_t nq, n, i, shown = 0;
+    size_t nq, i, shown = 0;
     struct list_query lq;
     const struct server **page = NULL;
+    struct page pg;
     struct jw j;
     int rc;
 
@@ -690,16 +728,15 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
     {
         return ferr_fail(err);
     }
-    rc = inventory_list(app->inv, app->store, r->arena, &all, &n, err);
-    if (rc == 0) {
-        qsort(all, n, sizeof(*all), by_created_desc);
-        page = arena_alloc(r->arena, (n + 1) * sizeof(*page));
-        rc = list_page(r, &lq, all, n, api_qlast(q, nq, "marker"), page,
-                       &shown, err);
-    }
+    rc = list_page(app, r, &lq, api_qlast(q, nq, "marker"), &pg, err);
     regex_free(lq.re);
     if (rc < 0) {
         return ferr_fail(err);
+    }
+    page = pg.s;
+    shown = pg.n;
+    for (i = 0; i < shown; i++) {
+        inventory_decorate(app->store, r->arena, (struct server *) page[i]);
     }
     resp_ok(w);
     jw_init(&j, &w->body);

@@ -115,6 +115,12 @@ static int v_store_timeout(struct pstate *st, const char *val, void *dst)
     return v_int(st, val, dst, 0, 3600, 10);
 }
 
+/* A full resync per host at most every second, at least once a day. */
+static int v_resync(struct pstate *st, const char *val, void *dst)
+{
+    return v_int(st, val, dst, 1, 86400, 10);
+}
+
 static int v_seconds(struct pstate *st, const char *val, void *dst)
 {
     return v_int(st, val, dst, 0, 100000000, 10);
@@ -275,6 +281,8 @@ static const struct key keys[] = {
       offsetof(struct conf, host_answer_timeout), 0 },
     { S_FERRYD, "store_timeout", v_store_timeout,
       offsetof(struct conf, store_timeout), 0 },
+    { S_FERRYD, "inventory_resync_interval", v_resync,
+      offsetof(struct conf, inventory_resync_interval), 0 },
 #define LV(name, fn) { S_LIBVIRT, #name, fn, offsetof(struct conf, name), 0 }
     LV(live_migration_bandwidth, v_bandwidth),
     LV(live_migration_downtime, v_downtime),
@@ -615,6 +623,7 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     c->shutdown_timeout = 60;
     c->host_answer_timeout = 120;
     c->store_timeout = 3;
+    c->inventory_resync_interval = 60;
     if (c->path == NULL || c->socket == NULL || c->store == NULL
         || c->policy == NULL)
     {

@@ -1,13 +1,17 @@
 /*
- * inventory.c: where servers are.  libvirt is the truth for where a
- * domain runs; the store's instance -> host index only says which host to
- * ask first.  When a domain is defined on two hosts (the moment of a
- * migration), the host where it is active wins.
+ * inventory.c: where servers are.  Request workers read them from the
+ * store's instances index (inventory_lookup), which the inventory process
+ * keeps current (inventoryd.c); runners ask libvirt itself
+ * (inventory_find), the index only saying which host to ask first.  When
+ * a domain is defined on two hosts (the moment of a migration), the host
+ * where it is active wins.  Either way a server gets its task state and
+ * fault from the store's records (inventory_decorate).
  */
 #include <stdlib.h>
 #include <string.h>
 #include "ferry/inventory.h"
 #include "ferry/app.h"
+#include "ferry/instances.h"
 #include "ferry/virt.h"
 
 struct inventory {
@@ -121,9 +125,6 @@ static void decorate_fault(struct store *st, struct arena *a,
 static void decorate(struct inventory *inv, struct store *st, size_t i,
                      struct arena *a, struct server *s)
 {
-    struct migration m;
-    struct ferr err = { 0 };
-
     /* copies: the connection (and its hostname) may be reopened, and the
      * configuration reloaded, while the request still holds s */
     s->host = arena_strdup(a, inv->conf->hosts[i].name);
@@ -131,6 +132,14 @@ static void decorate(struct inventory *inv, struct store *st, size_t i,
     if (s->node == NULL) {
         s->node = s->host;
     }
+    inventory_decorate(st, a, s);
+}
+
+void inventory_decorate(struct store *st, struct arena *a, struct server *s)
+{
+    struct migration m;
+    struct ferr err = { 0 };
+
     if (store_migration_active(st, s->uuid, a, &m, &err) != 1) {
         ferr_clear(&err);
         decorate_fault(st, a, s);
@@ -163,52 +172,57 @@ static void decorate(struct inventory *inv, struct store *st, size_t i,
     }
 }
 
+/* Asks host i for uuid into *best (where it is active wins): 1 found, 0
+ * not, -1 the host cannot be asked (err set once). */
+static int ask(struct inventory *inv, size_t i, const char *uuid,
+               struct arena *a, struct server *best, size_t *best_at,
+               int found, struct ferr *err)
+{
+    struct ferr e = { 0 };
+    struct vconn *c = conn(inv, i, &e);
+    struct server cand;
+    int rc = c ? virt_lookup(c, uuid, a, &cand, &e) : -1;
+
+    ferr_clear(&e);
+    if (rc < 0) {
+        /* a host that cannot be asked may hold it: not "not found" */
+        ferr_set(err, FE_UNAVAILABLE, "Compute service of %s is "
+                 "unavailable at this time.", inv->conf->hosts[i].name);
+        return -1;
+    }
+    if (rc == 1 && (!found || server_is_active(cand.power_state))) {
+        *best = cand;
+        *best_at = i;
+    }
+    return rc;
+}
+
 int inventory_find(struct inventory *inv, struct store *st,
                    const char *uuid, struct arena *a, struct server *s,
                    struct ferr *err)
 {
     char hint[256];
-    size_t i, order[64], n = 0, k, found_at = 0;
-    int have_hint, rc, found = 0, unreachable = 0;
-    struct server cand;
+    size_t i, found_at = 0, first = inv->conf->nhosts;
+    int rc, found = 0, unreachable = 0;
 
-    have_hint = store_host_get(st, uuid, hint, sizeof(hint));
-    for (i = 0; i < inv->conf->nhosts && n < ARRAY_LEN(order); i++) {
-        if (have_hint && strcmp(inv->conf->hosts[i].name, hint) == 0) {
-            memmove(order + 1, order, n * sizeof(order[0]));
-            order[0] = i;
-            n++;
-        } else {
-            order[n++] = i;
+    if (store_host_get(st, uuid, hint, sizeof(hint))) {
+        for (first = 0; first < inv->conf->nhosts
+             && strcmp(inv->conf->hosts[first].name, hint) != 0; first++) {
         }
     }
-    for (k = 0; k < n; k++) {
-        struct ferr e = { 0 };
-        struct vconn *c;
+    /* the hinted host first, then every other one in config order, until
+     * a host where it is active */
+    for (i = 0; i <= inv->conf->nhosts; i++) {
+        size_t h = i == 0 ? first : i - 1;
 
-        i = order[k];
-        c = conn(inv, i, &e);
-        rc = c ? virt_lookup(c, uuid, a, &cand, &e) : -1;
-        if (rc < 0) {
-            /* a host that cannot be asked may hold it: not "not found" */
-            if (!unreachable) {
-                ferr_set(err, FE_UNAVAILABLE, "Compute service of %s is "
-                         "unavailable at this time.",
-                         inv->conf->hosts[i].name);
-            }
-            unreachable = 1;
-        }
-        ferr_clear(&e);
-        if (rc != 1) {
+        if (h >= inv->conf->nhosts || (i > 0 && h == first)) {
             continue;
         }
-        if (!found || server_is_active(cand.power_state)) {
-            *s = cand;
-            found_at = i;
-            found = 1;
-        }
-        if (server_is_active(s->power_state)) {
-            break;      /* active here: this is where it runs */
+        rc = ask(inv, h, uuid, a, s, &found_at, found, err);
+        unreachable |= rc < 0;
+        found |= rc == 1;
+        if (found && server_is_active(s->power_state)) {
+            break;
         }
     }
     if (!found) {
@@ -218,60 +232,45 @@ int inventory_find(struct inventory *inv, struct store *st,
         ferr_clear(err);
     }
     decorate(inv, st, found_at, a, s);
-    if (!have_hint || strcmp(hint, s->host) != 0) {
-        store_host_set(st, s->uuid, s->host);
-    }
     return 1;
 }
 
-int inventory_list(struct inventory *inv, struct store *st, struct arena *a,
-                   struct server **out, size_t *n, struct ferr *err)
+int inventory_lookup(const struct conf *c, struct store *st,
+                     const char *uuid, struct arena *a, struct server *s,
+                     struct ferr *err)
 {
-    struct server *all = NULL, *part;
-    size_t total = 0, cap = 0, np, i, j;
+    struct host_state hs;
+    size_t i;
+    int rc = instances_get(st, uuid, a, s, err);
 
-    for (i = 0; i < inv->conf->nhosts; i++) {
-        struct ferr e = { 0 };
-        struct vconn *c = conn(inv, i, &e);
-
-        if (c == NULL || virt_list(c, a, &part, &np, &e) < 0) {
-            ferr_clear(&e);
-            continue;       /* an unreachable host lists nothing */
-        }
-        if (total + np > cap) {
-            struct server *grown;
-
-            cap = (total + np) * 2;
-            grown = arena_alloc(a, cap * sizeof(*grown));
-            if (total > 0) {
-                memcpy(grown, all, total * sizeof(*grown));
-            }
-            all = grown;
-        }
-        for (j = 0; j < np; j++) {
-            /* a domain defined on two hosts is listed where active */
-            size_t k;
-            int dup = 0;
-
-            for (k = 0; k < total; k++) {
-                if (strcmp(all[k].uuid, part[j].uuid) == 0) {
-                    dup = 1;
-                    if (server_is_active(part[j].power_state)) {
-                        all[k] = part[j];
-                        decorate(inv, st, i, a, &all[k]);
-                    }
-                }
-            }
-            if (!dup) {
-                all[total] = part[j];
-                decorate(inv, st, i, a, &all[total]);
-                total++;
-            }
+    if (rc == 1) {
+        inventory_decorate(st, a, s);
+        return 1;
+    }
+    /* not in the index: while a host is down (or not synced yet) it may
+     * be there */
+    for (i = 0; rc == 0 && i < c->nhosts; i++) {
+        rc = instances_host_get(st, c->hosts[i].name, a, &hs, err);
+        if (rc == 0 && !hs.up) {
+            return ferr_set(err, FE_UNAVAILABLE, "Compute service of %s is "
+                            "unavailable at this time.", c->hosts[i].name);
         }
     }
-    *out = all;
-    *n = total;
-    return 0;
+    return rc;
+}
+
+int inventory_host_up(struct store *st, const char *name)
+{
+    struct host_state hs;
+    struct arena a;
+    struct ferr err = { 0 };
+    int up;
+
+    arena_init(&a, 1024);
+    up = instances_host_get(st, name, &a, &hs, &err) == 0 && hs.up;
+    arena_free(&a);
+    ferr_clear(&err);
+    return up;
 }
 
 const struct conf_host *inventory_host(struct inventory *inv,

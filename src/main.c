@@ -16,6 +16,12 @@
  * ready, reloading or stopping with sd_notify datagrams on $NOTIFY_SOCKET,
  * written here by hand (the protocol is one sendto; no libsystemd).
  *
+ * The inventory process (inventoryd.c) is started first and supervised
+ * like the others; the request workers start once it has tried every
+ * host (bounded by READY_WAIT_S), so the first answers already come from
+ * a synced index.  Until then nginx's connections wait in the socket's
+ * backlog.
+ *
  * One ferryd per socket: SOCKET.lock is held by the master and inherited
  * by its children, and children die with the master (PR_SET_PDEATHSIG), so
  * a master killed with -9 leaves nothing behind for long, and a new one
@@ -24,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -43,10 +50,20 @@
 #include "ferry/paths.h"
 #include "ferry/store.h"
 #include "ferry/inventory.h"
+#include "ferry/inventoryd.h"
 #include "ferry/runner.h"
 #include "ferry/virt.h"
 
-enum { KIND_REQUEST, KIND_RUNNER };
+enum { KIND_REQUEST, KIND_RUNNER, KIND_INVENTORY };
+
+static const char *const kind_names[] = {
+    [KIND_REQUEST] = "worker", [KIND_RUNNER] = "runner",
+    [KIND_INVENTORY] = "inventory",
+};
+
+/* How long the master waits for the inventory's first pass over the
+ * hosts before it starts the request workers anyway. */
+#define READY_WAIT_S 120
 
 struct worker {
     pid_t pid;              /* 0: a free slot */
@@ -132,9 +149,18 @@ static int load_all(const char *path, struct conf **conf,
     return 0;
 }
 
-/* The body of a request worker or a runner; never returns. */
+/* The inventory's "every host tried" pipe: the write end goes to the
+ * inventory process, the master waits on the read end. */
+static int ready_pipe[2] = { -1, -1 };
+
+/* The body of a request worker, a runner or the inventory; never
+ * returns. */
 static void worker_main(int kind, int listen_fd, const char *conf_path)
 {
+    static const char *const log_names[] = {
+        [KIND_REQUEST] = "ferryd-worker", [KIND_RUNNER] = "ferryd-runner",
+        [KIND_INVENTORY] = "ferryd-inventory",
+    };
     struct app app;
     struct ferr err = { 0 };
     int rc;
@@ -145,7 +171,7 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
      * finishes the request in hand (SIGTERM), a runner stops at once (its
      * record is reconciled by the next generation's runners, as after any
      * crash).  The parent check covers a master that died before prctl. */
-    prctl(PR_SET_PDEATHSIG, kind == KIND_RUNNER ? SIGKILL : SIGTERM);
+    prctl(PR_SET_PDEATHSIG, kind == KIND_REQUEST ? SIGTERM : SIGKILL);
     if (getppid() != master_pid) {
         _exit(0);
     }
@@ -159,24 +185,32 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
     install(SIGINT, SIG_IGN);       /* the master decides */
     install(SIGHUP, SIG_IGN);
     install(SIGCHLD, SIG_DFL);
-    log_init(kind == KIND_RUNNER ? "ferryd-runner" : "ferryd-worker", 0);
+    if (kind != KIND_INVENTORY && ready_pipe[1] >= 0) {
+        close(ready_pipe[1]);
+    }
+    if (ready_pipe[0] >= 0) {
+        close(ready_pipe[0]);
+    }
+    log_init(log_names[kind], 0);
     if (load_all(conf_path, &app.conf, &app.policy, &err) < 0
         || store_open(app.conf->store, &app.store, &err) < 0
         || inventory_open(app.conf, &app.inv, &err) < 0
-        || (kind == KIND_RUNNER && virt_events_start(&err) < 0))
+        || (kind != KIND_REQUEST && virt_events_start(&err) < 0))
     {
         log_error("worker start: %s", ferr_msg(&err));
         _exit(71);
     }
     log_target(app.conf->log_syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR);
-    log_init(kind == KIND_RUNNER ? "ferryd-runner" : "ferryd-worker",
-             app.conf->log_debug);
+    log_init(log_names[kind], app.conf->log_debug);
     /* a store locked by another process: a request answers 503 after
      * store_timeout s, not after tens of seconds */
     store_set_timeout(app.store, app.conf->store_timeout * 1000);
     if (kind == KIND_RUNNER) {
         close(listen_fd);
         rc = runner_main(&app, &got_term, wake_pipe[0]);
+    } else if (kind == KIND_INVENTORY) {
+        close(listen_fd);
+        rc = inventoryd_main(&app, &got_term, wake_pipe[0], ready_pipe[1]);
     } else {
         rc = fcgi_serve(listen_fd, &app, &got_term, wake_pipe[0]);
     }
@@ -193,8 +227,7 @@ static pid_t spawn(struct worker *w, int kind, int gen, int listen_fd,
     pid_t pid;
 
     if (w == NULL) {
-        log_error("out of memory: cannot start a %s",
-                  kind == KIND_RUNNER ? "runner" : "worker");
+        log_error("out of memory: cannot start a %s", kind_names[kind]);
         return -1;
     }
     pid = fork();
@@ -252,6 +285,47 @@ static int take_lock(const struct conf *c, struct ferr *err)
                   strerror(errno));
     }
     return fd;              /* held for the life of this generation */
+}
+
+/* Starts the inventory and waits until it has tried every host (or died,
+ * or READY_WAIT_S passed, or the master is told to stop). */
+static void wait_inventory(struct worker *w, int gen, int listen_fd,
+                           const char *conf_path)
+{
+    struct pollfd p;
+    time_t until = time(NULL) + READY_WAIT_S;
+    char c;
+
+    if (pipe2(ready_pipe, O_CLOEXEC) != 0) {
+        log_error("pipe: %s; not waiting for the inventory",
+                  strerror(errno));
+        spawn(w, KIND_INVENTORY, gen, listen_fd, conf_path);
+        return;
+    }
+    spawn(w, KIND_INVENTORY, gen, listen_fd, conf_path);
+    close(ready_pipe[1]);
+    ready_pipe[1] = -1;
+    p.fd = ready_pipe[0];
+    p.events = POLLIN;
+    while (!got_term && time(NULL) < until) {
+        int rc = poll(&p, 1, 1000);
+
+        if (rc < 0 && errno != EINTR) {
+            break;
+        }
+        if (rc > 0) {
+            if (read(ready_pipe[0], &c, 1) != 1) {
+                log_error("the inventory ended before its first pass");
+            }
+            break;
+        }
+    }
+    if (time(NULL) >= until) {
+        log_error("the inventory has not tried every host in %d s; "
+                  "serving anyway", READY_WAIT_S);
+    }
+    close(ready_pipe[0]);
+    ready_pipe[0] = -1;
 }
 
 /* sd_notify(3)'s protocol: one datagram of NAME=VALUE lines to the unix
@@ -324,7 +398,10 @@ static void count_gen(int gen, int *nreq, int *nrun)
 
     *nreq = *nrun = 0;
     for (j = 0; j < nworkers; j++) {
-        if (workers[j].pid > 0 && workers[j].generation == gen) {
+        /* the inventory is neither (metrics do not show it yet) */
+        if (workers[j].pid > 0 && workers[j].generation == gen
+            && workers[j].kind != KIND_INVENTORY)
+        {
             ++*(workers[j].kind == KIND_RUNNER ? nrun : nreq);
         }
     }
@@ -380,6 +457,8 @@ static void reload(const char *conf_path, int listen_fd, int *gen,
     free(nconf->socket);
     nconf->socket = sock;
     ++*gen;
+    /* the index is there already: no wait on a reload */
+    spawn(free_slot(), KIND_INVENTORY, *gen, listen_fd, conf_path);
     for (i = 0; i < nconf->workers + nconf->runners; i++) {
         spawn(free_slot(), i < nconf->workers ? KIND_REQUEST : KIND_RUNNER,
               *gen, listen_fd, conf_path);
@@ -486,6 +565,7 @@ int main(int argc, char **argv)
     install(SIGCHLD, on_signal);
     signal(SIGPIPE, SIG_IGN);
 
+    wait_inventory(free_slot(), gen, listen_fd, conf_path);
     for (i = 0; i < conf->workers + conf->runners; i++) {
         spawn(free_slot(), i < conf->workers ? KIND_REQUEST : KIND_RUNNER,
               gen, listen_fd, conf_path);
@@ -514,15 +594,16 @@ int main(int argc, char **argv)
                     break;
                 }
                 log_error("%s %d exited (status %d); restarting",
-                          workers[j].kind == KIND_RUNNER ? "runner"
-                          : "worker", (int) pid, status);
+                          kind_names[workers[j].kind], (int) pid, status);
                 if (time(NULL) - workers[j].started < 1) {
                     sleep(1);       /* dying at start: do not spin */
                 }
                 spawn(&workers[j], workers[j].kind, gen, listen_fd,
                       conf_path);
-                metrics_restart(workers[j].kind == KIND_RUNNER
-                                ? METRIC_RUNNER : METRIC_WORKER);
+                if (workers[j].kind != KIND_INVENTORY) {
+                    metrics_restart(workers[j].kind == KIND_RUNNER
+                                    ? METRIC_RUNNER : METRIC_WORKER);
+                }
                 break;
             }
             publish_children(gen, conf);

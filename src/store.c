@@ -11,17 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sqlite3.h>
-#include "ferry/store.h"
-
-struct store {
-    sqlite3 *db;
-    int timeout_ms;             /* busy timeout of its statements */
-};
-
-/* The instance -> host index is a hint: a write of it waits this long at
- * most for a lock, so a read path does not pay the store timeout twice. */
-#define HINT_TIMEOUT_MS 100
+#include "store_priv.h"
 
 int mig_live_in_progress(const struct migration *m)
 {
@@ -52,8 +42,6 @@ static const char schema_sql[] =
     " downtime_ms INTEGER, finished_at INTEGER);"
     "DROP INDEX IF EXISTS migrations_one_in_progress;"
     "CREATE INDEX IF NOT EXISTS migrations_status ON migrations(status);"
-    "CREATE TABLE IF NOT EXISTS instances ("
-    " uuid TEXT PRIMARY KEY, host TEXT NOT NULL, updated_at INTEGER);"
     "CREATE TABLE IF NOT EXISTS runners ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL,"
     " started_at INTEGER NOT NULL, heartbeat INTEGER NOT NULL);"
@@ -133,8 +121,6 @@ static const struct {
     { "WAITING", MIG_F_WAITING }, { "COLD_STEP", MIG_F_COLD_STEP },
 };
 
-#define SQL_MAX 4096
-
 /* tmpl with its {NAME}s expanded, in out[SQL_MAX]: 0, or <0 (a template
  * too long or naming no list is ferry's bug). */
 static int sql_expand(const char *tmpl, char *out, struct ferr *err)
@@ -195,6 +181,16 @@ static int prepare_tmpl(struct store *s, const char *tmpl, sqlite3_stmt **st,
     return 0;
 }
 
+int store_sql_expand(const char *tmpl, char *out, struct ferr *err)
+{
+    return sql_expand(tmpl, out, err);
+}
+
+int store_db_err(struct store *s, struct ferr *err, const char *what)
+{
+    return db_err(s, err, what);
+}
+
 void store_set_timeout(struct store *s, int ms)
 {
     s->timeout_ms = ms;
@@ -241,6 +237,9 @@ int store_open(const char *path, struct store **out, struct ferr *err)
         return rc;
     }
     rc = store_faults_prepare(s, err);
+    if (rc == 0) {
+        rc = store_instances_prepare(s, err);
+    }
     if (rc < 0) {
         sqlite3_close(s->db);
         free(s);
@@ -281,6 +280,7 @@ int store_open(const char *path, struct store **out, struct ferr *err)
 void store_close(struct store *s)
 {
     if (s != NULL) {
+        store_instances_close(s);
         sqlite3_close(s->db);
         free(s);
     }
@@ -493,51 +493,6 @@ int store_migration_set_status(struct store *s, int64_t id,
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : db_err(s, err, "update migration");
-}
-
-int store_host_get(struct store *s, const char *uuid, char *host,
-                   size_t hostsz)
-{
-    sqlite3_stmt *st;
-    int found = 0;
-
-    if (sqlite3_prepare_v2(s->db, "SELECT host FROM instances WHERE uuid"
-                           " = ?1", -1, &st, NULL) != SQLITE_OK)
-    {
-        return 0;
-    }
-    bind_text(st, 1, uuid);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(host, hostsz, "%s", sqlite3_column_text(st, 0));
-        found = 1;
-    }
-    sqlite3_finalize(st);
-    return found;
-}
-
-int store_host_set(struct store *s, const char *uuid, const char *host)
-{
-    sqlite3_stmt *st;
-    int rc;
-
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO instances (uuid, host,"
-                           " updated_at) VALUES (?1, ?2, ?3) ON CONFLICT"
-                           " (uuid) DO UPDATE SET host = excluded.host,"
-                           " updated_at = excluded.updated_at"
-                           " WHERE host != excluded.host", -1, &st, NULL)
-        != SQLITE_OK)
-    {
-        return -FE_INTERNAL;
-    }
-    bind_text(st, 1, uuid);
-    bind_text(st, 2, host);
-    sqlite3_bind_int64(st, 3, time_now_us());
-    sqlite3_busy_timeout(s->db, s->timeout_ms < HINT_TIMEOUT_MS
-                                ? s->timeout_ms : HINT_TIMEOUT_MS);
-    rc = sqlite3_step(st);
-    sqlite3_busy_timeout(s->db, s->timeout_ms);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : -FE_INTERNAL;
 }
 
 /* Runs a statement that yields at most one record (a SELECT by a unique

@@ -21,7 +21,31 @@ struct vconn {
     virConnectPtr conn;
     char *uri;
     char *hostname;
+    /* virt_watch_domains: its callback ids (-1 none) and the watcher */
+    int watch_ids[3];
+    int close_cb;
+    struct dwatch *dw;
 };
+
+/* What the event callbacks of a connection call.  libvirt may still be
+ * running a callback when it is deregistered, so this lives until the
+ * last of its users (each registration, through libvirt's freecb, and
+ * the connection) lets it go. */
+struct dwatch {
+    virt_domain_fn on_domain;
+    virt_closed_fn on_close;
+    void *opaque;
+    int refs;
+};
+
+static void dwatch_unref(void *opaque)
+{
+    struct dwatch *w = opaque;
+
+    if (__atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        free(w);
+    }
+}
 
 static void quiet(void *ud, virErrorPtr e)
 {
@@ -59,6 +83,7 @@ int virt_connect(const char *uri, struct vconn **out, struct ferr *err)
     }
     c->conn = conn;
     c->uri = strdup(uri);
+    c->watch_ids[0] = c->watch_ids[1] = c->watch_ids[2] = -1;
     if (c->uri == NULL) {
         virt_close(c);
         return ferr_set(err, FE_NOMEM, "out of memory");
@@ -72,6 +97,7 @@ void virt_close(struct vconn *c)
     if (c == NULL) {
         return;
     }
+    virt_unwatch_domains(c);
     virConnectClose(c->conn);
     free(c->uri);
     free(c->hostname);
@@ -1334,4 +1360,124 @@ int virt_watch_end(struct vwatch *w, int wait_ms, struct vjob *out)
         free(w);
     }
     return done;
+}
+
+/* ---- domain events for the inventory ----------------------------------- */
+
+static void on_dom(virDomainPtr dom, void *opaque)
+{
+    struct dwatch *w = opaque;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+
+    if (virDomainGetUUIDString(dom, uuid) == 0) {
+        w->on_domain(w->opaque, uuid);
+    }
+}
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event,
+                        int detail, void *opaque)
+{
+    (void) conn;
+    (void) event;
+    (void) detail;
+    on_dom(dom, opaque);
+    return 0;
+}
+
+static void on_metadata(virConnectPtr conn, virDomainPtr dom, int type,
+                        const char *nsuri, void *opaque)
+{
+    (void) conn;
+    (void) type;
+    (void) nsuri;
+    on_dom(dom, opaque);
+}
+
+static void on_job_done(virConnectPtr conn, virDomainPtr dom,
+                        virTypedParameterPtr p, int n, void *opaque)
+{
+    (void) conn;
+    (void) p;
+    (void) n;
+    on_dom(dom, opaque);
+}
+
+static void on_conn_closed(virConnectPtr conn, int reason, void *opaque)
+{
+    struct dwatch *w = opaque;
+
+    (void) conn;
+    (void) reason;
+    w->on_close(w->opaque);
+}
+
+int virt_watch_domains(struct vconn *c, virt_domain_fn on_domain,
+                       virt_closed_fn on_close, void *opaque,
+                       struct ferr *err)
+{
+    static const struct {
+        int id;
+        virConnectDomainEventGenericCallback cb;
+    } events[] = {
+        /* define, undefine, start, stop, pause, resume, migrated */
+        { VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+          VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle) },
+        { VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+          VIR_DOMAIN_EVENT_CALLBACK(on_metadata) },
+        /* the end of a migration job, on either side */
+        { VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+          VIR_DOMAIN_EVENT_CALLBACK(on_job_done) },
+    };
+    struct dwatch *w = calloc(1, sizeof(*w));
+    size_t i;
+
+    if (w == NULL) {
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
+    w->on_domain = on_domain;
+    w->on_close = on_close;
+    w->opaque = opaque;
+    w->refs = 1;
+    c->dw = w;
+    for (i = 0; i < ARRAY_LEN(events); i++) {
+        __atomic_add_fetch(&w->refs, 1, __ATOMIC_ACQ_REL);
+        c->watch_ids[i] = virConnectDomainEventRegisterAny(
+            c->conn, NULL, events[i].id, events[i].cb, w, dwatch_unref);
+        if (c->watch_ids[i] < 0) {
+            dwatch_unref(w);
+            lv_err(err, FE_UNAVAILABLE, c->uri);
+            virt_unwatch_domains(c);
+            return -err->code;
+        }
+    }
+    /* a remote host that stops answering is noticed in ~15 s; local
+     * drivers (test://) have no keepalive and need none */
+    virConnectSetKeepAlive(c->conn, 5, 3);
+    __atomic_add_fetch(&w->refs, 1, __ATOMIC_ACQ_REL);
+    c->close_cb = virConnectRegisterCloseCallback(c->conn, on_conn_closed,
+                                                  w, dwatch_unref) == 0;
+    if (!c->close_cb) {
+        dwatch_unref(w);
+    }
+    return 0;
+}
+
+void virt_unwatch_domains(struct vconn *c)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(c->watch_ids); i++) {
+        if (c->watch_ids[i] >= 0) {
+            virConnectDomainEventDeregisterAny(c->conn, c->watch_ids[i]);
+            c->watch_ids[i] = -1;
+        }
+    }
+    if (c->close_cb) {
+        virConnectUnregisterCloseCallback(c->conn, on_conn_closed);
+        c->close_cb = 0;
+    }
+    if (c->dw != NULL) {
+        dwatch_unref(c->dw);
+        c->dw = NULL;
+    }
 }

@@ -13,6 +13,12 @@
 
 struct vconn;
 
+/* Domain events for the inventory: the uuid of a domain that changed
+ * (defined, undefined, started, stopped, paused, resumed, metadata, a job
+ * ended), and the connection's end; both called from the event thread. */
+typedef void (*virt_domain_fn)(void *opaque, const char *uuid);
+typedef void (*virt_closed_fn)(void *opaque);
+
 void virt_init(void);
 int  virt_connect(const char *uri, struct vconn **out, struct ferr *err);
 void virt_close(struct vconn *c);
@@ -166,5 +172,12 @@ struct vwatch *virt_watch_job(struct vconn *c, const char *uuid,
 /* 1 and *out filled once the event came (waits up to wait_ms), else 0;
  * then stops watching and frees w. */
 int virt_watch_end(struct vwatch *w, int wait_ms, struct vjob *out);
+
+/* Subscribes c to the domain events above (virt_events_start first);
+ * virt_close ends the subscription. */
+int  virt_watch_domains(struct vconn *c, virt_domain_fn on_domain,
+                        virt_closed_fn on_close, void *opaque,
+                        struct ferr *err);
+void virt_unwatch_domains(struct vconn *c);
 
 #endif

@@ -1,0 +1,439 @@
+/*
+ * inventoryd.c: the inventory process.  One libvirt connection per
+ * configured host, subscribed to its domain events; the store's instances
+ * index follows them (instances.h).
+ *
+ * Threads: libvirt's event loop (virt_events_start), which only queues
+ * work; a pool of workers, which connect, resync and refresh, one host at
+ * a time each (a host's mutex serialises the work on it, so an event's
+ * refresh never interleaves with that host's resync); and the main thread,
+ * which schedules: (re)connects with back-off (1 s doubling to 60 s),
+ * a full resync of each host every inventory_resync_interval seconds and
+ * at every (re)connect.  The store handle is shared by the workers under
+ * one mutex (SQLite writes are serial anyway).
+ *
+ * A host that cannot be reached keeps its rows as last seen, and the
+ * hosts table says it is down and why: the API reads its servers in their
+ * last known state (as Nova shows the servers of a compute service that
+ * is down), and answers 503 for a server it cannot find while a host is
+ * down (it may be there).  Hosts are connected in parallel at start; the
+ * master starts the request workers once every host has been tried.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "ferry/inventoryd.h"
+#include "ferry/instances.h"
+#include "ferry/store.h"
+#include "ferry/virt.h"
+
+#define BACKOFF_MAX 60
+#define MAX_THREADS 16
+
+enum { J_CONNECT, J_SYNC, J_REFRESH };
+
+struct job {
+    struct job *next;
+    size_t host;
+    int kind;
+    char uuid[37];
+};
+
+struct ihost {
+    struct inventoryd *d;
+    const struct conf_host *h;
+    pthread_mutex_t mu;         /* the work on this host, and c */
+    struct vconn *c;
+    char *node;
+    /* the rest under d->qmu */
+    int up, queued, lost, tried;
+    time_t next_try, next_sync;
+    int backoff;
+};
+
+struct inventoryd {
+    const struct conf *conf;
+    struct store *st;
+    pthread_mutex_t smu;        /* st */
+    pthread_mutex_t qmu;        /* the queue and the hosts' state */
+    pthread_cond_t qcv;
+    struct job *head, *tail;
+    int quit;
+    struct ihost *hosts;
+    size_t nhosts;
+    int wake[2];                /* a worker or an event wakes the main loop */
+};
+
+static void wake_main(struct inventoryd *d)
+{
+    char c = 1;
+
+    if (write(d->wake[1], &c, 1) < 0) {
+        return;                 /* full: a wake-up is already pending */
+    }
+}
+
+/* Queues a job (d->qmu held).  A refresh of a lost host is dropped: its
+ * reconnect resyncs everything. */
+static void push(struct inventoryd *d, size_t host, int kind,
+                 const char *uuid)
+{
+    struct job *j = calloc(1, sizeof(*j));
+
+    if (j == NULL) {
+        log_error("inventory: out of memory; %s resyncs later",
+                  d->hosts[host].h->name);
+        return;
+    }
+    j->host = host;
+    j->kind = kind;
+    if (uuid != NULL) {
+        memcpy(j->uuid, uuid, 36);
+    }
+    if (d->tail != NULL) {
+        d->tail->next = j;
+    } else {
+        d->head = j;
+    }
+    d->tail = j;
+    pthread_cond_signal(&d->qcv);
+}
+
+static void on_domain(void *opaque, const char *uuid)
+{
+    struct ihost *h = opaque;
+    struct inventoryd *d = h->d;
+
+    pthread_mutex_lock(&d->qmu);
+    if (!h->lost) {
+        push(d, (size_t) (h - d->hosts), J_REFRESH, uuid);
+    }
+    pthread_mutex_unlock(&d->qmu);
+}
+
+static void on_closed(void *opaque)
+{
+    struct ihost *h = opaque;
+
+    pthread_mutex_lock(&h->d->qmu);
+    h->lost = 1;
+    pthread_mutex_unlock(&h->d->qmu);
+    wake_main(h->d);
+}
+
+/* Records the host's state and, on a failure, when to try again. */
+static void host_state(struct ihost *h, int up, const struct ferr *why,
+                       int64_t synced_at)
+{
+    struct inventoryd *d = h->d;
+    struct ferr e = { 0 };
+    time_t now = time(NULL);
+
+    pthread_mutex_lock(&d->smu);
+    if (instances_host_set(d->st, h->h->name, up, h->node,
+                           up ? NULL : ferr_msg(why), synced_at, &e) < 0)
+    {
+        log_error("inventory: %s: %s", h->h->name, ferr_msg(&e));
+        ferr_clear(&e);
+    }
+    pthread_mutex_unlock(&d->smu);
+    pthread_mutex_lock(&d->qmu);
+    if (!up && (h->up || !h->tried)) {
+        log_error("inventory: host %s unreachable (retry in %d s): %s",
+                  h->h->name, h->backoff, ferr_msg(why));
+    }
+    h->tried = 1;
+    h->up = up;
+    if (up) {
+        h->backoff = 1;
+        h->next_sync = now + d->conf->inventory_resync_interval;
+    } else {
+        h->next_try = now + h->backoff;
+        h->backoff = h->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX
+                     : h->backoff * 2;
+    }
+    pthread_mutex_unlock(&d->qmu);
+    wake_main(d);
+}
+
+/* Every domain of the host, in one transaction: written with one time,
+ * then the rows of the host older than it (domains gone) removed. */
+static int full_sync(struct ihost *h, struct ferr *err)
+{
+    struct inventoryd *d = h->d;
+    struct arena a;
+    struct server *list;
+    size_t n, i;
+    int64_t at;
+    int rc;
+
+    arena_init(&a, 64 * 1024);
+    if (virt_list(h->c, &a, &list, &n, err) < 0) {
+        arena_free(&a);
+        return -err->code;
+    }
+    ferr_clear(err);            /* a domain gone while listed: skipped */
+    pthread_mutex_lock(&d->smu);
+    at = time_now_us();
+    rc = store_begin(d->st, err);
+    for (i = 0; rc == 0 && i < n; i++) {
+        list[i].host = h->h->name;
+        list[i].node = h->node;
+        rc = instances_put(d->st, &list[i], at, err);
+    }
+    if (rc == 0) {
+        rc = instances_sweep(d->st, h->h->name, at, err);
+    }
+    rc = rc == 0 ? store_commit(d->st, err) : rc;
+    if (rc < 0) {
+        store_rollback(d->st);
+    }
+    pthread_mutex_unlock(&d->smu);
+    arena_free(&a);
+    if (rc == 0) {
+        log_debug("inventory: %s synced, %zu domains", h->h->name, n);
+        host_state(h, 1, NULL, at);
+    }
+    return rc;
+}
+
+static int connect_host(struct ihost *h, struct ferr *err)
+{
+    const char *node;
+
+    pthread_mutex_lock(&h->d->qmu);
+    h->lost = 0;
+    pthread_mutex_unlock(&h->d->qmu);
+    virt_close(h->c);
+    h->c = NULL;
+    if (virt_connect(h->h->uri, &h->c, err) < 0
+        || virt_watch_domains(h->c, on_domain, on_closed, h, err) < 0)
+    {
+        return -err->code;
+    }
+    node = virt_hostname(h->c);
+    free(h->node);
+    h->node = strdup(node != NULL ? node : h->h->name);
+    return 0;
+}
+
+/* One domain, as libvirt has it now on this host (or no longer). */
+static int refresh(struct ihost *h, const char *uuid, struct ferr *err)
+{
+    struct inventoryd *d = h->d;
+    struct arena a;
+    struct server s;
+    int rc;
+
+    if (h->c == NULL) {
+        return 0;               /* not connected: the reconnect resyncs */
+    }
+    arena_init(&a, 16 * 1024);
+    rc = virt_lookup(h->c, uuid, &a, &s, err);
+    if (rc >= 0) {
+        s.host = h->h->name;
+        s.node = h->node;
+        pthread_mutex_lock(&d->smu);
+        rc = rc == 1 ? instances_put(d->st, &s, time_now_us(), err)
+             : instances_delete(d->st, uuid, h->h->name, err);
+        pthread_mutex_unlock(&d->smu);
+    }
+    arena_free(&a);
+    return rc;
+}
+
+static void run_job(struct inventoryd *d, const struct job *j)
+{
+    struct ihost *h = &d->hosts[j->host];
+    struct ferr err = { 0 };
+    int rc = 0;
+
+    pthread_mutex_lock(&h->mu);
+    if (j->kind == J_CONNECT) {
+        rc = connect_host(h, &err);
+    }
+    if (rc == 0 && j->kind != J_REFRESH) {
+        rc = h->c != NULL ? full_sync(h, &err) : 0;
+    } else if (rc == 0) {
+        rc = refresh(h, j->uuid, &err);
+    }
+    if (rc < 0 && err.code == FE_UNAVAILABLE) {
+        virt_close(h->c);
+        h->c = NULL;
+        host_state(h, 0, &err, 0);
+    } else if (rc < 0) {
+        log_error("inventory: %s: %s", h->h->name, ferr_msg(&err));
+        if (j->kind != J_REFRESH) {
+            host_state(h, h->c != NULL, &err, 0);
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    ferr_clear(&err);
+    if (j->kind != J_REFRESH) {
+        pthread_mutex_lock(&d->qmu);
+        h->queued = 0;
+        pthread_mutex_unlock(&d->qmu);
+    }
+}
+
+static void *worker(void *arg)
+{
+    struct inventoryd *d = arg;
+    struct job *j;
+
+    for (;;) {
+        pthread_mutex_lock(&d->qmu);
+        while (!d->quit && d->head == NULL) {
+            pthread_cond_wait(&d->qcv, &d->qmu);
+        }
+        if (d->quit) {
+            pthread_mutex_unlock(&d->qmu);
+            return NULL;
+        }
+        j = d->head;
+        d->head = j->next;
+        if (d->head == NULL) {
+            d->tail = NULL;
+        }
+        pthread_mutex_unlock(&d->qmu);
+        run_job(d, j);
+        free(j);
+    }
+}
+
+/* Queues what is due; returns how many hosts have been tried. */
+static size_t schedule(struct inventoryd *d)
+{
+    time_t now = time(NULL);
+    size_t i, tried = 0;
+
+    pthread_mutex_lock(&d->qmu);
+    for (i = 0; i < d->nhosts; i++) {
+        struct ihost *h = &d->hosts[i];
+
+        tried += h->tried;
+        if (h->queued) {
+            continue;
+        }
+        if ((!h->up && now >= h->next_try) || h->lost) {
+            h->queued = 1;
+            push(d, i, J_CONNECT, NULL);
+        } else if (h->up && now >= h->next_sync) {
+            h->queued = 1;
+            push(d, i, J_SYNC, NULL);
+        }
+    }
+    pthread_mutex_unlock(&d->qmu);
+    return tried;
+}
+
+static int setup(struct inventoryd *d, struct app *app, struct ferr *err)
+{
+    const char **names;
+    size_t i;
+    int rc;
+
+    d->conf = app->conf;
+    d->st = app->store;
+    d->nhosts = app->conf->nhosts;
+    d->hosts = calloc(d->nhosts ? d->nhosts : 1, sizeof(*d->hosts));
+    names = calloc(d->nhosts ? d->nhosts : 1, sizeof(*names));
+    if (d->hosts == NULL || names == NULL
+        || pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) != 0)
+    {
+        free(names);
+        return ferr_set(err, FE_NOMEM, "inventory: out of resources");
+    }
+    pthread_mutex_init(&d->smu, NULL);
+    pthread_mutex_init(&d->qmu, NULL);
+    pthread_cond_init(&d->qcv, NULL);
+    for (i = 0; i < d->nhosts; i++) {
+        d->hosts[i].d = d;
+        d->hosts[i].h = &app->conf->hosts[i];
+        d->hosts[i].backoff = 1;
+        pthread_mutex_init(&d->hosts[i].mu, NULL);
+        names[i] = app->conf->hosts[i].name;
+    }
+    /* hosts taken out of the configuration take their servers along */
+    rc = instances_keep_hosts(d->st, names, d->nhosts, err);
+    free(names);
+    return rc;
+}
+
+static void teardown(struct inventoryd *d, pthread_t *th, size_t nth)
+{
+    size_t i;
+    struct job *j;
+
+    pthread_mutex_lock(&d->qmu);
+    d->quit = 1;
+    pthread_cond_broadcast(&d->qcv);
+    pthread_mutex_unlock(&d->qmu);
+    for (i = 0; i < nth; i++) {
+        pthread_join(th[i], NULL);
+    }
+    while ((j = d->head) != NULL) {
+        d->head = j->next;
+        free(j);
+    }
+    for (i = 0; i < d->nhosts; i++) {
+        virt_close(d->hosts[i].c);
+        free(d->hosts[i].node);
+        pthread_mutex_destroy(&d->hosts[i].mu);
+    }
+    free(d->hosts);
+    close(d->wake[0]);
+    close(d->wake[1]);
+}
+
+int inventoryd_main(struct app *app, volatile sig_atomic_t *stop,
+                    int wake_fd, int ready_fd)
+{
+    struct inventoryd d;
+    struct ferr err = { 0 };
+    pthread_t th[MAX_THREADS];
+    size_t nth = 0, want, i;
+
+    memset(&d, 0, sizeof(d));
+    d.wake[0] = d.wake[1] = -1;
+    if (setup(&d, app, &err) < 0) {
+        log_error("inventory: %s", ferr_msg(&err));
+        return -1;
+    }
+    want = d.nhosts < MAX_THREADS ? d.nhosts : MAX_THREADS;
+    for (nth = 0; nth < (want ? want : 1); nth++) {
+        if (pthread_create(&th[nth], NULL, worker, &d) != 0) {
+            break;
+        }
+    }
+    log_info("inventory: %zu hosts, %zu threads, resync every %d s",
+             d.nhosts, nth, app->conf->inventory_resync_interval);
+    while (!*stop) {
+        struct pollfd p[2] = {
+            { d.wake[0], POLLIN, 0 }, { wake_fd, POLLIN, 0 },
+        };
+        char buf[256];
+
+        if (schedule(&d) == d.nhosts && ready_fd >= 0) {
+            if (write(ready_fd, "r", 1) < 0) {
+                log_error("inventory: ready: %s", strerror(errno));
+            }
+            close(ready_fd);
+            ready_fd = -1;
+            log_info("inventory: every host tried; serving");
+        }
+        poll(p, 2, 1000);
+        for (i = 0; i < 2; i++) {
+            while ((p[i].revents & POLLIN) && read(p[i].fd, buf,
+                                                   sizeof(buf)) > 0) {
+            }
+        }
+    }
+    teardown(&d, th, nth);
+    return 0;
+}

@@ -1,0 +1,553 @@
+/*
+ * store_instances.c: the instances index and the hosts table of the store
+ * (see instances.h), on the handle of store.c.  Its statements are
+ * prepared once per handle and kept, so a read compiles no SQL.
+ *
+ * A row holds everything a server renders from libvirt: the domain's
+ * state, its sizes and ferry's instance metadata (server.h), the
+ * <meta key> items as a blob of NUL-terminated key, value pairs.  What a
+ * server shows from the store (task state, fault) is added by the reader.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ferry/instances.h"
+#include "store_priv.h"
+
+static const char instances_sql[] =
+    "CREATE TABLE IF NOT EXISTS instances ("
+    " uuid TEXT NOT NULL, host TEXT NOT NULL, node TEXT,"
+    " name TEXT NOT NULL, instance_name TEXT NOT NULL,"
+    " project_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+    " power_state INTEGER NOT NULL, vm_state TEXT NOT NULL,"
+    " active INTEGER NOT NULL, has_metadata INTEGER NOT NULL,"
+    " launched INTEGER NOT NULL, locked INTEGER NOT NULL,"
+    " locked_reason TEXT, description TEXT,"
+    " created INTEGER NOT NULL, launched_at INTEGER NOT NULL,"
+    " vcpus INTEGER NOT NULL, ram_mb INTEGER NOT NULL,"
+    " disk_gb INTEGER NOT NULL, ephemeral_gb INTEGER NOT NULL,"
+    " swap_mb INTEGER NOT NULL, flavor_id TEXT NOT NULL,"
+    " flavor_name TEXT NOT NULL, image_id TEXT NOT NULL, az TEXT NOT NULL,"
+    " key_name TEXT, meta BLOB, flags INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL, PRIMARY KEY (uuid, host));"
+    "CREATE INDEX IF NOT EXISTS instances_order"
+    " ON instances(created DESC, uuid DESC, active DESC);"
+    "CREATE INDEX IF NOT EXISTS instances_project"
+    " ON instances(project_id, created DESC, uuid DESC, active DESC);"
+    "CREATE INDEX IF NOT EXISTS instances_name ON instances(name);"
+    "CREATE INDEX IF NOT EXISTS instances_host"
+    " ON instances(host, updated_at);"
+    "CREATE TABLE IF NOT EXISTS inventory_hosts ("
+    " name TEXT PRIMARY KEY, up INTEGER NOT NULL, node TEXT, error TEXT,"
+    " synced_at INTEGER, updated_at INTEGER NOT NULL);";
+
+#define INST_COLUMNS \
+    "uuid, host, node, name, instance_name, project_id, user_id," \
+    " power_state, vm_state, has_metadata, launched, locked," \
+    " locked_reason, description, created, launched_at, vcpus, ram_mb," \
+    " disk_gb, ephemeral_gb, swap_mb, flavor_id, flavor_name, image_id," \
+    " az, key_name, meta, flags"
+#define INST_ORDER " ORDER BY created DESC, uuid DESC, active DESC"
+#define INST_AFTER " (created < ?1 OR (created = ?1 AND uuid < ?2))"
+
+enum {
+    Q_PUT, Q_DELETE, Q_SWEEP, Q_GET, Q_MARKER, Q_ALL, Q_ALL_AFTER, Q_PROJ,
+    Q_PROJ_AFTER, Q_HOST_SET, Q_HOST_GET, Q_MOVE, Q__COUNT
+};
+
+static const char *const queries[Q__COUNT] = {
+    [Q_PUT] = "INSERT INTO instances (" INST_COLUMNS ", active, updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26,"
+        " ?27, ?28, ?29, ?30) ON CONFLICT (uuid, host) DO UPDATE SET"
+        " node = ?3, name = ?4, instance_name = ?5, project_id = ?6,"
+        " user_id = ?7, power_state = ?8, vm_state = ?9, has_metadata = ?10,"
+        " launched = ?11, locked = ?12, locked_reason = ?13,"
+        " description = ?14, created = ?15, launched_at = ?16, vcpus = ?17,"
+        " ram_mb = ?18, disk_gb = ?19, ephemeral_gb = ?20, swap_mb = ?21,"
+        " flavor_id = ?22, flavor_name = ?23, image_id = ?24, az = ?25,"
+        " key_name = ?26, meta = ?27, flags = ?28, active = ?29,"
+        " updated_at = ?30",
+    [Q_DELETE] = "DELETE FROM instances WHERE uuid = ?1 AND host = ?2",
+    [Q_SWEEP] = "DELETE FROM instances WHERE host = ?1 AND updated_at < ?2",
+    [Q_GET] = "SELECT " INST_COLUMNS " FROM instances WHERE uuid = ?1"
+        " ORDER BY active DESC, updated_at DESC LIMIT 1",
+    [Q_MARKER] = "SELECT created, uuid FROM instances WHERE uuid = ?1"
+        " LIMIT 1",
+    [Q_ALL] = "SELECT " INST_COLUMNS " FROM instances" INST_ORDER,
+    [Q_ALL_AFTER] = "SELECT " INST_COLUMNS " FROM instances WHERE"
+        INST_AFTER INST_ORDER,
+    [Q_PROJ] = "SELECT " INST_COLUMNS " FROM instances WHERE"
+        " project_id = ?3" INST_ORDER,
+    [Q_PROJ_AFTER] = "SELECT " INST_COLUMNS " FROM instances WHERE"
+        " project_id = ?3 AND" INST_AFTER INST_ORDER,
+    [Q_HOST_SET] = "INSERT INTO inventory_hosts (name, up, node, error,"
+        " synced_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT (name) DO UPDATE SET up = ?2,"
+        " node = coalesce(?3, node), error = ?4,"
+        " synced_at = coalesce(?5, synced_at), updated_at = ?6",
+    [Q_HOST_GET] = "SELECT up, node, error, synced_at, updated_at"
+        " FROM inventory_hosts WHERE name = ?1",
+    /* a runner that moved a guest says so at once; the inventory's events
+     * from both hosts follow */
+    [Q_MOVE] = "UPDATE OR IGNORE instances SET host = ?2, updated_at = ?3"
+        " WHERE uuid = ?1 AND host != ?2",
+};
+
+/* flags bits */
+enum { F_TPM = 1, F_SEV = 2, F_VDPA = 4, F_HOSTDEV = 8 };
+
+int store_instances_prepare(struct store *s, struct ferr *err)
+{
+    sqlite3_stmt *st;
+    char *msg = NULL;
+    int old = 0;
+
+    /* the instance -> host hint table of earlier versions: replaced */
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM pragma_table_info("
+                           "'instances') WHERE name = 'uuid' AND NOT EXISTS"
+                           " (SELECT 1 FROM pragma_table_info('instances')"
+                           " WHERE name = 'instance_name')", -1, &st, NULL)
+        == SQLITE_OK)
+    {
+        old = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+    }
+    if ((old && sqlite3_exec(s->db, "DROP TABLE instances", NULL, NULL,
+                             &msg) != SQLITE_OK)
+        || sqlite3_exec(s->db, instances_sql, NULL, NULL, &msg) != SQLITE_OK)
+    {
+        ferr_set(err, FE_CONFIG, "cannot prepare the instances index: %s",
+                 msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -FE_CONFIG;
+    }
+    return 0;
+}
+
+void store_instances_close(struct store *s)
+{
+    size_t i;
+
+    for (i = 0; i < STORE_NCACHED; i++) {
+        sqlite3_finalize(s->cached[i]);
+        s->cached[i] = NULL;
+    }
+}
+
+/* The cached statement q, reset and unbound; NULL (err set) on failure. */
+static sqlite3_stmt *stmt(struct store *s, int q, struct ferr *err)
+{
+    sqlite3_stmt *st = s->cached[q];
+
+    if (st == NULL) {
+        if (sqlite3_prepare_v3(s->db, queries[q], -1,
+                               SQLITE_PREPARE_PERSISTENT, &st, NULL)
+            != SQLITE_OK)
+        {
+            store_db_err(s, err, "prepare");
+            return NULL;
+        }
+        s->cached[q] = st;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+/* Steps a write; the statement is reset for the next user. */
+static int done(struct store *s, sqlite3_stmt *st, struct ferr *err,
+                const char *what)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : store_db_err(s, err, what);
+}
+
+static void btext(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v == NULL) {
+        sqlite3_bind_null(st, i);
+    } else {
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    }
+}
+
+/* The <meta> items as key\0value\0... into buf (a malloc'd block). */
+static char *meta_blob(const struct server *s, size_t *len)
+{
+    size_t i, n = 0;
+    char *b, *p;
+
+    for (i = 0; i < s->nmeta; i++) {
+        n += strlen(s->meta[i].key) + strlen(s->meta[i].value) + 2;
+    }
+    b = p = malloc(n ? n : 1);
+    for (i = 0; b != NULL && i < s->nmeta; i++) {
+        p = stpcpy(p, s->meta[i].key) + 1;
+        p = stpcpy(p, s->meta[i].value) + 1;
+    }
+    *len = n;
+    return b;
+}
+
+int instances_put(struct store *st, const struct server *s, int64_t at,
+                  struct ferr *err)
+{
+    sqlite3_stmt *q = stmt(st, Q_PUT, err);
+    size_t mlen;
+    char *meta;
+    int rc;
+
+    if (q == NULL) {
+        return -err->code;
+    }
+    meta = meta_blob(s, &mlen);
+    if (meta == NULL) {
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
+    btext(q, 1, s->uuid);
+    btext(q, 2, s->host);
+    btext(q, 3, s->node);
+    btext(q, 4, s->name);
+    btext(q, 5, s->instance_name);
+    btext(q, 6, s->project_id);
+    btext(q, 7, s->user_id);
+    sqlite3_bind_int(q, 8, s->power_state);
+    btext(q, 9, s->vm_state);
+    sqlite3_bind_int(q, 10, s->has_metadata);
+    sqlite3_bind_int(q, 11, s->launched);
+    sqlite3_bind_int(q, 12, s->locked);
+    btext(q, 13, s->locked_reason);
+    btext(q, 14, s->description);
+    sqlite3_bind_int64(q, 15, s->created);
+    sqlite3_bind_int64(q, 16, s->launched_at);
+    sqlite3_bind_int(q, 17, s->vcpus);
+    sqlite3_bind_int64(q, 18, s->ram_mb);
+    sqlite3_bind_int64(q, 19, s->disk_gb);
+    sqlite3_bind_int64(q, 20, s->ephemeral_gb);
+    sqlite3_bind_int64(q, 21, s->swap_mb);
+    btext(q, 22, s->flavor_id);
+    btext(q, 23, s->flavor_name);
+    btext(q, 24, s->image_id);
+    btext(q, 25, s->az);
+    btext(q, 26, s->key_name);
+    sqlite3_bind_blob(q, 27, meta, (int) mlen, SQLITE_STATIC);
+    sqlite3_bind_int(q, 28, (s->has_tpm ? F_TPM : 0) | (s->has_sev ? F_SEV
+                     : 0) | (s->has_vdpa ? F_VDPA : 0)
+                     | (s->has_hostdev ? F_HOSTDEV : 0));
+    sqlite3_bind_int(q, 29, s->power_state == 1 || s->power_state == 3);
+    sqlite3_bind_int64(q, 30, at);
+    rc = done(st, q, err, "put instance");
+    sqlite3_clear_bindings(q);
+    free(meta);
+    return rc;
+}
+
+int instances_delete(struct store *st, const char *uuid, const char *host,
+                     struct ferr *err)
+{
+    sqlite3_stmt *q = stmt(st, Q_DELETE, err);
+
+    if (q == NULL) {
+        return -err->code;
+    }
+    btext(q, 1, uuid);
+    btext(q, 2, host);
+    return done(st, q, err, "delete instance");
+}
+
+int instances_sweep(struct store *st, const char *host, int64_t at,
+                    struct ferr *err)
+{
+    sqlite3_stmt *q = stmt(st, Q_SWEEP, err);
+
+    if (q == NULL) {
+        return -err->code;
+    }
+    btext(q, 1, host);
+    sqlite3_bind_int64(q, 2, at);
+    return done(st, q, err, "sweep instances");
+}
+
+int instances_keep_hosts(struct store *st, const char *const *names,
+                         size_t n, struct ferr *err)
+{
+    static const char *const drop[] = {
+        "DELETE FROM instances WHERE host NOT IN (SELECT value FROM k)",
+        "DELETE FROM inventory_hosts WHERE name NOT IN (SELECT value FROM k)",
+    };
+    sqlite3_stmt *q;
+    size_t i;
+
+    /* a temporary table, as the list of names has no bound */
+    if (sqlite3_exec(st->db, "CREATE TEMP TABLE IF NOT EXISTS k (value TEXT"
+                     " PRIMARY KEY); DELETE FROM k", NULL, NULL, NULL)
+        != SQLITE_OK
+        || sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO k VALUES (?1)",
+                              -1, &q, NULL) != SQLITE_OK)
+    {
+        return store_db_err(st, err, "keep hosts");
+    }
+    for (i = 0; i < n; i++) {
+        sqlite3_reset(q);
+        btext(q, 1, names[i]);
+        if (sqlite3_step(q) != SQLITE_DONE) {
+            sqlite3_finalize(q);
+            return store_db_err(st, err, "keep hosts");
+        }
+    }
+    sqlite3_finalize(q);
+    for (i = 0; i < ARRAY_LEN(drop); i++) {
+        if (sqlite3_exec(st->db, drop[i], NULL, NULL, NULL) != SQLITE_OK) {
+            return store_db_err(st, err, "keep hosts");
+        }
+    }
+    return 0;
+}
+
+static const char *ctext(sqlite3_stmt *q, int i)
+{
+    return (const char *) sqlite3_column_text(q, i);
+}
+
+/* Row q into s; strings point into the row (valid until the next step)
+ * unless a is given. */
+static void read_inst(sqlite3_stmt *q, struct arena *a, struct server *s)
+{
+    const char *b, *end;
+    int flags, i;
+
+    memset(s, 0, sizeof(*s));
+    snprintf(s->uuid, sizeof(s->uuid), "%s", ctext(q, 0));
+    s->host = ctext(q, 1);
+    s->node = ctext(q, 2);
+    s->name = ctext(q, 3);
+    s->instance_name = ctext(q, 4);
+    s->project_id = ctext(q, 5);
+    s->user_id = ctext(q, 6);
+    s->power_state = sqlite3_column_int(q, 7);
+    s->vm_state = ctext(q, 8);
+    s->has_metadata = sqlite3_column_int(q, 9);
+    s->launched = sqlite3_column_int(q, 10);
+    s->locked = sqlite3_column_int(q, 11);
+    s->locked_reason = ctext(q, 12);
+    s->description = ctext(q, 13);
+    s->created = sqlite3_column_int64(q, 14);
+    s->launched_at = sqlite3_column_int64(q, 15);
+    s->vcpus = sqlite3_column_int(q, 16);
+    s->ram_mb = sqlite3_column_int64(q, 17);
+    s->disk_gb = sqlite3_column_int64(q, 18);
+    s->ephemeral_gb = sqlite3_column_int64(q, 19);
+    s->swap_mb = sqlite3_column_int64(q, 20);
+    s->flavor_id = ctext(q, 21);
+    s->flavor_name = ctext(q, 22);
+    s->image_id = ctext(q, 23);
+    s->az = ctext(q, 24);
+    s->key_name = ctext(q, 25);
+    b = sqlite3_column_blob(q, 26);
+    end = b + sqlite3_column_bytes(q, 26);
+    while (b != NULL && b < end && s->nmeta < SERVER_MAX_META) {
+        s->meta[s->nmeta].key = b;
+        b += strlen(b) + 1;
+        s->meta[s->nmeta].value = b < end ? b : "";
+        b += b < end ? strlen(b) + 1 : 0;
+        s->nmeta++;
+    }
+    flags = sqlite3_column_int(q, 27);
+    s->has_tpm = (flags & F_TPM) != 0;
+    s->has_sev = (flags & F_SEV) != 0;
+    s->has_vdpa = (flags & F_VDPA) != 0;
+    s->has_hostdev = (flags & F_HOSTDEV) != 0;
+    if (a != NULL) {
+        const char **strs[] = {
+            &s->host, &s->node, &s->name, &s->instance_name, &s->project_id,
+            &s->user_id, &s->vm_state, &s->locked_reason, &s->description,
+            &s->flavor_id, &s->flavor_name, &s->image_id, &s->az,
+            &s->key_name,
+        };
+
+        for (i = 0; i < (int) ARRAY_LEN(strs); i++) {
+            *strs[i] = *strs[i] ? arena_strdup(a, *strs[i]) : NULL;
+        }
+        for (i = 0; i < (int) s->nmeta; i++) {
+            s->meta[i].key = arena_strdup(a, s->meta[i].key);
+            s->meta[i].value = arena_strdup(a, s->meta[i].value);
+        }
+    }
+}
+
+int instances_get(struct store *st, const char *uuid, struct arena *a,
+                  struct server *out, struct ferr *err)
+{
+    sqlite3_stmt *q = stmt(st, Q_GET, err);
+    int rc;
+
+    if (q == NULL) {
+        return -err->code;
+    }
+    btext(q, 1, uuid);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        read_inst(q, a, out);
+    }
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW) {
+        return 1;
+    }
+    return rc == SQLITE_DONE ? 0 : store_db_err(st, err, "get instance");
+}
+
+/* The sort key of marker: 1 found, 0 not, <0 error. */
+static int marker_key(struct store *st, const char *marker, int64_t *created,
+                      char uuid[37], struct ferr *err)
+{
+    sqlite3_stmt *q = stmt(st, Q_MARKER, err);
+    int rc;
+
+    if (q == NULL) {
+        return -err->code;
+    }
+    btext(q, 1, marker);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *created = sqlite3_column_int64(q, 0);
+        snprintf(uuid, 37, "%s", ctext(q, 1));
+    }
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        return rc == SQLITE_ROW;
+    }
+    return store_db_err(st, err, "marker");
+}
+
+int instances_each(struct store *st, const char *project,
+                   const char *marker, struct arena *a, instances_fn fn,
+                   void *ctx, struct ferr *err)
+{
+    sqlite3_stmt *q;
+    int64_t created = 0;
+    char after[37], last[37] = "";
+    int rc = 0;
+    struct server s;
+
+    (void) a;
+    if (marker != NULL) {
+        rc = marker_key(st, marker, &created, after, err);
+        if (rc <= 0) {
+            return rc;
+        }
+    }
+    q = stmt(st, project ? (marker ? Q_PROJ_AFTER : Q_PROJ)
+             : (marker ? Q_ALL_AFTER : Q_ALL), err);
+    if (q == NULL) {
+        return -err->code;
+    }
+    if (marker != NULL) {
+        sqlite3_bind_int64(q, 1, created);
+        btext(q, 2, after);
+    }
+    btext(q, 3, project);
+    rc = 0;
+    while (rc == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        rc = 0;
+        if (strcmp(ctext(q, 0), last) == 0) {
+            continue;       /* the same domain on a second host */
+        }
+        snprintf(last, sizeof(last), "%s", ctext(q, 0));
+        read_inst(q, NULL, &s);
+        rc = fn(ctx, &s, err);
+    }
+    sqlite3_reset(q);
+    if (rc < 0) {
+        return rc;
+    }
+    return rc == 1 || rc == SQLITE_DONE ? 1 : store_db_err(st, err, "list");
+}
+
+int instances_host_set(struct store *st, const char *host, int up,
+                       const char *node, const char *error,
+                       int64_t synced_at, struct ferr *err)
+{
+    sqlite3_stmt *q = stmt(st, Q_HOST_SET, err);
+
+    if (q == NULL) {
+        return -err->code;
+    }
+    btext(q, 1, host);
+    sqlite3_bind_int(q, 2, up);
+    btext(q, 3, node);
+    btext(q, 4, error);
+    if (synced_at != 0) {
+        sqlite3_bind_int64(q, 5, synced_at);
+    }
+    sqlite3_bind_int64(q, 6, time_now_us());
+    return done(st, q, err, "host state");
+}
+
+int instances_host_get(struct store *st, const char *host, struct arena *a,
+                       struct host_state *out, struct ferr *err)
+{
+    sqlite3_stmt *q = stmt(st, Q_HOST_GET, err);
+    int rc;
+
+    if (q == NULL) {
+        return -err->code;
+    }
+    memset(out, 0, sizeof(*out));
+    btext(q, 1, host);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        out->known = 1;
+        out->up = sqlite3_column_int(q, 0);
+        out->node = ctext(q, 1) ? arena_strdup(a, ctext(q, 1)) : NULL;
+        out->error = ctext(q, 2) ? arena_strdup(a, ctext(q, 2)) : NULL;
+        out->synced_at = sqlite3_column_int64(q, 3);
+        out->updated_at = sqlite3_column_int64(q, 4);
+    }
+    sqlite3_reset(q);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+           : store_db_err(st, err, "host state");
+}
+
+/* --- the host of an instance (store.h), for the runners --------------- */
+
+int store_host_get(struct store *s, const char *uuid, char *host,
+                   size_t hostsz)
+{
+    struct ferr err = { 0 };
+    sqlite3_stmt *q = stmt(s, Q_GET, &err);
+    int found;
+
+    if (q == NULL) {
+        ferr_clear(&err);
+        return 0;
+    }
+    btext(q, 1, uuid);
+    found = sqlite3_step(q) == SQLITE_ROW;
+    if (found) {
+        snprintf(host, hostsz, "%s", ctext(q, 1));
+    }
+    sqlite3_reset(q);
+    return found;
+}
+
+int store_host_set(struct store *s, const char *uuid, const char *host)
+{
+    struct ferr err = { 0 };
+    sqlite3_stmt *q = stmt(s, Q_MOVE, &err);
+
+    if (q == NULL) {
+        ferr_clear(&err);
+        return -FE_INTERNAL;
+    }
+    btext(q, 1, uuid);
+    btext(q, 2, host);
+    sqlite3_bind_int64(q, 3, time_now_us());
+    if (done(s, q, &err, "move instance") < 0) {
+        ferr_clear(&err);
+        return -FE_INTERNAL;
+    }
+    return 0;
+}

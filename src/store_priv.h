@@ -1,0 +1,34 @@
+/*
+ * store_priv.h: what the files of the store module (store.c,
+ * store_instances.c) share and nothing else includes: the handle and its
+ * error mapping.
+ */
+#ifndef FERRY_STORE_PRIV_H
+#define FERRY_STORE_PRIV_H
+
+#include <sqlite3.h>
+#include "ferry/store.h"
+
+/* Statements prepared once per handle and kept (store_instances.c). */
+#define STORE_NCACHED 16
+
+struct store {
+    sqlite3 *db;
+    int timeout_ms;             /* busy timeout of its statements */
+    sqlite3_stmt *cached[STORE_NCACHED];
+};
+
+/* The longest statement a template expands to. */
+#define SQL_MAX 4096
+
+/* tmpl with its {NAME} status lists written out (store.c's sql_lists:
+ * ENDED, HOLDS, ...) into out[SQL_MAX]. */
+int  store_sql_expand(const char *tmpl, char *out, struct ferr *err);
+/* A failed statement as FE_UNAVAILABLE (busy, full, I/O) or FE_INTERNAL. */
+int  store_db_err(struct store *s, struct ferr *err, const char *what);
+/* Creates (or upgrades) the instances index and the hosts table. */
+int  store_instances_prepare(struct store *s, struct ferr *err);
+/* Finalizes the cached statements. */
+void store_instances_close(struct store *s);
+
+#endif
