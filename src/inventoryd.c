@@ -365,30 +365,16 @@ static int setup(struct inventoryd *d, struct app *app, struct ferr *err)
     return rc;
 }
 
-static void teardown(struct inventoryd *d, pthread_t *th, size_t nth)
+/* The process ends right after: the workers are not joined (one may be
+ * waiting on a host that does not answer), but none is in the store, whose
+ * mutex this keeps; the store handle is closed by the caller. */
+static void stop_workers(struct inventoryd *d)
 {
-    size_t i;
-    struct job *j;
-
     pthread_mutex_lock(&d->qmu);
     d->quit = 1;
     pthread_cond_broadcast(&d->qcv);
     pthread_mutex_unlock(&d->qmu);
-    for (i = 0; i < nth; i++) {
-        pthread_join(th[i], NULL);
-    }
-    while ((j = d->head) != NULL) {
-        d->head = j->next;
-        free(j);
-    }
-    for (i = 0; i < d->nhosts; i++) {
-        virt_close(d->hosts[i].c);
-        free(d->hosts[i].node);
-        pthread_mutex_destroy(&d->hosts[i].mu);
-    }
-    free(d->hosts);
-    close(d->wake[0]);
-    close(d->wake[1]);
+    pthread_mutex_lock(&d->smu);
 }
 
 int inventoryd_main(struct app *app, volatile sig_atomic_t *stop,
@@ -434,6 +420,6 @@ int inventoryd_main(struct app *app, volatile sig_atomic_t *stop,
             }
         }
     }
-    teardown(&d, th, nth);
+    stop_workers(&d);
     return 0;
 }

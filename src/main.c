@@ -210,6 +210,7 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
         rc = runner_main(&app, &got_term, wake_pipe[0]);
     } else if (kind == KIND_INVENTORY) {
         close(listen_fd);
+        prctl(PR_SET_NAME, "ferry-inventory");      /* for ps, and tests */
         rc = inventoryd_main(&app, &got_term, wake_pipe[0], ready_pipe[1]);
     } else {
         rc = fcgi_serve(listen_fd, &app, &got_term, wake_pipe[0]);

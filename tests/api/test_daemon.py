@@ -74,9 +74,7 @@ class Sandbox:
         return int(open(os.path.join(self.dir, "ferryd.pid")).read())
 
     def workers(self):
-        out = subprocess.run(["pgrep", "-P", str(self.master)],
-                             capture_output=True, text=True).stdout
-        return sorted(int(p) for p in out.split())
+        return children(self.master)
 
     def get(self, path, token=None, **kw):
         return requests.get(self.url + path, verify=self.ca, timeout=10,
@@ -276,9 +274,19 @@ def test_sigterm_stops_master_and_workers(sandbox):
 
 
 def children(pid):
+    """The request workers and runners of master pid: its children but the
+    inventory process (named ferry-inventory), of which there is one."""
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
                          text=True).stdout
-    return sorted(int(p) for p in out.split())
+    return sorted(int(p) for p in out.split() if not is_inventory(int(p)))
+
+
+def is_inventory(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip() == "ferry-inventory"
+    except OSError:
+        return False
 
 
 def test_most_workers_and_runners_the_config_accepts_start_and_stop():
@@ -415,9 +423,7 @@ def test_fastcgi_allow_lists_from_the_config():
 # ---- the master killed with -9 (issue 16, item 4) --------------------------
 
 def children_of(pid):
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
-                         text=True).stdout
-    return sorted(int(p) for p in out.split())
+    return children(pid)
 
 
 def alive(pid):
