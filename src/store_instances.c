@@ -37,6 +37,10 @@ static const char instances_sql[] =
     "CREATE INDEX IF NOT EXISTS instances_name ON instances(name);"
     "CREATE INDEX IF NOT EXISTS instances_host"
     " ON instances(host, updated_at);"
+    /* where a runner last put an instance (it says so at once; the
+     * inventory confirms with libvirt) */
+    "CREATE TABLE IF NOT EXISTS instance_hosts ("
+    " uuid TEXT PRIMARY KEY, host TEXT NOT NULL, updated_at INTEGER);"
     "CREATE TABLE IF NOT EXISTS inventory_hosts ("
     " name TEXT PRIMARY KEY, up INTEGER NOT NULL, node TEXT, error TEXT,"
     " synced_at INTEGER, updated_at INTEGER NOT NULL);";
@@ -52,7 +56,8 @@ static const char instances_sql[] =
 
 enum {
     Q_PUT, Q_DELETE, Q_SWEEP, Q_GET, Q_MARKER, Q_ALL, Q_ALL_AFTER, Q_PROJ,
-    Q_PROJ_AFTER, Q_HOST_SET, Q_HOST_GET, Q_MOVE, Q__COUNT
+    Q_PROJ_AFTER, Q_HOST_SET, Q_HOST_GET, Q_MOVE, Q_HINT_GET, Q_HINT_SET,
+    Q__COUNT
 };
 
 static const char *const queries[Q__COUNT] = {
@@ -92,6 +97,15 @@ static const char *const queries[Q__COUNT] = {
      * from both hosts follow */
     [Q_MOVE] = "UPDATE OR IGNORE instances SET host = ?2, updated_at = ?3"
         " WHERE uuid = ?1 AND host != ?2",
+    /* the newer of the index (where it is active) and the runner's word */
+    [Q_HINT_GET] = "SELECT host FROM (SELECT host, updated_at FROM"
+        " (SELECT host, updated_at FROM instances WHERE uuid = ?1"
+        " ORDER BY active DESC, updated_at DESC LIMIT 1) UNION ALL"
+        " SELECT host, updated_at FROM instance_hosts WHERE uuid = ?1)"
+        " ORDER BY updated_at DESC LIMIT 1",
+    [Q_HINT_SET] = "INSERT INTO instance_hosts (uuid, host, updated_at)"
+        " VALUES (?1, ?2, ?3) ON CONFLICT (uuid) DO UPDATE SET"
+        " host = ?2, updated_at = ?3",
 };
 
 /* flags bits */
@@ -517,7 +531,7 @@ int store_host_get(struct store *s, const char *uuid, char *host,
                    size_t hostsz)
 {
     struct ferr err = { 0 };
-    sqlite3_stmt *q = stmt(s, Q_GET, &err);
+    sqlite3_stmt *q = stmt(s, Q_HINT_GET, &err);
     int found;
 
     if (q == NULL) {
@@ -527,27 +541,35 @@ int store_host_get(struct store *s, const char *uuid, char *host,
     btext(q, 1, uuid);
     found = sqlite3_step(q) == SQLITE_ROW;
     if (found) {
-        snprintf(host, hostsz, "%s", ctext(q, 1));
+        snprintf(host, hostsz, "%s", ctext(q, 0));
     }
     sqlite3_reset(q);
     return found;
 }
 
+/* The runner's word, and the index's row moved with it so that the API
+ * reads the new host before the inventory's events confirm it. */
 int store_host_set(struct store *s, const char *uuid, const char *host)
 {
+    static const int steps[] = { Q_HINT_SET, Q_MOVE };
     struct ferr err = { 0 };
-    sqlite3_stmt *q = stmt(s, Q_MOVE, &err);
+    int64_t now = time_now_us();
+    size_t i;
 
-    if (q == NULL) {
-        ferr_clear(&err);
-        return -FE_INTERNAL;
-    }
-    btext(q, 1, uuid);
-    btext(q, 2, host);
-    sqlite3_bind_int64(q, 3, time_now_us());
-    if (done(s, q, &err, "move instance") < 0) {
-        ferr_clear(&err);
-        return -FE_INTERNAL;
+    for (i = 0; i < ARRAY_LEN(steps); i++) {
+        sqlite3_stmt *q = stmt(s, steps[i], &err);
+
+        if (q == NULL) {
+            ferr_clear(&err);
+            return -FE_INTERNAL;
+        }
+        btext(q, 1, uuid);
+        btext(q, 2, host);
+        sqlite3_bind_int64(q, 3, now);
+        if (done(s, q, &err, "instance host") < 0) {
+            ferr_clear(&err);
+            return -FE_INTERNAL;
+        }
     }
     return 0;
 }

@@ -1,0 +1,201 @@
+/* test_instances.c: the store's instances index (instances.h): a server
+ * written and read back whole, one row per domain per host with the
+ * active one winning, the list order, project filter and marker, the
+ * resync sweep, and the hosts table. */
+#include <stdlib.h>
+#include <unistd.h>
+#include "unit.h"
+#include "ferry/instances.h"
+
+static void server(struct server *s, const char *uuid, const char *host,
+                   const char *name, const char *project, int64_t created,
+                   int power)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->uuid, sizeof(s->uuid), "%s", uuid);
+    s->host = host;
+    s->node = "node";
+    s->name = name;
+    s->instance_name = "instance-1";
+    s->project_id = project;
+    s->user_id = "u1";
+    s->power_state = power;
+    s->vm_state = power == 1 ? "active" : "stopped";
+    s->created = created;
+    s->flavor_id = "f1";
+    s->flavor_name = "m1.tiny";
+    s->image_id = "";
+    s->az = "nova";
+}
+
+struct seen {
+    char ids[8][37];
+    const char *hosts[8];
+    int n, stop_at;
+};
+
+static int collect(void *ctx, const struct server *s, struct ferr *err)
+{
+    struct seen *v = ctx;
+
+    (void) err;
+    snprintf(v->ids[v->n], 37, "%s", s->uuid);
+    v->hosts[v->n] = strcmp(s->host, "a") == 0 ? "a" : "b";
+    v->n++;
+    return v->n == v->stop_at;
+}
+
+#define U1 "10000000-0000-4000-8000-000000000001"
+#define U2 "20000000-0000-4000-8000-000000000002"
+#define U3 "30000000-0000-4000-8000-000000000003"
+
+static void round_trip(struct store *st, struct arena *a)
+{
+    struct server s, got;
+    struct ferr e = { 0 };
+
+    server(&s, U1, "a", "web", "p1", 100, 4);
+    s.locked = 1;
+    s.locked_reason = NULL;
+    s.description = "d";
+    s.key_name = NULL;
+    s.has_tpm = 1;
+    s.launched_at = 50;
+    s.launched = 1;
+    s.ram_mb = 512;
+    s.meta[0].key = "k1";
+    s.meta[0].value = "";
+    s.meta[1].key = "k2";
+    s.meta[1].value = "v2";
+    s.nmeta = 2;
+    CHECK_INT(instances_put(st, &s, 1000, &e), 0);
+    CHECK_INT(instances_get(st, U1, a, &got, &e), 1);
+    CHECK_STR(got.name, "web");
+    CHECK_STR(got.host, "a");
+    CHECK_STR(got.node, "node");
+    CHECK_STR(got.vm_state, "stopped");
+    CHECK_INT(got.power_state, 4);
+    CHECK_INT(got.locked, 1);
+    CHECK(got.locked_reason == NULL);
+    CHECK(got.key_name == NULL);
+    CHECK_STR(got.description, "d");
+    CHECK_INT(got.has_tpm, 1);
+    CHECK_INT(got.has_sev, 0);
+    CHECK_INT(got.launched_at, 50);
+    CHECK_INT(got.ram_mb, 512);
+    CHECK_INT(got.nmeta, 2);
+    CHECK_STR(got.meta[0].key, "k1");
+    CHECK_STR(got.meta[0].value, "");
+    CHECK_STR(got.meta[1].value, "v2");
+    CHECK_INT(instances_get(st, U3, a, &got, &e), 0);
+}
+
+static void two_hosts_and_lists(struct store *st, struct arena *a)
+{
+    struct server s, got;
+    struct ferr e = { 0 };
+    struct seen v;
+
+    /* U1 also defined (active) on b: the active row wins, listed once */
+    server(&s, U1, "b", "web", "p1", 100, 1);
+    CHECK_INT(instances_put(st, &s, 1000, &e), 0);
+    CHECK_INT(instances_get(st, U1, a, &got, &e), 1);
+    CHECK_STR(got.host, "b");
+    server(&s, U2, "a", "db", "p2", 300, 1);
+    CHECK_INT(instances_put(st, &s, 1000, &e), 0);
+    server(&s, U3, "a", "cache", "p1", 200, 1);
+    CHECK_INT(instances_put(st, &s, 1000, &e), 0);
+
+    memset(&v, 0, sizeof(v));
+    CHECK_INT(instances_each(st, NULL, NULL, a, collect, &v, &e), 1);
+    CHECK_INT(v.n, 3);      /* created desc: U2, U3, U1 (on b) */
+    CHECK_STR(v.ids[0], U2);
+    CHECK_STR(v.ids[1], U3);
+    CHECK_STR(v.ids[2], U1);
+    CHECK_STR(v.hosts[2], "b");
+    memset(&v, 0, sizeof(v));
+    CHECK_INT(instances_each(st, "p1", NULL, a, collect, &v, &e), 1);
+    CHECK_INT(v.n, 2);
+    memset(&v, 0, sizeof(v));
+    /* the marker is a position in the list of every project */
+    CHECK_INT(instances_each(st, "p1", U2, a, collect, &v, &e), 1);
+    CHECK_INT(v.n, 2);
+    CHECK_STR(v.ids[0], U3);
+    memset(&v, 0, sizeof(v));
+    v.stop_at = 1;
+    CHECK_INT(instances_each(st, NULL, U3, a, collect, &v, &e), 1);
+    CHECK_INT(v.n, 1);
+    CHECK_STR(v.ids[0], U1);
+    memset(&v, 0, sizeof(v));
+    CHECK_INT(instances_each(st, NULL, "nosuch", a, collect, &v, &e), 0);
+    CHECK_INT(v.n, 0);
+}
+
+static void resync_and_hosts(struct store *st, struct arena *a)
+{
+    struct server s, got;
+    struct ferr e = { 0 };
+    struct host_state hs;
+    const char *keep[] = { "b" };
+    char host[16];
+
+    /* a resync of a at 2000 that no longer has U2 */
+    server(&s, U3, "a", "cache", "p1", 200, 1);
+    CHECK_INT(instances_put(st, &s, 2000, &e), 0);
+    CHECK_INT(instances_sweep(st, "a", 2000, &e), 0);
+    CHECK_INT(instances_get(st, U2, a, &got, &e), 0);
+    CHECK_INT(instances_get(st, U3, a, &got, &e), 1);
+    CHECK_INT(instances_get(st, U1, a, &got, &e), 1);   /* on b: kept */
+    CHECK_INT(instances_delete(st, U1, "b", &e), 0);
+    CHECK_INT(instances_get(st, U1, a, &got, &e), 0);
+
+    CHECK_INT(instances_host_get(st, "a", a, &hs, &e), 0);
+    CHECK_INT(hs.known, 0);
+    CHECK_INT(instances_host_set(st, "a", 1, "node-a", NULL, 2000, &e), 0);
+    CHECK_INT(instances_host_set(st, "a", 0, NULL, "refused", 0, &e), 0);
+    CHECK_INT(instances_host_get(st, "a", a, &hs, &e), 0);
+    CHECK_INT(hs.known, 1);
+    CHECK_INT(hs.up, 0);
+    CHECK_STR(hs.node, "node-a");       /* kept from when it was up */
+    CHECK_STR(hs.error, "refused");
+    CHECK_INT(hs.synced_at, 2000);
+
+    /* the runner's word moves the row at once */
+    CHECK_INT(store_host_set(st, U3, "b"), 0);
+    CHECK_INT(instances_get(st, U3, a, &got, &e), 1);
+    CHECK_STR(got.host, "b");
+    CHECK_INT(store_host_get(st, U3, host, sizeof(host)), 1);
+    CHECK_STR(host, "b");
+
+    /* host a taken out of the configuration */
+    server(&s, U2, "a", "db", "p2", 300, 1);
+    CHECK_INT(instances_put(st, &s, 3000, &e), 0);
+    CHECK_INT(instances_keep_hosts(st, keep, 1, &e), 0);
+    CHECK_INT(instances_get(st, U2, a, &got, &e), 0);
+    CHECK_INT(instances_get(st, U3, a, &got, &e), 1);
+    CHECK_INT(instances_host_get(st, "a", a, &hs, &e), 0);
+    CHECK_INT(hs.known, 0);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/ferry-test-inst-XXXXXX", path[256];
+    struct store *st = NULL;
+    struct ferr e = { 0 };
+    struct arena a;
+
+    if (mkdtemp(dir) == NULL) {
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/ferry.db", dir);
+    arena_init(&a, 4096);
+    CHECK_INT(store_open(path, &st, &e), 0);
+    round_trip(st, &a);
+    two_hosts_and_lists(st, &a);
+    resync_and_hosts(st, &a);
+    store_close(st);
+    arena_free(&a);
+    snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+    CHECK_INT(system(path), 0);
+    return unit_done("test_instances");
+}
