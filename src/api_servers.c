@@ -592,7 +592,7 @@ struct page {
     struct regex *re;
     const char *name, *name_param;
     long limit;
-    const struct server **s;
+    struct server **s;
     size_t n, cap;
 };
 
@@ -616,7 +616,7 @@ static int page_add(void *ctx, const struct server *s, struct ferr *err)
         }
     }
     if (p->n == p->cap) {
-        const struct server **g;
+        struct server **g;
 
         p->cap = p->cap ? 2 * p->cap : 64;
         g = arena_alloc(p->a, p->cap * sizeof(*g));
@@ -733,11 +733,9 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
     if (rc < 0) {
         return ferr_fail(err);
     }
-    page = pg.s;
+    page = (const struct server **) pg.s;
     shown = pg.n;
-    for (i = 0; i < shown; i++) {
-        inventory_decorate(app->store, r->arena, (struct server *) page[i]);
-    }
+    inventory_decorate_list(app->store, r->arena, pg.s, shown);
     resp_ok(w);
     jw_init(&j, &w->body);
     jw_obj_open(&j);

@@ -7,6 +7,7 @@
  * where it is active wins.  Either way a server gets its task state and
  * fault from the store's records (inventory_decorate).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ferry/inventory.h"
@@ -257,6 +258,32 @@ int inventory_lookup(const struct conf *c, struct store *st,
         }
     }
     return rc;
+}
+
+static int by_uuid(const void *key, const void *elem)
+{
+    return strcmp(key, *(const char *const *) elem);
+}
+
+void inventory_decorate_list(struct store *st, struct arena *a,
+                             struct server **s, size_t n)
+{
+    const char **marked;
+    size_t nm, i;
+    struct ferr err = { 0 };
+
+    if (instances_marked(st, a, &marked, &nm, &err) < 0) {
+        ferr_clear(&err);
+        nm = SIZE_MAX;          /* decorate each, the slow way */
+    }
+    for (i = 0; i < n; i++) {
+        if (nm == SIZE_MAX || (nm > 0 && bsearch(s[i]->uuid, marked, nm,
+                                                 sizeof(*marked),
+                                                 by_uuid) != NULL))
+        {
+            inventory_decorate(st, a, s[i]);
+        }
+    }
 }
 
 int inventory_host_up(struct store *st, const char *name)

@@ -57,7 +57,7 @@ static const char instances_sql[] =
 enum {
     Q_PUT, Q_DELETE, Q_SWEEP, Q_GET, Q_MARKER, Q_ALL, Q_ALL_AFTER, Q_PROJ,
     Q_PROJ_AFTER, Q_HOST_SET, Q_HOST_GET, Q_MOVE, Q_HINT_GET, Q_HINT_SET,
-    Q__COUNT
+    Q_MARKED, Q__COUNT
 };
 
 static const char *const queries[Q__COUNT] = {
@@ -103,6 +103,13 @@ static const char *const queries[Q__COUNT] = {
         " ORDER BY active DESC, updated_at DESC LIMIT 1) UNION ALL"
         " SELECT host, updated_at FROM instance_hosts WHERE uuid = ?1)"
         " ORDER BY updated_at DESC LIMIT 1",
+    /* instances a record may decorate: few, whatever the cloud's size */
+    [Q_MARKED] = "SELECT instance_uuid, status FROM migrations WHERE"
+        " deleted = 0 AND status IN ('accepted', 'queued', 'preparing',"
+        " 'running', 'running (post-copy)', 'post-migrating',"
+        " 'pre-migrating', 'migrating', 'finished', 'confirming',"
+        " 'reverting') UNION ALL SELECT DISTINCT instance_uuid, NULL"
+        " FROM instance_faults",
     [Q_HINT_SET] = "INSERT INTO instance_hosts (uuid, host, updated_at)"
         " VALUES (?1, ?2, ?3) ON CONFLICT (uuid) DO UPDATE SET"
         " host = ?2, updated_at = ?3",
@@ -523,6 +530,50 @@ int instances_host_get(struct store *st, const char *host, struct arena *a,
     sqlite3_reset(q);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
            : store_db_err(st, err, "host state");
+}
+
+static int by_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+int instances_marked(struct store *st, struct arena *a, const char ***out,
+                     size_t *n, struct ferr *err)
+{
+    sqlite3_stmt *q = stmt(st, Q_MARKED, err);
+    const char **v = NULL, **g;
+    size_t cap = 0;
+    int rc;
+
+    *n = 0;
+    if (q == NULL) {
+        return -err->code;
+    }
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *status = ctext(q, 1);
+
+        if (status != NULL && !mig_status_in_progress(status)) {
+            continue;
+        }
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            g = arena_alloc(a, cap * sizeof(*g));
+            if (*n > 0) {
+                memcpy(g, v, *n * sizeof(*g));
+            }
+            v = g;
+        }
+        v[(*n)++] = arena_strdup(a, ctext(q, 0));
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) {
+        return store_db_err(st, err, "marked instances");
+    }
+    if (*n > 0) {
+        qsort(v, *n, sizeof(*v), by_str);
+    }
+    *out = v;
+    return 0;
 }
 
 /* --- the host of an instance (store.h), for the runners --------------- */

@@ -51,6 +51,11 @@ int instances_each(struct store *st, const char *project,
                    const char *marker, struct arena *a, instances_fn fn,
                    void *ctx, struct ferr *err);
 
+/* The instances a store record may change the look of (a migration in
+ * progress, a fault), sorted: a list decorates only those. */
+int instances_marked(struct store *st, struct arena *a, const char ***out,
+                     size_t *n, struct ferr *err);
+
 /* --- the hosts as the inventory last saw them ------------------------- */
 struct host_state {
     int known;                  /* 0: the inventory has not reported it */

@@ -33,6 +33,10 @@ int inventory_lookup(const struct conf *c, struct store *st,
  * progress, its progress, and the latest fault. */
 void inventory_decorate(struct store *st, struct arena *a,
                         struct server *s);
+/* inventory_decorate for the n servers of a list, asking the store once
+ * which servers have anything to add. */
+void inventory_decorate_list(struct store *st, struct arena *a,
+                             struct server **s, size_t n);
 /* 1 when the inventory process last found host name up (store). */
 int inventory_host_up(struct store *st, const char *name);
 const struct conf_host *inventory_host(struct inventory *inv,

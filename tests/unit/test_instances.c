@@ -177,6 +177,34 @@ static void resync_and_hosts(struct store *st, struct arena *a)
     CHECK_INT(hs.known, 0);
 }
 
+/* Only instances with a migration in progress or a fault are marked. */
+static void marked(struct store *st, struct arena *a)
+{
+    struct migration m;
+    struct ferr e = { 0 };
+    const char **v;
+    size_t n;
+
+    CHECK_INT(instances_marked(st, a, &v, &n, &e), 0);
+    CHECK_INT(n, 0);
+    memset(&m, 0, sizeof(m));
+    snprintf(m.instance_uuid, sizeof(m.instance_uuid), "%s", U2);
+    m.migration_type = "live-migration";
+    m.status = "accepted";
+    m.source_compute = "a";
+    m.old_instance_type_id = m.new_instance_type_id = MIG_NULL_INT;
+    m.user_id = "u";
+    m.project_id = "p";
+    CHECK_INT(store_migration_create(st, &m, &e), 0);
+    snprintf(m.instance_uuid, sizeof(m.instance_uuid), "%s", U1);
+    CHECK_INT(store_migration_create(st, &m, &e), 0);
+    CHECK_INT(store_migration_set_status(st, m.id, "completed", NULL, &e),
+              0);
+    CHECK_INT(instances_marked(st, a, &v, &n, &e), 0);
+    CHECK_INT(n, 1);
+    CHECK_STR(v[0], U2);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/ferry-test-inst-XXXXXX", path[256];
@@ -193,6 +221,7 @@ int main(void)
     round_trip(st, &a);
     two_hosts_and_lists(st, &a);
     resync_and_hosts(st, &a);
+    marked(st, &a);
     store_close(st);
     arena_free(&a);
     snprintf(path, sizeof(path), "rm -rf '%s'", dir);
