@@ -1395,6 +1395,14 @@ jw_quote(struct sbuf *sb, const char *s, size_t n)
     sbuf_putc(sb, '"');
 
     for (i = 0; i < n; i += k) {
+        /* a run of plain ASCII goes out in one piece */
+        for (k = 0; i + k < n && p[i + k] >= 0x20 && p[i + k] < 0x7f
+             && p[i + k] != '"' && p[i + k] != '\\'; k++) {
+        }
+        if (k > 0) {
+            sbuf_putn(sb, s + i, k);
+            continue;
+        }
         k = utf8_decode(p + i, n - i, 1, &c);
 
         if (k == 0 && n - i >= 2 && p[i] == 0xc0 && p[i + 1] == 0x80) {
