@@ -104,12 +104,9 @@ static const char *const queries[Q__COUNT] = {
         " SELECT host, updated_at FROM instance_hosts WHERE uuid = ?1)"
         " ORDER BY updated_at DESC LIMIT 1",
     /* instances a record may decorate: few, whatever the cloud's size */
-    [Q_MARKED] = "SELECT instance_uuid, status FROM migrations WHERE"
-        " deleted = 0 AND status IN ('accepted', 'queued', 'preparing',"
-        " 'running', 'running (post-copy)', 'post-migrating',"
-        " 'pre-migrating', 'migrating', 'finished', 'confirming',"
-        " 'reverting') UNION ALL SELECT DISTINCT instance_uuid, NULL"
-        " FROM instance_faults",
+    [Q_MARKED] = "SELECT instance_uuid FROM migrations WHERE"
+        " deleted = 0 AND status IN ({HOLDS}) UNION ALL SELECT DISTINCT"
+        " instance_uuid FROM instance_faults",
     [Q_HINT_SET] = "INSERT INTO instance_hosts (uuid, host, updated_at)"
         " VALUES (?1, ?2, ?3) ON CONFLICT (uuid) DO UPDATE SET"
         " host = ?2, updated_at = ?3",
@@ -160,11 +157,14 @@ void store_instances_close(struct store *s)
 static sqlite3_stmt *stmt(struct store *s, int q, struct ferr *err)
 {
     sqlite3_stmt *st = s->cached[q];
+    char sql[SQL_MAX];
 
     if (st == NULL) {
-        if (sqlite3_prepare_v3(s->db, queries[q], -1,
-                               SQLITE_PREPARE_PERSISTENT, &st, NULL)
-            != SQLITE_OK)
+        if (store_sql_expand(queries[q], sql, err) < 0) {
+            return NULL;
+        }
+        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                               &st, NULL) != SQLITE_OK)
         {
             store_db_err(s, err, "prepare");
             return NULL;
@@ -258,7 +258,7 @@ int instances_put(struct store *st, const struct server *s, int64_t at,
     sqlite3_bind_int(q, 28, (s->has_tpm ? F_TPM : 0) | (s->has_sev ? F_SEV
                      : 0) | (s->has_vdpa ? F_VDPA : 0)
                      | (s->has_hostdev ? F_HOSTDEV : 0));
-    sqlite3_bind_int(q, 29, s->power_state == 1 || s->power_state == 3);
+    sqlite3_bind_int(q, 29, server_is_active(s->power_state));
     sqlite3_bind_int64(q, 30, at);
     rc = done(st, q, err, "put instance");
     sqlite3_clear_bindings(q);
@@ -550,11 +550,6 @@ int instances_marked(struct store *st, struct arena *a, const char ***out,
         return -err->code;
     }
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *status = ctext(q, 1);
-
-        if (status != NULL && !mig_status_in_progress(status)) {
-            continue;
-        }
         if (*n == cap) {
             cap = cap ? 2 * cap : 64;
             g = arena_alloc(a, cap * sizeof(*g));
