@@ -301,6 +301,10 @@ int main(void)
               "t.conf:2: expected abort or force_complete, got 'wait'");
     CHECK_STR(err_of("[libvirt]\nlive_migration_downtime = 50\n"),
               "t.conf:2: expected a whole number in 100..1000000");
+    CHECK_STR(err_of("[ferryd]\ninventory_resync_interval = 0\n"),
+              "t.conf:2: expected a whole number in 1..86400");
+    CHECK_STR(err_of("[ferryd]\ninventory_resync_interval = 5\n"
+                     "[host a]\nuri = x\n"), "ok");
     CHECK_STR(err_of("[ferryd]\nno equals sign\n"),
               "t.conf:2: expected 'key = value', got 'no equals sign'");
     CHECK_STR(err_of("[nova]\n"), "t.conf:1: unknown section [nova] "
