@@ -53,6 +53,8 @@ static const char instances_sql[] =
     " az, key_name, meta, flags"
 #define INST_ORDER " ORDER BY created DESC, uuid DESC, active DESC"
 #define INST_AFTER " (created < ?1 OR (created = ?1 AND uuid < ?2))"
+/* the optional name prefilter (instances_each) */
+#define INST_NAME " (?4 IS NULL OR name LIKE ?4 ESCAPE '\\')"
 
 enum {
     Q_PUT, Q_DELETE, Q_SWEEP, Q_GET, Q_MARKER, Q_ALL, Q_ALL_AFTER, Q_PROJ,
@@ -79,13 +81,14 @@ static const char *const queries[Q__COUNT] = {
         " ORDER BY active DESC, updated_at DESC LIMIT 1",
     [Q_MARKER] = "SELECT created, uuid FROM instances WHERE uuid = ?1"
         " LIMIT 1",
-    [Q_ALL] = "SELECT " INST_COLUMNS " FROM instances" INST_ORDER,
+    [Q_ALL] = "SELECT " INST_COLUMNS " FROM instances WHERE" INST_NAME
+        INST_ORDER,
     [Q_ALL_AFTER] = "SELECT " INST_COLUMNS " FROM instances WHERE"
-        INST_AFTER INST_ORDER,
+        INST_AFTER " AND" INST_NAME INST_ORDER,
     [Q_PROJ] = "SELECT " INST_COLUMNS " FROM instances WHERE"
-        " project_id = ?3" INST_ORDER,
+        " project_id = ?3 AND" INST_NAME INST_ORDER,
     [Q_PROJ_AFTER] = "SELECT " INST_COLUMNS " FROM instances WHERE"
-        " project_id = ?3 AND" INST_AFTER INST_ORDER,
+        " project_id = ?3 AND" INST_AFTER " AND" INST_NAME INST_ORDER,
     [Q_HOST_SET] = "INSERT INTO inventory_hosts (name, up, node, error,"
         " synced_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
         " ON CONFLICT (name) DO UPDATE SET up = ?2,"
@@ -444,8 +447,9 @@ static int marker_key(struct store *st, const char *marker, int64_t *created,
 }
 
 int instances_each(struct store *st, const char *project,
-                   const char *marker, struct arena *a, instances_fn fn,
-                   void *ctx, struct ferr *err)
+                   const char *marker, const char *name_has,
+                   struct arena *a, instances_fn fn, void *ctx,
+                   struct ferr *err)
 {
     sqlite3_stmt *q;
     int64_t created = 0;
@@ -453,7 +457,6 @@ int instances_each(struct store *st, const char *project,
     int rc = 0;
     struct server s;
 
-    (void) a;
     if (marker != NULL) {
         rc = marker_key(st, marker, &created, after, err);
         if (rc <= 0) {
@@ -470,6 +473,21 @@ int instances_each(struct store *st, const char *project,
         btext(q, 2, after);
     }
     btext(q, 3, project);
+    if (name_has != NULL) {
+        /* LIKE '%name_has%', its own % _ \ escaped */
+        char *like = arena_alloc(a, 2 * strlen(name_has) + 3), *o = like;
+
+        *o++ = '%';
+        for (; *name_has != '\0'; name_has++) {
+            if (strchr("%_\\", *name_has) != NULL) {
+                *o++ = '\\';
+            }
+            *o++ = *name_has;
+        }
+        *o++ = '%';
+        *o = '\0';
+        btext(q, 4, like);
+    }
     rc = 0;
     while (rc == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         rc = 0;

@@ -42,14 +42,17 @@ int instances_get(struct store *st, const char *uuid, struct arena *a,
 /* Calls fn for each server (one per uuid) in the order of Nova's default
  * list: created descending, then uuid descending; of project only unless
  * project is NULL; after the server marker (any project) when marker is
- * not NULL.  fn returns 0 to go on, 1 to stop, <0 (err set) to fail.
+ * not NULL; only names that hold name_has (ASCII letters in any case)
+ * when it is not NULL: a prefilter, the caller still decides.
+ * fn returns 0 to go on, 1 to stop, <0 (err set) to fail.
  * Rows fn is given are valid until it returns; it copies what it keeps.
  * 1 done, 0 marker unknown, <0 error. */
 typedef int (*instances_fn)(void *ctx, const struct server *s,
                             struct ferr *err);
 int instances_each(struct store *st, const char *project,
-                   const char *marker, struct arena *a, instances_fn fn,
-                   void *ctx, struct ferr *err);
+                   const char *marker, const char *name_has,
+                   struct arena *a, instances_fn fn, void *ctx,
+                   struct ferr *err);
 
 /* The instances a store record may change the look of (a migration in
  * progress, a fault), sorted: a list decorates only those. */
