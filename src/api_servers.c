@@ -593,9 +593,10 @@ static struct server *server_dup(struct arena *a, const struct server *s)
  * NULL when none is sure.  The longest run of plain characters, less one
  * a quantifier (* ?) makes optional; a pattern with an alternative, a
  * group (inline flags: verbose mode ignores spaces), a class, a counted
- * repeat or an escape (\u0076 is one character) gets none.  i, k and s are left out: Python's and PCRE2's
- * caseless matching fold them with non-ASCII letters (U+0130, U+212A,
- * U+017F), which SQLite's LIKE does not.
+ * repeat or an escape (\u0076 is one character) gets none.  i, k and s
+ * are left out: Python's and PCRE2's caseless matching fold them with
+ * non-ASCII letters (U+0130, U+212A, U+017F), which SQLite's LIKE does
+ * not.
  */
 static const char *name_literal(struct arena *a, const char *re)
 {

@@ -365,9 +365,10 @@ static int setup(struct inventoryd *d, struct app *app, struct ferr *err)
     return rc;
 }
 
-/* The process ends right after: the workers are not joined (one may be
- * waiting on a host that does not answer), but none is in the store, whose
- * mutex this keeps; the store handle is closed by the caller. */
+/* The process ends right after (_exit, nothing freed): the workers are
+ * not joined (one may be waiting on a host that does not answer), but
+ * none is in the middle of a store write, as this keeps the store's
+ * mutex. */
 static void stop_workers(struct inventoryd *d)
 {
     pthread_mutex_lock(&d->qmu);
@@ -380,7 +381,7 @@ static void stop_workers(struct inventoryd *d)
 int inventoryd_main(struct app *app, volatile sig_atomic_t *stop,
                     int wake_fd, int ready_fd)
 {
-    struct inventoryd d;
+    static struct inventoryd d;     /* the event thread outlives the call */
     struct ferr err = { 0 };
     pthread_t th[MAX_THREADS];
     size_t nth = 0, want, i;

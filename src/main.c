@@ -212,6 +212,9 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
         close(listen_fd);
         prctl(PR_SET_NAME, "ferry-inventory");      /* for ps, and tests */
         rc = inventoryd_main(&app, &got_term, wake_pipe[0], ready_pipe[1]);
+        /* its threads still hold the configuration and the connections:
+         * nothing is freed under them */
+        _exit(rc == 0 ? 0 : 1);
     } else {
         rc = fcgi_serve(listen_fd, &app, &got_term, wake_pipe[0]);
     }
