@@ -245,7 +245,9 @@ int inventory_lookup(const struct conf *c, struct store *st,
     int rc = instances_get(st, uuid, a, s, err);
 
     if (rc == 1) {
-        inventory_decorate(st, a, s);
+        if (instances_is_marked(st, s->uuid)) {
+            inventory_decorate(st, a, s);
+        }
         return 1;
     }
     /* not in the index: while a host is down (or not synced yet) it may

@@ -59,7 +59,7 @@ static const char instances_sql[] =
 enum {
     Q_PUT, Q_DELETE, Q_SWEEP, Q_GET, Q_MARKER, Q_ALL, Q_ALL_AFTER, Q_PROJ,
     Q_PROJ_AFTER, Q_HOST_SET, Q_HOST_GET, Q_MOVE, Q_HINT_GET, Q_HINT_SET,
-    Q_MARKED, Q__COUNT
+    Q_MARKED, Q_IS_MARKED, Q__COUNT
 };
 
 static const char *const queries[Q__COUNT] = {
@@ -110,6 +110,9 @@ static const char *const queries[Q__COUNT] = {
     [Q_MARKED] = "SELECT instance_uuid FROM migrations WHERE"
         " deleted = 0 AND status IN ({HOLDS}) UNION ALL SELECT DISTINCT"
         " instance_uuid FROM instance_faults",
+    [Q_IS_MARKED] = "SELECT 1 FROM migrations WHERE instance_uuid = ?1"
+        " AND deleted = 0 AND status IN ({HOLDS}) UNION ALL SELECT 1 FROM"
+        " instance_faults WHERE instance_uuid = ?1 LIMIT 1",
     [Q_HINT_SET] = "INSERT INTO instance_hosts (uuid, host, updated_at)"
         " VALUES (?1, ?2, ?3) ON CONFLICT (uuid) DO UPDATE SET"
         " host = ?2, updated_at = ?3",
@@ -587,6 +590,22 @@ int instances_marked(struct store *st, struct arena *a, const char ***out,
     }
     *out = v;
     return 0;
+}
+
+int instances_is_marked(struct store *st, const char *uuid)
+{
+    struct ferr err = { 0 };
+    sqlite3_stmt *q = stmt(st, Q_IS_MARKED, &err);
+    int rc;
+
+    if (q == NULL) {
+        ferr_clear(&err);
+        return 1;
+    }
+    btext(q, 1, uuid);
+    rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    return rc != SQLITE_DONE;
 }
 
 /* --- the host of an instance (store.h), for the runners --------------- */

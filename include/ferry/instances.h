@@ -59,6 +59,10 @@ int instances_each(struct store *st, const char *project,
 int instances_marked(struct store *st, struct arena *a, const char ***out,
                      size_t *n, struct ferr *err);
 
+/* 0 when no store record changes the look of uuid; 1 when one may (or
+ * the store could not say). */
+int instances_is_marked(struct store *st, const char *uuid);
+
 /* --- the hosts as the inventory last saw them ------------------------- */
 struct host_state {
     int known;                  /* 0: the inventory has not reported it */

@@ -107,27 +107,40 @@ static void two_hosts_and_lists(struct store *st, struct arena *a)
     CHECK_INT(instances_put(st, &s, 1000, &e), 0);
 
     memset(&v, 0, sizeof(v));
-    CHECK_INT(instances_each(st, NULL, NULL, a, collect, &v, &e), 1);
+    CHECK_INT(instances_each(st, NULL, NULL, NULL, a, collect, &v, &e), 1);
     CHECK_INT(v.n, 3);      /* created desc: U2, U3, U1 (on b) */
     CHECK_STR(v.ids[0], U2);
     CHECK_STR(v.ids[1], U3);
     CHECK_STR(v.ids[2], U1);
     CHECK_STR(v.hosts[2], "b");
     memset(&v, 0, sizeof(v));
-    CHECK_INT(instances_each(st, "p1", NULL, a, collect, &v, &e), 1);
+    CHECK_INT(instances_each(st, "p1", NULL, NULL, a, collect, &v, &e), 1);
     CHECK_INT(v.n, 2);
     memset(&v, 0, sizeof(v));
     /* the marker is a position in the list of every project */
-    CHECK_INT(instances_each(st, "p1", U2, a, collect, &v, &e), 1);
+    CHECK_INT(instances_each(st, "p1", U2, NULL, a, collect, &v, &e), 1);
     CHECK_INT(v.n, 2);
     CHECK_STR(v.ids[0], U3);
     memset(&v, 0, sizeof(v));
     v.stop_at = 1;
-    CHECK_INT(instances_each(st, NULL, U3, a, collect, &v, &e), 1);
+    CHECK_INT(instances_each(st, NULL, U3, NULL, a, collect, &v, &e), 1);
     CHECK_INT(v.n, 1);
     CHECK_STR(v.ids[0], U1);
     memset(&v, 0, sizeof(v));
-    CHECK_INT(instances_each(st, NULL, "nosuch", a, collect, &v, &e), 0);
+    CHECK_INT(instances_each(st, NULL, "nosuch", NULL, a, collect, &v, &e),
+              0);
+    CHECK_INT(v.n, 0);
+    /* the name prefilter: any case, its LIKE characters taken literally */
+    memset(&v, 0, sizeof(v));
+    CHECK_INT(instances_each(st, NULL, NULL, "ACH", a, collect, &v, &e), 1);
+    CHECK_INT(v.n, 1);
+    CHECK_STR(v.ids[0], U3);
+    memset(&v, 0, sizeof(v));
+    CHECK_INT(instances_each(st, NULL, NULL, "c_che", a, collect, &v, &e),
+              1);
+    CHECK_INT(v.n, 0);
+    memset(&v, 0, sizeof(v));
+    CHECK_INT(instances_each(st, NULL, NULL, "%", a, collect, &v, &e), 1);
     CHECK_INT(v.n, 0);
 }
 
@@ -187,6 +200,7 @@ static void marked(struct store *st, struct arena *a)
 
     CHECK_INT(instances_marked(st, a, &v, &n, &e), 0);
     CHECK_INT(n, 0);
+    CHECK_INT(instances_is_marked(st, U2), 0);
     memset(&m, 0, sizeof(m));
     snprintf(m.instance_uuid, sizeof(m.instance_uuid), "%s", U2);
     m.migration_type = "live-migration";
@@ -203,6 +217,8 @@ static void marked(struct store *st, struct arena *a)
     CHECK_INT(instances_marked(st, a, &v, &n, &e), 0);
     CHECK_INT(n, 1);
     CHECK_STR(v[0], U2);
+    CHECK_INT(instances_is_marked(st, U2), 1);
+    CHECK_INT(instances_is_marked(st, U1), 0);
 }
 
 int main(void)
