@@ -30,10 +30,12 @@ static const char instances_sql[] =
     " flavor_name TEXT NOT NULL, image_id TEXT NOT NULL, az TEXT NOT NULL,"
     " key_name TEXT, meta BLOB, flags INTEGER NOT NULL,"
     " updated_at INTEGER NOT NULL, PRIMARY KEY (uuid, host));"
-    "CREATE INDEX IF NOT EXISTS instances_order"
-    " ON instances(created DESC, uuid DESC, active DESC);"
-    "CREATE INDEX IF NOT EXISTS instances_project"
-    " ON instances(project_id, created DESC, uuid DESC, active DESC);"
+    /* the list order; name in the index so that the name prefilter
+     * reads no table row it does not keep */
+    "CREATE INDEX IF NOT EXISTS instances_order_name"
+    " ON instances(created DESC, uuid DESC, active DESC, name);"
+    "CREATE INDEX IF NOT EXISTS instances_project_name ON instances("
+    "project_id, created DESC, uuid DESC, active DESC, name);"
     "CREATE INDEX IF NOT EXISTS instances_name ON instances(name);"
     "CREATE INDEX IF NOT EXISTS instances_host"
     " ON instances(host, updated_at);"
