@@ -3,14 +3,15 @@
  *
  * /healthz answers 200 {"status": "ok", ...} only when the store takes a
  * write lock, every worker and runner of the running generation is up
- * and every enabled host's libvirt answers; otherwise 503 with
+ * and every enabled host answered the inventory's last try (the store's
+ * hosts table: no libvirt call here); otherwise 503 with
  * "status": "fail" and one reason per failed check, for load balancers
  * and watchdogs.  Disabled hosts are reported but do not fail it.
  */
 #include <string.h>
 #include "ferry/fault.h"
 #include "ferry/health.h"
-#include "ferry/inventory.h"
+#include "ferry/instances.h"
 #include "ferry/json.h"
 #include "ferry/metrics.h"
 #include "ferry/store.h"
@@ -41,17 +42,24 @@ static int check_children(struct jw *j, struct arena *a)
     return rc;
 }
 
-static int check_hosts(struct app *app, struct jw *j, struct ferr *err)
+/* The hosts as the inventory process last found them (the store's hosts
+ * table): a request worker asks no libvirt. */
+static int check_hosts(struct app *app, struct arena *a, struct jw *j,
+                       struct ferr *err)
 {
     const struct conf *c = app->conf;
+    struct host_state hs;
     size_t i;
     int ok = 1, up;
 
     jw_key(j, "hosts");
     jw_obj_open(j);
     for (i = 0; i < c->nhosts; i++) {
-        up = inventory_conn(app->inv, c->hosts[i].name, err) != NULL;
-        jw_kstr(j, c->hosts[i].name, up ? "ok" : ferr_msg(err));
+        up = instances_host_get(app->store, c->hosts[i].name, a, &hs,
+                                err) == 0 && hs.up;
+        jw_kstr(j, c->hosts[i].name, up ? "ok" : err->code ? ferr_msg(err)
+                : !hs.known ? "not tried yet" : hs.error ? hs.error
+                : "unreachable");
         ferr_clear(err);
         ok &= up || !c->hosts[i].enabled;
     }
@@ -72,7 +80,7 @@ static void healthz(struct app *app, struct req *r, struct resp *w)
     jw_obj_open(&j);
     ok = check_store(app, &j, &err);
     ok &= check_children(&j, r->arena);
-    ok &= check_hosts(app, &j, &err);
+    ok &= check_hosts(app, r->arena, &j, &err);
     jw_obj_close(&j);
     jw_kstr(&j, "status", ok ? "ok" : "fail");
     jw_obj_close(&j);

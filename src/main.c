@@ -402,7 +402,8 @@ static void count_gen(int gen, int *nreq, int *nrun)
 
     *nreq = *nrun = 0;
     for (j = 0; j < nworkers; j++) {
-        /* the inventory is neither (metrics do not show it yet) */
+        /* the inventory is neither: it is not in the counts the
+         * configuration asks for */
         if (workers[j].pid > 0 && workers[j].generation == gen
             && workers[j].kind != KIND_INVENTORY)
         {
@@ -604,10 +605,10 @@ int main(int argc, char **argv)
                 }
                 spawn(&workers[j], workers[j].kind, gen, listen_fd,
                       conf_path);
-                if (workers[j].kind != KIND_INVENTORY) {
-                    metrics_restart(workers[j].kind == KIND_RUNNER
-                                    ? METRIC_RUNNER : METRIC_WORKER);
-                }
+                /* an inventory restart counts as a worker's (it has no
+                 * kind of its own in the metrics yet) */
+                metrics_restart(workers[j].kind == KIND_RUNNER
+                                ? METRIC_RUNNER : METRIC_WORKER);
                 break;
             }
             publish_children(gen, conf);
