@@ -180,7 +180,9 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
     if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         _exit(70);
     }
-    got_term = got_hup = 0;
+    /* a SIGTERM that came between fork and here (the master stopping
+     * right after a reload) was caught by the inherited handler: keep it */
+    got_hup = 0;
     install(SIGTERM, on_signal);
     install(SIGINT, SIG_IGN);       /* the master decides */
     install(SIGHUP, SIG_IGN);

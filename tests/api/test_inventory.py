@@ -17,6 +17,7 @@ reads and lists (there was a limit of 64 hosts).
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -30,7 +31,7 @@ from conftest import REPO, assert_fault
 FERRY_NS = "https://ferry.invalid/xmlns/instance/1"
 LIBVIRTD = shutil.which("libvirtd") or "/usr/sbin/libvirtd"
 NOBODY = 65534
-RESYNC_S = 2
+RESYNC_S = 3
 DEFAULT_TEST_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
 OOB = "d0000000-0000-4000-8000-000000000001"       # defined by the tests
 
@@ -202,6 +203,17 @@ def test_metadata_edit_shows_within_1s(live, lvd):
         within(1, lambda: status_of(c, OOB) == 404)
 
 
+def synced_at(sb, host):
+    """When the inventory last resynced host (µs), from the store."""
+    con = sqlite3.connect(str(sb.db), timeout=10)
+    try:
+        row = con.execute("SELECT synced_at FROM inventory_hosts WHERE"
+                          " name = ?", (host,)).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
 def test_change_without_an_event_shows_within_the_resync_interval(live,
                                                                    lvd):
     """libvirt sends no event for a new maximum memory of a shut-off
@@ -217,8 +229,13 @@ def test_change_without_an_event_shows_within_the_resync_interval(live,
     try:
         v, _ = within(1, lambda: ram() == 128)
         assert v, ram()
+        # right after a resync, so that the next one is RESYNC_S away
+        last = synced_at(live, "host-live")
+        v, _ = within(RESYNC_S + 2, lambda: synced_at(live, "host-live")
+                      != last)
+        assert v, "no resync in %d s" % (RESYNC_S + 2)
         lvd.virsh("setmaxmem", "oob-1", "262144", "--config")
-        time.sleep(0.5)
+        time.sleep(0.3)
         assert ram() == 128         # no event: not seen yet ...
         v, took = within(RESYNC_S + 1.5, lambda: ram() == 256)
         assert v, "not resynced in %.2f s" % took  # ... until the resync
