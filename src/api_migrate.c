@@ -14,7 +14,7 @@
 #include "ferry/iaction.h"
 #include "ferry/inventory.h"
 #include "ferry/log.h"
-#include "ferry/runner.h"
+#include "ferry/precheck.h"
 #include "ferry/schema.h"
 #include "ferry/store.h"
 
@@ -45,7 +45,7 @@ static int sync_precheck(struct app *app, struct req *r, struct migration *m,
                          const struct server *s, struct ferr *err)
 {
     struct ferr e = { 0 };
-    int rc = runner_precheck(app, r->arena, m, s, err);
+    int rc = precheck_migration(app, r->arena, m, s, err);
 
     m->claimed_by = MIG_UNCLAIMED;
     if (rc < 0) {

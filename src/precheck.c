@@ -1,15 +1,18 @@
 /*
  * precheck.c: the checks of spec §8 that need the real hosts, and the
- * scheduler.  The forced path reports every failure as it is; the
- * scheduler path tries candidates (enabled, reachable, not the source),
- * most free memory first, moving on after a hypervisor, memory, CPU,
- * disk-space or host-down failure and stopping at once on a storage
- * failure (as Nova).  When candidates run out the answer is NoValidHost.
+ * scheduler, one for live and cold migration.  The forced path reports
+ * every failure as it is; the scheduler path tries candidates (enabled,
+ * reachable, not the source), most available memory first, moving on
+ * after a hypervisor, memory, CPU, disk-space or host-down failure and
+ * stopping at once on a storage failure (as Nova).  When candidates run
+ * out the answer is NoValidHost.  precheck_migration runs them for a
+ * migration record, in a runner or (below µv 2.34) in the request.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ferry/app.h"
+#include "ferry/iaction.h"
 #include "ferry/precheck.h"
 
 #define NO_VALID_HOST "No valid host was found. There are not enough hosts " \
@@ -29,14 +32,19 @@ static double avail_mb(const struct vhost_info *h)
            - (double) (h->total_mb - free_mb);
 }
 
+/* Nova's RAM filter, for live and cold migration: room for ram_mb on h
+ * (an unknown size, 0, has none). */
+static int mem_fits(const struct vhost_info *h, int64_t ram_mb)
+{
+    return ram_mb != 0 && avail_mb(h) > (double) ram_mb;
+}
+
 /* §8.3: hypervisor type and version; memory on the forced path. */
 static int check_hypervisor(const struct precheck_req *rq,
                             const struct vhost_info *src,
                             const struct vhost_info *dst, const char *dest,
                             int forced, struct ferr *err)
 {
-    double avail;
-
     if (strcmp(src->type, dst->type) != 0) {
         return ferr_set(err, FE_BADREQ, "The supplied hypervisor type of "
                         "is invalid.");
@@ -45,13 +53,12 @@ static int check_hypervisor(const struct precheck_req *rq,
         return ferr_set(err, FE_BADREQ, "The instance requires a newer "
                         "hypervisor version than has been provided.");
     }
-    avail = avail_mb(dst);
-    if (rq->ram_mb == 0 || avail <= (double) rq->ram_mb) {
+    if (!mem_fits(dst, rq->ram_mb)) {
         if (forced) {
             return ferr_set(err, FE_BADREQ, "Migration pre-check error: "
                             "Unable to migrate %s to %s: Lack of memory("
                             "host:%.1f <= instance:%lld)", rq->uuid, dest,
-                            avail, (long long) rq->ram_mb);
+                            avail_mb(dst), (long long) rq->ram_mb);
         }
         return ferr_set(err, FE_BADREQ, NO_VALID_HOST);
     }
@@ -219,71 +226,25 @@ static int by_free_memory(const void *x, const void *y)
     return ax < ay ? 1 : ax > ay ? -1 : 0;
 }
 
-int precheck_run(struct inventory *inv, struct arena *a,
-                 const struct precheck_req *rq, struct precheck_out *out,
-                 struct ferr *err)
+/* The scheduler's candidates for rq, most available memory first (Nova's
+ * RAM weigher): reachable hosts other than the source, enabled ones or
+ * only rq->host when it is named (a cold migration may name a disabled
+ * one).  A host that does not answer is not a candidate. */
+static size_t schedule(struct inventory *inv, struct arena *a,
+                       const struct precheck_req *rq, struct cand **out)
 {
     const struct conf *conf = inventory_conf(inv);
-    struct vhost_info src_info;
-    struct vconn *sc;
     struct cand *cands;
-    size_t n = 0, i;
-    int power = POWER_NOSTATE, rc;
     struct ferr e = { 0 };
+    size_t n = 0, i;
 
-    memset(out, 0, sizeof(*out));
-    sc = inventory_conn(inv, rq->source, &e);
-    ferr_clear(&e);
-    if (sc == NULL || virt_host_info(sc, &src_info, &e) < 0) {
-        ferr_clear(&e);
-        return ferr_set(err, FE_BADREQ, "Compute service of %s is "
-                        "unavailable at this time.", rq->source);
-    }
-    rc = virt_domain_power(sc, rq->uuid, &power, NULL, err);
-    if (rc < 0) {
-        return rc;
-    }
-    if (rc == 0 || !server_is_active(power)) {
-        return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' instance "
-                        "%s while it is in power_state %s", rq->uuid,
-                        power_state_name(power));
-    }
-    out->source_node = arena_strdup(a, virt_hostname(sc));
-
-    if (rq->forced) {
-        struct vhost_info dst_info;
-        struct vconn *dc;
-
-        if (strcmp(rq->host, rq->source) == 0) {
-            return ferr_set(err, FE_BADREQ, "Unable to migrate instance (%s) "
-                            "to current host (%s).", rq->uuid, rq->host);
-        }
-        dc = inventory_conn(inv, rq->host, &e);
-        ferr_clear(&e);
-        if (dc == NULL || virt_host_info(dc, &dst_info, &e) < 0) {
-            ferr_clear(&e);
-            return ferr_set(err, FE_BADREQ, "Compute service of %s is "
-                            "unavailable at this time.", rq->host);
-        }
-        if (check_hypervisor(rq, &src_info, &dst_info, rq->host, 1, err) < 0
-            || check_cpu(a, sc, dc, rq, err) < 0
-            || check_storage(a, sc, dc, rq, out, err) < 0
-            || check_disk_space(a, dc, rq, out, err) < 0)
-        {
-            return -err->code;
-        }
-        out->dest = rq->host;
-        out->dest_node = arena_strdup(a, virt_hostname(dc));
-        return 0;
-    }
-
-    /* the scheduler: enabled, reachable hosts other than the source */
     cands = arena_alloc(a, sizeof(*cands) * (conf->nhosts + 1));
     for (i = 0; i < conf->nhosts; i++) {
         const struct conf_host *h = &conf->hosts[i];
 
-        if (!h->enabled || strcmp(h->name, rq->source) == 0
-            || (rq->host != NULL && strcmp(h->name, rq->host) != 0))
+        if (strcmp(h->name, rq->source) == 0
+            || (rq->host != NULL && strcmp(h->name, rq->host) != 0)
+            || (!h->enabled && !(rq->cold && rq->host != NULL)))
         {
             continue;
         }
@@ -299,19 +260,120 @@ int precheck_run(struct inventory *inv, struct arena *a,
         n++;
     }
     qsort(cands, n, sizeof(*cands), by_free_memory);
+    *out = cands;
+    return n;
+}
+
+const struct conf_host *precheck_cold_dest(struct inventory *inv,
+                                           struct arena *a,
+                                           const struct precheck_req *rq,
+                                           struct ferr *err)
+{
+    struct cand *cands;
+    size_t n = schedule(inv, a, rq, &cands), i;
+
     for (i = 0; i < n; i++) {
-        if (check_hypervisor(rq, &src_info, &cands[i].info, cands[i].h->name,
-                             0, &e) < 0)
-        {
-            log_debug("scheduler: %s rejected: %s", cands[i].h->name,
-                      ferr_msg(&e));
-            ferr_clear(&e);
-            continue;
+        if (mem_fits(&cands[i].info, rq->ram_mb)) {
+            return cands[i].h;
         }
-        if (check_cpu(a, sc, cands[i].c, rq, &e) < 0) {
-            log_debug("scheduler: %s rejected: %s", cands[i].h->name,
-                      ferr_msg(&e));
-            ferr_clear(&e);
+    }
+    ferr_set(err, FE_BADREQ, NO_VALID_HOST);
+    return NULL;
+}
+
+/* §8.1 and the source of §8.2: the source answers, the guest runs or is
+ * paused there. */
+static int check_source(struct inventory *inv, struct arena *a,
+                        const struct precheck_req *rq, struct vconn **sc,
+                        struct vhost_info *info, struct precheck_out *out,
+                        struct ferr *err)
+{
+    struct ferr e = { 0 };
+    int power = POWER_NOSTATE, rc;
+
+    *sc = inventory_conn(inv, rq->source, &e);
+    ferr_clear(&e);
+    if (*sc == NULL || virt_host_info(*sc, info, &e) < 0) {
+        ferr_clear(&e);
+        return ferr_set(err, FE_BADREQ, "Compute service of %s is "
+                        "unavailable at this time.", rq->source);
+    }
+    rc = virt_domain_power(*sc, rq->uuid, &power, NULL, err);
+    if (rc < 0) {
+        return rc;
+    }
+    if (rc == 0 || !server_is_active(power)) {
+        return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' instance "
+                        "%s while it is in power_state %s", rq->uuid,
+                        power_state_name(power));
+    }
+    out->source_node = arena_strdup(a, virt_hostname(*sc));
+    return 0;
+}
+
+/* A forced host: every check, each failure reported as it is. */
+static int run_forced(struct inventory *inv, struct arena *a,
+                      const struct precheck_req *rq, struct vconn *sc,
+                      const struct vhost_info *src_info,
+                      struct precheck_out *out, struct ferr *err)
+{
+    struct vhost_info dst_info;
+    struct ferr e = { 0 };
+    struct vconn *dc;
+
+    if (strcmp(rq->host, rq->source) == 0) {
+        return ferr_set(err, FE_BADREQ, "Unable to migrate instance (%s) "
+                        "to current host (%s).", rq->uuid, rq->host);
+    }
+    dc = inventory_conn(inv, rq->host, &e);
+    ferr_clear(&e);
+    if (dc == NULL || virt_host_info(dc, &dst_info, &e) < 0) {
+        ferr_clear(&e);
+        return ferr_set(err, FE_BADREQ, "Compute service of %s is "
+                        "unavailable at this time.", rq->host);
+    }
+    if (check_hypervisor(rq, src_info, &dst_info, rq->host, 1, err) < 0
+        || check_cpu(a, sc, dc, rq, err) < 0
+        || check_storage(a, sc, dc, rq, out, err) < 0
+        || check_disk_space(a, dc, rq, out, err) < 0)
+    {
+        return -err->code;
+    }
+    out->dest = rq->host;
+    out->dest_node = arena_strdup(a, virt_hostname(dc));
+    return 0;
+}
+
+/* 0 when cand c passes the checks a candidate may fail, -1 when the
+ * scheduler moves on (the reason logged). */
+static int cand_ok(struct arena *a, const struct precheck_req *rq,
+                   struct vconn *sc, const struct vhost_info *src_info,
+                   const struct cand *c)
+{
+    struct ferr e = { 0 };
+
+    if (check_hypervisor(rq, src_info, &c->info, c->h->name, 0, &e) < 0
+        || check_cpu(a, sc, c->c, rq, &e) < 0)
+    {
+        log_debug("scheduler: %s rejected: %s", c->h->name, ferr_msg(&e));
+        ferr_clear(&e);
+        return -1;
+    }
+    return 0;
+}
+
+/* The scheduler's path: the first candidate that passes. */
+static int run_scheduled(struct inventory *inv, struct arena *a,
+                         const struct precheck_req *rq, struct vconn *sc,
+                         const struct vhost_info *src_info,
+                         struct precheck_out *out, struct ferr *err)
+{
+    struct ferr e = { 0 };
+    struct cand *cands;
+    size_t n = schedule(inv, a, rq, &cands), i;
+
+    for (i = 0; i < n; i++) {
+        if (cand_ok(a, rq, sc, src_info, &cands[i]) < 0) {
             continue;
         }
         if (check_storage(a, sc, cands[i].c, rq, out, err) < 0) {
@@ -328,4 +390,56 @@ int precheck_run(struct inventory *inv, struct arena *a,
         return 0;
     }
     return ferr_set(err, FE_BADREQ, NO_VALID_HOST);
+}
+
+int precheck_run(struct inventory *inv, struct arena *a,
+                 const struct precheck_req *rq, struct precheck_out *out,
+                 struct ferr *err)
+{
+    struct vhost_info src_info;
+    struct vconn *sc;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = check_source(inv, a, rq, &sc, &src_info, out, err);
+    if (rc < 0) {
+        return rc;
+    }
+    if (rq->forced) {
+        return run_forced(inv, a, rq, sc, &src_info, out, err);
+    }
+    return run_scheduled(inv, a, rq, sc, &src_info, out, err);
+}
+
+int precheck_migration(struct app *app, struct arena *a, struct migration *m,
+                       const struct server *s, struct ferr *err)
+{
+    struct precheck_req rq;
+    struct precheck_out out;
+    /* below 2.34 the API calls the conductor's migrate_server, from 2.34
+     * its live_migrate_instance (nova/conductor/api.py) */
+    const char *ev = m->mv_minor < 34 ? IE_CONDUCTOR_MIGRATE_SERVER
+                     : IE_CONDUCTOR_LIVE_MIGRATE;
+
+    iaction_ev_start(app->store, m, ev, iaction_conductor_host());
+    memset(&rq, 0, sizeof(rq));
+    rq.uuid = m->instance_uuid;
+    rq.source = s->host;
+    rq.ram_mb = s->ram_mb;
+    rq.host = m->requested_host;
+    rq.forced = m->dest_compute != NULL;
+    rq.block = m->block_migration;
+    rq.disk_over_commit = m->disk_over_commit;
+    rq.mv_minor = m->mv_minor;
+    if (precheck_run(app->inv, a, &rq, &out, err) < 0) {
+        iaction_ev_end(app->store, m, ev, 0, ferr_msg(err));
+        return -err->code;
+    }
+    iaction_ev_end(app->store, m, ev, 1, NULL);
+    m->dest_compute = out.dest;
+    m->source_node = out.source_node;
+    m->dest_node = out.dest_node;
+    m->block_migration = out.block;
+    m->status = "queued";
+    return 0;
 }

@@ -2,14 +2,18 @@
  * precheck.h: every reason a live migration is refused once both hosts
  * are known (spec §8.1 power state, §8.2 hosts, §8.3 hypervisor and
  * memory, §8.4 storage), and the scheduler that picks a destination when
- * none is forced.  Failures carry Nova's exact message: FE_BADREQ for the
- * 400s class, FE_CONFLICT for the power-state 409, FE_INTERNAL otherwise.
- * Below µv 2.34 the request worker runs this; above, the runner.
+ * none is forced (for cold migration too).  Failures carry Nova's exact
+ * message: FE_BADREQ for the 400s class, FE_CONFLICT for the power-state
+ * 409, FE_INTERNAL otherwise.  Below µv 2.34 the request worker runs this;
+ * above, the runner.
  */
 #ifndef FERRY_PRECHECK_H
 #define FERRY_PRECHECK_H
 
+#include "ferry/app.h"
 #include "ferry/inventory.h"
+#include "ferry/server.h"
+#include "ferry/store.h"
 #include "ferry/virt.h"
 
 struct precheck_req {
@@ -21,6 +25,8 @@ struct precheck_req {
     int block;                      /* 1, 0, or -1 for "auto" */
     int disk_over_commit;           /* the request's (µv < 2.25) */
     int mv_minor;                   /* the request's microversion 2.<n> */
+    int cold;                       /* a cold migration: a named host is
+                                     * taken even when disabled */
 };
 
 struct precheck_out {
@@ -44,5 +50,19 @@ int precheck_cpu_verdict(const struct vcpu_cmp *c, struct ferr *err);
 int precheck_run(struct inventory *inv, struct arena *a,
                  const struct precheck_req *rq, struct precheck_out *out,
                  struct ferr *err);
+
+/* §8 prechecks and scheduling for live-migration record m of server s,
+ * with their instance-action event: on success m has its destination,
+ * nodes and resolved block mode, status "queued". */
+int precheck_migration(struct app *app, struct arena *a, struct migration *m,
+                       const struct server *s, struct ferr *err);
+
+/* The scheduler's destination for a cold migration of rq (uuid, source,
+ * ram_mb, host): the candidate with the most available memory that can
+ * hold the guest; NULL with NoValidHost in err when none can. */
+const struct conf_host *precheck_cold_dest(struct inventory *inv,
+                                           struct arena *a,
+                                           const struct precheck_req *rq,
+                                           struct ferr *err);
 
 #endif
