@@ -73,7 +73,7 @@ static int cold_check(struct arena *a, struct vconn *sc, struct vconn *dc,
     int rc;
 
     if (virt_domain_disks(sc, m->instance_uuid, a, disks, n, err) < 0) {
-        return -err->code;
+        return ferr_fail(err);
     }
     *local = arena_alloc(a, sizeof(**local) * (*n + 1));
     for (i = 0; i < *n; i++) {
@@ -89,7 +89,7 @@ static int cold_check(struct arena *a, struct vconn *sc, struct vconn *dc,
         }
         (*local)[i] = rc == 0;
         if (rc == 0 && precheck_disk_absent(dc, (*disks)[i].path, err) < 0) {
-            return -err->code;
+            return ferr_fail(err);
         }
     }
     return 0;
@@ -121,7 +121,7 @@ static int cold_begin(struct runner *rn, struct arena *a,
         c->dh = precheck_cold_dest(rn->app->inv, a, &rq, &err);
     }
     if (rc != 1 || c->dh == NULL) {
-        runner_finish(rn, m, "error", rc == 0 ? "instance not found"
+        runner_finish(rn, m, MIG_ERROR, rc == 0 ? "instance not found"
                       : arena_strdup(a, ferr_msg(&err)));
         ferr_clear(&err);
         return -1;
@@ -131,7 +131,7 @@ static int cold_begin(struct runner *rn, struct arena *a,
     c->sc = inventory_conn(rn->app->inv, c->s.host, &err);
     c->dc = c->sc ? inventory_conn(rn->app->inv, c->dh->name, &err) : NULL;
     if (c->dc == NULL) {
-        runner_finish(rn, m, "error", arena_strdup(a, ferr_msg(&err)));
+        runner_finish(rn, m, MIG_ERROR, arena_strdup(a, ferr_msg(&err)));
         ferr_clear(&err);
         return -1;
     }
@@ -139,7 +139,7 @@ static int cold_begin(struct runner *rn, struct arena *a,
     m->source_node = arena_strdup(a, virt_hostname(c->sc));
     m->dest_node = arena_strdup(a, virt_hostname(c->dc));
     m->dest_host = c->dh->migration_address;
-    m->status = "migrating";
+    m->status = mig_status_name(MIG_MIGRATING);
     return runner_save(rn, m);
 }
 
@@ -211,7 +211,7 @@ static void cold_undo(struct runner *rn, struct arena *a,
     }
     store_host_set(rn->app->store, m->instance_uuid, c->s.host);
     cold_fault(rn, a, m, err, c->touched);
-    runner_finish(rn, m, "error", reason);
+    runner_finish(rn, m, MIG_ERROR, reason);
 }
 
 static void cold_move(struct runner *rn, struct arena *a,
@@ -226,14 +226,14 @@ static void cold_move(struct runner *rn, struct arena *a,
     }
     iaction_ev_end(rn->app->store, m, IE_PREP_RESIZE, 1, NULL);
     iaction_ev_start(rn->app->store, m, IE_RESIZE_INSTANCE, c.s.host);
-    c.was_running = c.s.power_state == 1;
+    c.was_running = c.s.power_state == POWER_RUNNING;
     log_info("migration %lld of %s: cold migration %s -> %s (guest %s)",
              (long long) m->id, m->instance_uuid, c.s.host, c.dh->name,
              c.was_running ? "running" : "stopped");
     if (cold_copy(rn, a, m, &c, &err) < 0) {
         goto fail;
     }
-    m->status = "post-migrating";
+    m->status = mig_status_name(MIG_POST_MIGRATING);
     if (runner_save(rn, m) < 0) {
         return;
     }
@@ -243,8 +243,8 @@ static void cold_move(struct runner *rn, struct arena *a,
         goto fail;
     }
     store_host_set(rn->app->store, m->instance_uuid, c.dh->name);
-    m->claimed_by = MIG_NULL_INT;       /* confirm or revert comes later */
-    m->status = "finished";
+    m->claimed_by = MIG_UNCLAIMED;       /* confirm or revert comes later */
+    m->status = mig_status_name(MIG_FINISHED);
     if (runner_save(rn, m) == 0) {
         iaction_ev_end(rn->app->store, m, IE_FINISH_RESIZE, 1, NULL);
         log_info("migration %lld of %s: finished on %s; awaiting "
@@ -264,7 +264,7 @@ static void cold_settle_failed(struct runner *rn, struct arena *a,
                                struct migration *m, struct ferr *err)
 {
     cold_fault(rn, a, m, err, 1);
-    runner_finish(rn, m, "error", arena_strdup(a, ferr_msg(err)));
+    runner_finish(rn, m, MIG_ERROR, arena_strdup(a, ferr_msg(err)));
     ferr_clear(err);
 }
 
@@ -279,7 +279,7 @@ static void cold_settle(struct runner *rn, struct arena *a,
     struct vdisk *disks = NULL;
     struct ferr err = { 0 };
     size_t n = 0;
-    int power = 0, running;
+    int power = POWER_NOSTATE, running;
 
     if (runner_requests(rn, a, m) < 0) {
         return;                 /* taken over while this runner stood */
@@ -293,7 +293,7 @@ static void cold_settle(struct runner *rn, struct arena *a,
         return;
     }
     running = virt_domain_power(drop, m->instance_uuid, &power, NULL, &err)
-              == 1 && power == 1;
+              == 1 && power == POWER_RUNNING;
     ferr_clear(&err);
     if (runner_requests(rn, a, m) < 0) {
         return;
@@ -319,14 +319,14 @@ static void cold_settle(struct runner *rn, struct arena *a,
             return;
         }
     }
-    runner_finish(rn, m, confirm ? "confirmed" : "reverted", NULL);
+    runner_finish(rn, m, confirm ? MIG_CONFIRMED : MIG_REVERTED, NULL);
 }
 
 void cold_run(struct runner *rn, struct arena *a, struct migration *m)
 {
-    if (strcmp(m->status, "pre-migrating") == 0) {
+    if (mig_status_is(m->status, MIG_PRE_MIGRATING)) {
         cold_move(rn, a, m);
     } else {
-        cold_settle(rn, a, m, strcmp(m->status, "confirming") == 0);
+        cold_settle(rn, a, m, mig_status_is(m->status, MIG_CONFIRMING));
     }
 }

@@ -68,14 +68,14 @@ void live_run_accepted(struct runner *rn, struct arena *a,
     rc = inventory_find(rn->app->inv, rn->app->store, m->instance_uuid, a,
                         &s, &err);
     if (rc != 1) {
-        runner_finish(rn, m, "error", rc == 0 ? "instance not found"
+        runner_finish(rn, m, MIG_ERROR, rc == 0 ? "instance not found"
                       : arena_strdup(a, ferr_msg(&err)));
     } else if (m->abort_requested) {
-        runner_finish(rn, m, "cancelled", NULL);
+        runner_finish(rn, m, MIG_CANCELLED, NULL);
     } else if (precheck_migration(rn->app, a, m, &s, &err) < 0) {
-        runner_finish(rn, m, "error", arena_strdup(a, ferr_msg(&err)));
+        runner_finish(rn, m, MIG_ERROR, arena_strdup(a, ferr_msg(&err)));
     } else {
-        m->claimed_by = MIG_NULL_INT;
+        m->claimed_by = MIG_UNCLAIMED;
         runner_save(rn, m);
         log_info("migration %lld of %s: queued for %s (%s)",
                  (long long) m->id, m->instance_uuid, m->dest_compute,
@@ -96,7 +96,7 @@ static int act_force(struct runner *rn, struct migration *m,
     if (act == MON_POSTCOPY) {
         ok = virt_start_postcopy(sc, m->instance_uuid, &err) == 0;
         if (ok) {
-            m->status = "running (post-copy)";
+            m->status = mig_status_name(MIG_POSTCOPY);
             runner_save(rn, m);
             log_info("migration %lld of %s: switched to post-copy",
                      (long long) m->id, m->instance_uuid);
@@ -212,12 +212,12 @@ static int live_prepare(struct runner *rn, struct arena *a,
     rc = inventory_find(rn->app->inv, rn->app->store, m->instance_uuid, a,
                         &lv->s, &err);
     if (rc != 1) {
-        runner_finish(rn, m, "error", rc == 0 ? "instance not found"
+        runner_finish(rn, m, MIG_ERROR, rc == 0 ? "instance not found"
                       : arena_strdup(a, ferr_msg(&err)));
         ferr_clear(&err);
         return STEP_OUT;
     }
-    m->status = "preparing";
+    m->status = mig_status_name(MIG_PREPARING);
     if (runner_save(rn, m) < 0) {
         return STEP_OUT;
     }
@@ -229,7 +229,7 @@ static int live_prepare(struct runner *rn, struct arena *a,
              : NULL;
     ferr_clear(&err);
     if (lv->sc == NULL || lv->dc == NULL) {
-        runner_finish(rn, m, "error", arena_printf(a, "Compute service of "
+        runner_finish(rn, m, MIG_ERROR, arena_printf(a, "Compute service of "
                       "%s is unavailable at this time.",
                       lv->sc ? m->dest_compute : lv->s.host));
         return STEP_OUT;
@@ -249,7 +249,7 @@ static int live_create_disks(struct runner *rn, struct arena *a,
     if (virt_domain_disks(lv->sc, m->instance_uuid, a, &lv->disks,
                           &lv->ndisks, &err) < 0)
     {
-        runner_finish(rn, m, "failed", arena_strdup(a, ferr_msg(&err)));
+        runner_finish(rn, m, MIG_FAILED, arena_strdup(a, ferr_msg(&err)));
         ferr_clear(&err);
         return STEP_OUT;
     }
@@ -259,7 +259,7 @@ static int live_create_disks(struct runner *rn, struct arena *a,
             return STEP_OUT;    /* the new holder disposes of the copies */
         }
         if (virt_disk_create(lv->dc, &lv->disks[i], &err) < 0) {
-            runner_finish(rn, m, "failed", arena_printf(a, "The supplied "
+            runner_finish(rn, m, MIG_FAILED, arena_printf(a, "The supplied "
                           "disk path (%s) could not be prepared on %s: %s",
                           lv->disks[i].path, m->dest_compute,
                           ferr_msg(&err)));
@@ -307,7 +307,7 @@ static void live_setup(struct runner *rn, struct arena *a,
     } else if (rn->conf->live_migration_permit_auto_converge) {
         t->vm.flags |= VMIG_AUTO_CONVERGE;
     }
-    if (lv->s.power_state == 3) {
+    if (lv->s.power_state == POWER_PAUSED) {
         t->vm.flags &= ~VMIG_POSTCOPY;  /* a paused guest: no post-copy */
     }
     if (lv->ndisks == 0) {
@@ -351,7 +351,7 @@ static int live_transfer(struct runner *rn, struct arena *a,
     pthread_t th;
     int have_final;
 
-    m->status = "running";
+    m->status = mig_status_name(MIG_RUNNING);
     if (runner_save(rn, m) < 0) {
         return STEP_ROLLBACK;
     }
@@ -369,7 +369,7 @@ static int live_transfer(struct runner *rn, struct arena *a,
     ferr_clear(&err);
     if (pthread_create(&th, NULL, transfer_main, t) != 0) {
         virt_watch_end(watch, 0, &final);
-        runner_finish(rn, m, "error", "cannot start the transfer thread");
+        runner_finish(rn, m, MIG_ERROR, "cannot start the transfer thread");
         return STEP_ROLLBACK;
     }
     live_watch(rn, a, m, lv);
@@ -397,7 +397,7 @@ void live_run_queued(struct runner *rn, struct arena *a, struct migration *m)
     int rc;
 
     if (m->abort_requested) {
-        runner_finish(rn, m, "cancelled", NULL);
+        runner_finish(rn, m, MIG_CANCELLED, NULL);
         return;
     }
     memset(&lv, 0, sizeof(lv));
@@ -409,7 +409,7 @@ void live_run_queued(struct runner *rn, struct arena *a, struct migration *m)
         rc = STEP_OUT;
     }
     if (rc == STEP_OK && m->abort_requested) {
-        runner_finish(rn, m, "cancelled", NULL);
+        runner_finish(rn, m, MIG_CANCELLED, NULL);
         rc = STEP_ROLLBACK;
     }
     if (rc == STEP_OK) {

@@ -97,7 +97,7 @@ static int check_storage(struct arena *a, struct vconn *sc,
     int shared = 1, rc;
 
     if (virt_domain_disks(sc, rq->uuid, a, &disks, &n, err) < 0) {
-        return -err->code;
+        return ferr_fail(err);
     }
     for (i = 0; i < n && shared; i++) {
         char *dir = arena_strdup(a, disks[i].path), *slash;
@@ -126,7 +126,7 @@ static int check_storage(struct arena *a, struct vconn *sc,
     }
     for (i = 0; out->block && i < n; i++) {
         if (precheck_disk_absent(dc, disks[i].path, err) < 0) {
-            return -err->code;
+            return ferr_fail(err);
         }
     }
     out->disks = out->block ? disks : NULL;
@@ -163,7 +163,7 @@ static int check_cpu(struct arena *a, struct vconn *sc, struct vconn *dc,
     const char *xml;
 
     if (virt_guest_cpu(sc, rq->uuid, a, &xml, err) < 0) {
-        return -err->code;
+        return ferr_fail(err);
     }
     if (xml == NULL) {
         return 0;               /* not kvm: emulated CPUs are not compared */
@@ -194,7 +194,7 @@ static int check_disk_space(struct arena *a, struct vconn *dc,
         *slash = '\0';
     }
     if (virt_disk_space(dc, dir, a, &free_b, &over, err) < 0) {
-        return -err->code;
+        return ferr_fail(err);
     }
     /* Nova stores whole GiB (an int: truncated toward zero) */
     avail_gb = rq->disk_over_commit ? free_b / GIB : (free_b - over) / GIB;
@@ -337,7 +337,7 @@ static int run_forced(struct inventory *inv, struct arena *a,
         || check_storage(a, sc, dc, rq, out, err) < 0
         || check_disk_space(a, dc, rq, out, err) < 0)
     {
-        return -err->code;
+        return ferr_fail(err);
     }
     out->dest = rq->host;
     out->dest_node = arena_strdup(a, virt_hostname(dc));
@@ -377,7 +377,7 @@ static int run_scheduled(struct inventory *inv, struct arena *a,
             continue;
         }
         if (check_storage(a, sc, cands[i].c, rq, out, err) < 0) {
-            return -err->code;  /* storage failures are not retried */
+            return ferr_fail(err);  /* storage failures are not retried */
         }
         if (check_disk_space(a, cands[i].c, rq, out, &e) < 0) {
             log_debug("scheduler: %s rejected: %s", cands[i].h->name,
@@ -433,13 +433,13 @@ int precheck_migration(struct app *app, struct arena *a, struct migration *m,
     rq.mv_minor = m->mv_minor;
     if (precheck_run(app->inv, a, &rq, &out, err) < 0) {
         iaction_ev_end(app->store, m, ev, 0, ferr_msg(err));
-        return -err->code;
+        return ferr_fail(err);
     }
     iaction_ev_end(app->store, m, ev, 1, NULL);
     m->dest_compute = out.dest;
     m->source_node = out.source_node;
     m->dest_node = out.dest_node;
     m->block_migration = out.block;
-    m->status = "queued";
+    m->status = mig_status_name(MIG_QUEUED);
     return 0;
 }

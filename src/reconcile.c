@@ -22,22 +22,22 @@
 static int reconcile_untouched(struct runner *rn, struct migration *m,
                                int by_request)
 {
-    if (strcmp(m->status, "accepted") == 0) {
+    if (mig_status_is(m->status, MIG_ACCEPTED)) {
         if (by_request) {
-            runner_finish(rn, m, "error", "the request ended before its "
+            runner_finish(rn, m, MIG_ERROR, "the request ended before its "
                           "prechecks did");
         } else {
-            m->claimed_by = MIG_NULL_INT;   /* prechecks again */
+            m->claimed_by = MIG_UNCLAIMED;   /* prechecks again */
             runner_save(rn, m);
         }
         return 1;
     }
-    if (strcmp(m->status, "queued") == 0
+    if (mig_status_is(m->status, MIG_QUEUED)
         || (strcmp(m->migration_type, "migration") == 0
-            && strcmp(m->status, "migrating") != 0
-            && strcmp(m->status, "post-migrating") != 0))
+            && !mig_status_is(m->status, MIG_MIGRATING)
+            && !mig_status_is(m->status, MIG_POST_MIGRATING)))
     {
-        m->claimed_by = MIG_NULL_INT;       /* start that step again */
+        m->claimed_by = MIG_UNCLAIMED;       /* start that step again */
         runner_save(rn, m);
         return 1;
     }
@@ -60,7 +60,7 @@ static void monitor_of(const struct runner *rn, const struct migration *m,
     monitor_opts(rn->conf, data_gb, rn->conf->live_migration_permit_post_copy,
                  &o);
     monitor_takeover(mo, &o, m->created_at, m->paused_by_migration,
-                     strcmp(m->status, "running (post-copy)") == 0);
+                     mig_status_is(m->status, MIG_POSTCOPY));
 }
 
 /* A live transfer: a job still active on the source is monitored to its
@@ -102,7 +102,8 @@ void reconcile(struct runner *rn, struct arena *a, struct migration *m)
 {
     struct ferr err = { 0 };
     /* below 2.34 the request itself holds an accepted record */
-    int by_request = strcmp(m->status, "accepted") == 0 && m->mv_minor < 34;
+    int by_request = mig_status_is(m->status, MIG_ACCEPTED)
+                     && m->mv_minor < 34;
 
     log_info("migration %lld of %s: reconciling a %s record left by %s",
              (long long) m->id, m->instance_uuid, m->status,
@@ -115,7 +116,7 @@ void reconcile(struct runner *rn, struct arena *a, struct migration *m)
         ferr_set(&err, FE_INTERNAL, "the runner stopped during a cold "
                  "migration");
         cold_fault(rn, a, m, &err, 1);
-        runner_finish(rn, m, "error", arena_strdup(a, ferr_msg(&err)));
+        runner_finish(rn, m, MIG_ERROR, arena_strdup(a, ferr_msg(&err)));
         ferr_clear(&err);
         return;
     }

@@ -92,12 +92,12 @@ int runner_save(struct runner *rn, struct migration *m)
     return save_once(rn, m, &code);
 }
 
-int runner_finish(struct runner *rn, struct migration *m, const char *status,
-                  const char *reason)
+int runner_finish(struct runner *rn, struct migration *m,
+                  enum mig_status status, const char *reason)
 {
     int code, tries = 0;
 
-    m->status = status;
+    m->status = mig_status_name(status);
     m->error_reason = reason;
     m->finished_at = time_now_us();
     /* the end must be written: a store that is busy or full is asked
@@ -107,13 +107,13 @@ int runner_finish(struct runner *rn, struct migration *m, const char *status,
         if (*rn->stop || code != FE_UNAVAILABLE) {
             log_error("migration %lld of %s: ended %s but could not record "
                       "it; left for reconciliation", (long long) m->id,
-                      m->instance_uuid, status);
+                      m->instance_uuid, m->status);
             return -1;
         }
         if (tries++ == 0) {
             log_error("migration %lld of %s: ended %s; the store is "
                       "unavailable, saving again each second",
-                      (long long) m->id, m->instance_uuid, status);
+                      (long long) m->id, m->instance_uuid, m->status);
         }
         usleep(1000000);
     }
@@ -122,7 +122,7 @@ int runner_finish(struct runner *rn, struct migration *m, const char *status,
     }
     iaction_record_end(rn->app->store, m);
     log_info("migration %lld of %s: %s%s%s", (long long) m->id,
-             m->instance_uuid, status, reason ? ": " : "",
+             m->instance_uuid, m->status, reason ? ": " : "",
              reason ? reason : "");
     return 0;
 }
@@ -186,7 +186,7 @@ static void run_claimed(struct runner *rn, struct arena *a,
                  m->instance_uuid, m->status);
         if (strcmp(m->migration_type, "migration") == 0) {
             cold_run(rn, a, m);
-        } else if (strcmp(m->status, "accepted") == 0) {
+        } else if (mig_status_is(m->status, MIG_ACCEPTED)) {
             live_run_accepted(rn, a, m);
         } else {
             live_run_queued(rn, a, m);

@@ -31,11 +31,6 @@ static int ask(struct runner *rn, const char *host, const char *uuid,
     return rc < 0 ? -1 : rc;
 }
 
-static int active(int power)
-{
-    return power == 1 || power == 3;
-}
-
 /* Deleting a shared file would delete it for both hosts; a failed check
  * keeps the file. */
 void settle_drop_local_disks(struct vconn *c, struct vconn *other,
@@ -134,8 +129,8 @@ static int where_is(struct runner *rn, struct arena *a, struct migration *m,
         w->src = ask(rn, m->source_compute, m->instance_uuid, &w->spower,
                      &w->sc);
         if (call_ok || (w->drc >= 0 && w->src >= 0)
-            || (w->src == 1 && w->spower == 1)
-            || (w->drc == 1 && w->dpower == 1))
+            || (w->src == 1 && w->spower == POWER_RUNNING)
+            || (w->drc == 1 && w->dpower == POWER_RUNNING))
         {
             return 0;
         }
@@ -189,7 +184,7 @@ static void settle_completed(struct runner *rn, struct arena *a,
     }
     m->downtime_ms = job.downtime_ms >= 0 ? job.downtime_ms : MIG_NULL_INT;
     store_host_set(rn->app->store, m->instance_uuid, m->dest_compute);
-    if (runner_finish(rn, m, "completed", NULL) == 0) {
+    if (runner_finish(rn, m, MIG_COMPLETED, NULL) == 0) {
         drop_copies(rn, a, m, m->source_compute, w->dc);
     }
 }
@@ -203,7 +198,9 @@ static void settle_stayed(struct runner *rn, struct arena *a,
 {
     struct ferr err = { 0 };
 
-    if (monitor_after(mo, w->src == 1, w->spower == 3) == MON_RESUME) {
+    if (monitor_after(mo, w->src == 1, w->spower == POWER_PAUSED)
+        == MON_RESUME)
+    {
         virt_resume(w->sc, m->instance_uuid, &err);     /* recovery */
         ferr_clear(&err);
     }
@@ -214,7 +211,7 @@ static void settle_stayed(struct runner *rn, struct arena *a,
                               rn->conf->host_answer_timeout,
                               m->dest_compute);
     }
-    if (runner_finish(rn, m, aborted ? "cancelled" : "failed",
+    if (runner_finish(rn, m, aborted ? MIG_CANCELLED : MIG_FAILED,
                       aborted && reason == NULL ? NULL
                       : arena_strdup(a, reason ? reason : "failed")) == 0)
     {
@@ -233,22 +230,22 @@ void settle(struct runner *rn, struct arena *a, struct migration *m,
     }
     /* with a silent source, only a running destination says it moved: a
      * paused one may be the incoming domain of an unfinished pre-copy */
-    if (call_ok || (w.drc == 1 && (w.src < 0 ? w.dpower == 1
-                                             : active(w.dpower))
-                    && !(w.src == 1 && active(w.spower))))
+    if (call_ok || (w.drc == 1 && (w.src < 0 ? w.dpower == POWER_RUNNING
+                                             : server_is_active(w.dpower))
+                    && !(w.src == 1 && server_is_active(w.spower))))
     {
         settle_completed(rn, a, m, &w, final);
     } else if (w.src == 1 || (w.src < 0 && w.drc == 0)) {
         settle_stayed(rn, a, m, &w, aborted, mo, reason);
     } else if (w.src < 0 || w.drc < 0) {
-        runner_finish(rn, m, "error", arena_printf(a, "%s; %s could not be "
+        runner_finish(rn, m, MIG_ERROR, arena_printf(a, "%s; %s could not be "
                       "asked for %d s%s", reason ? reason
                       : "the transfer ended", w.src < 0 && w.drc < 0
                       ? "neither host" : m->dest_compute,
                       rn->conf->host_answer_timeout, w.src < 0 ? ""
                       : " and the source no longer has the guest"));
     } else {
-        runner_finish(rn, m, "error", arena_printf(a, "%s; the guest is "
+        runner_finish(rn, m, MIG_ERROR, arena_printf(a, "%s; the guest is "
                       "found on neither host", reason ? reason
                       : "the transfer ended"));
     }

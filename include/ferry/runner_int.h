@@ -38,8 +38,8 @@ struct runner {
 int runner_save(struct runner *rn, struct migration *m);
 /* Ends the record with status and reason (reason may be NULL): 0 when the
  * end is recorded, -1 when not (claim lost, or left in progress). */
-int runner_finish(struct runner *rn, struct migration *m, const char *status,
-                  const char *reason);
+int runner_finish(struct runner *rn, struct migration *m,
+                  enum mig_status status, const char *reason);
 /* The API's requests for m, re-read from the store; -1 (and rn->lost)
  * when another runner has claimed it since, or it has ended. */
 int runner_requests(struct runner *rn, struct arena *a, struct migration *m);
