@@ -467,15 +467,15 @@ static int render_downtime(struct app *app, struct sbuf *o, struct arena *a,
 static void render_hosts(struct app *app, struct sbuf *o)
 {
     const struct conf *c = app->conf;
-    struct ferr err = { 0 };
     size_t i;
     int up;
 
     head(o, "ferry_host_reachable", "gauge",
-         "1 when ferryd's libvirt connection to the host answers.");
+         "1 when the inventory process holds a live libvirt connection to the host.");
+    /* the inventory's word (its hosts table): a request worker has no
+     * libvirt connection of its own */
     for (i = 0; i < c->nhosts; i++) {
-        up = inventory_conn(app->inv, c->hosts[i].name, &err) != NULL;
-        ferr_clear(&err);
+        up = inventory_host_up(app->store, c->hosts[i].name);
         sbuf_puts(o, "ferry_host_reachable{host=\"");
         label(o, c->hosts[i].name);
         sbuf_printf(o, "\",enabled=\"%s\"} %d\n",
