@@ -136,6 +136,27 @@ static void decorate(struct inventory *inv, struct store *st, size_t i,
     inventory_decorate(st, a, s);
 }
 
+/* While a live migration runs the guest is on its source, as Nova shows
+ * it until post_live_migration moves instance.host: the destination's
+ * domain (paused for the incoming transfer, or running in post-copy) may
+ * be the newer row of the index, but it is not where the server is. */
+static void live_on_source(struct store *st, struct arena *a,
+                           struct server *s, const struct migration *m)
+{
+    struct server src;
+    struct ferr err = { 0 };
+
+    if (m->source_compute != NULL && s->host != NULL
+        && strcmp(s->host, m->source_compute) != 0
+        && instances_get_on(st, s->uuid, m->source_compute, a, &src,
+                            &err) == 1
+        && server_is_active(src.power_state))
+    {
+        *s = src;
+    }
+    ferr_clear(&err);
+}
+
 void inventory_decorate(struct store *st, struct arena *a, struct server *s)
 {
     struct migration m;
@@ -150,6 +171,7 @@ void inventory_decorate(struct store *st, struct arena *a, struct server *s)
         cold_states(s, &m);
         return;
     }
+    live_on_source(st, a, s, &m);
     s->task_state = "migrating";
     /* a source paused by the migration itself (post-copy, or the pause of
      * a force-complete) is no paused server: Nova's vm_state stays active

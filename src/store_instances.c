@@ -61,7 +61,7 @@ static const char instances_sql[] =
 enum {
     Q_PUT, Q_DELETE, Q_SWEEP, Q_GET, Q_MARKER, Q_ALL, Q_ALL_AFTER, Q_PROJ,
     Q_PROJ_AFTER, Q_HOST_SET, Q_HOST_GET, Q_MOVE, Q_HINT_GET, Q_HINT_SET,
-    Q_MARKED, Q_IS_MARKED, Q__COUNT
+    Q_MARKED, Q_IS_MARKED, Q_GET_ON, Q__COUNT
 };
 
 static const char *const queries[Q__COUNT] = {
@@ -81,6 +81,8 @@ static const char *const queries[Q__COUNT] = {
     [Q_SWEEP] = "DELETE FROM instances WHERE host = ?1 AND updated_at < ?2",
     [Q_GET] = "SELECT " INST_COLUMNS " FROM instances WHERE uuid = ?1"
         " ORDER BY active DESC, updated_at DESC LIMIT 1",
+    [Q_GET_ON] = "SELECT " INST_COLUMNS " FROM instances WHERE uuid = ?1"
+        " AND host = ?2",
     [Q_MARKER] = "SELECT created, uuid FROM instances WHERE uuid = ?1"
         " LIMIT 1",
     [Q_ALL] = "SELECT " INST_COLUMNS " FROM instances WHERE" INST_NAME
@@ -417,6 +419,28 @@ int instances_get(struct store *st, const char *uuid, struct arena *a,
         return -err->code;
     }
     btext(q, 1, uuid);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        read_inst(q, a, out);
+    }
+    sqlite3_reset(q);
+    if (rc == SQLITE_ROW) {
+        return 1;
+    }
+    return rc == SQLITE_DONE ? 0 : store_db_err(st, err, "get instance");
+}
+
+int instances_get_on(struct store *st, const char *uuid, const char *host,
+                     struct arena *a, struct server *out, struct ferr *err)
+{
+    sqlite3_stmt *q = stmt(st, Q_GET_ON, err);
+    int rc;
+
+    if (q == NULL) {
+        return ferr_fail(err);
+    }
+    btext(q, 1, uuid);
+    btext(q, 2, host);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
         read_inst(q, a, out);

@@ -39,6 +39,10 @@ int instances_keep_hosts(struct store *st, const char *const *names,
 int instances_get(struct store *st, const char *uuid, struct arena *a,
                   struct server *out, struct ferr *err);
 
+/* The same for the row of uuid on host: 1, 0 none there, <0 error. */
+int instances_get_on(struct store *st, const char *uuid, const char *host,
+                     struct arena *a, struct server *out, struct ferr *err);
+
 /* Calls fn for each server (one per uuid) in the order of Nova's default
  * list: created descending, then uuid descending; of project only unless
  * project is NULL; after the server marker (any project) when marker is
