@@ -1218,187 +1218,267 @@ sv_minimum(struct sv *c, const struct snode *s, const jnode *v)
 }
 
 
+/*
+ * The keywords.  Each checks instance v against one keyword of schema s
+ * and returns 0 when v passes it, or the error sv_fail filled.
+ */
+
+static int
+sv_type(struct sv *c, const struct snode *s, const jnode *v)
+{
+    const char *const  *t;
+    struct sbuf         msg;
+
+    for (t = s->types; *t != NULL; t++) {
+        if (sv_type_is(v, *t)) {
+            return 0;
+        }
+    }
+
+    sbuf_init(&msg);
+    json_pyrepr(&msg, v);
+    sbuf_puts(&msg, " is not of type ");
+
+    for (t = s->types; *t != NULL; t++) {
+        sbuf_printf(&msg, "%s'%s'", t == s->types ? "" : ", ", *t);
+    }
+
+    return sv_fail(c, v, &msg);
+}
+
+
+static int
+sv_enum(struct sv *c, const struct snode *s, const jnode *v)
+{
+    struct sbuf  msg;
+
+    if (sv_enum_has(s, v)) {
+        return 0;
+    }
+
+    sbuf_init(&msg);
+    json_pyrepr(&msg, v);
+    sbuf_puts(&msg, " is not one of ");
+    sv_repr_enum(&msg, s);
+    return sv_fail(c, v, &msg);
+}
+
+
+static int
+sv_props(struct sv *c, const struct snode *s, const jnode *v)
+{
+    const struct sprop  *p;
+    jnode               *child;
+    int                  rc;
+
+    if (jnode_type(v) != JT_OBJECT) {
+        return 0;
+    }
+
+    for (p = s->props; p->name != NULL; p++) {
+        if (jnode_obj_get(v, p->name, &child)) {
+            rc = sv_child(c, p->schema, child, p->name, 0);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+sv_required(struct sv *c, const struct snode *s, const jnode *v)
+{
+    const char *const  *t;
+    struct sbuf         msg;
+    jnode              *child;
+
+    if (jnode_type(v) != JT_OBJECT) {
+        return 0;
+    }
+
+    for (t = s->required; *t != NULL; t++) {
+        if (!jnode_obj_get(v, *t, &child)) {
+            sbuf_init(&msg);
+            py_repr_cstr(&msg, *t, strlen(*t));
+            sbuf_puts(&msg, " is a required property");
+            return sv_fail(c, v, &msg);
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+sv_pprops(struct sv *c, const struct snode *s, const jnode *v)
+{
+    struct jiter   it;
+    const char    *key;
+    jnode         *child;
+    int            rc;
+
+    if (jnode_type(v) != JT_OBJECT) {
+        return 0;
+    }
+
+    jnode_obj_iter(v, &it);
+
+    while (jnode_obj_next(&it, &key, &child)) {
+        if (pattern_match(s->pprop, key, strlen(key))) {
+            rc = sv_child(c, s->pprop_schema, child, key, 0);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/* minLength and maxLength count code points, as Python's len(str). */
+static int
+sv_length(struct sv *c, const jnode *v, int too_short, size_t bound)
+{
+    struct sbuf  msg;
+    size_t       n;
+
+    if (jnode_type(v) != JT_STRING) {
+        return 0;
+    }
+
+    n = sv_codepoints(jnode_str(v), jnode_strlen(v));
+
+    if (too_short ? n >= bound : n <= bound) {
+        return 0;
+    }
+
+    sbuf_init(&msg);
+    json_pyrepr(&msg, v);
+    sbuf_puts(&msg, too_short ? " is too short" : " is too long");
+    return sv_fail(c, v, &msg);
+}
+
+
+static int
+sv_minlen(struct sv *c, const struct snode *s, const jnode *v)
+{
+    return sv_length(c, v, 1, (size_t) s->min_len);
+}
+
+
+static int
+sv_maxlen(struct sv *c, const struct snode *s, const jnode *v)
+{
+    return sv_length(c, v, 0, (size_t) s->max_len);
+}
+
+
+static int
+sv_pattern(struct sv *c, const struct snode *s, const jnode *v)
+{
+    struct sbuf  msg;
+
+    if (jnode_type(v) != JT_STRING
+        || pattern_match(s->pattern, jnode_str(v), jnode_strlen(v)))
+    {
+        return 0;
+    }
+
+    sbuf_init(&msg);
+    json_pyrepr(&msg, v);
+    sbuf_puts(&msg, " does not match ");
+    py_repr_cstr(&msg, s->pattern->text, strlen(s->pattern->text));
+    return sv_fail(c, v, &msg);
+}
+
+
+static int
+sv_format(struct sv *c, const struct snode *s, const jnode *v)
+{
+    const char  *str;
+
+    /* Both of Nova's checkers refuse anything but a string. */
+    str = jnode_str(v);
+
+    if (str != NULL && s->format->check(str, jnode_strlen(v))) {
+        return 0;
+    }
+
+    return sv_format_fail(c, v, s->format);
+}
+
+
+static int
+sv_items(struct sv *c, const struct snode *s, const jnode *v)
+{
+    size_t  i, n;
+    int     rc;
+
+    n = jnode_arr_len(v);
+
+    for (i = 0; i < n; i++) {
+        rc = sv_child(c, s->items, jnode_arr_get(v, i), NULL, i);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+sv_maxitems(struct sv *c, const struct snode *s, const jnode *v)
+{
+    struct sbuf  msg;
+
+    if (jnode_type(v) != JT_ARRAY
+        || jnode_arr_len(v) <= (size_t) s->max_items)
+    {
+        return 0;
+    }
+
+    sbuf_init(&msg);
+    json_pyrepr(&msg, v);
+    sbuf_puts(&msg, " is too long");
+    return sv_fail(c, v, &msg);
+}
+
+
+static int (*const sv_keywords[])(struct sv *c, const struct snode *s,
+    const jnode *v) =
+{
+    [SK_TYPE] = sv_type,
+    [SK_ENUM] = sv_enum,
+    [SK_PROPS] = sv_props,
+    [SK_REQUIRED] = sv_required,
+    [SK_ADDL] = sv_addl,
+    [SK_PPROPS] = sv_pprops,
+    [SK_MINLEN] = sv_minlen,
+    [SK_MAXLEN] = sv_maxlen,
+    [SK_PATTERN] = sv_pattern,
+    [SK_FORMAT] = sv_format,
+    [SK_MINIMUM] = sv_minimum,
+    [SK_ITEMS] = sv_items,
+    [SK_MAXITEMS] = sv_maxitems,
+};
+
+
+/* The keywords of s in order; the first that fails is the one reported. */
 static int
 sv_node(struct sv *c, const struct snode *s, const jnode *v)
 {
-    const struct sprop   *p;
-    const char *const    *t;
-    const char           *str, *key;
-    struct sbuf           msg;
-    struct jiter          it;
-    jnode                *child;
-    size_t                i, n;
-    int                   k, rc;
+    size_t  k;
+    int     rc;
 
-    for (k = 0; k < (int) sizeof(s->kw) && s->kw[k] != SK_END; k++) {
-
-        switch ((enum skw) s->kw[k]) {
-
-        case SK_TYPE:
-            for (t = s->types; *t != NULL; t++) {
-                if (sv_type_is(v, *t)) {
-                    break;
-                }
-            }
-
-            if (*t != NULL) {
-                break;
-            }
-
-            sbuf_init(&msg);
-            json_pyrepr(&msg, v);
-            sbuf_puts(&msg, " is not of type ");
-
-            for (t = s->types; *t != NULL; t++) {
-                sbuf_printf(&msg, "%s'%s'", t == s->types ? "" : ", ", *t);
-            }
-
-            return sv_fail(c, v, &msg);
-
-        case SK_ENUM:
-            if (sv_enum_has(s, v)) {
-                break;
-            }
-
-            sbuf_init(&msg);
-            json_pyrepr(&msg, v);
-            sbuf_puts(&msg, " is not one of ");
-            sv_repr_enum(&msg, s);
-            return sv_fail(c, v, &msg);
-
-        case SK_PROPS:
-            if (jnode_type(v) != JT_OBJECT) {
-                break;
-            }
-
-            for (p = s->props; p->name != NULL; p++) {
-                if (jnode_obj_get(v, p->name, &child)) {
-                    rc = sv_child(c, p->schema, child, p->name, 0);
-                    if (rc != 0) {
-                        return rc;
-                    }
-                }
-            }
-
-            break;
-
-        case SK_REQUIRED:
-            if (jnode_type(v) != JT_OBJECT) {
-                break;
-            }
-
-            for (t = s->required; *t != NULL; t++) {
-                if (!jnode_obj_get(v, *t, &child)) {
-                    sbuf_init(&msg);
-                    py_repr_cstr(&msg, *t, strlen(*t));
-                    sbuf_puts(&msg, " is a required property");
-                    return sv_fail(c, v, &msg);
-                }
-            }
-
-            break;
-
-        case SK_ADDL:
-            rc = sv_addl(c, s, v);
-            if (rc != 0) {
-                return rc;
-            }
-            break;
-
-        case SK_PPROPS:
-            if (jnode_type(v) != JT_OBJECT) {
-                break;
-            }
-
-            jnode_obj_iter(v, &it);
-
-            while (jnode_obj_next(&it, &key, &child)) {
-                if (pattern_match(s->pprop, key, strlen(key))) {
-                    rc = sv_child(c, s->pprop_schema, child, key, 0);
-                    if (rc != 0) {
-                        return rc;
-                    }
-                }
-            }
-
-            break;
-
-        case SK_MINLEN:
-        case SK_MAXLEN:
-            if (jnode_type(v) != JT_STRING) {
-                break;
-            }
-
-            n = sv_codepoints(jnode_str(v), jnode_strlen(v));
-
-            if (s->kw[k] == SK_MINLEN ? n >= (size_t) s->min_len
-                                      : n <= (size_t) s->max_len)
-            {
-                break;
-            }
-
-            sbuf_init(&msg);
-            json_pyrepr(&msg, v);
-            sbuf_puts(&msg, s->kw[k] == SK_MINLEN ? " is too short"
-                                                  : " is too long");
-            return sv_fail(c, v, &msg);
-
-        case SK_PATTERN:
-            if (jnode_type(v) != JT_STRING
-                || pattern_match(s->pattern, jnode_str(v), jnode_strlen(v)))
-            {
-                break;
-            }
-
-            sbuf_init(&msg);
-            json_pyrepr(&msg, v);
-            sbuf_puts(&msg, " does not match ");
-            py_repr_cstr(&msg, s->pattern->text, strlen(s->pattern->text));
-            return sv_fail(c, v, &msg);
-
-        case SK_FORMAT:
-            /* Both of Nova's checkers refuse anything but a string. */
-            str = jnode_str(v);
-
-            if (str != NULL && s->format->check(str, jnode_strlen(v))) {
-                break;
-            }
-
-            return sv_format_fail(c, v, s->format);
-
-        case SK_MINIMUM:
-            rc = sv_minimum(c, s, v);
-            if (rc != 0) {
-                return rc;
-            }
-            break;
-
-        case SK_ITEMS:
-            n = jnode_arr_len(v);
-
-            for (i = 0; i < n; i++) {
-                rc = sv_child(c, s->items, jnode_arr_get(v, i), NULL, i);
-                if (rc != 0) {
-                    return rc;
-                }
-            }
-
-            break;
-
-        case SK_MAXITEMS:
-            if (jnode_type(v) != JT_ARRAY
-                || jnode_arr_len(v) <= (size_t) s->max_items)
-            {
-                break;
-            }
-
-            sbuf_init(&msg);
-            json_pyrepr(&msg, v);
-            sbuf_puts(&msg, " is too long");
-            return sv_fail(c, v, &msg);
-
-        case SK_END:
-            break;
+    for (k = 0; k < sizeof(s->kw) && s->kw[k] != SK_END; k++) {
+        rc = sv_keywords[s->kw[k]](c, s, v);
+        if (rc != 0) {
+            return rc;
         }
     }
 
