@@ -364,6 +364,60 @@ jp_hex4(const char *p, const char *end, uint32_t *out)
 
 
 /*
+ * One escape, after its backslash at *pp: writes what it stands for at *op
+ * and moves both on; -1 if it is not an escape JSON knows.  No escape is
+ * longer decoded than written (\uXXXX is at most 3 bytes, a pair 4).
+ */
+static int
+jp_escape(const char **pp, const char *end, char **op)
+{
+    const char  *p;
+    uint32_t     c, c2;
+
+    p = *pp;
+
+    if (p >= end) {
+        return -1;
+    }
+
+    switch (*p++) {
+    case '"':  c = '"';  break;
+    case '\\': c = '\\'; break;
+    case '/':  c = '/';  break;
+    case 'b':  c = '\b'; break;
+    case 'f':  c = '\f'; break;
+    case 'n':  c = '\n'; break;
+    case 'r':  c = '\r'; break;
+    case 't':  c = '\t'; break;
+
+    case 'u':
+        if (jp_hex4(p, end, &c) != 0) {
+            return -1;
+        }
+        p += 4;
+
+        /* As CPython: a pair joins, anything else stays lone. */
+        if (c >= 0xd800 && c <= 0xdbff && end - p >= 6 && p[0] == '\\'
+            && p[1] == 'u' && jp_hex4(p + 2, end, &c2) == 0
+            && c2 >= 0xdc00 && c2 <= 0xdfff)
+        {
+            c = 0x10000 + ((c - 0xd800) << 10) + (c2 - 0xdc00);
+            p += 6;
+        }
+
+        break;
+
+    default:
+        return -1;
+    }
+
+    *op += utf8_enc(c, *op);
+    *pp = p;
+    return 0;
+}
+
+
+/*
  * A string body after the opening quote.  Returns a malloc()ed, NUL-
  * terminated copy with escapes decoded (*len bytes), or NULL.  The decoded
  * form is never longer than the source, which sizes the buffer.
@@ -373,8 +427,7 @@ jp_string(struct jp *jp, size_t *len)
 {
     const char  *p, *end;
     char        *out, *o;
-    uint32_t     c, c2;
-    int          e;
+    uint32_t     c;
 
     p = jp->p;
     end = jp->end;
@@ -391,10 +444,9 @@ jp_string(struct jp *jp, size_t *len)
             goto fail;
         }
 
-        c = (unsigned char) *p;
+        c = (unsigned char) *p++;
 
         if (c == '"') {
-            p++;
             break;
         }
 
@@ -404,46 +456,8 @@ jp_string(struct jp *jp, size_t *len)
 
         if (c != '\\') {
             *o++ = (char) c;        /* the buffer is valid UTF-8 already */
-            p++;
-            continue;
-        }
 
-        if (end - p < 2) {
-            goto fail;
-        }
-
-        e = (unsigned char) p[1];
-        p += 2;
-
-        switch (e) {
-        case '"':  *o++ = '"';  break;
-        case '\\': *o++ = '\\'; break;
-        case '/':  *o++ = '/';  break;
-        case 'b':  *o++ = '\b'; break;
-        case 'f':  *o++ = '\f'; break;
-        case 'n':  *o++ = '\n'; break;
-        case 'r':  *o++ = '\r'; break;
-        case 't':  *o++ = '\t'; break;
-
-        case 'u':
-            if (jp_hex4(p, end, &c) != 0) {
-                goto fail;
-            }
-            p += 4;
-
-            /* As CPython: a pair joins, anything else stays lone. */
-            if (c >= 0xd800 && c <= 0xdbff && end - p >= 6 && p[0] == '\\'
-                && p[1] == 'u' && jp_hex4(p + 2, end, &c2) == 0
-                && c2 >= 0xdc00 && c2 <= 0xdfff)
-            {
-                c = 0x10000 + ((c - 0xd800) << 10) + (c2 - 0xdc00);
-                p += 6;
-            }
-
-            o += utf8_enc(c, o);
-            break;
-
-        default:
+        } else if (jp_escape(&p, end, &o) != 0) {
             goto fail;
         }
     }
@@ -590,12 +604,62 @@ nul_escape_key(char **key, size_t klen)
 }
 
 
+/* One "key": value pair of an object, at its opening quote, into obj. */
+static int
+jp_member(struct jp *jp, jnode *obj)
+{
+    jnode   *val;
+    char    *key;
+    size_t   klen;
+
+    if (jp->p >= jp->end || *jp->p != '"') {
+        return -1;
+    }
+
+    jp->p++;
+
+    key = jp_string(jp, &klen);
+    if (key == NULL) {
+        return -1;
+    }
+
+    jp_skip_ws(jp);
+
+    if (jp->p >= jp->end || *jp->p != ':') {
+        free(key);
+        return -1;
+    }
+
+    jp->p++;
+    jp_skip_ws(jp);
+
+    if (jp_value(jp, &val) != 0) {
+        free(key);
+        return -1;
+    }
+
+    /* json-c keys are C strings: a NUL in a key is kept as NUL_ESC
+     * (util.h), so "a\u0000b" is neither "a" nor any known name.
+     * The last value of a repeated key replaces in place. */
+    if (memchr(key, '\0', klen) != NULL && nul_escape_key(&key, klen) < 0) {
+        json_object_put(val);
+        return -1;
+    }
+    if (json_object_object_add(obj, key, val) != 0) {
+        json_object_put(val);
+        free(key);
+        return -1;
+    }
+
+    free(key);
+    return 0;
+}
+
+
 static int
 jp_object(struct jp *jp, jnode **out)
 {
-    jnode   *obj, *val;
-    char    *key;
-    size_t   klen;
+    jnode  *obj;
 
     obj = json_object_new_object();
     if (obj == NULL) {
@@ -611,47 +675,10 @@ jp_object(struct jp *jp, jnode **out)
     }
 
     for ( ;; ) {
-        if (jp->p >= jp->end || *jp->p != '"') {
+        if (jp_member(jp, obj) != 0) {
             goto fail;
         }
 
-        jp->p++;
-
-        key = jp_string(jp, &klen);
-        if (key == NULL) {
-            goto fail;
-        }
-
-        jp_skip_ws(jp);
-
-        if (jp->p >= jp->end || *jp->p != ':') {
-            free(key);
-            goto fail;
-        }
-
-        jp->p++;
-        jp_skip_ws(jp);
-
-        if (jp_value(jp, &val) != 0) {
-            free(key);
-            goto fail;
-        }
-
-        /* json-c keys are C strings: a NUL in a key is kept as NUL_ESC
-         * (util.h), so "a\u0000b" is neither "a" nor any known name.
-         * The last value of a repeated key replaces in place. */
-        if (memchr(key, '\0', klen) != NULL && nul_escape_key(&key, klen) < 0)
-        {
-            json_object_put(val);
-            goto fail;
-        }
-        if (json_object_object_add(obj, key, val) != 0) {
-            json_object_put(val);
-            free(key);
-            goto fail;
-        }
-
-        free(key);
         jp_skip_ws(jp);
 
         if (jp->p < jp->end && *jp->p == '}') {
@@ -726,12 +753,71 @@ fail:
 }
 
 
+/* The bare words Python's json reads, its NaN and infinities included. */
+static const struct {
+    const char  *text;
+    enum jtype   type;
+    double       value;
+} jp_words[] = {
+    { "null", JT_NULL, 0 },
+    { "true", JT_BOOL, 1 },
+    { "false", JT_BOOL, 0 },
+    { "NaN", JT_DOUBLE, NAN },
+    { "Infinity", JT_DOUBLE, INFINITY },
+    { "-Infinity", JT_DOUBLE, -INFINITY },
+};
+
+
+/* A bare word, else a number ("-Infinity" and "-1" share their sign). */
 static int
-jp_value(struct jp *jp, jnode **out)
+jp_word(struct jp *jp, jnode **out)
+{
+    size_t  i;
+
+    for (i = 0; i < ARRAY_LEN(jp_words); i++) {
+        if (jp_words[i].text[0] != *jp->p || !jp_lit(jp, jp_words[i].text)) {
+            continue;
+        }
+
+        switch (jp_words[i].type) {
+        case JT_NULL:
+            return 0;               /* json-c's null is the NULL node */
+        case JT_BOOL:
+            *out = json_object_new_boolean(jp_words[i].value != 0);
+            break;
+        default:
+            *out = json_object_new_double(jp_words[i].value);
+            break;
+        }
+
+        return (*out != NULL) ? 0 : -1;
+    }
+
+    return jp_number(jp, out);
+}
+
+
+static int
+jp_string_value(struct jp *jp, jnode **out)
 {
     char    *s;
     size_t   len;
-    int      rc;
+
+    s = jp_string(jp, &len);
+    if (s == NULL) {
+        return -1;
+    }
+
+    *out = json_object_new_string_len(s, (int) len);
+    free(s);
+    return (*out != NULL) ? 0 : -1;
+}
+
+
+static int
+jp_value(struct jp *jp, jnode **out)
+{
+    int  rc;
 
     *out = NULL;
 
@@ -754,58 +840,10 @@ jp_value(struct jp *jp, jnode **out)
 
     case '"':
         jp->p++;
-        s = jp_string(jp, &len);
-        if (s == NULL) {
-            return -1;
-        }
-
-        *out = json_object_new_string_len(s, (int) len);
-        free(s);
-        return (*out != NULL) ? 0 : -1;
-
-    case 'n':
-        return jp_lit(jp, "null") ? 0 : -1;
-
-    case 't':
-    case 'f':
-        if (jp_lit(jp, "true")) {
-            *out = json_object_new_boolean(1);
-
-        } else if (jp_lit(jp, "false")) {
-            *out = json_object_new_boolean(0);
-
-        } else {
-            return -1;
-        }
-
-        return (*out != NULL) ? 0 : -1;
-
-    case 'N':
-        if (!jp_lit(jp, "NaN")) {
-            return -1;
-        }
-
-        *out = json_object_new_double(NAN);
-        return (*out != NULL) ? 0 : -1;
-
-    case 'I':
-        if (!jp_lit(jp, "Infinity")) {
-            return -1;
-        }
-
-        *out = json_object_new_double(INFINITY);
-        return (*out != NULL) ? 0 : -1;
-
-    case '-':
-        if (jp_lit(jp, "-Infinity")) {
-            *out = json_object_new_double(-INFINITY);
-            return (*out != NULL) ? 0 : -1;
-        }
-
-        return jp_number(jp, out);
+        return jp_string_value(jp, out);
 
     default:
-        return jp_number(jp, out);
+        return jp_word(jp, out);
     }
 }
 
@@ -1121,26 +1159,15 @@ py_repr_cstr(struct sbuf *out, const char *s, size_t n)
 
 
 /*
- * float.__repr__: the shortest digit string that reads back as the same
- * double, in fixed notation when the decimal exponent is in -4 .. 16 and
- * in exponent notation (at least two exponent digits) otherwise.
+ * The shortest digit string that reads back as d: digits without sign,
+ * point or trailing zeros (at least one digit), and its decimal exponent
+ * as %e writes it.  Returns the number of digits.
  */
-static void
-py_float_repr(struct sbuf *out, double d)
+static int
+py_float_digits(double d, char digits[24], int *exp)
 {
-    char   buf[40], digits[24];
-    char  *e;
-    int    prec, exp, decpt, nd, i;
-
-    if (isnan(d)) {
-        sbuf_puts(out, "nan");
-        return;
-    }
-
-    if (isinf(d)) {
-        sbuf_puts(out, d < 0 ? "-inf" : "inf");
-        return;
-    }
+    char  buf[40];
+    int   prec, nd, i;
 
     for (prec = 1; prec <= 17; prec++) {
         snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
@@ -1158,31 +1185,37 @@ py_float_repr(struct sbuf *out, double d)
         }
     }
 
-    e = buf + i + 1;
-    exp = atoi(e);
+    *exp = atoi(buf + i + 1);
 
     while (nd > 1 && digits[nd - 1] == '0') {
         nd--;
     }
 
     digits[nd] = '\0';
-    decpt = exp + 1;
+    return nd;
+}
 
-    if (signbit(d)) {
-        sbuf_putc(out, '-');
+
+/* d.ddde+XX: at least two exponent digits. */
+static void
+py_float_sci(struct sbuf *out, const char *digits, int nd, int exp)
+{
+    sbuf_putc(out, digits[0]);
+
+    if (nd > 1) {
+        sbuf_putc(out, '.');
+        sbuf_puts(out, digits + 1);
     }
 
-    if (decpt > 16 || decpt < -3) {
-        sbuf_putc(out, digits[0]);
+    sbuf_printf(out, "e%c%02d", exp < 0 ? '-' : '+', abs(exp));
+}
 
-        if (nd > 1) {
-            sbuf_putc(out, '.');
-            sbuf_puts(out, digits + 1);
-        }
 
-        sbuf_printf(out, "e%c%02d", exp < 0 ? '-' : '+', abs(exp));
-        return;
-    }
+/* ddd.ddd, with the point decpt digits in: 0.000ddd, ddd00.0, dd.ddd. */
+static void
+py_float_fixed(struct sbuf *out, const char *digits, int nd, int decpt)
+{
+    int  i;
 
     if (decpt <= 0) {
         sbuf_puts(out, "0.");
@@ -1209,6 +1242,43 @@ py_float_repr(struct sbuf *out, double d)
     sbuf_putn(out, digits, (size_t) decpt);
     sbuf_putc(out, '.');
     sbuf_puts(out, digits + decpt);
+}
+
+
+/*
+ * float.__repr__: the shortest digit string that reads back as the same
+ * double, in fixed notation when the decimal exponent is in -4 .. 16 and
+ * in exponent notation (at least two exponent digits) otherwise.
+ */
+static void
+py_float_repr(struct sbuf *out, double d)
+{
+    char  digits[24];
+    int   exp, decpt, nd;
+
+    if (isnan(d)) {
+        sbuf_puts(out, "nan");
+        return;
+    }
+
+    if (isinf(d)) {
+        sbuf_puts(out, d < 0 ? "-inf" : "inf");
+        return;
+    }
+
+    nd = py_float_digits(d, digits, &exp);
+    decpt = exp + 1;
+
+    if (signbit(d)) {
+        sbuf_putc(out, '-');
+    }
+
+    if (decpt > 16 || decpt < -3) {
+        py_float_sci(out, digits, nd, exp);
+
+    } else {
+        py_float_fixed(out, digits, nd, decpt);
+    }
 }
 
 
