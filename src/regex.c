@@ -230,6 +230,87 @@ python_extension(const char *p, const char *e)
 
 
 /*
+ * A class opening at p[0] == '[', copied to *o: '^' and a first ']'
+ * belong to the class in both dialects.  Returns the bytes consumed.
+ */
+static size_t
+open_class(const char *p, const char *e, char **o)
+{
+    size_t  k;
+
+    k = 1;
+
+    if (p + k < e && p[k] == '^') {
+        k++;
+    }
+
+    if (p + k < e && p[k] == ']') {
+        k++;
+    }
+
+    memcpy(*o, p, k);
+    *o += k;
+    return k;
+}
+
+
+/*
+ * A group opening at p[0] == '(', copied to *o.  Returns the bytes
+ * consumed, or 0 when Python refuses it.
+ */
+static size_t
+open_group(const char *p, const char *e, char **o, const char **why)
+{
+    size_t  k;
+
+    if (p + 1 < e && p[1] == '*') {
+        *why = "nothing to repeat";
+        return 0;
+    }
+
+    k = 1;
+
+    if (p + 1 < e && p[1] == '?') {
+        if (!python_extension(p, e)) {
+            *why = "unknown extension";
+            return 0;
+        }
+
+        if (p[2] == '#') {
+            /* a comment ends at the first ')', escapes or not */
+            while (p + k < e && p[k] != ')') {
+                k++;
+            }
+        }
+    }
+
+    memcpy(*o, p, k);
+    *o += k;
+    return k;
+}
+
+
+/* A '{' at p, copied to *o; Python's {,n}: PCRE2 10.42 needs the 0. */
+static size_t
+open_count(const char *p, const char *e, char **o)
+{
+    size_t  k;
+
+    *(*o)++ = '{';
+
+    if (p + 1 < e && p[1] == ',') {
+        for (k = 2; p + k < e && p[k] >= '0' && p[k] <= '9'; k++) {
+        }
+        if (p + k < e && p[k] == '}') {
+            *(*o)++ = '0';
+        }
+    }
+
+    return 1;
+}
+
+
+/*
  * Rewrites the Python pattern pat[0..n) into PCRE2 syntax in out (room
  * for 2 n + 1 bytes: the longest rewrite, \v to \x0b, doubles 2 bytes).
  * Returns the length written, or -1 with *why set.
@@ -246,73 +327,36 @@ translate(const char *pat, size_t n, char *out, const char **why)
 
         if (*p == '\\') {
             k = escape(p, e, in_class, &o, why);
-            if (k == 0) {
-                return -1;
-            }
-            p += k;
-            continue;
-        }
 
-        if (in_class) {
-            if (*p == ']') {
-                in_class = 0;
-            } else if (*p == '[') {
+        } else if (in_class) {
+            /* Python has no [:alpha:]: '[' is a literal in a class */
+            if (*p == '[') {
                 *o++ = '\\';
             }
-            *o++ = *p++;
-            continue;
-        }
+            in_class = *p != ']';
+            *o++ = *p;
+            k = 1;
 
-        switch (*p) {
-
-        case '[':
-            /* '^' and a first ']' belong to the class in both dialects */
-            *o++ = *p++;
-            if (p < e && *p == '^') {
-                *o++ = *p++;
-            }
-            if (p < e && *p == ']') {
-                *o++ = *p++;
-            }
+        } else if (*p == '[') {
+            k = open_class(p, e, &o);
             in_class = 1;
-            continue;
 
-        case '(':
-            if (p + 1 < e && p[1] == '*') {
-                *why = "nothing to repeat";
-                return -1;
-            }
-            if (p + 1 < e && p[1] == '?') {
-                if (!python_extension(p, e)) {
-                    *why = "unknown extension";
-                    return -1;
-                }
-                if (p[2] == '#') {
-                    /* a comment ends at the first ')', escapes or not */
-                    while (p < e && *p != ')') {
-                        *o++ = *p++;
-                    }
-                    continue;
-                }
-            }
-            break;
+        } else if (*p == '(') {
+            k = open_group(p, e, &o, why);
 
-        case '{':
-            /* Python's {,n}: PCRE2 10.42 needs the 0 */
-            if (p + 1 < e && p[1] == ',') {
-                for (k = 2; p + k < e && p[k] >= '0' && p[k] <= '9'; k++) {
-                }
-                if (p + k < e && p[k] == '}') {
-                    memcpy(o, "{0", 2);
-                    o += 2;
-                    p++;
-                    continue;
-                }
-            }
-            break;
+        } else if (*p == '{') {
+            k = open_count(p, e, &o);
+
+        } else {
+            *o++ = *p;
+            k = 1;
         }
 
-        *o++ = *p++;
+        if (k == 0) {
+            return -1;
+        }
+
+        p += k;
     }
 
     *o = '\0';
@@ -333,17 +377,73 @@ cpu_now(void)
 }
 
 
-struct regex *
-regex_compile(const char *pat, size_t n, unsigned flags, const char **why)
+/*
+ * Compiles the translated pattern tr[0..len) into re, every allocation
+ * counted against re's budget.  Returns 0, or -1 with *why set.
+ */
+static int
+compile_counted(struct regex *re, const char *tr, size_t len,
+    unsigned flags, const char **why)
 {
-    struct regex           *re;
     pcre2_compile_context  *cc;
-    char                   *tr;
-    const char             *dummy;
-    long                    len;
     int                     ec;
     PCRE2_SIZE              eo;
     uint32_t                opts;
+
+    re->gc = pcre2_general_context_create(budget_malloc, budget_free, re);
+    cc = re->gc ? pcre2_compile_context_create(re->gc) : NULL;
+    if (cc == NULL) {
+        *why = "out of memory";
+        return -1;
+    }
+
+    pcre2_set_max_pattern_length(cc, 2 * REGEX_MAX_PATTERN);
+    pcre2_set_parens_nest_limit(cc, REGEX_MAX_NEST);
+
+    opts = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF
+           | PCRE2_NEVER_BACKSLASH_C;
+    if (flags & REGEX_ICASE) {
+        opts |= PCRE2_CASELESS;
+    }
+
+    re->code = pcre2_compile((PCRE2_SPTR) tr, (PCRE2_SIZE) len, opts, &ec,
+                             &eo, cc);
+    pcre2_compile_context_free(cc);
+    if (re->code == NULL) {
+        *why = ec == PCRE2_ERROR_NOMEMORY || ec == PCRE2_ERROR_HEAP_FAILED
+               ? "pattern too costly" : "does not compile";
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* The match context with the per-search limits, and the match data. */
+static int
+prepare_search(struct regex *re, const char **why)
+{
+    re->mc = pcre2_match_context_create(re->gc);
+    re->md = pcre2_match_data_create(1, re->gc);
+    if (re->mc == NULL || re->md == NULL) {
+        *why = "pattern too costly";
+        return -1;
+    }
+
+    pcre2_set_match_limit(re->mc, REGEX_MATCH_LIMIT);
+    pcre2_set_depth_limit(re->mc, REGEX_DEPTH_LIMIT);
+    pcre2_set_heap_limit(re->mc, REGEX_HEAP_LIMIT);
+    return 0;
+}
+
+
+struct regex *
+regex_compile(const char *pat, size_t n, unsigned flags, const char **why)
+{
+    struct regex  *re;
+    char          *tr;
+    const char    *dummy;
+    long           len;
 
     if (why == NULL) {
         why = &dummy;
@@ -369,56 +469,18 @@ regex_compile(const char *pat, size_t n, unsigned flags, const char **why)
     }
 
     len = translate(pat, n, tr, why);
-    if (len < 0) {
+
+    /* regex_free() takes a re that is only partly built */
+    if (len < 0 || compile_counted(re, tr, (size_t) len, flags, why) != 0
+        || prepare_search(re, why) != 0)
+    {
         free(tr);
-        free(re);
+        regex_free(re);
         return NULL;
     }
 
-    re->gc = pcre2_general_context_create(budget_malloc, budget_free, re);
-    cc = re->gc ? pcre2_compile_context_create(re->gc) : NULL;
-    if (cc == NULL) {
-        *why = "out of memory";
-        goto fail;
-    }
-
-    pcre2_set_max_pattern_length(cc, 2 * REGEX_MAX_PATTERN);
-    pcre2_set_parens_nest_limit(cc, REGEX_MAX_NEST);
-
-    opts = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF
-           | PCRE2_NEVER_BACKSLASH_C;
-    if (flags & REGEX_ICASE) {
-        opts |= PCRE2_CASELESS;
-    }
-
-    re->code = pcre2_compile((PCRE2_SPTR) tr, (PCRE2_SIZE) len, opts, &ec,
-                             &eo, cc);
-    pcre2_compile_context_free(cc);
-    if (re->code == NULL) {
-        *why = ec == PCRE2_ERROR_NOMEMORY || ec == PCRE2_ERROR_HEAP_FAILED
-               ? "pattern too costly" : "does not compile";
-        goto fail;
-    }
-
-    re->mc = pcre2_match_context_create(re->gc);
-    re->md = pcre2_match_data_create(1, re->gc);
-    if (re->mc == NULL || re->md == NULL) {
-        *why = "pattern too costly";
-        goto fail;
-    }
-
-    pcre2_set_match_limit(re->mc, REGEX_MATCH_LIMIT);
-    pcre2_set_depth_limit(re->mc, REGEX_DEPTH_LIMIT);
-    pcre2_set_heap_limit(re->mc, REGEX_HEAP_LIMIT);
-
     free(tr);
     return re;
-
-fail:
-
-    free(tr);
-    regex_free(re);
-    return NULL;
 }
 
 
