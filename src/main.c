@@ -489,7 +489,10 @@ static void reload(const char *conf_path, int listen_fd, int *gen,
     notify("READY=1\nSTATUS=serving");
 }
 
-int main(int argc, char **argv)
+/* The command line: -c sets *conf_path, -t *test_only; -V, -h and a bad
+ * argument exit here. */
+static void parse_args(int argc, char **argv, const char **conf_path,
+                       int *test_only)
 {
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
@@ -498,22 +501,15 @@ int main(int argc, char **argv)
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
-    const char *conf_path = FERRY_CONF_PATH;
-    struct conf *conf = NULL;
-    struct policy *pol = NULL;
-    struct ferr err = { 0 };
-    struct store *st;
-    int opt, test_only = 0, listen_fd, gen = 1, i, alive, nreq, nrun;
-    size_t j;
-    time_t term_at = 0;
+    int opt;
 
     while ((opt = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
-            conf_path = optarg;
+            *conf_path = optarg;
             break;
         case 't':
-            test_only = 1;
+            *test_only = 1;
             break;
         case 'V':
             printf("ferryd %s\n", FERRY_VERSION);
@@ -531,19 +527,17 @@ int main(int argc, char **argv)
         usage(stderr);
         exit(2);
     }
-    /* the store holds who asked for what: private unless the operator
-     * shares it (the socket's mode is set explicitly, not from this) */
-    umask(077);
-    log_init("ferryd", 0);
-    if (load_all(conf_path, &conf, &pol, &err) < 0) {
-        fprintf(stderr, "ferryd: %s\n", ferr_msg(&err));
-        exit(1);
-    }
-    if (test_only) {
-        printf("ferryd: %s: configuration ok (%zu hosts), policy %s ok\n",
-               conf_path, conf->nhosts, conf->policy);
-        exit(0);
-    }
+}
+
+/* Everything the master needs before its first fork: the lock, the
+ * store, the listening socket (returned), the wake pipe, the shared
+ * counters and the signal handlers.  Exits when any is missing. */
+static int open_master(const struct conf *conf)
+{
+    struct ferr err = { 0 };
+    struct store *st;
+    int listen_fd;
+
     log_target(conf->log_syslog ? LOG_TO_SYSLOG : LOG_TO_STDERR);
     log_init("ferryd", conf->log_debug);
     master_pid = getpid();
@@ -571,6 +565,15 @@ int main(int argc, char **argv)
     install(SIGHUP, on_signal);
     install(SIGCHLD, on_signal);
     signal(SIGPIPE, SIG_IGN);
+    return listen_fd;
+}
+
+/* The first generation: the inventory's first pass, then the workers and
+ * runners; systemd is told once they are started. */
+static void start_first(int gen, int listen_fd, const char *conf_path,
+                        const struct conf *conf)
+{
+    int i, nreq, nrun;
 
     wait_inventory(free_slot(), gen, listen_fd, conf_path);
     for (i = 0; i < conf->workers + conf->runners; i++) {
@@ -583,77 +586,132 @@ int main(int argc, char **argv)
              "runners=%d hosts=%zu", conf->socket, FERRY_VERSION, gen, nreq,
              nrun, conf->nhosts);
     notify("READY=1\nSTATUS=serving");
+}
+
+/* Reaps every ended child; one of the running generation is restarted
+ * unless the master is stopping. */
+static void reap(int gen, int listen_fd, const char *conf_path,
+                 const struct conf *conf)
+{
+    pid_t pid;
+    int status;
+    size_t j;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (j = 0; j < nworkers; j++) {
+            if (workers[j].pid != pid) {
+                continue;
+            }
+            workers[j].pid = 0;
+            if (got_term || workers[j].generation != gen) {
+                break;
+            }
+            log_error("%s %d exited (status %d); restarting",
+                      kind_names[workers[j].kind], (int) pid, status);
+            if (time(NULL) - workers[j].started < 1) {
+                sleep(1);       /* dying at start: do not spin */
+            }
+            spawn(&workers[j], workers[j].kind, gen, listen_fd, conf_path);
+            /* an inventory restart counts as a worker's (it has no
+             * kind of its own in the metrics yet) */
+            metrics_restart(workers[j].kind == KIND_RUNNER
+                            ? METRIC_RUNNER : METRIC_WORKER);
+            break;
+        }
+        publish_children(gen, conf);
+    }
+}
+
+static void signal_children(int sig)
+{
+    size_t j;
+
+    for (j = 0; j < nworkers; j++) {
+        if (workers[j].pid > 0) {
+            kill(workers[j].pid, sig);
+        }
+    }
+}
+
+/* SIGTERM: the children are told to stop once (*term_at records when),
+ * and killed after 120 s.  Returns 1 when none is left. */
+static int stopping(time_t *term_at)
+{
+    size_t j;
+    int alive;
+
+    if (*term_at == 0) {
+        log_info("stopping: waiting for in-flight requests");
+        notify("STOPPING=1");
+        *term_at = time(NULL);
+        signal_children(SIGTERM);
+    }
+    alive = 0;
+    for (j = 0; j < nworkers; j++) {
+        alive += workers[j].pid > 0;
+    }
+    if (alive == 0) {
+        return 1;
+    }
+    if (time(NULL) - *term_at > 120) {
+        log_error("workers did not stop in 120 s; killing them");
+        signal_children(SIGKILL);
+    }
+    return 0;
+}
+
+/* Sleeps until a signal arrives (it writes the wake pipe), 1 s at most. */
+static void wait_signal(void)
+{
+    struct timespec ts = { 1, 0 };
+    fd_set rfds;
+
+    FD_ZERO(&rfds);
+    FD_SET(wake_pipe[0], &rfds);
+    pselect(wake_pipe[0] + 1, &rfds, NULL, NULL, &ts, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf_path = FERRY_CONF_PATH;
+    struct conf *conf = NULL;
+    struct policy *pol = NULL;
+    struct ferr err = { 0 };
+    int test_only = 0, listen_fd, gen = 1;
+    time_t term_at = 0;
+    char buf[64];
+
+    parse_args(argc, argv, &conf_path, &test_only);
+    /* the store holds who asked for what: private unless the operator
+     * shares it (the socket's mode is set explicitly, not from this) */
+    umask(077);
+    log_init("ferryd", 0);
+    if (load_all(conf_path, &conf, &pol, &err) < 0) {
+        fprintf(stderr, "ferryd: %s\n", ferr_msg(&err));
+        exit(1);
+    }
+    if (test_only) {
+        printf("ferryd: %s: configuration ok (%zu hosts), policy %s ok\n",
+               conf_path, conf->nhosts, conf->policy);
+        exit(0);
+    }
+    listen_fd = open_master(conf);
+    start_first(gen, listen_fd, conf_path, conf);
 
     for (;;) {
-        char buf[64];
-        pid_t pid;
-        int status;
-
         while (read(wake_pipe[0], buf, sizeof(buf)) > 0) {
         }
-        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-            for (j = 0; j < nworkers; j++) {
-                if (workers[j].pid != pid) {
-                    continue;
-                }
-                workers[j].pid = 0;
-                if (got_term || workers[j].generation != gen) {
-                    break;
-                }
-                log_error("%s %d exited (status %d); restarting",
-                          kind_names[workers[j].kind], (int) pid, status);
-                if (time(NULL) - workers[j].started < 1) {
-                    sleep(1);       /* dying at start: do not spin */
-                }
-                spawn(&workers[j], workers[j].kind, gen, listen_fd,
-                      conf_path);
-                /* an inventory restart counts as a worker's (it has no
-                 * kind of its own in the metrics yet) */
-                metrics_restart(workers[j].kind == KIND_RUNNER
-                                ? METRIC_RUNNER : METRIC_WORKER);
-                break;
-            }
-            publish_children(gen, conf);
-        }
+        reap(gen, listen_fd, conf_path, conf);
         if (got_term) {
-            if (term_at == 0) {
-                log_info("stopping: waiting for in-flight requests");
-                notify("STOPPING=1");
-                term_at = time(NULL);
-                for (j = 0; j < nworkers; j++) {
-                    if (workers[j].pid > 0) {
-                        kill(workers[j].pid, SIGTERM);
-                    }
-                }
-            }
-            alive = 0;
-            for (j = 0; j < nworkers; j++) {
-                alive += workers[j].pid > 0;
-            }
-            if (alive == 0) {
+            if (stopping(&term_at)) {
                 break;
-            }
-            if (time(NULL) - term_at > 120) {
-                log_error("workers did not stop in 120 s; killing them");
-                for (j = 0; j < nworkers; j++) {
-                    if (workers[j].pid > 0) {
-                        kill(workers[j].pid, SIGKILL);
-                    }
-                }
             }
         } else if (got_hup) {
             got_hup = 0;
             reload(conf_path, listen_fd, &gen, &conf, &pol);
         }
         if (!got_term && !got_hup) {
-            struct timespec ts = { 1, 0 };
-
-            /* sleep until a signal arrives (it writes the wake pipe) */
-            fd_set rfds;
-
-            FD_ZERO(&rfds);
-            FD_SET(wake_pipe[0], &rfds);
-            pselect(wake_pipe[0] + 1, &rfds, NULL, NULL, &ts, NULL);
+            wait_signal();
         } else if (got_term) {
             usleep(100000);
         }
