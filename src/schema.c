@@ -1449,9 +1449,10 @@ sv_maxitems(struct sv *c, const struct snode *s, const jnode *v)
 }
 
 
-static int (*const sv_keywords[])(struct sv *c, const struct snode *s,
-    const jnode *v) =
-{
+typedef int sv_keyword_fn(struct sv *c, const struct snode *s,
+    const jnode *v);
+
+static sv_keyword_fn *const  sv_keywords[] = {
     [SK_TYPE] = sv_type,
     [SK_ENUM] = sv_enum,
     [SK_PROPS] = sv_props,
