@@ -7,6 +7,8 @@
  * request and everything done for it.  A migration's transitions are one
  * key=value line each, written only by log_migration.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,9 +23,22 @@ static const char *log_name = "ferryd";
 static int log_dbg;
 static int log_syslog;
 static char log_ctx[64];        /* "req-<uuid>" or "" */
+static pid_t log_pid;           /* getpid() of this process, 0: unknown */
+
+/* A child of fork() asks for its own pid again at its first line. */
+static void forget_pid(void)
+{
+    log_pid = 0;
+}
 
 void log_init(const char *name, int debug)
 {
+    static int registered;
+
+    if (!registered) {
+        pthread_atfork(NULL, NULL, forget_pid);
+        registered = 1;
+    }
     log_name = name;
     log_dbg = debug;
     if (log_syslog) {
@@ -42,11 +57,40 @@ void log_target(int target)
     log_syslog = target == LOG_TO_SYSLOG;
 }
 
+/* line[len] with the context and a newline, to stderr in one write. */
+static void write_line(const char *line, size_t len)
+{
+    char out[2048 + sizeof(log_ctx) + 2];
+    size_t n = 0;
+    ssize_t w;
+
+    memcpy(out, line, len);
+    n = len;
+    if (log_ctx[0] != '\0') {
+        out[n++] = ' ';
+        memcpy(out + n, log_ctx, strlen(log_ctx));
+        n += strlen(log_ctx);
+    }
+    out[n++] = '\n';
+    for (len = 0; len < n; len += (size_t) w) {
+        w = write(STDERR_FILENO, out + len, n - len);
+        if (w < 0 && errno == EINTR) {
+            w = 0;
+        } else if (w <= 0) {
+            return;             /* nowhere to say it */
+        }
+    }
+}
+
+/* A line is put together in one buffer and written with one write(2),
+ * the time formatted by hand (util.c) and the pid remembered: one system
+ * call a line (getpid was a second), no stdio pass over the line. */
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
-    char ts[32], line[2048];
+    char ts[20], line[2048];
     struct timespec now;
     struct tm tm;
+    size_t len = 0;
     int n;
 
     if (log_syslog) {
@@ -55,15 +99,23 @@ static void vlog(const char *level, const char *fmt, va_list ap)
                : LOG_INFO, "%s%s%s", line, log_ctx[0] ? " " : "", log_ctx);
         return;
     }
+    if (log_pid == 0) {
+        log_pid = getpid();
+    }
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    time_tmformat(&tm, ts);
     n = snprintf(line, sizeof(line), "%s.%03ldZ %s[%d] %s: ", ts,
-                 now.tv_nsec / 1000000, log_name, (int) getpid(), level);
+                 now.tv_nsec / 1000000, log_name, (int) log_pid, level);
     if (n > 0 && n < (int) sizeof(line)) {
-        vsnprintf(line + n, sizeof(line) - (size_t) n, fmt, ap);
+        len = (size_t) n;
+        n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+        len += n > 0 ? (size_t) n : 0;
     }
-    fprintf(stderr, "%s%s%s\n", line, log_ctx[0] ? " " : "", log_ctx);
+    /* as fprintf("%s%s%s\n") did: the line cut to its buffer, then the
+     * context and the newline in full */
+    len = len < sizeof(line) ? len : sizeof(line) - 1;
+    write_line(line, len);
 }
 
 void log_context(const char *request_id)

@@ -483,13 +483,44 @@ int64_t time_now_us(void)
     return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* "YYYY-MM-DDTHH:MM:SS" of tm into out[20].  By hand, not strftime,
+ * which takes the time zone lock and looks TZ up (tzset) on every call,
+ * and reads /etc/localtime in each new process, for a UTC time that
+ * needs neither.  A year outside 0..9999 keeps strftime's spelling. */
+void time_tmformat(const struct tm *tm, char out[20])
+{
+    int f[6] = { tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
+                 tm->tm_hour, tm->tm_min, tm->tm_sec };
+    static const char sep[] = "--T::";
+    char *o = out;
+    int i;
+
+    if (f[0] < 0 || f[0] > 9999) {
+        strftime(out, 20, "%Y-%m-%dT%H:%M:%S", tm);
+        return;
+    }
+    *o++ = (char) ('0' + f[0] / 1000);
+    *o++ = (char) ('0' + f[0] / 100 % 10);
+    for (i = 0; i < 6; i++) {
+        *o++ = (char) ('0' + f[i] / 10 % 10);
+        *o++ = (char) ('0' + f[i] % 10);
+        if (i < 5) {
+            *o++ = sep[i];
+        }
+    }
+    *o = '\0';
+}
+
 void time_zformat(int64_t epoch, char out[21])
 {
     time_t t = (time_t) epoch;
     struct tm tm;
 
     gmtime_r(&t, &tm);
-    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    time_tmformat(&tm, out);
+    if (strlen(out) < 20) {
+        strcat(out, "Z");
+    }
 }
 
 void time_usformat(int64_t epoch_us, char out[27])
@@ -499,7 +530,7 @@ void time_usformat(int64_t epoch_us, char out[27])
     char buf[20];
 
     gmtime_r(&t, &tm);
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    time_tmformat(&tm, buf);
     snprintf(out, 27, "%.19s.%06u", buf,
              (unsigned) (epoch_us % 1000000) % 1000000u);
 }

@@ -78,6 +78,8 @@ int  uuid_valid(const char *s);
 void sha224_hex(const void *data, size_t n, char out[57]);
 
 /* Timestamps: now, in the two output formats of spec §0. */
+struct tm;
+void time_tmformat(const struct tm *tm, char out[20]);     /* ...T..:..:.. */
 void time_zformat(int64_t epoch, char out[21]);          /* ...T..:..:..Z */
 void time_usformat(int64_t epoch_us, char out[27]);      /* ...T..:..:..... */
 int64_t time_now_us(void);

@@ -1,6 +1,7 @@
 /* test_util.c: arena, sbuf, UTF-8, UUID, SHA-224, time formats and the
  * spellings of a boolean. */
 #include <stdlib.h>
+#include <time.h>
 #include "unit.h"
 #include "ferry/util.h"
 #include "ferry/err.h"
@@ -113,6 +114,28 @@ int main(void)
     CHECK_STR(t, "2023-11-14T22:13:20.123456");
     time_zformat(1700000000, t);
     CHECK_STR(t, "2023-11-14T22:13:20Z");
+    time_zformat(0, t);
+    CHECK_STR(t, "1970-01-01T00:00:00Z");
+    time_usformat(951782399000007LL, t);            /* a leap year's day */
+    CHECK_STR(t, "2000-02-28T23:59:59.000007");
+    time_zformat(253402300799LL, t);                /* the last of 9999 */
+    CHECK_STR(t, "9999-12-31T23:59:59Z");
+    {
+        /* time_tmformat spells what strftime does, over a century */
+        struct tm tm;
+        char want[32], got[20];
+        time_t x;
+
+        for (x = 0; x < 4102444800; x += 86399 * 37 + 13) {
+            gmtime_r(&x, &tm);
+            strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+            time_tmformat(&tm, got);
+            if (strcmp(want, got) != 0) {
+                CHECK_STR(got, want);
+                break;
+            }
+        }
+    }
 
     CHECK_INT(ferr_set(&e, FE_CONFLICT, "x %d", 1), -FE_CONFLICT);
     CHECK_INT(ferr_set(&e, FE_BADREQ, "second"), -FE_CONFLICT);
