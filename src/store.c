@@ -165,19 +165,90 @@ static int sql_expand(const char *tmpl, char *out, struct ferr *err)
     return 0;
 }
 
-/* Prepares template tmpl (sql_expand): 0 and *st, or <0. */
+/* Statements are prepared at their first use in a process and kept in
+ * s->kept, keyed by the address of their static text: a request does not
+ * compile SQL.  stmt_done() resets a kept statement (ending its read
+ * transaction, so it holds no lock and no WAL snapshot between uses) and
+ * clears its bindings; store_close finalizes them.  A schema change is
+ * no concern: a statement of sqlite3_prepare_v2 re-prepares itself.  Only
+ * static text may be a key: a statement built in a buffer is prepared and
+ * finalized per use (store_migration_groups). */
+static sqlite3_stmt *stmt_kept(struct store *s, const char *text)
+{
+    for (int i = 0; i < s->nkept; i++) {
+        if (s->kept[i].text == text) {
+            return s->kept[i].st;
+        }
+    }
+    return NULL;
+}
+
+static void stmt_keep(struct store *s, const char *text, sqlite3_stmt *st)
+{
+    if (s->nkept < STORE_NKEPT) {
+        s->kept[s->nkept].text = text;
+        s->kept[s->nkept++].st = st;
+    }
+}
+
+/* sqlite3_prepare_v2 of static text, kept: SQLITE_OK and *st, or not. */
+static int stmt_prepare(struct store *s, const char *text, sqlite3_stmt **st)
+{
+    int rc;
+
+    *st = stmt_kept(s, text);
+    if (*st != NULL) {
+        return SQLITE_OK;
+    }
+    rc = sqlite3_prepare_v2(s->db, text, -1, st, NULL);
+    if (rc == SQLITE_OK) {
+        stmt_keep(s, text, *st);
+    }
+    return rc;
+}
+
+/* The end of a use of st: reset and unbound if kept, else finalized.  The
+ * error of its last step stays the handle's (sqlite3_reset and _finalize
+ * both leave it there) for db_err. */
+static void stmt_done(struct store *s, sqlite3_stmt *st)
+{
+    for (int i = 0; i < s->nkept; i++) {
+        if (s->kept[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+static void stmt_close_all(struct store *s)
+{
+    for (int i = 0; i < s->nkept; i++) {
+        sqlite3_finalize(s->kept[i].st);
+    }
+    s->nkept = 0;
+}
+
+/* Prepares template tmpl (sql_expand), kept: 0 and *st, or <0. */
 static int prepare_tmpl(struct store *s, const char *tmpl, sqlite3_stmt **st,
                         struct ferr *err, const char *what)
 {
     char sql[SQL_MAX];
-    int rc = sql_expand(tmpl, sql, err);
+    int rc;
 
+    *st = stmt_kept(s, tmpl);
+    if (*st != NULL) {
+        return 0;
+    }
+    rc = sql_expand(tmpl, sql, err);
     if (rc < 0) {
         return rc;
     }
     if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
         return db_err(s, err, what);
     }
+    stmt_keep(s, tmpl, *st);
     return 0;
 }
 
@@ -281,6 +352,7 @@ void store_close(struct store *s)
 {
     if (s != NULL) {
         store_instances_close(s);
+        stmt_close_all(s);
         sqlite3_close(s->db);
         free(s);
     }
@@ -326,7 +398,7 @@ int store_migration_create(struct store *s, struct migration *m,
     sqlite3_stmt *st;
     int rc;
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (stmt_prepare(s, sql, &st) != SQLITE_OK) {
         return db_err(s, err, "prepare insert");
     }
     uuid4(m->uuid);
@@ -353,7 +425,7 @@ int store_migration_create(struct store *s, struct migration *m,
     bind_claim(st, 20, m->claimed_by);
     bind_text(st, 21, m->request_id);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     if (rc == SQLITE_CONSTRAINT) {
         return ferr_set(err, FE_CONFLICT, "instance %s already has a "
                         "migration in progress", m->instance_uuid);
@@ -491,7 +563,7 @@ int store_migration_set_status(struct store *s, int64_t id,
     sqlite3_bind_int64(st, 3, time_now_us());
     sqlite3_bind_int64(st, 4, id);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     return rc == SQLITE_DONE ? 0 : db_err(s, err, "update migration");
 }
 
@@ -508,7 +580,7 @@ static int one_row(struct store *s, sqlite3_stmt *st, struct arena *a,
         found = 1;
         rc = sqlite3_step(st);
     }
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     if (rc != SQLITE_DONE) {
         return db_err(s, err, "read migration");
     }
@@ -596,14 +668,14 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
         gen = sqlite3_column_int64(st, 1);
         break;
     }
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         return db_err(s, err, "stale claim");
     }
     if (id == 0) {
         return 0;
     }
-    if (sqlite3_prepare_v2(s->db, take, -1, &st, NULL) != SQLITE_OK) {
+    if (stmt_prepare(s, take, &st) != SQLITE_OK) {
         return db_err(s, err, "prepare take");
     }
     sqlite3_bind_int64(st, 1, runner);
@@ -619,8 +691,8 @@ int store_runner_register(struct store *s, int64_t *id, struct ferr *err)
     int rc;
     int64_t now = time_now_us();
 
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO runners (pid, started_at,"
-                           " heartbeat) VALUES (?1, ?2, ?2)", -1, &st, NULL)
+    if (stmt_prepare(s, "INSERT INTO runners (pid, started_at,"
+                     " heartbeat) VALUES (?1, ?2, ?2)", &st)
         != SQLITE_OK)
     {
         return db_err(s, err, "prepare register");
@@ -628,7 +700,7 @@ int store_runner_register(struct store *s, int64_t *id, struct ferr *err)
     sqlite3_bind_int64(st, 1, (int64_t) getpid());
     sqlite3_bind_int64(st, 2, now);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     if (rc != SQLITE_DONE) {
         return db_err(s, err, "register runner");
     }
@@ -640,13 +712,13 @@ void store_runner_heartbeat(struct store *s, int64_t id)
 {
     sqlite3_stmt *st;
 
-    if (sqlite3_prepare_v2(s->db, "UPDATE runners SET heartbeat = ?2 WHERE"
-                           " id = ?1", -1, &st, NULL) == SQLITE_OK)
+    if (stmt_prepare(s, "UPDATE runners SET heartbeat = ?2 WHERE"
+                     " id = ?1", &st) == SQLITE_OK)
     {
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, time_now_us());
         sqlite3_step(st);
-        sqlite3_finalize(st);
+        stmt_done(s, st);
     }
 }
 
@@ -654,12 +726,12 @@ void store_runner_unregister(struct store *s, int64_t id)
 {
     sqlite3_stmt *st;
 
-    if (sqlite3_prepare_v2(s->db, "DELETE FROM runners WHERE id = ?1", -1,
-                           &st, NULL) == SQLITE_OK)
+    if (stmt_prepare(s, "DELETE FROM runners WHERE id = ?1", &st)
+        == SQLITE_OK)
     {
         sqlite3_bind_int64(st, 1, id);
         sqlite3_step(st);
-        sqlite3_finalize(st);
+        stmt_done(s, st);
     }
 }
 
@@ -708,7 +780,7 @@ int store_migration_save(struct store *s, const struct migration *m,
     sqlite3_bind_int64(st, 20, m->claim_gen);
     sqlite3_bind_int(st, 21, m->paused_by_migration);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     if (rc != SQLITE_DONE) {
         return db_err(s, err, "save migration");
     }
@@ -725,8 +797,8 @@ int store_migration_get(struct store *s, int64_t id, struct arena *a,
 {
     sqlite3_stmt *st;
 
-    if (sqlite3_prepare_v2(s->db, "SELECT " MIG_COLUMNS " FROM migrations"
-                           " WHERE id = ?1 AND deleted = 0", -1, &st, NULL)
+    if (stmt_prepare(s, "SELECT " MIG_COLUMNS " FROM migrations"
+                     " WHERE id = ?1 AND deleted = 0", &st)
         != SQLITE_OK)
     {
         return db_err(s, err, "prepare get");
@@ -745,9 +817,9 @@ int store_migrations_of(struct store *s, const char *instance_uuid,
 
     *n = 0;
     *out = arena_alloc(a, cap * sizeof(**out));
-    if (sqlite3_prepare_v2(s->db, "SELECT " MIG_COLUMNS " FROM migrations"
-                           " WHERE (?1 IS NULL OR instance_uuid = ?1)"
-                           " AND deleted = 0 ORDER BY id", -1, &st, NULL)
+    if (stmt_prepare(s, "SELECT " MIG_COLUMNS " FROM migrations"
+                     " WHERE (?1 IS NULL OR instance_uuid = ?1)"
+                     " AND deleted = 0 ORDER BY id", &st)
         != SQLITE_OK)
     {
         return db_err(s, err, "prepare list");
@@ -757,7 +829,7 @@ int store_migrations_of(struct store *s, const char *instance_uuid,
         *out = room_for_one(a, *out, *n, &cap, sizeof(**out));
         read_row(st, a, &(*out)[(*n)++]);
     }
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     return rc == SQLITE_DONE ? 0 : db_err(s, err, "list migrations");
 }
 
@@ -773,15 +845,14 @@ int store_migration_request(struct store *s, int64_t id, const char *what,
     sqlite3_stmt *st;
     int rc;
 
-    if (sqlite3_prepare_v2(s->db, sql[strcmp(what, "abort") != 0], -1, &st,
-                           NULL) != SQLITE_OK)
+    if (stmt_prepare(s, sql[strcmp(what, "abort") != 0], &st) != SQLITE_OK)
     {
         return db_err(s, err, "prepare request");
     }
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, time_now_us());
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     return rc == SQLITE_DONE ? 0 : db_err(s, err, "request");
 }
 
@@ -803,7 +874,7 @@ int store_migration_cancel_waiting(struct store *s, int64_t id,
     sqlite3_bind_int64(st, 2, now);
     bind_text(st, 3, mig_status_name(MIG_CANCELLED));
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     if (rc != SQLITE_DONE) {
         return db_err(s, err, "cancel");
     }
@@ -816,9 +887,9 @@ int store_migration_cas(struct store *s, int64_t id, const char *from,
     sqlite3_stmt *st;
     int rc;
 
-    if (sqlite3_prepare_v2(s->db, "UPDATE migrations SET status = ?3,"
-                           " updated_at = ?4 WHERE id = ?1 AND status = ?2",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (stmt_prepare(s, "UPDATE migrations SET status = ?3,"
+                     " updated_at = ?4 WHERE id = ?1 AND status = ?2", &st)
+        != SQLITE_OK)
     {
         return db_err(s, err, "prepare cas");
     }
@@ -827,7 +898,7 @@ int store_migration_cas(struct store *s, int64_t id, const char *from,
     bind_text(st, 3, to);
     sqlite3_bind_int64(st, 4, time_now_us());
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     if (rc != SQLITE_DONE) {
         return db_err(s, err, "cas");
     }
@@ -842,7 +913,7 @@ static int exec_done(struct store *s, sqlite3_stmt *st, struct ferr *err,
 {
     int rc = sqlite3_step(st);
 
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     return rc == SQLITE_DONE ? 0 : db_err(s, err, what);
 }
 
@@ -875,10 +946,10 @@ int store_action_start(struct store *s, const struct iaction *a,
     sqlite3_stmt *st;
     int64_t now = time_now_us();
 
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO instance_actions (action,"
-                           " instance_uuid, request_id, user_id, project_id,"
-                           " start_time, created_at, updated_at) VALUES (?1,"
-                           " ?2, ?3, ?4, ?5, ?6, ?6, ?6)", -1, &st, NULL)
+    if (stmt_prepare(s, "INSERT INTO instance_actions (action,"
+                     " instance_uuid, request_id, user_id, project_id,"
+                     " start_time, created_at, updated_at) VALUES (?1,"
+                     " ?2, ?3, ?4, ?5, ?6, ?6, ?6)", &st)
         != SQLITE_OK)
     {
         return db_err(s, err, "prepare action");
@@ -901,10 +972,10 @@ static int64_t action_id_of(struct store *s, const char *instance_uuid,
     int64_t id = 0;
     int rc;
 
-    if (sqlite3_prepare_v2(s->db, "SELECT id FROM instance_actions WHERE"
-                           " instance_uuid = ?1 AND request_id = ?2"
-                           " ORDER BY created_at DESC, id DESC LIMIT 1", -1,
-                           &st, NULL) != SQLITE_OK)
+    if (stmt_prepare(s, "SELECT id FROM instance_actions WHERE"
+                     " instance_uuid = ?1 AND request_id = ?2"
+                     " ORDER BY created_at DESC, id DESC LIMIT 1", &st)
+        != SQLITE_OK)
     {
         return db_err(s, err, "prepare action lookup");
     }
@@ -915,7 +986,7 @@ static int64_t action_id_of(struct store *s, const char *instance_uuid,
         id = sqlite3_column_int64(st, 0);
         rc = SQLITE_DONE;
     }
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     if (rc != SQLITE_DONE) {
         return db_err(s, err, "action lookup");
     }
@@ -943,16 +1014,15 @@ int store_event_start(struct store *s, const char *instance_uuid,
         store_rollback(s);
         return (int) id;
     }
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO instance_actions_events"
-                           " (action_id, event, start_time, host,"
-                           " created_at) VALUES (?1, ?2, ?3, ?4, ?3)", -1,
-                           &st, NULL) != SQLITE_OK
+    if (stmt_prepare(s, "INSERT INTO instance_actions_events"
+                     " (action_id, event, start_time, host,"
+                     " created_at) VALUES (?1, ?2, ?3, ?4, ?3)", &st)
+        != SQLITE_OK
         || (sqlite3_bind_int64(st, 1, id), bind_text(st, 2, event),
             sqlite3_bind_int64(st, 3, now), bind_text(st, 4, host),
             exec_done(s, st, err, "start event") < 0)
-        || sqlite3_prepare_v2(s->db, "UPDATE instance_actions SET"
-                              " updated_at = ?2 WHERE id = ?1", -1, &st,
-                              NULL) != SQLITE_OK
+        || stmt_prepare(s, "UPDATE instance_actions SET"
+                        " updated_at = ?2 WHERE id = ?1", &st) != SQLITE_OK
         || (sqlite3_bind_int64(st, 1, id), sqlite3_bind_int64(st, 2, now),
             exec_done(s, st, err, "touch action") < 0))
     {
@@ -980,20 +1050,20 @@ int store_event_finish(struct store *s, const char *instance_uuid,
         store_rollback(s);
         return (int) id;
     }
-    if (sqlite3_prepare_v2(s->db, "UPDATE instance_actions_events SET"
-                           " finish_time = ?3, result = ?4, details = ?5"
-                           " WHERE action_id = ?1 AND finish_time IS NULL"
-                           " AND (?2 IS NULL OR event = ?2)", -1, &st, NULL)
+    if (stmt_prepare(s, "UPDATE instance_actions_events SET"
+                     " finish_time = ?3, result = ?4, details = ?5"
+                     " WHERE action_id = ?1 AND finish_time IS NULL"
+                     " AND (?2 IS NULL OR event = ?2)", &st)
         != SQLITE_OK
         || (sqlite3_bind_int64(st, 1, id), bind_text(st, 2, event),
             sqlite3_bind_int64(st, 3, now),
             bind_text(st, 4, ok ? "Success" : "Error"),
             bind_text(st, 5, ok ? NULL : details),
             exec_done(s, st, err, "finish event") < 0)
-        || sqlite3_prepare_v2(s->db, "UPDATE instance_actions SET"
-                              " updated_at = ?2, message = CASE WHEN ?3"
-                              " THEN message ELSE 'Error' END WHERE id = ?1",
-                              -1, &st, NULL) != SQLITE_OK
+        || stmt_prepare(s, "UPDATE instance_actions SET"
+                        " updated_at = ?2, message = CASE WHEN ?3"
+                        " THEN message ELSE 'Error' END WHERE id = ?1", &st)
+           != SQLITE_OK
         || (sqlite3_bind_int64(st, 1, id), sqlite3_bind_int64(st, 2, now),
             sqlite3_bind_int(st, 3, ok),
             exec_done(s, st, err, "touch action") < 0))
@@ -1017,12 +1087,11 @@ int store_actions_of(struct store *s, const char *instance_uuid,
 
     *n = 0;
     *out = arena_alloc(a, cap * sizeof(**out));
-    if (sqlite3_prepare_v2(s->db, "SELECT id, action, instance_uuid,"
-                           " request_id, user_id, project_id, message,"
-                           " start_time, updated_at FROM instance_actions"
-                           " WHERE instance_uuid = ?1"
-                           " ORDER BY created_at DESC, id DESC", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (stmt_prepare(s, "SELECT id, action, instance_uuid,"
+                     " request_id, user_id, project_id, message,"
+                     " start_time, updated_at FROM instance_actions"
+                     " WHERE instance_uuid = ?1"
+                     " ORDER BY created_at DESC, id DESC", &st) != SQLITE_OK)
     {
         return db_err(s, err, "prepare actions");
     }
@@ -1046,7 +1115,7 @@ int store_actions_of(struct store *s, const char *instance_uuid,
         x->start_time = sqlite3_column_int64(st, 7);
         x->updated_at = sqlite3_column_int64(st, 8);
     }
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     return rc == SQLITE_DONE ? 0 : db_err(s, err, "list actions");
 }
 
@@ -1059,11 +1128,10 @@ int store_action_events(struct store *s, int64_t action_id, struct arena *a,
 
     *n = 0;
     *out = arena_alloc(a, cap * sizeof(**out));
-    if (sqlite3_prepare_v2(s->db, "SELECT event, host, result, traceback,"
-                           " details, start_time, finish_time"
-                           " FROM instance_actions_events WHERE action_id ="
-                           " ?1 ORDER BY created_at DESC, id DESC", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (stmt_prepare(s, "SELECT event, host, result, traceback,"
+                     " details, start_time, finish_time"
+                     " FROM instance_actions_events WHERE action_id ="
+                     " ?1 ORDER BY created_at DESC, id DESC", &st) != SQLITE_OK)
     {
         return db_err(s, err, "prepare events");
     }
@@ -1081,7 +1149,7 @@ int store_action_events(struct store *s, int64_t action_id, struct arena *a,
         e->start_time = sqlite3_column_int64(st, 5);
         e->finish_time = col_int(st, 6) == MIG_NULL_INT ? 0 : col_int(st, 6);
     }
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     return rc == SQLITE_DONE ? 0 : db_err(s, err, "list events");
 }
 
@@ -1092,10 +1160,10 @@ int store_action_latest(struct store *s, const char *instance_uuid,
     sqlite3_stmt *st;
     int rc, found = 0;
 
-    if (sqlite3_prepare_v2(s->db, "SELECT request_id FROM instance_actions"
-                           " WHERE instance_uuid = ?1 AND action = ?2"
-                           " ORDER BY created_at DESC, id DESC LIMIT 1", -1,
-                           &st, NULL) != SQLITE_OK)
+    if (stmt_prepare(s, "SELECT request_id FROM instance_actions"
+                     " WHERE instance_uuid = ?1 AND action = ?2"
+                     " ORDER BY created_at DESC, id DESC LIMIT 1", &st)
+        != SQLITE_OK)
     {
         return db_err(s, err, "prepare latest action");
     }
@@ -1107,7 +1175,7 @@ int store_action_latest(struct store *s, const char *instance_uuid,
         found = 1;
         rc = SQLITE_DONE;
     }
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     return rc == SQLITE_DONE ? found : db_err(s, err, "latest action");
 }
 
@@ -1116,8 +1184,8 @@ int store_migration_set_request(struct store *s, int64_t id,
 {
     sqlite3_stmt *st;
 
-    if (sqlite3_prepare_v2(s->db, "UPDATE migrations SET request_id = ?2"
-                           " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+    if (stmt_prepare(s, "UPDATE migrations SET request_id = ?2"
+                     " WHERE id = ?1", &st) != SQLITE_OK)
     {
         return db_err(s, err, "prepare set request");
     }
@@ -1169,7 +1237,7 @@ int store_fault_save(struct store *s, const struct migration *m,
                                             : time_now_us());
     sqlite3_bind_int(st, 6, f->vm_error);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     if (rc != SQLITE_DONE) {
         return db_err(s, err, "fault");
     }
@@ -1188,9 +1256,9 @@ int store_fault_get(struct store *s, const char *instance_uuid,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if (sqlite3_prepare_v2(s->db, "SELECT code, message, created_at,"
-                           " vm_error FROM instance_faults"
-                           " WHERE instance_uuid = ?1", -1, &st, NULL)
+    if (stmt_prepare(s, "SELECT code, message, created_at,"
+                     " vm_error FROM instance_faults"
+                     " WHERE instance_uuid = ?1", &st)
         != SQLITE_OK)
     {
         return db_err(s, err, "prepare fault get");
@@ -1203,7 +1271,7 @@ int store_fault_get(struct store *s, const char *instance_uuid,
         out->created_at = sqlite3_column_int64(st, 2);
         out->vm_error = sqlite3_column_int(st, 3);
     }
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         return db_err(s, err, "fault get");
     }

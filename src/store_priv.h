@@ -11,11 +11,19 @@
 
 /* Statements prepared once per handle and kept (store_instances.c). */
 #define STORE_NCACHED 16
+/* store.c's statements kept by the address of their text (more than
+ * store.c has: one past it is prepared per use, still correct). */
+#define STORE_NKEPT 48
 
 struct store {
     sqlite3 *db;
     int timeout_ms;             /* busy timeout of its statements */
     sqlite3_stmt *cached[STORE_NCACHED];
+    struct {
+        const char *text;       /* a static string: the key */
+        sqlite3_stmt *st;
+    } kept[STORE_NKEPT];
+    int nkept;
 };
 
 /* The longest statement a template expands to. */
