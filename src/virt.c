@@ -53,11 +53,21 @@ static void quiet(void *ud, virErrorPtr e)
     (void) e;
 }
 
-void virt_init(void)
+static void init_once(void)
 {
     virInitialize();
     virSetErrorFunc(NULL, quiet);
     xmlInitParser();
+}
+
+/* Only in a process that speaks to libvirt (virt_connect,
+ * virt_events_start): virInitialize initializes curl, libssh2 and
+ * OpenSSL, ~2 MB of a process's RSS. */
+void virt_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, init_once);
 }
 
 static int lv_err(struct ferr *err, int code, const char *what)
@@ -71,8 +81,10 @@ static int lv_err(struct ferr *err, int code, const char *what)
 int virt_connect(const char *uri, struct vconn **out, struct ferr *err)
 {
     struct vconn *c;
-    virConnectPtr conn = virConnectOpen(uri);
+    virConnectPtr conn;
 
+    virt_init();
+    conn = virConnectOpen(uri);
     if (conn == NULL) {
         return lv_err(err, FE_UNAVAILABLE, uri);
     }
@@ -1270,6 +1282,7 @@ int virt_events_start(struct ferr *err)
 {
     pthread_t th;
 
+    virt_init();                /* before any thread of the process */
     if (virEventRegisterDefaultImpl() < 0) {
         return lv_err(err, FE_INTERNAL, "event loop");
     }
