@@ -175,7 +175,7 @@ static int full_sync(struct ihost *h, struct ferr *err)
     arena_init(&a, 64 * 1024);
     if (virt_list(h->c, &a, &list, &n, err) < 0) {
         arena_free(&a);
-        return -err->code;
+        return ferr_fail(err);
     }
     ferr_clear(err);            /* a domain gone while listed: skipped */
     pthread_mutex_lock(&d->smu);
@@ -214,7 +214,7 @@ static int connect_host(struct ihost *h, struct ferr *err)
     if (virt_connect(h->h->uri, &h->c, err) < 0
         || virt_watch_domains(h->c, on_domain, on_closed, h, err) < 0)
     {
-        return -err->code;
+        return ferr_fail(err);
     }
     node = virt_hostname(h->c);
     free(h->node);

@@ -13,6 +13,7 @@
 #include "ferry/app.h"
 #include "ferry/inventory.h"
 #include "ferry/metrics.h"
+#include "ferry/instances.h"
 #include "ferry/paths.h"
 #include "ferry/store.h"
 
@@ -464,22 +465,44 @@ static int render_downtime(struct app *app, struct sbuf *o, struct arena *a,
     return 0;
 }
 
+/* The inventory's word (its hosts table): a request worker has no libvirt
+ * connection of its own.  Freshness: the time of a host's last full
+ * resync, between which its events keep the index current. */
 static void render_hosts(struct app *app, struct sbuf *o)
 {
+    static const char *const names[][2] = {
+        { "ferry_host_reachable", "1 when the inventory process holds a "
+          "live libvirt connection to the host." },
+        { "ferry_inventory_synced_timestamp_seconds", "When the inventory "
+          "last read every domain of the host (0: never)." },
+    };
     const struct conf *c = app->conf;
-    size_t i;
-    int up;
+    size_t k, i;
 
-    head(o, "ferry_host_reachable", "gauge",
-         "1 when the inventory process holds a live libvirt connection to the host.");
-    /* the inventory's word (its hosts table): a request worker has no
-     * libvirt connection of its own */
-    for (i = 0; i < c->nhosts; i++) {
-        up = inventory_host_up(app->store, c->hosts[i].name);
-        sbuf_puts(o, "ferry_host_reachable{host=\"");
-        label(o, c->hosts[i].name);
-        sbuf_printf(o, "\",enabled=\"%s\"} %d\n",
-                    c->hosts[i].enabled ? "true" : "false", up);
+    for (k = 0; k < ARRAY_LEN(names); k++) {
+        head(o, names[k][0], "gauge", names[k][1]);
+        for (i = 0; i < c->nhosts; i++) {
+            struct host_state hs = { 0 };
+            struct ferr err = { 0 };
+            struct arena a;
+
+            arena_init(&a, 512);
+            if (instances_host_get(app->store, c->hosts[i].name, &a, &hs,
+                                   &err) < 0) {
+                memset(&hs, 0, sizeof(hs));
+            }
+            ferr_clear(&err);
+            arena_free(&a);
+            sbuf_printf(o, "%s{host=\"", names[k][0]);
+            label(o, c->hosts[i].name);
+            sbuf_printf(o, "\",enabled=\"%s\"} ",
+                        c->hosts[i].enabled ? "true" : "false");
+            if (k == 0) {
+                sbuf_printf(o, "%d\n", hs.up);
+            } else {
+                sbuf_printf(o, "%.3f\n", (double) hs.synced_at / 1e6);
+            }
+        }
     }
 }
 

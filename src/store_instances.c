@@ -232,7 +232,7 @@ int instances_put(struct store *st, const struct server *s, int64_t at,
     int rc;
 
     if (q == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     meta = meta_blob(s, &mlen);
     if (meta == NULL) {
@@ -282,7 +282,7 @@ int instances_delete(struct store *st, const char *uuid, const char *host,
     sqlite3_stmt *q = stmt(st, Q_DELETE, err);
 
     if (q == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     btext(q, 1, uuid);
     btext(q, 2, host);
@@ -295,7 +295,7 @@ int instances_sweep(struct store *st, const char *host, int64_t at,
     sqlite3_stmt *q = stmt(st, Q_SWEEP, err);
 
     if (q == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     btext(q, 1, host);
     sqlite3_bind_int64(q, 2, at);
@@ -416,7 +416,7 @@ int instances_get(struct store *st, const char *uuid, struct arena *a,
     int rc;
 
     if (q == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     btext(q, 1, uuid);
     rc = sqlite3_step(q);
@@ -460,7 +460,7 @@ static int marker_key(struct store *st, const char *marker, int64_t *created,
     int rc;
 
     if (q == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     btext(q, 1, marker);
     rc = sqlite3_step(q);
@@ -495,7 +495,7 @@ int instances_each(struct store *st, const char *project,
     q = stmt(st, project ? (marker ? Q_PROJ_AFTER : Q_PROJ)
              : (marker ? Q_ALL_AFTER : Q_ALL), err);
     if (q == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     if (marker != NULL) {
         sqlite3_bind_int64(q, 1, created);
@@ -541,7 +541,7 @@ int instances_host_set(struct store *st, const char *host, int up,
     sqlite3_stmt *q = stmt(st, Q_HOST_SET, err);
 
     if (q == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     btext(q, 1, host);
     sqlite3_bind_int(q, 2, up);
@@ -561,7 +561,7 @@ int instances_host_get(struct store *st, const char *host, struct arena *a,
     int rc;
 
     if (q == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     memset(out, 0, sizeof(*out));
     btext(q, 1, host);
@@ -594,7 +594,7 @@ int instances_marked(struct store *st, struct arena *a, const char ***out,
 
     *n = 0;
     if (q == NULL) {
-        return -err->code;
+        return ferr_fail(err);
     }
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (*n == cap) {

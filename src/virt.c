@@ -1460,7 +1460,7 @@ int virt_watch_domains(struct vconn *c, virt_domain_fn on_domain,
             dwatch_unref(w);
             lv_err(err, FE_UNAVAILABLE, c->uri);
             virt_unwatch_domains(c);
-            return -err->code;
+            return ferr_fail(err);
         }
     }
     /* a remote host that stops answering is noticed in ~15 s; local

@@ -123,6 +123,10 @@ def test_metrics_move_with_requests_and_a_failed_migration(ops):
                enabled="true") == 1
     assert val(after, "ferry_host_reachable", host="host-z",
                enabled="false") == 0
+    # inventory freshness: host-a was read in full since ferryd started
+    synced = val(after, "ferry_inventory_synced_timestamp_seconds",
+                 host="host-a", enabled="true")
+    assert time.time() - 600 < synced <= time.time() + 1, synced
     assert val(after, "ferry_processes_up", kind="worker") == \
         val(after, "ferry_processes_configured", kind="worker") == 3
     assert val(after, "ferry_processes_up", kind="runner") == 1
