@@ -68,7 +68,7 @@ FUZZ_CHECK_SECONDS = 12
 
 .SECONDARY:
 
-.PHONY: all check check-unit check-api check-lab demo install man clean deps \
+.PHONY: all check check-style style check-unit check-api check-lab demo install man clean deps \
         deps-test distclean fuzz fuzz-build check-fuzz deps-fuzz
 
 all: build/ferryd
@@ -131,10 +131,20 @@ deps-fuzz:
 	sh tools/deps test
 
 check: all $(UNIT_BIN) deps-test
+	$(MAKE) --no-print-directory check-style
 	$(MAKE) --no-print-directory check-unit
 	$(MAKE) --no-print-directory check-fuzz
 	$(MAKE) --no-print-directory check-api
 	$(MAKE) --no-print-directory check-lab
+
+# one code style, .clang-format's (Debian 12's clang-format 14)
+STYLE_FILES = $(wildcard src/*.c src/*.h include/ferry/*.h tests/unit/*.c \
+	tests/unit/*.h tests/fuzz/*.c)
+check-style:
+	clang-format --dry-run -Werror $(STYLE_FILES)
+
+style:
+	clang-format -i $(STYLE_FILES)
 
 check-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do \

@@ -60,15 +60,17 @@ static void keystone_401(struct req *r, struct resp *w)
 
     w->status = 401;
     w->content_type = "application/json; charset=UTF-8";
-    resp_header(r, w, "WWW-Authenticate", arena_printf(r->arena,
-                "Keystone uri=\"%s/identity\"", r->app_url));
+    resp_header(
+        r, w, "WWW-Authenticate",
+        arena_printf(r->arena, "Keystone uri=\"%s/identity\"", r->app_url));
     jw_init(&j, &w->body);
     jw_obj_open(&j);
     jw_key(&j, "error");
     jw_obj_open(&j);
     jw_kint(&j, "code", 401);
     jw_kstr(&j, "title", "Unauthorized");
-    jw_kstr(&j, "message", "The request you have made requires "
+    jw_kstr(&j, "message",
+            "The request you have made requires "
             "authentication.");
     jw_obj_close(&j);
     jw_obj_close(&j);
@@ -88,7 +90,8 @@ static int refused_identity(struct req *r, struct resp *w)
         return 1;
     }
     if (r->ident.user_id == NULL || r->ident.user_id[0] == '\0') {
-        fault_plain(r, w, FE_UNAUTH, "This server could not verify that you "
+        fault_plain(r, w, FE_UNAUTH,
+                    "This server could not verify that you "
                     "are authorized to access the document you requested. "
                     "Either you supplied the wrong credentials (e.g., bad "
                     "password), or your browser does not understand how to "
@@ -121,8 +124,7 @@ static void api_v21(struct app *app, struct req *r, struct resp *w,
     r->project_seg = hit.project;
     memcpy(r->args, hit.args, hit.nargs * sizeof(r->args[0]));
     r->nargs = hit.nargs;
-    rc = mv_parse(r->arena, r->hdr_api_version, r->hdr_nova_version, &mv,
-                  &err);
+    rc = mv_parse(r->arena, r->hdr_api_version, r->hdr_nova_version, &mv, &err);
     if (rc == -FE_BADREQ) {
         fault_json(r, w, &err);
         ferr_clear(&err);
@@ -139,18 +141,18 @@ static void api_v21(struct app *app, struct req *r, struct resp *w,
         goto fault;
     }
     if (rt->actions != NULL
-        && route_action(rt, r->body, r->body_len, &act, &body, &err) < 0)
-    {
+        && route_action(rt, r->body, r->body_len, &act, &body, &err) < 0) {
         goto fault;
     }
     if (r->project_seg != NULL
-        && strcmp(r->project_seg, r->ident.project_id
-                  ? r->ident.project_id : "") != 0)
-    {
-        ferr_set(&err, FE_BADREQ, "Malformed request URL: URL's project_id "
+        && strcmp(r->project_seg,
+                  r->ident.project_id ? r->ident.project_id : "")
+            != 0) {
+        ferr_set(&err, FE_BADREQ,
+                 "Malformed request URL: URL's project_id "
                  "'%s' doesn't match Context's project_id '%s'",
-                 r->project_seg, r->ident.project_id
-                 ? r->ident.project_id : "");
+                 r->project_seg,
+                 r->ident.project_id ? r->ident.project_id : "");
         goto fault;
     }
     if (r->mv_minor < rt->min_mv) {
@@ -183,10 +185,8 @@ void api_handle(struct app *app, struct req *r, struct resp *w)
         handler_fn fn;
         int request_id;
     } docs[] = {
-        { "/", h_versions_root, 0 },
-        { "/v2", h_version_v2, 1 },
-        { "/v2/", h_version_v2, 1 },
-        { "/v2.1", h_version_v21, 1 },
+        { "/", h_versions_root, 0 },    { "/v2", h_version_v2, 1 },
+        { "/v2/", h_version_v2, 1 },    { "/v2.1", h_version_v21, 1 },
         { "/v2.1/", h_version_v21, 1 },
     };
     struct ferr err = { 0 };
@@ -194,14 +194,13 @@ void api_handle(struct app *app, struct req *r, struct resp *w)
     size_t i;
 
     r->uri = route_merge_slashes(r->arena, r->uri);
-    r->link_url = route_link_url(r->arena, app->conf->link_prefix,
-                                 r->app_url, r->prefix);
+    r->link_url =
+        route_link_url(r->arena, app->conf->link_prefix, r->app_url, r->prefix);
     if (health_handle(app, r, w)) {
         return;
     }
-    under = strncmp(r->uri, "/v2/", 4) == 0
-            || strncmp(r->uri, "/v2.1/", 6) == 0
-            || strcmp(r->uri, "/v2") == 0 || strcmp(r->uri, "/v2.1") == 0;
+    under = strncmp(r->uri, "/v2/", 4) == 0 || strncmp(r->uri, "/v2.1/", 6) == 0
+        || strcmp(r->uri, "/v2") == 0 || strcmp(r->uri, "/v2.1") == 0;
     if (under) {
         request_id_headers(r, w);
     }
@@ -210,17 +209,17 @@ void api_handle(struct app *app, struct req *r, struct resp *w)
         return;
     }
     if (r->body_too_large) {
-        fault_plain(r, w, FE_TOOLARGE, r->body_too_large == 1
-                    ? "Request is too large. Larger than "
-                      "max_request_body_size (114688)."
-                    : "Request is too large. Larger than 114688.");
+        fault_plain(r, w, FE_TOOLARGE,
+                    r->body_too_large == 1
+                        ? "Request is too large. Larger than "
+                          "max_request_body_size (114688)."
+                        : "Request is too large. Larger than 114688.");
         return;
     }
     for (i = 0; i < ARRAY_LEN(docs); i++) {
         if (strcmp(r->uri, docs[i].path) == 0) {
             if (strcmp(r->method, "GET") != 0
-                && strcmp(r->method, "HEAD") != 0)
-            {
+                && strcmp(r->method, "HEAD") != 0) {
                 fault_plain(r, w, FE_NOTFOUND,
                             "The resource could not be found.");
                 return;

@@ -21,9 +21,8 @@
 
 #define RULE(x) "os_compute_api:os-instance-actions:" x
 
-int api_action_start(struct app *app, struct req *r,
-                     const char *instance_uuid, const char *action,
-                     struct ferr *err)
+int api_action_start(struct app *app, struct req *r, const char *instance_uuid,
+                     const char *action, struct ferr *err)
 {
     struct iaction a;
 
@@ -37,8 +36,7 @@ int api_action_start(struct app *app, struct req *r,
 }
 
 /* ACTION_KEYS, and ACTION_KEYS_V258 from 2.58 */
-static void render_fields(struct req *r, struct jw *j,
-                          const struct iaction *a)
+static void render_fields(struct req *r, struct jw *j, const struct iaction *a)
 {
     jw_kstr(j, "action", a->action);
     jw_kstr(j, "instance_uuid", a->instance_uuid);
@@ -60,8 +58,7 @@ static int load(struct app *app, struct req *r, const char *rule,
 {
     if (api_find_server(app, r, r->args[0], s, err) < 0
         || api_authorize(app, r, rule, s, err) < 0
-        || store_actions_of(app->store, s->uuid, r->arena, list, n, err) < 0)
-    {
+        || store_actions_of(app->store, s->uuid, r->arena, list, n, err) < 0) {
         return ferr_fail(err);
     }
     return 0;
@@ -70,9 +67,9 @@ static int load(struct app *app, struct req *r, const char *rule,
 /* The paging of a list from 2.58: changes-since, changes-before (2.66+),
  * limit and marker. */
 struct paging {
-    int64_t since, before;      /* 0: not given */
+    int64_t since, before; /* 0: not given */
     long limit;
-    const char *marker;         /* NULL: not given */
+    const char *marker; /* NULL: not given */
 };
 
 static int read_paging(struct req *r, const struct qparam *q, size_t nq,
@@ -83,19 +80,17 @@ static int read_paging(struct req *r, const struct qparam *q, size_t nq,
     if ((v = api_qlast(q, nq, "changes-since")) != NULL) {
         schema_parse_datetime(v, &pg->since);
     }
-    if (r->mv_minor >= 66
-        && (v = api_qlast(q, nq, "changes-before")) != NULL)
-    {
+    if (r->mv_minor >= 66 && (v = api_qlast(q, nq, "changes-before")) != NULL) {
         schema_parse_datetime(v, &pg->before);
         if (pg->since && pg->before < pg->since) {
-            return ferr_set(err, FE_BADREQ, "The value of changes-since "
+            return ferr_set(err, FE_BADREQ,
+                            "The value of changes-since "
                             "must be less than or equal to "
                             "changes-before.");
         }
     }
     if ((v = api_qlast(q, nq, "limit")) != NULL
-        && api_parse_limit(v, &pg->limit, err) < 0)
-    {
+        && api_parse_limit(v, &pg->limit, err) < 0) {
         return ferr_fail(err);
     }
     pg->marker = api_qlast(q, nq, "marker");
@@ -116,9 +111,9 @@ int h_instance_actions(struct app *app, struct req *r, struct resp *w,
 
     if (paged
         && (api_parse_query(r, &q, &nq, err) < 0
-            || schema_validate_query(schema_actions_query_for(r->mv_minor),
-                                     q, nq, err) < 0))
-    {
+            || schema_validate_query(schema_actions_query_for(r->mv_minor), q,
+                                     nq, err)
+                < 0)) {
         return ferr_fail(err);
     }
     if (load(app, r, RULE("list"), &s, &all, &n, err) < 0) {
@@ -138,7 +133,8 @@ int h_instance_actions(struct app *app, struct req *r, struct resp *w,
         for (i = 0; i < n && strcmp(all[i].request_id, pg.marker) != 0; i++) {
         }
         if (i == n) {
-            return ferr_set(err, FE_BADREQ, "Marker None could not be "
+            return ferr_set(err, FE_BADREQ,
+                            "Marker None could not be "
                             "found.");
         }
         start = i + 1;
@@ -151,8 +147,7 @@ int h_instance_actions(struct app *app, struct req *r, struct resp *w,
     for (i = start; i < n && (!paged || (long) shown < pg.limit); i++) {
         /* _get_query_nova_resource_by_changes_time: on updated_at */
         if ((pg.since && all[i].updated_at < pg.since)
-            || (pg.before && all[i].updated_at > pg.before))
-        {
+            || (pg.before && all[i].updated_at > pg.before)) {
             continue;
         }
         jw_obj_open(&j);
@@ -164,8 +159,10 @@ int h_instance_actions(struct app *app, struct req *r, struct resp *w,
     jw_arr_close(&j);
     /* _get_collection_links: a full page has a next link */
     if (paged && shown > 0 && (long) shown == pg.limit) {
-        const char *path = arena_printf(r->arena, "servers/%s/"
-                                        "os-instance-actions", r->args[0]);
+        const char *path = arena_printf(r->arena,
+                                        "servers/%s/"
+                                        "os-instance-actions",
+                                        r->args[0]);
 
         api_next_link(r, &j, "links", path, q, nq, last);
     }
@@ -193,8 +190,8 @@ static void render_event(struct req *r, struct jw *j, const struct ievent *e,
         char id[57] = "";
 
         if (e->host != NULL && e->host[0] != '\0') {
-            const char *in = arena_printf(r->arena, "%s%s", project_id,
-                                          e->host);
+            const char *in =
+                arena_printf(r->arena, "%s%s", project_id, e->host);
 
             sha224_hex(in, strlen(in), id);
         }
@@ -221,7 +218,7 @@ int h_instance_action_show(struct app *app, struct req *r, struct resp *w,
     if (load(app, r, RULE("show"), &s, &all, &n, err) < 0) {
         return ferr_fail(err);
     }
-    for (i = 0; i < n && a == NULL; i++) {     /* newest first */
+    for (i = 0; i < n && a == NULL; i++) { /* newest first */
         if (strcmp(all[i].request_id, r->args[1]) == 0) {
             a = &all[i];
         }
@@ -236,18 +233,17 @@ int h_instance_action_show(struct app *app, struct req *r, struct resp *w,
     admin = policy_check(app->policy, RULE("events"), &r->ident, &t);
     events = admin || r->mv_minor >= 51;
     if (events && r->mv_minor >= 84) {
-        details = policy_check(app->policy, RULE("events:details"),
-                               &r->ident, &t);
+        details =
+            policy_check(app->policy, RULE("events:details"), &r->ident, &t);
     }
-    if (events && store_action_events(app->store, a->id, r->arena, &ev,
-                                      &nev, err) < 0)
-    {
+    if (events
+        && store_action_events(app->store, a->id, r->arena, &ev, &nev, err)
+            < 0) {
         return ferr_fail(err);
     }
     /* an action without a project (a periodic task's) takes the
      * server's for hostId */
-    project = a->project_id && a->project_id[0] ? a->project_id
-              : s.project_id;
+    project = a->project_id && a->project_id[0] ? a->project_id : s.project_id;
     resp_ok(w);
     jw_init(&j, &w->body);
     jw_obj_open(&j);

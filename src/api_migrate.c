@@ -29,8 +29,7 @@ static int create_with_action(struct app *app, struct req *r,
     if (store_begin(app->store, err) < 0
         || store_migration_create(app->store, m, err) < 0
         || api_action_start(app, r, m->instance_uuid, action, err) < 0
-        || store_commit(app->store, err) < 0)
-    {
+        || store_commit(app->store, err) < 0) {
         store_rollback(app->store);
         return ferr_fail(err);
     }
@@ -52,13 +51,12 @@ static int sync_precheck(struct app *app, struct req *r, struct migration *m,
         m->status = mig_status_name(MIG_ERROR);
         m->error_reason = ferr_msg(err);
         m->finished_at = time_now_us();
-        log_info("live migration %lld of %s refused: %s %s",
-                 (long long) m->id, m->instance_uuid, ferr_msg(err),
-                 r->request_id);
+        log_info("live migration %lld of %s refused: %s %s", (long long) m->id,
+                 m->instance_uuid, ferr_msg(err), r->request_id);
     }
     if (store_migration_save(app->store, m, &e) < 0) {
-        log_error("live migration %lld: %s %s", (long long) m->id,
-                  ferr_msg(&e), r->request_id);
+        log_error("live migration %lld: %s %s", (long long) m->id, ferr_msg(&e),
+                  r->request_id);
         ferr_clear(&e);
         if (rc == 0) {
             return ferr_set(err, FE_INTERNAL, "store");
@@ -89,28 +87,34 @@ static int opt_bool(const jnode *o, const char *key, int dflt)
 /* The refusals of a live migration after the policy, in Nova's order
  * (the controller's force check, then the decorators of live_migrate in
  * nova/compute/api.py, then the host lookup). */
-static int live_refused(struct app *app, struct req *r,
-                        const struct server *s, const char *host, int force,
-                        struct ferr *err)
+static int live_refused(struct app *app, struct req *r, const struct server *s,
+                        const char *host, int force, struct ferr *err)
 {
     if (force && host == NULL) {
-        return ferr_set(err, FE_BADREQ, "Can't force to a non-provided "
+        return ferr_set(err, FE_BADREQ,
+                        "Can't force to a non-provided "
                         "destination");
     }
     if (s->has_tpm) {
-        return ferr_set(err, FE_BADREQ, "Operation 'live-migration' not "
-                        "supported for vTPM-enabled instance (%s).", s->uuid);
+        return ferr_set(err, FE_BADREQ,
+                        "Operation 'live-migration' not "
+                        "supported for vTPM-enabled instance (%s).",
+                        s->uuid);
     }
     if (s->has_sev) {
-        return ferr_set(err, FE_BADREQ, "Operation 'live-migration' not "
-                        "supported for SEV-enabled instance (%s).", s->uuid);
+        return ferr_set(err, FE_BADREQ,
+                        "Operation 'live-migration' not "
+                        "supported for SEV-enabled instance (%s).",
+                        s->uuid);
     }
     if (api_check_state(r, s, AS_LIVE_MIGRATE, err) < 0) {
         return ferr_fail(err);
     }
     if (host != NULL && inventory_host(app->inv, host) == NULL) {
-        return ferr_set(err, FE_BADREQ, "Compute host %s could not be "
-                        "found.", host);
+        return ferr_set(err, FE_BADREQ,
+                        "Compute host %s could not be "
+                        "found.",
+                        host);
     }
     return 0;
 }
@@ -127,8 +131,7 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
 
     if (schema_validate(schema_live_for(mv), body, err) < 0
         || api_find_server(app, r, id, &s, err) < 0
-        || api_authorize(app, r, LIVE_RULE, &s, err) < 0)
-    {
+        || api_authorize(app, r, LIVE_RULE, &s, err) < 0) {
         return ferr_fail(err);
     }
     jnode_obj_get(body, "os-migrateLive", &args);
@@ -141,7 +144,8 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
     }
     jnode_obj_get(args, "block_migration", &v);
     block = (jnode_type(v) == JT_STRING && strcmp(jnode_str(v), "auto") == 0)
-            ? -1 : schema_bool_from(v);
+        ? -1
+        : schema_bool_from(v);
 
     memset(&m, 0, sizeof(m));
     snprintf(m.instance_uuid, sizeof(m.instance_uuid), "%s", s.uuid);
@@ -169,9 +173,11 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
     if (create_with_action(app, r, &m, IA_LIVE_MIGRATION, err) < 0) {
         if (err->code == FE_CONFLICT) {
             ferr_clear(err);
-            return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' "
+            return ferr_set(err, FE_CONFLICT,
+                            "Cannot 'os-migrateLive' "
                             "instance %s while it is in task_state "
-                            "migrating", id);
+                            "migrating",
+                            id);
         }
         return ferr_fail(err);
     }
@@ -179,8 +185,9 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
         return ferr_fail(err);
     }
     log_info("live migration %lld of %s from %s accepted (host %s, block "
-             "%d, microversion 2.%d) %s", (long long) m.id, s.uuid, s.host,
-             host ? host : "(scheduler)", block, mv, r->request_id);
+             "%d, microversion 2.%d) %s",
+             (long long) m.id, s.uuid, s.host, host ? host : "(scheduler)",
+             block, mv, r->request_id);
     resp_accepted(w);
     return 0;
 }
@@ -202,29 +209,32 @@ static int cold_migrate(struct app *app, struct req *r, struct resp *w,
         }
         jnode_obj_get(body, "migrate", &args);
         if (args != NULL && jnode_obj_get(args, "host", &v)
-            && jnode_type(v) == JT_STRING)
-        {
+            && jnode_type(v) == JT_STRING) {
             host = jnode_str(v);
         }
     }
     if (api_find_server(app, r, r->args[0], &s, err) < 0
-        || api_authorize(app, r, "os_compute_api:os-migrate-server:migrate",
-                         &s, err) < 0
-        || api_check_state(r, &s, AS_MIGRATE, err) < 0)
-    {
+        || api_authorize(app, r, "os_compute_api:os-migrate-server:migrate", &s,
+                         err)
+            < 0
+        || api_check_state(r, &s, AS_MIGRATE, err) < 0) {
         return ferr_fail(err);
     }
     if (!inventory_host_up(app->store, s.host)) {
-        return ferr_set(err, FE_CONFLICT, "Service is unavailable at this "
+        return ferr_set(err, FE_CONFLICT,
+                        "Service is unavailable at this "
                         "time.");
     }
     if (host != NULL && strcmp(host, s.host) == 0) {
-        return ferr_set(err, FE_BADREQ, "Cannot migrate to the host where the "
+        return ferr_set(err, FE_BADREQ,
+                        "Cannot migrate to the host where the "
                         "server exists.");
     }
     if (host != NULL && inventory_host(app->inv, host) == NULL) {
-        return ferr_set(err, FE_BADREQ, "Compute host %s could not be "
-                        "found.", host);
+        return ferr_set(err, FE_BADREQ,
+                        "Compute host %s could not be "
+                        "found.",
+                        host);
     }
     memset(&m, 0, sizeof(m));
     snprintf(m.instance_uuid, sizeof(m.instance_uuid), "%s", s.uuid);
@@ -239,7 +249,8 @@ static int cold_migrate(struct app *app, struct req *r, struct resp *w,
     if (create_with_action(app, r, &m, IA_MIGRATE, err) < 0) {
         if (err->code == FE_CONFLICT) {
             ferr_clear(err);
-            return ferr_set(err, FE_CONFLICT, "Cannot 'migrate' instance %s "
+            return ferr_set(err, FE_CONFLICT,
+                            "Cannot 'migrate' instance %s "
                             "while it is in task_state resize_prep",
                             r->args[0]);
         }
@@ -264,8 +275,7 @@ static int settle_resize(struct app *app, struct req *r, const char *action,
 
     if (api_find_server(app, r, r->args[0], &s, err) < 0
         || api_authorize(app, r, rule, &s, err) < 0
-        || api_check_state(r, &s, as, err) < 0)
-    {
+        || api_check_state(r, &s, as, err) < 0) {
         return ferr_fail(err);
     }
     rc = store_migration_active(app->store, s.uuid, r->arena, &m, err);
@@ -279,14 +289,13 @@ static int settle_resize(struct app *app, struct req *r, const char *action,
     if (store_begin(app->store, err) < 0) {
         return ferr_fail(err);
     }
-    rc = store_migration_cas(app->store, m.id, mig_status_name(MIG_FINISHED), to,
-                             err);
+    rc = store_migration_cas(app->store, m.id, mig_status_name(MIG_FINISHED),
+                             to, err);
     if (rc == 1
-        && (store_migration_set_request(app->store, m.id, r->request_id,
-                                        err) < 0
+        && (store_migration_set_request(app->store, m.id, r->request_id, err)
+                < 0
             || api_action_start(app, r, s.uuid, action, err) < 0
-            || store_commit(app->store, err) < 0))
-    {
+            || store_commit(app->store, err) < 0)) {
         rc = ferr_fail(err);
     }
     if (rc != 1) {
@@ -298,8 +307,8 @@ static int settle_resize(struct app *app, struct req *r, const char *action,
     if (rc == 0) {
         return ferr_set(err, FE_BADREQ, "Instance has not been resized.");
     }
-    log_info("cold migration %lld of %s: %s %s", (long long) m.id, s.uuid,
-             to, r->request_id);
+    log_info("cold migration %lld of %s: %s %s", (long long) m.id, s.uuid, to,
+             r->request_id);
     {
         struct migration x = m;
 
@@ -315,8 +324,8 @@ static int confirm_resize(struct app *app, struct req *r, struct resp *w,
 {
     if (settle_resize(app, r, IA_CONFIRM_RESIZE, AS_CONFIRM_RESIZE,
                       "os_compute_api:servers:confirm_resize",
-                      mig_status_name(MIG_CONFIRMING), err) < 0)
-    {
+                      mig_status_name(MIG_CONFIRMING), err)
+        < 0) {
         return ferr_fail(err);
     }
     resp_no_content(w);
@@ -328,8 +337,8 @@ static int revert_resize(struct app *app, struct req *r, struct resp *w,
 {
     if (settle_resize(app, r, IA_REVERT_RESIZE, AS_REVERT_RESIZE,
                       "os_compute_api:servers:revert_resize",
-                      mig_status_name(MIG_REVERTING), err) < 0)
-    {
+                      mig_status_name(MIG_REVERTING), err)
+        < 0) {
         return ferr_fail(err);
     }
     resp_accepted(w);

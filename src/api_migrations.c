@@ -52,8 +52,7 @@ static int load(struct app *app, struct req *r, const char *rule,
     if (api_find_server(app, r, r->args[0], s, err) < 0
         || api_authorize(app, r, rule, s, err) < 0
         || store_migrations_of(app->store, s->uuid, r->arena, list, n, err)
-           < 0)
-    {
+            < 0) {
         return ferr_fail(err);
     }
     for (i = 0; i < *n; i++) {
@@ -73,9 +72,9 @@ int h_server_migrations(struct app *app, struct req *r, struct resp *w,
     struct jw j;
     size_t n, i;
 
-    if (load(app, r, "os_compute_api:servers:migrations:index", &s, &list,
-             &n, err) < 0)
-    {
+    if (load(app, r, "os_compute_api:servers:migrations:index", &s, &list, &n,
+             err)
+        < 0) {
         return ferr_fail(err);
     }
     resp_ok(w);
@@ -104,9 +103,9 @@ int h_server_migration_show(struct app *app, struct req *r, struct resp *w,
     char *end;
     long long id;
 
-    if (load(app, r, "os_compute_api:servers:migrations:show", &s, &list,
-             &n, err) < 0)
-    {
+    if (load(app, r, "os_compute_api:servers:migrations:show", &s, &list, &n,
+             err)
+        < 0) {
         return ferr_fail(err);
     }
     id = strtoll(mid, &end, 10);
@@ -116,16 +115,22 @@ int h_server_migration_show(struct app *app, struct req *r, struct resp *w,
         }
     }
     if (m == NULL) {
-        return ferr_set(err, FE_NOTFOUND, "In-progress live migration %s is "
-                        "not found for server %s.", mid, r->args[0]);
+        return ferr_set(err, FE_NOTFOUND,
+                        "In-progress live migration %s is "
+                        "not found for server %s.",
+                        mid, r->args[0]);
     }
     if (strcmp(m->migration_type, "live-migration") != 0) {
-        return ferr_set(err, FE_NOTFOUND, "Migration %s for server %s is not "
-                        "live-migration.", mid, r->args[0]);
+        return ferr_set(err, FE_NOTFOUND,
+                        "Migration %s for server %s is not "
+                        "live-migration.",
+                        mid, r->args[0]);
     }
     if (!mig_live_in_progress(m)) {
-        return ferr_set(err, FE_NOTFOUND, "Live migration %s for server %s "
-                        "is not in progress.", mid, r->args[0]);
+        return ferr_set(err, FE_NOTFOUND,
+                        "Live migration %s for server %s "
+                        "is not in progress.",
+                        mid, r->args[0]);
     }
     resp_ok(w);
     jw_init(&j, &w->body);
@@ -149,8 +154,7 @@ static struct migration *record_of(struct app *app, struct req *r,
     long long id = strtoll(mid, &end, 10);
 
     if (store_migrations_of(app->store, s->uuid, r->arena, &list, &n, err)
-        < 0)
-    {
+        < 0) {
         return NULL;
     }
     for (i = 0; *mid != '\0' && *end == '\0' && i < n; i++) {
@@ -173,10 +177,10 @@ int h_server_migration_abort(struct app *app, struct req *r, struct resp *w,
     int waiting, rc;
 
     if (api_find_server(app, r, id, &s, err) < 0
-        || api_authorize(app, r, "os_compute_api:servers:migrations:delete",
-                         &s, err) < 0
-        || api_check_state(r, &s, AS_ABORT, err) < 0)
-    {
+        || api_authorize(app, r, "os_compute_api:servers:migrations:delete", &s,
+                         err)
+            < 0
+        || api_check_state(r, &s, AS_ABORT, err) < 0) {
         return ferr_fail(err);
     }
     m = record_of(app, r, &s, mid, FE_NOTFOUND, err);
@@ -184,14 +188,14 @@ int h_server_migration_abort(struct app *app, struct req *r, struct resp *w,
         return ferr_fail(err);
     }
     waiting = mig_status_is(m->status, MIG_QUEUED)
-              || mig_status_is(m->status, MIG_PREPARING);
+        || mig_status_is(m->status, MIG_PREPARING);
     if (!mig_status_is(m->status, MIG_RUNNING)
-        && !(r->mv_minor >= 65 && waiting))
-    {
-        return ferr_set(err, FE_BADREQ, "Migration %s state of instance %s "
+        && !(r->mv_minor >= 65 && waiting)) {
+        return ferr_set(err, FE_BADREQ,
+                        "Migration %s state of instance %s "
                         "is %s. Cannot abort live migration while the "
-                        "migration is in this state.", mid, s.uuid,
-                        m->status);
+                        "migration is in this state.",
+                        mid, s.uuid, m->status);
     }
     /* the request and its live_migration_cancel action
      * (nova/compute/api.py live_migrate_abort) go together */
@@ -203,10 +207,8 @@ int h_server_migration_abort(struct app *app, struct req *r, struct resp *w,
         rc = store_migration_request(app->store, m->id, "abort", err);
     }
     if (rc >= 0
-        && (api_action_start(app, r, s.uuid, IA_LIVE_MIGRATION_CANCEL,
-                             err) < 0
-            || store_commit(app->store, err) < 0))
-    {
+        && (api_action_start(app, r, s.uuid, IA_LIVE_MIGRATION_CANCEL, err) < 0
+            || store_commit(app->store, err) < 0)) {
         rc = ferr_fail(err);
     }
     if (rc < 0) {
@@ -226,8 +228,8 @@ int h_server_migration_abort(struct app *app, struct req *r, struct resp *w,
                          m->source_compute);
         iaction_ev_end(app->store, &x, IE_LIVE_MIGRATION_ABORT, 1, NULL);
     }
-    log_info("migration %lld of %s: abort requested (%s) %s",
-             (long long) m->id, s.uuid, m->status, r->request_id);
+    log_info("migration %lld of %s: abort requested (%s) %s", (long long) m->id,
+             s.uuid, m->status, r->request_id);
     resp_accepted(w);
     return 0;
 }
@@ -245,10 +247,10 @@ static int force_complete(struct app *app, struct req *r, struct resp *w,
     if (schema_validate(SCHEMA_FORCE_COMPLETE, body, err) < 0
         || api_find_server(app, r, id, &s, err) < 0
         || api_authorize(app, r,
-                         "os_compute_api:servers:migrations:force_complete",
-                         &s, err) < 0
-        || api_check_state(r, &s, AS_FORCE_COMPLETE, err) < 0)
-    {
+                         "os_compute_api:servers:migrations:force_complete", &s,
+                         err)
+            < 0
+        || api_check_state(r, &s, AS_FORCE_COMPLETE, err) < 0) {
         return ferr_fail(err);
     }
     m = record_of(app, r, &s, mid, FE_BADREQ, err);
@@ -256,17 +258,18 @@ static int force_complete(struct app *app, struct req *r, struct resp *w,
         return ferr_fail(err);
     }
     if (!mig_status_is(m->status, MIG_RUNNING)) {
-        return ferr_set(err, FE_BADREQ, "Migration %s state of instance %s is "
+        return ferr_set(err, FE_BADREQ,
+                        "Migration %s state of instance %s is "
                         "%s. Cannot force complete while the migration is in "
-                        "this state.", mid, s.uuid, m->status);
+                        "this state.",
+                        mid, s.uuid, m->status);
     }
     if (store_begin(app->store, err) < 0
-        || store_migration_request(app->store, m->id, "force_complete", err)
-           < 0
+        || store_migration_request(app->store, m->id, "force_complete", err) < 0
         || api_action_start(app, r, s.uuid, IA_LIVE_MIGRATION_FORCE_COMPLETE,
-                            err) < 0
-        || store_commit(app->store, err) < 0)
-    {
+                            err)
+            < 0
+        || store_commit(app->store, err) < 0) {
         store_rollback(app->store);
         return ferr_fail(err);
     }

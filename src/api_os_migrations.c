@@ -30,21 +30,23 @@ static void render(struct req *r, struct jw *j, const struct migration *m)
     if (mv >= 23) {
         jw_kstr(j, "migration_type", m->migration_type);
         if (mig_live_in_progress(m)) {
-            const char *path = arena_printf(r->arena, "servers/%s/migrations"
-                                            "/%lld", m->instance_uuid,
-                                            (long long) m->id);
+            const char *path =
+                arena_printf(r->arena,
+                             "servers/%s/migrations"
+                             "/%lld",
+                             m->instance_uuid, (long long) m->id);
 
             jw_key(j, "links");
             jw_arr_open(j);
             jw_obj_open(j);
             jw_kstr(j, "rel", "self");
-            jw_kstr(j, "href", arena_printf(r->arena, "%s/%s",
-                                            api_base(r, 1), path));
+            jw_kstr(j, "href",
+                    arena_printf(r->arena, "%s/%s", api_base(r, 1), path));
             jw_obj_close(j);
             jw_obj_open(j);
             jw_kstr(j, "rel", "bookmark");
-            jw_kstr(j, "href", arena_printf(r->arena, "%s/%s",
-                                            api_base(r, 0), path));
+            jw_kstr(j, "href",
+                    arena_printf(r->arena, "%s/%s", api_base(r, 0), path));
             jw_obj_close(j);
             jw_arr_close(j);
         }
@@ -74,14 +76,14 @@ static int str_eq(const char *a, const char *b)
     return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
-#define MV_PAGING 59     /* limit, marker, changes-since, next link */
+#define MV_PAGING 59 /* limit, marker, changes-since, next link */
 
 struct filters {
     const char *status, *host, *source, *type, *instance, *user, *project;
-    int hidden;                 /* -1: not given */
-    int64_t since, before;      /* 0: not given */
-    long limit;                 /* paging (2.59+) */
-    const char *marker;         /* NULL: none */
+    int hidden;            /* -1: not given */
+    int64_t since, before; /* 0: not given */
+    long limit;            /* paging (2.59+) */
+    const char *marker;    /* NULL: none */
 };
 
 static int keep(const struct filters *f, const struct migration *m)
@@ -93,22 +95,19 @@ static int keep(const struct filters *f, const struct migration *m)
         || (f->type && !str_eq(m->migration_type, f->type))
         || (f->instance && !str_eq(m->instance_uuid, f->instance))
         || (f->user && !str_eq(m->user_id, f->user))
-        || (f->project && !str_eq(m->project_id, f->project)))
-    {
+        || (f->project && !str_eq(m->project_id, f->project))) {
         return 0;
     }
     if (f->host != NULL) {
         if (!str_eq(m->source_compute, f->host)
-            && !str_eq(m->dest_compute, f->host))
-        {
+            && !str_eq(m->dest_compute, f->host)) {
             return 0;
         }
     } else if (f->source && !str_eq(m->source_compute, f->source)) {
         return 0;
     }
     if ((f->since && (m->updated_at == 0 || m->updated_at < f->since))
-        || (f->before && (m->updated_at == 0 || m->updated_at > f->before)))
-    {
+        || (f->before && (m->updated_at == 0 || m->updated_at > f->before))) {
         return 0;
     }
     return 1;
@@ -146,12 +145,12 @@ static int read_filters(struct req *r, const struct qparam *q, size_t nq,
             schema_parse_datetime(v, &f->before);
         }
         if (f->since && f->before && f->since > f->before) {
-            return ferr_set(err, FE_BADREQ, "The value of changes-since must "
+            return ferr_set(err, FE_BADREQ,
+                            "The value of changes-since must "
                             "be less than or equal to changes-before.");
         }
         if ((v = api_qlast(q, nq, "limit")) != NULL
-            && api_parse_limit(v, &f->limit, err) < 0)
-        {
+            && api_parse_limit(v, &f->limit, err) < 0) {
             return ferr_fail(err);
         }
         /* get_limit_and_marker: migration_list tests "if marker:", so an
@@ -176,11 +175,11 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
     int mv = r->mv_minor, paged = mv >= MV_PAGING;
 
     if (api_parse_query(r, &q, &nq, err) < 0
-        || schema_validate_query(schema_migrations_query_for(mv), q, nq,
-                                 err) < 0
+        || schema_validate_query(schema_migrations_query_for(mv), q, nq, err)
+            < 0
         || api_authorize(app, r, "os_compute_api:os-migrations:index", NULL,
-                         err) < 0)
-    {
+                         err)
+            < 0) {
         return ferr_fail(err);
     }
     if (read_filters(r, q, nq, &f, err) < 0) {
@@ -215,8 +214,7 @@ int h_os_migrations(struct app *app, struct req *r, struct resp *w,
     }
     jw_arr_close(&j);
     if (paged && shown > 0 && (long) shown == f.limit) {
-        api_next_link(r, &j, "migrations_links", "os-migrations", q, nq,
-                      last);
+        api_next_link(r, &j, "migrations_links", "os-migrations", q, nq, last);
     }
     jw_obj_close(&j);
     return 0;

@@ -54,8 +54,7 @@ static void form_encode(struct sbuf *b, const char *s)
 
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
             || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'
-            || c == '~')
-        {
+            || c == '~') {
             sbuf_putc(b, (char) c);
         } else if (c == ' ') {
             sbuf_putc(b, '+');
@@ -78,8 +77,8 @@ static int by_name_value(const void *x, const void *y)
 /* <query> of a next link (spec §6.5): every parameter sorted by (name,
  * value), one value per name (the greatest), marker replaced in place or
  * appended, each name and value form-encoded. */
-static const char *next_query(struct req *r, const struct qparam *q,
-                              size_t nq, const char *marker)
+static const char *next_query(struct req *r, const struct qparam *q, size_t nq,
+                              const char *marker)
 {
     struct qparam *s = arena_alloc(r->arena, sizeof(*s) * (nq + 1));
     struct sbuf b;
@@ -92,7 +91,7 @@ static const char *next_query(struct req *r, const struct qparam *q,
     sbuf_init(&b);
     for (i = 0; i < nq; i++) {
         if (i + 1 < nq && strcmp(s[i].name, s[i + 1].name) == 0) {
-            continue;           /* keep the last (greatest) value */
+            continue; /* keep the last (greatest) value */
         }
         if (n++ > 0) {
             sbuf_putc(&b, '&');
@@ -123,8 +122,9 @@ void api_next_link(struct req *r, struct jw *j, const char *key,
     jw_arr_open(j);
     jw_obj_open(j);
     jw_kstr(j, "rel", "next");
-    jw_kstr(j, "href", arena_printf(r->arena, "%s/%s?%s", api_base(r, 1),
-                                    path, next_query(r, q, nq, marker)));
+    jw_kstr(j, "href",
+            arena_printf(r->arena, "%s/%s?%s", api_base(r, 1), path,
+                         next_query(r, q, nq, marker)));
     jw_obj_close(j);
     jw_arr_close(j);
 }
@@ -141,15 +141,15 @@ int api_find_server(struct app *app, struct req *r, const char *id,
             uuid[i] = (char) tolower((unsigned char) id[i]);
         }
         uuid[36] = '\0';
-        rc = inventory_lookup(app->conf, app->store, uuid, r->arena, s,
-                              err);
+        rc = inventory_lookup(app->conf, app->store, uuid, r->arena, s, err);
         if (rc < 0) {
             return rc;
         }
-        if (rc == 1 && (r->is_admin
-                        || strcmp(s->project_id, r->ident.project_id
-                                  ? r->ident.project_id : "") == 0))
-        {
+        if (rc == 1
+            && (r->is_admin
+                || strcmp(s->project_id,
+                          r->ident.project_id ? r->ident.project_id : "")
+                    == 0)) {
             return 0;
         }
     }
@@ -166,8 +166,10 @@ int api_authorize(struct app *app, struct req *r, const char *rule,
     if (policy_check(app->policy, rule, &r->ident, &t)) {
         return 0;
     }
-    return ferr_set(err, FE_FORBIDDEN, "Policy doesn't allow %s to be "
-                    "performed.", rule);
+    return ferr_set(err, FE_FORBIDDEN,
+                    "Policy doesn't allow %s to be "
+                    "performed.",
+                    rule);
 }
 
 /*
@@ -180,20 +182,28 @@ int api_authorize(struct app *app, struct req *r, const char *rule,
  * abort words a lock as server_migrations.py does.
  */
 static const struct state_rule {
-    const char *action;         /* as the 409 messages name it */
+    const char *action; /* as the 409 messages name it */
     const char *vm[3];
     const char *task[2];
     unsigned any_task : 1;
     unsigned launched : 1;
     unsigned lock_as_state : 1;
 } state_rules[] = {
-    [AS_LIVE_MIGRATE] = { "os-migrateLive", { "active", "paused" }, { 0 },
-                          0, 1, 0 },
+    [AS_LIVE_MIGRATE] = { "os-migrateLive",
+                          { "active", "paused" },
+                          { 0 },
+                          0,
+                          1,
+                          0 },
     [AS_MIGRATE] = { "migrate", { "active", "stopped" }, { 0 }, 0, 1, 0 },
     [AS_CONFIRM_RESIZE] = { "confirmResize", { "resized" }, { 0 }, 1, 0, 0 },
     [AS_REVERT_RESIZE] = { "revertResize", { "resized" }, { 0 }, 1, 0, 0 },
-    [AS_FORCE_COMPLETE] = { "force_complete", { "active" }, { "migrating" },
-                            0, 1, 0 },
+    [AS_FORCE_COMPLETE] = { "force_complete",
+                            { "active" },
+                            { "migrating" },
+                            0,
+                            1,
+                            0 },
     [AS_ABORT] = { "abort live migration", { 0 }, { "migrating" }, 0, 1, 1 },
 };
 
@@ -219,29 +229,33 @@ int api_check_state(struct req *r, const struct server *s,
 
     if (s->locked && !r->is_admin) {
         return rule->lock_as_state
-               ? ferr_set(err, FE_CONFLICT, "Instance %s is in an invalid "
-                          "state for '%s'", id, rule->action)
-               : ferr_set(err, FE_CONFLICT, "Instance %s is locked",
-                          s->uuid);
+            ? ferr_set(err, FE_CONFLICT,
+                       "Instance %s is in an invalid "
+                       "state for '%s'",
+                       id, rule->action)
+            : ferr_set(err, FE_CONFLICT, "Instance %s is locked", s->uuid);
     }
     if (rule->vm[0] != NULL
-        && !state_in(s->vm_state, rule->vm, ARRAY_LEN(rule->vm)))
-    {
-        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
-                        "is in vm_state %s", rule->action, id, s->vm_state);
+        && !state_in(s->vm_state, rule->vm, ARRAY_LEN(rule->vm))) {
+        return ferr_set(err, FE_CONFLICT,
+                        "Cannot '%s' instance %s while it "
+                        "is in vm_state %s",
+                        rule->action, id, s->vm_state);
     }
     task_ok = rule->task[0] == NULL
-              ? task == NULL
-              : task != NULL && state_in(task, rule->task,
-                                         ARRAY_LEN(rule->task));
+        ? task == NULL
+        : task != NULL && state_in(task, rule->task, ARRAY_LEN(rule->task));
     if (!rule->any_task && !task_ok) {
-        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
-                        "is in task_state %s", rule->action, id,
-                        task ? task : "None");
+        return ferr_set(err, FE_CONFLICT,
+                        "Cannot '%s' instance %s while it "
+                        "is in task_state %s",
+                        rule->action, id, task ? task : "None");
     }
     if (rule->launched && !s->launched) {
-        return ferr_set(err, FE_CONFLICT, "Cannot '%s' instance %s while it "
-                        "is in launched_at None", rule->action, id);
+        return ferr_set(err, FE_CONFLICT,
+                        "Cannot '%s' instance %s while it "
+                        "is in launched_at None",
+                        rule->action, id);
     }
     return 0;
 }
@@ -250,15 +264,25 @@ int api_check_state(struct req *r, const struct server *s,
  * of a vm_state, then the task states that override it. */
 static const char *server_status(const struct server *s)
 {
-    static const struct { const char *vm, *status; } base[] = {
-        { "active", "ACTIVE" }, { "building", "BUILD" },
-        { "paused", "PAUSED" }, { "suspended", "SUSPENDED" },
-        { "stopped", "SHUTOFF" }, { "rescued", "RESCUE" },
-        { "resized", "VERIFY_RESIZE" }, { "soft-delete", "SOFT_DELETED" },
-        { "deleted", "DELETED" }, { "error", "ERROR" },
-        { "shelved", "SHELVED" }, { "shelved_offloaded", "SHELVED_OFFLOADED" },
+    static const struct {
+        const char *vm, *status;
+    } base[] = {
+        { "active", "ACTIVE" },
+        { "building", "BUILD" },
+        { "paused", "PAUSED" },
+        { "suspended", "SUSPENDED" },
+        { "stopped", "SHUTOFF" },
+        { "rescued", "RESCUE" },
+        { "resized", "VERIFY_RESIZE" },
+        { "soft-delete", "SOFT_DELETED" },
+        { "deleted", "DELETED" },
+        { "error", "ERROR" },
+        { "shelved", "SHELVED" },
+        { "shelved_offloaded", "SHELVED_OFFLOADED" },
     };
-    static const struct { const char *vm, *task, *status; } over[] = {
+    static const struct {
+        const char *vm, *task, *status;
+    } over[] = {
         { "active", "migrating", "MIGRATING" },
         { "paused", "migrating", "MIGRATING" },
         { "active", "resize_prep", "RESIZE" },
@@ -275,8 +299,7 @@ static const char *server_status(const struct server *s)
 
     for (i = 0; s->task_state != NULL && i < ARRAY_LEN(over); i++) {
         if (strcmp(over[i].vm, s->vm_state) == 0
-            && strcmp(over[i].task, s->task_state) == 0)
-        {
+            && strcmp(over[i].task, s->task_state) == 0) {
             return over[i].status;
         }
     }
@@ -288,22 +311,22 @@ static const char *server_status(const struct server *s)
     return "UNKNOWN";
 }
 
-static void links(struct jw *j, struct req *r, const char *kind,
-                  const char *id, int self)
+static void links(struct jw *j, struct req *r, const char *kind, const char *id,
+                  int self)
 {
     jw_key(j, "links");
     jw_arr_open(j);
     if (self) {
         jw_obj_open(j);
         jw_kstr(j, "rel", "self");
-        jw_kstr(j, "href", arena_printf(r->arena, "%s/%s/%s",
-                                        api_base(r, 1), kind, id));
+        jw_kstr(j, "href",
+                arena_printf(r->arena, "%s/%s/%s", api_base(r, 1), kind, id));
         jw_obj_close(j);
     }
     jw_obj_open(j);
     jw_kstr(j, "rel", "bookmark");
-    jw_kstr(j, "href", arena_printf(r->arena, "%s/%s/%s", api_base(r, 0),
-                                    kind, id));
+    jw_kstr(j, "href",
+            arena_printf(r->arena, "%s/%s/%s", api_base(r, 0), kind, id));
     jw_obj_close(j);
     jw_arr_close(j);
 }
@@ -331,8 +354,7 @@ static void fault_field(struct jw *j, const struct server *s)
 
 /* The flavor of a server: a link below 2.47, its values from 2.47. */
 static void render_flavor(struct app *app, struct req *r, struct jw *j,
-                          const struct server *s,
-                          const struct policy_target *t)
+                          const struct server *s, const struct policy_target *t)
 {
     jw_key(j, "flavor");
     jw_obj_open(j);
@@ -348,8 +370,7 @@ static void render_flavor(struct app *app, struct req *r, struct jw *j,
         jw_kstr(j, "original_name", s->flavor_name);
         if (policy_check(app->policy,
                          "os_compute_api:servers:show:flavor-extra-specs",
-                         &r->ident, t))
-        {
+                         &r->ident, t)) {
             jw_key(j, "extra_specs");
             jw_obj_open(j);
             jw_obj_close(j);
@@ -367,9 +388,8 @@ static void render_srv_attrs(struct app *app, struct req *r, struct jw *j,
     int mv = r->mv_minor;
 
     if (policy_check(app->policy,
-                     "os_compute_api:os-extended-server-attributes",
-                     &r->ident, t))
-    {
+                     "os_compute_api:os-extended-server-attributes", &r->ident,
+                     t)) {
         jw_kstr(j, "OS-EXT-SRV-ATTR:host", s->host);
         jw_kstr(j, "OS-EXT-SRV-ATTR:hypervisor_hostname", s->node);
         jw_kstr(j, "OS-EXT-SRV-ATTR:instance_name", s->instance_name);
@@ -389,8 +409,7 @@ static void render_srv_attrs(struct app *app, struct req *r, struct jw *j,
 
 /* The fields that microversions 2.9 to 2.73 added, in Nova's order. */
 static void render_later(struct app *app, struct req *r, struct jw *j,
-                         const struct server *s,
-                         const struct policy_target *t)
+                         const struct server *s, const struct policy_target *t)
 {
     const struct conf_host *h = inventory_host(app->inv, s->host);
     int mv = r->mv_minor;
@@ -398,12 +417,13 @@ static void render_later(struct app *app, struct req *r, struct jw *j,
     if (mv >= 9) {
         jw_kbool(j, "locked", s->locked);
     }
-    if (mv >= 16 && policy_check(app->policy,
-                                 "os_compute_api:servers:show:host_status",
-                                 &r->ident, t))
-    {
-        jw_kstr(j, "host_status", h == NULL ? "" : h->enabled ? "UP"
-                : "MAINTENANCE");
+    if (mv >= 16
+        && policy_check(app->policy, "os_compute_api:servers:show:host_status",
+                        &r->ident, t)) {
+        jw_kstr(j, "host_status",
+                h == NULL        ? ""
+                    : h->enabled ? "UP"
+                                 : "MAINTENANCE");
     }
     if (mv >= 19) {
         jw_kstr(j, "description", s->description);
@@ -466,8 +486,8 @@ static void render(struct app *app, struct req *r, struct jw *j,
     }
     render_flavor(app, r, j, s, &t);
     kzulu(j, "created", s->created);
-    kzulu(j, "updated", s->launched_at > s->created ? s->launched_at
-          : s->created);
+    kzulu(j, "updated",
+          s->launched_at > s->created ? s->launched_at : s->created);
     jw_key(j, "addresses");
     jw_obj_open(j);
     jw_obj_close(j);
@@ -476,8 +496,7 @@ static void render(struct app *app, struct req *r, struct jw *j,
     links(j, r, "servers", s->uuid, 1);
     jw_kstr(j, "OS-DCF:diskConfig", "MANUAL");
     if (s->fault_code != 0
-        && (strcmp(status, "ERROR") == 0 || strcmp(status, "DELETED") == 0))
-    {
+        && (strcmp(status, "ERROR") == 0 || strcmp(status, "DELETED") == 0)) {
         fault_field(j, s);
     }
     for (k = 0; k < ARRAY_LEN(with_progress); k++) {
@@ -508,8 +527,7 @@ int h_server_show(struct app *app, struct req *r, struct resp *w,
     struct jw j;
 
     if (api_find_server(app, r, r->args[0], &s, err) < 0
-        || api_authorize(app, r, "os_compute_api:servers:show", &s, err) < 0)
-    {
+        || api_authorize(app, r, "os_compute_api:servers:show", &s, err) < 0) {
         return ferr_fail(err);
     }
     resp_ok(w);
@@ -551,13 +569,14 @@ int api_parse_limit(const char *v, long *limit, struct ferr *err)
     for (e = v + strlen(v); e > v && strchr(ws, e[-1]) != NULL; e--) {
     }
     if (e == v || strspn(v, "0123456789") < (size_t) (e - v)) {
-        return ferr_set(err, FE_BADREQ, "Invalid input received: limit "
+        return ferr_set(err, FE_BADREQ,
+                        "Invalid input received: limit "
                         "must be an integer");
     }
     for (; v < e; v++) {
         n = n * 10 + (*v - '0');
         if (n > 1000) {
-            n = 1000;           /* CONF.api.max_limit */
+            n = 1000; /* CONF.api.max_limit */
         }
     }
     *limit = n;
@@ -569,9 +588,10 @@ static struct server *server_dup(struct arena *a, const struct server *s)
 {
     struct server *d = arena_alloc(a, sizeof(*d));
     const char **strs[] = {
-        &d->name, &d->instance_name, &d->host, &d->node, &d->project_id,
-        &d->user_id, &d->vm_state, &d->locked_reason, &d->description,
-        &d->flavor_id, &d->flavor_name, &d->image_id, &d->az, &d->key_name,
+        &d->name,        &d->instance_name, &d->host,        &d->node,
+        &d->project_id,  &d->user_id,       &d->vm_state,    &d->locked_reason,
+        &d->description, &d->flavor_id,     &d->flavor_name, &d->image_id,
+        &d->az,          &d->key_name,
     };
     size_t i;
 
@@ -676,29 +696,29 @@ static int page_add(void *ctx, const struct server *s, struct ferr *err)
 /* What a list request asks for, from its (validated) query. */
 struct list_query {
     int all_tenants;
-    const char *name, *name_param;     /* the name filter, or NULL */
-    struct regex *re;                   /* name compiled; caller frees */
+    const char *name, *name_param; /* the name filter, or NULL */
+    struct regex *re;              /* name compiled; caller frees */
     long limit;
 };
 
 /* all_tenants (with its own policy), the name filter and the limit, in
  * Nova's order; nothing to free on failure. */
 static int list_query(struct app *app, struct req *r, int detail,
-                      const struct qparam *q, size_t nq,
-                      struct list_query *lq, struct ferr *err)
+                      const struct qparam *q, size_t nq, struct list_query *lq,
+                      struct ferr *err)
 {
     const char *at = api_qlast(q, nq, "all_tenants"), *lim;
 
     memset(lq, 0, sizeof(*lq));
     lq->limit = 1000;
     if (at != NULL
-        && (at[0] == '\0' || str_bool(at, strlen(at), BOOL_OSLO) == 1))
-    {
-        if (api_authorize(app, r, detail
-                          ? "os_compute_api:servers:detail:get_all_tenants"
-                          : "os_compute_api:servers:index:get_all_tenants",
-                          NULL, err) < 0)
-        {
+        && (at[0] == '\0' || str_bool(at, strlen(at), BOOL_OSLO) == 1)) {
+        if (api_authorize(app, r,
+                          detail
+                              ? "os_compute_api:servers:detail:get_all_tenants"
+                              : "os_compute_api:servers:index:get_all_tenants",
+                          NULL, err)
+            < 0) {
             return ferr_fail(err);
         }
         lq->all_tenants = 1;
@@ -710,8 +730,7 @@ static int list_query(struct app *app, struct req *r, int detail,
         lq->name = api_qlast(q, nq, lq->name_param);
     }
     if (lq->name != NULL) {
-        lq->re = regex_compile(lq->name, strlen(lq->name), REGEX_ICASE,
-                               NULL);
+        lq->re = regex_compile(lq->name, strlen(lq->name), REGEX_ICASE, NULL);
         if (lq->re == NULL) {
             return bad_name(lq->name_param, lq->name, err);
         }
@@ -742,8 +761,10 @@ static int list_page(struct app *app, struct req *r,
     pg->name = lq->name;
     pg->name_param = lq->name_param;
     pg->limit = lq->limit;
-    rc = instances_each(app->store, lq->all_tenants ? NULL
-                        : r->ident.project_id ? r->ident.project_id : "",
+    rc = instances_each(app->store,
+                        lq->all_tenants           ? NULL
+                            : r->ident.project_id ? r->ident.project_id
+                                                  : "",
                         marker != NULL && marker[0] != '\0' ? marker : NULL,
                         lq->name ? name_literal(r->arena, lq->name) : NULL,
                         r->arena, page_add, pg, err);
@@ -765,12 +786,15 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
     int rc;
 
     if (api_parse_query(r, &q, &nq, err) < 0
-        || schema_validate_query(schema_servers_query_for(r->mv_minor), q,
-                                 nq, err) < 0
-        || api_authorize(app, r, detail ? "os_compute_api:servers:detail"
-                         : "os_compute_api:servers:index", NULL, err) < 0
-        || list_query(app, r, detail, q, nq, &lq, err) < 0)
-    {
+        || schema_validate_query(schema_servers_query_for(r->mv_minor), q, nq,
+                                 err)
+            < 0
+        || api_authorize(app, r,
+                         detail ? "os_compute_api:servers:detail"
+                                : "os_compute_api:servers:index",
+                         NULL, err)
+            < 0
+        || list_query(app, r, detail, q, nq, &lq, err) < 0) {
         return ferr_fail(err);
     }
     rc = list_page(app, r, &lq, api_qlast(q, nq, "marker"), &pg, err);

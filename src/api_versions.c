@@ -26,8 +26,8 @@ static void self_link(struct jw *j, struct req *r, const struct vdoc *d,
 {
     jw_obj_open(j);
     jw_kstr(j, "rel", "self");
-    jw_kstr(j, "href", arena_printf(r->arena, "%s/%s/%s", r->link_url,
-                                    d->path, rest));
+    jw_kstr(j, "href",
+            arena_printf(r->arena, "%s/%s/%s", r->link_url, d->path, rest));
     jw_obj_close(j);
 }
 
@@ -111,8 +111,8 @@ int h_version_v21(struct app *app, struct req *r, struct resp *w,
                   struct ferr *err)
 {
     struct mv mv;
-    int rc = mv_parse(r->arena, r->hdr_api_version, r->hdr_nova_version,
-                      &mv, err);
+    int rc =
+        mv_parse(r->arena, r->hdr_api_version, r->hdr_nova_version, &mv, err);
 
     if (rc == -FE_BADREQ) {
         return rc;
@@ -129,8 +129,7 @@ int h_version_v21(struct app *app, struct req *r, struct resp *w,
     return 0;
 }
 
-int h_choices(struct app *app, struct req *r, struct resp *w,
-              struct ferr *err)
+int h_choices(struct app *app, struct req *r, struct resp *w, struct ferr *err)
 {
     const char *rest = r->uri[0] == '/' ? r->uri + 1 : r->uri;
     struct jw j;

@@ -25,7 +25,7 @@ struct cold {
     struct vconn *sc, *dc;
     struct vdisk *disks;
     size_t n, copied;
-    int *local;                     /* per disk: not in a shared directory */
+    int *local; /* per disk: not in a shared directory */
     int was_running, touched, defined;
 };
 
@@ -47,7 +47,7 @@ void cold_fault(struct runner *rn, struct arena *a, const struct migration *m,
     if (n > 255) {
         n = 255;
         while (n > 0 && ((unsigned char) msg[n] & 0xc0) == 0x80) {
-            n--;                /* not inside a UTF-8 sequence */
+            n--; /* not inside a UTF-8 sequence */
         }
         msg[n] = '\0';
     }
@@ -97,8 +97,8 @@ static int cold_check(struct arena *a, struct vconn *sc, struct vconn *dc,
 
 /* The destination, both hosts, "migrating".  -1: the record has ended
  * (or is no longer ours). */
-static int cold_begin(struct runner *rn, struct arena *a,
-                      struct migration *m, struct cold *c)
+static int cold_begin(struct runner *rn, struct arena *a, struct migration *m,
+                      struct cold *c)
 {
     struct precheck_req rq;
     struct ferr err = { 0 };
@@ -121,8 +121,9 @@ static int cold_begin(struct runner *rn, struct arena *a,
         c->dh = precheck_cold_dest(rn->app->inv, a, &rq, &err);
     }
     if (rc != 1 || c->dh == NULL) {
-        runner_finish(rn, m, MIG_ERROR, rc == 0 ? "instance not found"
-                      : arena_strdup(a, ferr_msg(&err)));
+        runner_finish(rn, m, MIG_ERROR,
+                      rc == 0 ? "instance not found"
+                              : arena_strdup(a, ferr_msg(&err)));
         ferr_clear(&err);
         return -1;
     }
@@ -145,28 +146,24 @@ static int cold_begin(struct runner *rn, struct arena *a,
 
 /* The guest stopped, its local disks and its definition copied.  -1 with
  * err filled, c saying how far it went. */
-static int cold_copy(struct runner *rn, struct arena *a,
-                     struct migration *m, struct cold *c, struct ferr *err)
+static int cold_copy(struct runner *rn, struct arena *a, struct migration *m,
+                     struct cold *c, struct ferr *err)
 {
     size_t i;
 
-    if (cold_check(a, c->sc, c->dc, m, &c->disks, &c->n, &c->local,
-                   err) < 0)
-    {
-        return -1;              /* refused: the guest was not touched */
+    if (cold_check(a, c->sc, c->dc, m, &c->disks, &c->n, &c->local, err) < 0) {
+        return -1; /* refused: the guest was not touched */
     }
     c->touched = 1;
-    if (virt_shutdown(c->sc, m->instance_uuid, rn->conf->shutdown_timeout,
-                      err) < 0)
-    {
+    if (virt_shutdown(c->sc, m->instance_uuid, rn->conf->shutdown_timeout, err)
+        < 0) {
         return -1;
     }
     for (i = 0; i < c->n; i++) {
-        if (c->local[i] && (virt_disk_create(c->dc, &c->disks[i], err) < 0
-                            || (c->copied = i + 1,
-                                virt_disk_copy(c->sc, c->dc, &c->disks[i],
-                                               err) < 0)))
-        {
+        if (c->local[i]
+            && (virt_disk_create(c->dc, &c->disks[i], err) < 0
+                || (c->copied = i + 1,
+                    virt_disk_copy(c->sc, c->dc, &c->disks[i], err) < 0))) {
             return -1;
         }
     }
@@ -178,15 +175,15 @@ static int cold_copy(struct runner *rn, struct arena *a,
 }
 
 /* Undoes what a failed move did, then ends the record in error. */
-static void cold_undo(struct runner *rn, struct arena *a,
-                      struct migration *m, struct cold *c, struct ferr *err)
+static void cold_undo(struct runner *rn, struct arena *a, struct migration *m,
+                      struct cold *c, struct ferr *err)
 {
     const char *reason = arena_strdup(a, ferr_msg(err));
     struct ferr e = { 0 };
     size_t i;
 
     if (rn->lost) {
-        return;                 /* the new holder decides */
+        return; /* the new holder decides */
     }
     if (c->defined) {
         virt_destroy(c->dc, m->instance_uuid, &e);
@@ -214,8 +211,7 @@ static void cold_undo(struct runner *rn, struct arena *a,
     runner_finish(rn, m, MIG_ERROR, reason);
 }
 
-static void cold_move(struct runner *rn, struct arena *a,
-                      struct migration *m)
+static void cold_move(struct runner *rn, struct arena *a, struct migration *m)
 {
     struct ferr err = { 0 };
     struct cold c;
@@ -243,13 +239,13 @@ static void cold_move(struct runner *rn, struct arena *a,
         goto fail;
     }
     store_host_set(rn->app->store, m->instance_uuid, c.dh->name);
-    m->claimed_by = MIG_UNCLAIMED;       /* confirm or revert comes later */
+    m->claimed_by = MIG_UNCLAIMED; /* confirm or revert comes later */
     m->status = mig_status_name(MIG_FINISHED);
     if (runner_save(rn, m) == 0) {
         iaction_ev_end(rn->app->store, m, IE_FINISH_RESIZE, 1, NULL);
         log_info("migration %lld of %s: finished on %s; awaiting "
-                 "confirmation", (long long) m->id, m->instance_uuid,
-                 c.dh->name);
+                 "confirmation",
+                 (long long) m->id, m->instance_uuid, c.dh->name);
     }
     return;
 fail:
@@ -270,8 +266,8 @@ static void cold_settle_failed(struct runner *rn, struct arena *a,
 
 /* confirming: the source copy goes; reverting: the destination copy goes
  * and the guest comes back (running if it ran on the destination). */
-static void cold_settle(struct runner *rn, struct arena *a,
-                        struct migration *m, int confirm)
+static void cold_settle(struct runner *rn, struct arena *a, struct migration *m,
+                        int confirm)
 {
     const char *drop_host = confirm ? m->source_compute : m->dest_compute;
     const char *keep_host = confirm ? m->dest_compute : m->source_compute;
@@ -282,26 +278,25 @@ static void cold_settle(struct runner *rn, struct arena *a,
     int power = POWER_NOSTATE, running;
 
     if (runner_requests(rn, a, m) < 0) {
-        return;                 /* taken over while this runner stood */
+        return; /* taken over while this runner stood */
     }
-    iaction_ev_start(rn->app->store, m, confirm ? IE_CONFIRM_RESIZE
-                     : IE_REVERT_RESIZE, drop_host);
+    iaction_ev_start(rn->app->store, m,
+                     confirm ? IE_CONFIRM_RESIZE : IE_REVERT_RESIZE, drop_host);
     drop = inventory_conn(rn->app->inv, drop_host, &err);
     keep = drop ? inventory_conn(rn->app->inv, keep_host, &err) : NULL;
     if (keep == NULL) {
         cold_settle_failed(rn, a, m, &err);
         return;
     }
-    running = virt_domain_power(drop, m->instance_uuid, &power, NULL, &err)
-              == 1 && power == POWER_RUNNING;
+    running = virt_domain_power(drop, m->instance_uuid, &power, NULL, &err) == 1
+        && power == POWER_RUNNING;
     ferr_clear(&err);
     if (runner_requests(rn, a, m) < 0) {
         return;
     }
     if (virt_shutdown(drop, m->instance_uuid, 0, &err) < 0
         || virt_domain_disks(drop, m->instance_uuid, a, &disks, &n, &err) < 0
-        || virt_undefine(drop, m->instance_uuid, &err) < 0)
-    {
+        || virt_undefine(drop, m->instance_uuid, &err) < 0) {
         cold_settle_failed(rn, a, m, &err);
         return;
     }
@@ -311,8 +306,7 @@ static void cold_settle(struct runner *rn, struct arena *a,
     settle_drop_local_disks(drop, keep, disks, n, a, m, drop_host);
     if (!confirm) {
         iaction_ev_end(rn->app->store, m, IE_REVERT_RESIZE, 1, NULL);
-        iaction_ev_start(rn->app->store, m, IE_FINISH_REVERT_RESIZE,
-                         keep_host);
+        iaction_ev_start(rn->app->store, m, IE_FINISH_REVERT_RESIZE, keep_host);
         store_host_set(rn->app->store, m->instance_uuid, keep_host);
         if (running && virt_start(keep, m->instance_uuid, &err) < 0) {
             cold_settle_failed(rn, a, m, &err);

@@ -21,8 +21,8 @@
 
 enum sect { S_NONE, S_FERRYD, S_HOST, S_LIBVIRT };
 
-#define INCLUDE_DEPTH 8         /* files open at once: the main + 7 */
-#define LINE_MAX_LEN 4095       /* bytes of one line, without the '\n' */
+#define INCLUDE_DEPTH 8   /* files open at once: the main + 7 */
+#define LINE_MAX_LEN 4095 /* bytes of one line, without the '\n' */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -66,8 +66,8 @@ static int v_str(struct pstate *st, const char *val, void *dst)
     return 0;
 }
 
-static int v_int(struct pstate *st, const char *val, void *dst, int lo,
-                 int hi, int base)
+static int v_int(struct pstate *st, const char *val, void *dst, int lo, int hi,
+                 int base)
 {
     char *end;
     long v;
@@ -209,8 +209,7 @@ static int v_ids(struct pstate *st, const char *val, struct conf_ids *l,
     l->n = 0;
     l->set = 1;
     for (tok = strtok_r(copy, ", \t", &save); tok != NULL && rc == 0;
-         tok = strtok_r(NULL, ", \t", &save))
-    {
+         tok = strtok_r(NULL, ", \t", &save)) {
         errno = 0;
         v = strtoul(tok, &end, 10);
         if (isdigit((unsigned char) *tok)) {
@@ -253,15 +252,13 @@ struct key {
     const char *name;
     val_fn fn;
     size_t off;
-    int in_host;        /* offset is into struct conf_host */
+    int in_host; /* offset is into struct conf_host */
 };
 
 static const struct key keys[] = {
     { S_FERRYD, "socket", v_str, offsetof(struct conf, socket), 0 },
-    { S_FERRYD, "socket_mode", v_mode, offsetof(struct conf, socket_mode),
-      0 },
-    { S_FERRYD, "socket_group", v_str, offsetof(struct conf, socket_group),
-      0 },
+    { S_FERRYD, "socket_mode", v_mode, offsetof(struct conf, socket_mode), 0 },
+    { S_FERRYD, "socket_group", v_str, offsetof(struct conf, socket_group), 0 },
     { S_FERRYD, "fastcgi_allow_uids", v_uids,
       offsetof(struct conf, fastcgi_allow_uids), 0 },
     { S_FERRYD, "fastcgi_allow_gids", v_gids,
@@ -271,10 +268,9 @@ static const struct key keys[] = {
     { S_FERRYD, "store", v_str, offsetof(struct conf, store), 0 },
     { S_FERRYD, "policy", v_str, offsetof(struct conf, policy), 0 },
     { S_FERRYD, "link_prefix", v_str, offsetof(struct conf, link_prefix), 0 },
-    { S_FERRYD, "log_level", v_loglevel, offsetof(struct conf, log_debug),
+    { S_FERRYD, "log_level", v_loglevel, offsetof(struct conf, log_debug), 0 },
+    { S_FERRYD, "log_target", v_logtarget, offsetof(struct conf, log_syslog),
       0 },
-    { S_FERRYD, "log_target", v_logtarget,
-      offsetof(struct conf, log_syslog), 0 },
     { S_FERRYD, "shutdown_timeout", v_seconds,
       offsetof(struct conf, shutdown_timeout), 0 },
     { S_FERRYD, "host_answer_timeout", v_seconds,
@@ -283,7 +279,10 @@ static const struct key keys[] = {
       offsetof(struct conf, store_timeout), 0 },
     { S_FERRYD, "inventory_resync_interval", v_resync,
       offsetof(struct conf, inventory_resync_interval), 0 },
-#define LV(name, fn) { S_LIBVIRT, #name, fn, offsetof(struct conf, name), 0 }
+#define LV(name, fn)                                         \
+    {                                                        \
+        S_LIBVIRT, #name, fn, offsetof(struct conf, name), 0 \
+    }
     LV(live_migration_bandwidth, v_bandwidth),
     LV(live_migration_downtime, v_downtime),
     LV(live_migration_downtime_steps, v_min3),
@@ -323,8 +322,10 @@ static int host_name_ok(const char *s)
     if (n == 0 || n > 255) {
         return 0;
     }
-    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                     "0123456789-._") == n;
+    return strspn(s,
+                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789-._")
+        == n;
 }
 
 static int end_host(struct pstate *st)
@@ -336,9 +337,8 @@ static int end_host(struct pstate *st)
         return 0;
     }
     if (h->uri == NULL) {
-        return ferr_set(st->err, FE_CONFIG,
-                        "%s:%d: [host %s] has no uri", st->file, st->line,
-                        h->name);
+        return ferr_set(st->err, FE_CONFIG, "%s:%d: [host %s] has no uri",
+                        st->file, st->line, h->name);
     }
     return 0;
 }
@@ -362,13 +362,14 @@ static int section(struct pstate *st, char *s)
         return 0;
     }
     if (strncmp(s, "host", 4) != 0 || !isspace((unsigned char) s[4])) {
-        return bad(st, "unknown section [%s] (expected [ferryd], [libvirt] "
-                   "or [host NAME])", s);
+        return bad(st,
+                   "unknown section [%s] (expected [ferryd], [libvirt] "
+                   "or [host NAME])",
+                   s);
     }
     name = trim(s + 4);
     if (!host_name_ok(name)) {
-        return bad(st, "bad host name '%s' (1-255 of a-z A-Z 0-9 - . _)",
-                   name);
+        return bad(st, "bad host name '%s' (1-255 of a-z A-Z 0-9 - . _)", name);
     }
     for (i = 0; i < c->nhosts; i++) {
         if (strcmp(c->hosts[i].name, name) == 0) {
@@ -409,8 +410,8 @@ static int include(struct pstate *st, const char *val)
     if (val[0] == '/' || slash == NULL) {
         n = snprintf(full, sizeof(full), "%s", val);
     } else {
-        n = snprintf(full, sizeof(full), "%.*s/%s",
-                     (int) (slash - st->file), st->file, val);
+        n = snprintf(full, sizeof(full), "%.*s/%s", (int) (slash - st->file),
+                     st->file, val);
     }
     if (n < 0 || (size_t) n >= sizeof(full)) {
         return bad(st, "%s", "include path too long");
@@ -471,8 +472,8 @@ static int read_line(struct pstate *st, FILE *f, char *buf)
         }
         if (n == LINE_MAX_LEN) {
             st->line++;
-            return bad(st, "%s", "line too long (more than "
-                       STR(LINE_MAX_LEN) " bytes)");
+            return bad(st, "%s",
+                       "line too long (more than " STR(LINE_MAX_LEN) " bytes)");
         }
         buf[n++] = (char) ch;
     }
@@ -590,8 +591,10 @@ static int allow_defaults(struct pstate *st)
     if (rc == 0 && !c->fastcgi_allow_gids.set && c->socket_group != NULL) {
         g = getgrnam(c->socket_group);
         if (g == NULL) {
-            return ferr_set(st->err, FE_CONFIG, "%s: socket_group: no such "
-                            "group '%s'", c->path, c->socket_group);
+            return ferr_set(st->err, FE_CONFIG,
+                            "%s: socket_group: no such "
+                            "group '%s'",
+                            c->path, c->socket_group);
         }
         rc = ids_add(st, &c->fastcgi_allow_gids, (unsigned) g->gr_gid);
     }
@@ -625,8 +628,7 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     c->store_timeout = 3;
     c->inventory_resync_interval = 60;
     if (c->path == NULL || c->socket == NULL || c->store == NULL
-        || c->policy == NULL)
-    {
+        || c->policy == NULL) {
         conf_free(c);
         return ferr_set(err, FE_NOMEM, "out of memory");
     }
@@ -672,8 +674,7 @@ void conf_free(struct conf *c)
     free(c);
 }
 
-const struct conf_host *conf_host_find(const struct conf *c,
-                                       const char *name)
+const struct conf_host *conf_host_find(const struct conf *c, const char *name)
 {
     size_t i;
 

@@ -15,8 +15,8 @@ struct fault_row {
     int code;
     int status;
     const char *key;
-    const char *title;          /* webob title, for plain errors */
-    const char *retry_after;    /* Retry-After seconds, or NULL */
+    const char *title;       /* webob title, for plain errors */
+    const char *retry_after; /* Retry-After seconds, or NULL */
 };
 
 static const struct fault_row rows[] = {
@@ -28,8 +28,7 @@ static const struct fault_row rows[] = {
     { FE_CONFLICT, 409, "conflictingRequest", "Conflict", NULL },
     { FE_TOOLARGE, 413, "overLimit", "Request Entity Too Large", NULL },
     { FE_MEDIATYPE, 415, "badMediaType", "Unsupported Media Type", NULL },
-    { FE_UNAVAILABLE, 503, "serviceUnavailable", "Service Unavailable",
-      "2" },
+    { FE_UNAVAILABLE, 503, "serviceUnavailable", "Service Unavailable", "2" },
     { FE_INTERNAL, 500, "computeFault", "Internal Server Error", NULL },
 };
 
@@ -42,7 +41,7 @@ static const struct fault_row *row_of(int code)
             return &rows[i];
         }
     }
-    return &rows[ARRAY_LEN(rows) - 1];      /* anything else: 500 */
+    return &rows[ARRAY_LEN(rows) - 1]; /* anything else: 500 */
 }
 
 int fault_status(int code)
@@ -111,15 +110,13 @@ static double accept_q(const char *accept, const char *type)
             spec = 0;
         } else if (n == (size_t) (slash - type) + 2
                    && strncasecmp(b, type, (size_t) (slash - type) + 1) == 0
-                   && b[n - 1] == '*')
-        {
+                   && b[n - 1] == '*') {
             spec = 1;
         } else if (n == strlen(type) && strncasecmp(b, type, n) == 0) {
             spec = 2;
         }
         for (const char *s = semi; s != NULL && s < end;
-             s = memchr(s + 1, ';', (size_t) (end - s - 1)))
-        {
+             s = memchr(s + 1, ';', (size_t) (end - s - 1))) {
             const char *v = s + 1;
 
             while (v < end && isspace((unsigned char) *v)) {
@@ -155,9 +152,11 @@ void fault_plain(struct req *r, struct resp *w, int code,
     sbuf_reset(&w->body);
     if (qh > 0 && qh >= qj) {
         w->content_type = "text/html; charset=UTF-8";
-        sbuf_printf(&w->body, "<html>\n <head>\n  <title>%s</title>\n "
+        sbuf_printf(&w->body,
+                    "<html>\n <head>\n  <title>%s</title>\n "
                     "</head>\n <body>\n  <h1>%s</h1>\n  %s<br /><br />\n\n\n"
-                    "\n </body>\n</html>", status, status, explanation);
+                    "\n </body>\n</html>",
+                    status, status, explanation);
     } else if (qj > 0) {
         w->content_type = "application/json";
         jw_init(&j, &w->body);
@@ -207,15 +206,24 @@ void resp_multiple_choices(struct resp *w)
 
 const char *http_reason(int status)
 {
-    static const struct { int s; const char *t; } reasons[] = {
-        { 200, "OK" }, { 202, "Accepted" }, { 204, "No Content" },
+    static const struct {
+        int s;
+        const char *t;
+    } reasons[] = {
+        { 200, "OK" },
+        { 202, "Accepted" },
+        { 204, "No Content" },
         { 300, "Multiple Choices" },
-        { 400, "Bad Request" }, { 401, "Unauthorized" },
-        { 403, "Forbidden" }, { 404, "Not Found" },
-        { 406, "Not Acceptable" }, { 409, "Conflict" },
+        { 400, "Bad Request" },
+        { 401, "Unauthorized" },
+        { 403, "Forbidden" },
+        { 404, "Not Found" },
+        { 406, "Not Acceptable" },
+        { 409, "Conflict" },
         { 413, "Request Entity Too Large" },
         { 415, "Unsupported Media Type" },
-        { 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+        { 500, "Internal Server Error" },
+        { 503, "Service Unavailable" },
     };
     size_t i;
 
@@ -233,7 +241,7 @@ void resp_header(struct req *r, struct resp *w, const char *name,
     struct resp_header *h;
 
     if (w->nheaders == 0) {
-        w->headers = NULL;      /* a new request: the old arena is gone */
+        w->headers = NULL; /* a new request: the old arena is gone */
         w->cap = 0;
     }
     if (w->nheaders == w->cap) {

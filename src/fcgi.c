@@ -56,8 +56,10 @@ int fcgi_open(const struct conf *c, struct ferr *err)
 
         if (g == NULL || chown(c->socket, (uid_t) -1, g->gr_gid) != 0) {
             close(fd);
-            return ferr_set(err, FE_CONFIG, "%s: cannot give it to group "
-                            "%s", c->socket, c->socket_group);
+            return ferr_set(err, FE_CONFIG,
+                            "%s: cannot give it to group "
+                            "%s",
+                            c->socket, c->socket_group);
         }
     }
     if (chmod(c->socket, (mode_t) c->socket_mode) != 0) {
@@ -94,8 +96,8 @@ static int count_params(FCGX_Request *rq, const char *name)
     return n;
 }
 
-static const char *param_or(FCGX_Request *rq, struct arena *a,
-                            const char *name, const char *dflt)
+static const char *param_or(FCGX_Request *rq, struct arena *a, const char *name,
+                            const char *dflt)
 {
     const char *v = param(rq, a, name);
 
@@ -146,14 +148,12 @@ static void split_roles(struct req *r)
     roles = arena_alloc(r->arena, cap * sizeof(*roles));
     s = arena_strdup(r->arena, r->roles_raw);
     for (tok = strtok_r(s, ",", &save); tok != NULL;
-         tok = strtok_r(NULL, ",", &save))
-    {
+         tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ' || *tok == '\t') {
             tok++;
         }
         for (char *e = tok + strlen(tok);
-             e > tok && (e[-1] == ' ' || e[-1] == '\t'); e--)
-        {
+             e > tok && (e[-1] == ' ' || e[-1] == '\t'); e--) {
             e[-1] = '\0';
         }
         if (*tok != '\0') {
@@ -179,9 +179,8 @@ static void build_req(FCGX_Request *rq, struct req *r)
     plen = strlen(r->prefix);
     if (plen > 0) {
         if (strncmp(r->uri, r->prefix, plen) != 0
-            || (r->uri[plen] != '\0' && r->uri[plen] != '/'))
-        {
-            r->prefix_mismatch = 1;     /* e.g. /computex under /compute */
+            || (r->uri[plen] != '\0' && r->uri[plen] != '/')) {
+            r->prefix_mismatch = 1; /* e.g. /computex under /compute */
         } else {
             r->uri += plen;
             if (*r->uri == '\0') {
@@ -211,12 +210,11 @@ static void build_req(FCGX_Request *rq, struct req *r)
     if (host == NULL) {
         host = FCGX_GetParam("SERVER_NAME", rq->envp);
     }
-    r->app_url = arena_printf(a, "%s://%s%s", scheme, host ? host : "",
-                              r->prefix);
+    r->app_url =
+        arena_printf(a, "%s://%s%s", scheme, host ? host : "", r->prefix);
     r->request_id = param(rq, a, "FERRY_REQUEST_ID");
     if (r->request_id == NULL || strncmp(r->request_id, "req-", 4) != 0
-        || !uuid_valid(r->request_id + 4))
-    {
+        || !uuid_valid(r->request_id + 4)) {
         char u[37];
 
         uuid4(u);
@@ -273,20 +271,18 @@ static int accept_peer(int listen_fd, const struct conf *c)
     int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
     if (fd < 0) {
-        return -1;              /* another worker took it */
+        return -1; /* another worker took it */
     }
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
-        log_error("FastCGI peer refused: SO_PEERCRED: %s",
-                  strerror(errno));
+        log_error("FastCGI peer refused: SO_PEERCRED: %s", strerror(errno));
         close(fd);
         return -1;
     }
     if (!id_in(&c->fastcgi_allow_uids, (unsigned) cr.uid)
-        && !id_in(&c->fastcgi_allow_gids, (unsigned) cr.gid))
-    {
+        && !id_in(&c->fastcgi_allow_gids, (unsigned) cr.gid)) {
         log_error("FastCGI peer refused: pid %d uid %u gid %u is not in "
-                  "fastcgi_allow_uids/fastcgi_allow_gids", (int) cr.pid,
-                  (unsigned) cr.uid, (unsigned) cr.gid);
+                  "fastcgi_allow_uids/fastcgi_allow_gids",
+                  (int) cr.pid, (unsigned) cr.uid, (unsigned) cr.gid);
         close(fd);
         return -1;
     }
@@ -329,7 +325,7 @@ static int wait_conn(int ep, int listen_fd)
             return 1;
         }
     }
-    return 0;                   /* EINTR or the wake pipe: *stop decides */
+    return 0; /* EINTR or the wake pipe: *stop decides */
 }
 
 int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
@@ -356,7 +352,7 @@ int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
     sbuf_init(&w.body);
     while (!*stop) {
         if (!wait_conn(ep, listen_fd) || *stop) {
-            continue;               /* the loop re-checks *stop */
+            continue; /* the loop re-checks *stop */
         }
         fd = accept_peer(listen_fd, app->conf);
         if (fd < 0) {
@@ -369,7 +365,7 @@ int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
         rq.ipcFd = fd;
         rq.keepConnection = 1;
         if (FCGX_Accept_r(&rq) < 0) {
-            continue;               /* malformed: libfcgi closed it */
+            continue; /* malformed: libfcgi closed it */
         }
         memset(&r, 0, sizeof(r));
         r.arena = &arena;
@@ -392,10 +388,8 @@ int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
         }
         log_info("%s %s%s%s %d %.1fms %s", r.method, r.uri,
                  r.query[0] ? "?" : "", r.query, w.status,
-                 (double) (time_now_us() - r.start_us) / 1000.0,
-                 r.request_id);
-        metrics_request(r.method, r.uri, w.status,
-                        time_now_us() - r.start_us);
+                 (double) (time_now_us() - r.start_us) / 1000.0, r.request_id);
+        metrics_request(r.method, r.uri, w.status, time_now_us() - r.start_us);
         arena_reset(&arena);
     }
     close(ep);

@@ -36,9 +36,10 @@ static int check_children(struct jw *j, struct arena *a)
         jw_kstr(j, "processes", "unknown (no master)");
         return 0;
     }
-    jw_kstr(j, "processes", rc ? "ok"
-            : arena_printf(a, "%d of %d %ss up", up, wanted,
-                           metrics_kind_name(kind)));
+    jw_kstr(j, "processes",
+            rc ? "ok"
+               : arena_printf(a, "%d of %d %ss up", up, wanted,
+                              metrics_kind_name(kind)));
     return rc;
 }
 
@@ -55,11 +56,14 @@ static int check_hosts(struct app *app, struct arena *a, struct jw *j,
     jw_key(j, "hosts");
     jw_obj_open(j);
     for (i = 0; i < c->nhosts; i++) {
-        up = instances_host_get(app->store, c->hosts[i].name, a, &hs,
-                                err) == 0 && hs.up;
-        jw_kstr(j, c->hosts[i].name, up ? "ok" : err->code ? ferr_msg(err)
-                : !hs.known ? "not tried yet" : hs.error ? hs.error
-                : "unreachable");
+        up = instances_host_get(app->store, c->hosts[i].name, a, &hs, err) == 0
+            && hs.up;
+        jw_kstr(j, c->hosts[i].name,
+                up              ? "ok"
+                    : err->code ? ferr_msg(err)
+                    : !hs.known ? "not tried yet"
+                    : hs.error  ? hs.error
+                                : "unreachable");
         ferr_clear(err);
         ok &= up || !c->hosts[i].enabled;
     }
@@ -122,8 +126,7 @@ int health_handle(struct app *app, struct req *r, struct resp *w)
     for (i = 0; i < ARRAY_LEN(ops); i++) {
         if (strcmp(r->uri, ops[i].path) == 0) {
             if (strcmp(r->method, "GET") != 0
-                && strcmp(r->method, "HEAD") != 0)
-            {
+                && strcmp(r->method, "HEAD") != 0) {
                 fault_plain(r, w, FE_NOTFOUND,
                             "The resource could not be found.");
             } else {

@@ -57,8 +57,8 @@ void iaction_record_end(struct store *s, const struct migration *m)
 {
     int good = mig_status_has(mig_status_of(m->status), MIG_F_SUCCEEDED);
 
-    iaction_ev_end(s, m, NULL, good, m->error_reason ? m->error_reason
-                   : m->status);
+    iaction_ev_end(s, m, NULL, good,
+                   m->error_reason ? m->error_reason : m->status);
 }
 
 void iaction_request_event(struct store *s, const struct migration *m,
@@ -70,9 +70,8 @@ void iaction_request_event(struct store *s, const struct migration *m,
     char rid[64];
 
     x.request_id = rid;
-    if (store_action_latest(s, m->instance_uuid, action, rid, sizeof(rid),
-                            &err) != 1)
-    {
+    if (store_action_latest(s, m->instance_uuid, action, rid, sizeof(rid), &err)
+        != 1) {
         logged(&err, m, event, "recorded");
         return;
     }

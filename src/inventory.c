@@ -63,8 +63,7 @@ static struct vconn *conn(struct inventory *inv, size_t i, struct ferr *err)
         inv->conns[i] = NULL;
     }
     if (inv->conns[i] == NULL
-        && virt_connect(inv->conf->hosts[i].uri, &inv->conns[i], err) < 0)
-    {
+        && virt_connect(inv->conf->hosts[i].uri, &inv->conns[i], err) < 0) {
         log_error("host %s unreachable: %s", inv->conf->hosts[i].name,
                   ferr_msg(err));
         return NULL;
@@ -106,8 +105,7 @@ static void cold_states(struct server *s, const struct migration *m)
  * by itself and no migration starts from error: Nova's way out, the
  * admin's os-resetState, is not served yet (the row must be deleted from
  * the store's instance_faults by hand). */
-static void decorate_fault(struct store *st, struct arena *a,
-                           struct server *s)
+static void decorate_fault(struct store *st, struct arena *a, struct server *s)
 {
     struct instance_fault f;
     struct ferr err = { 0 };
@@ -142,18 +140,16 @@ static void decorate(struct inventory *inv, struct store *st, size_t i,
  * it until post_live_migration moves instance.host: the destination's
  * domain (paused for the incoming transfer, or running in post-copy) may
  * be the newer row of the index, but it is not where the server is. */
-static void live_on_source(struct store *st, struct arena *a,
-                           struct server *s, const struct migration *m)
+static void live_on_source(struct store *st, struct arena *a, struct server *s,
+                           const struct migration *m)
 {
     struct server src;
     struct ferr err = { 0 };
 
     if (m->source_compute != NULL && s->host != NULL
         && strcmp(s->host, m->source_compute) != 0
-        && instances_get_on(st, s->uuid, m->source_compute, a, &src,
-                            &err) == 1
-        && server_is_active(src.power_state))
-    {
+        && instances_get_on(st, s->uuid, m->source_compute, a, &src, &err) == 1
+        && server_is_active(src.power_state)) {
         *s = src;
     }
     ferr_clear(&err);
@@ -179,9 +175,7 @@ void inventory_decorate(struct store *st, struct arena *a, struct server *s)
      * a force-complete) is no paused server: Nova's vm_state stays active
      * and its power state is not synced while the task runs */
     if (strcmp(s->vm_state, "paused") == 0
-        && (m.paused_by_migration
-            || mig_status_is(m.status, MIG_POSTCOPY)))
-    {
+        && (m.paused_by_migration || mig_status_is(m.status, MIG_POSTCOPY))) {
         s->vm_state = "active";
         s->power_state = POWER_RUNNING;
     }
@@ -200,8 +194,8 @@ void inventory_decorate(struct store *st, struct arena *a, struct server *s)
 /* Asks host i for uuid into *best (where it is active wins): 1 found, 0
  * not, -1 the host cannot be asked (err set once). */
 static int ask(struct inventory *inv, size_t i, const char *uuid,
-               struct arena *a, struct server *best, size_t *best_at,
-               int found, struct ferr *err)
+               struct arena *a, struct server *best, size_t *best_at, int found,
+               struct ferr *err)
 {
     struct ferr e = { 0 };
     struct vconn *c = conn(inv, i, &e);
@@ -211,8 +205,10 @@ static int ask(struct inventory *inv, size_t i, const char *uuid,
     ferr_clear(&e);
     if (rc < 0) {
         /* a host that cannot be asked may hold it: not "not found" */
-        ferr_set(err, FE_UNAVAILABLE, "Compute service of %s is "
-                 "unavailable at this time.", inv->conf->hosts[i].name);
+        ferr_set(err, FE_UNAVAILABLE,
+                 "Compute service of %s is "
+                 "unavailable at this time.",
+                 inv->conf->hosts[i].name);
         return -1;
     }
     if (rc == 1 && (!found || server_is_active(cand.power_state))) {
@@ -222,9 +218,8 @@ static int ask(struct inventory *inv, size_t i, const char *uuid,
     return rc;
 }
 
-int inventory_find(struct inventory *inv, struct store *st,
-                   const char *uuid, struct arena *a, struct server *s,
-                   struct ferr *err)
+int inventory_find(struct inventory *inv, struct store *st, const char *uuid,
+                   struct arena *a, struct server *s, struct ferr *err)
 {
     char hint[256];
     size_t i, found_at = 0, first = inv->conf->nhosts;
@@ -232,7 +227,8 @@ int inventory_find(struct inventory *inv, struct store *st,
 
     if (store_host_get(st, uuid, hint, sizeof(hint))) {
         for (first = 0; first < inv->conf->nhosts
-             && strcmp(inv->conf->hosts[first].name, hint) != 0; first++) {
+             && strcmp(inv->conf->hosts[first].name, hint) != 0;
+             first++) {
         }
     }
     /* the hinted host first, then every other one in config order, until
@@ -260,9 +256,8 @@ int inventory_find(struct inventory *inv, struct store *st,
     return 1;
 }
 
-int inventory_lookup(const struct conf *c, struct store *st,
-                     const char *uuid, struct arena *a, struct server *s,
-                     struct ferr *err)
+int inventory_lookup(const struct conf *c, struct store *st, const char *uuid,
+                     struct arena *a, struct server *s, struct ferr *err)
 {
     struct host_state hs;
     size_t i;
@@ -279,8 +274,10 @@ int inventory_lookup(const struct conf *c, struct store *st,
     for (i = 0; rc == 0 && i < c->nhosts; i++) {
         rc = instances_host_get(st, c->hosts[i].name, a, &hs, err);
         if (rc == 0 && !hs.up) {
-            return ferr_set(err, FE_UNAVAILABLE, "Compute service of %s is "
-                            "unavailable at this time.", c->hosts[i].name);
+            return ferr_set(err, FE_UNAVAILABLE,
+                            "Compute service of %s is "
+                            "unavailable at this time.",
+                            c->hosts[i].name);
         }
     }
     return rc;
@@ -300,13 +297,13 @@ void inventory_decorate_list(struct store *st, struct arena *a,
 
     if (instances_marked(st, a, &marked, &nm, &err) < 0) {
         ferr_clear(&err);
-        nm = SIZE_MAX;          /* decorate each, the slow way */
+        nm = SIZE_MAX; /* decorate each, the slow way */
     }
     for (i = 0; i < n; i++) {
-        if (nm == SIZE_MAX || (nm > 0 && bsearch(s[i]->uuid, marked, nm,
-                                                 sizeof(*marked),
-                                                 by_uuid) != NULL))
-        {
+        if (nm == SIZE_MAX
+            || (nm > 0
+                && bsearch(s[i]->uuid, marked, nm, sizeof(*marked), by_uuid)
+                    != NULL)) {
             inventory_decorate(st, a, s[i]);
         }
     }
@@ -326,8 +323,7 @@ int inventory_host_up(struct store *st, const char *name)
     return up;
 }
 
-const struct conf_host *inventory_host(struct inventory *inv,
-                                       const char *name)
+const struct conf_host *inventory_host(struct inventory *inv, const char *name)
 {
     return conf_host_find(inv->conf, name);
 }

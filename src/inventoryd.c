@@ -47,7 +47,7 @@ struct job {
 struct ihost {
     struct inventoryd *d;
     const struct conf_host *h;
-    pthread_mutex_t mu;         /* the work on this host, and c */
+    pthread_mutex_t mu; /* the work on this host, and c */
     struct vconn *c;
     char *node;
     /* the rest under d->qmu */
@@ -59,14 +59,14 @@ struct ihost {
 struct inventoryd {
     const struct conf *conf;
     struct store *st;
-    pthread_mutex_t smu;        /* st */
-    pthread_mutex_t qmu;        /* the queue and the hosts' state */
+    pthread_mutex_t smu; /* st */
+    pthread_mutex_t qmu; /* the queue and the hosts' state */
     pthread_cond_t qcv;
     struct job *head, *tail;
     int quit;
     struct ihost *hosts;
     size_t nhosts;
-    int wake[2];                /* a worker or an event wakes the main loop */
+    int wake[2]; /* a worker or an event wakes the main loop */
 };
 
 static void wake_main(struct inventoryd *d)
@@ -74,14 +74,13 @@ static void wake_main(struct inventoryd *d)
     char c = 1;
 
     if (write(d->wake[1], &c, 1) < 0) {
-        return;                 /* full: a wake-up is already pending */
+        return; /* full: a wake-up is already pending */
     }
 }
 
 /* Queues a job (d->qmu held).  A refresh of a lost host is dropped: its
  * reconnect resyncs everything. */
-static void push(struct inventoryd *d, size_t host, int kind,
-                 const char *uuid)
+static void push(struct inventoryd *d, size_t host, int kind, const char *uuid)
 {
     struct job *j = calloc(1, sizeof(*j));
 
@@ -136,8 +135,8 @@ static void host_state(struct ihost *h, int up, const struct ferr *why,
 
     pthread_mutex_lock(&d->smu);
     if (instances_host_set(d->st, h->h->name, up, h->node,
-                           up ? NULL : ferr_msg(why), synced_at, &e) < 0)
-    {
+                           up ? NULL : ferr_msg(why), synced_at, &e)
+        < 0) {
         log_error("inventory: %s: %s", h->h->name, ferr_msg(&e));
         ferr_clear(&e);
     }
@@ -154,8 +153,8 @@ static void host_state(struct ihost *h, int up, const struct ferr *why,
         h->next_sync = now + d->conf->inventory_resync_interval;
     } else {
         h->next_try = now + h->backoff;
-        h->backoff = h->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX
-                     : h->backoff * 2;
+        h->backoff =
+            h->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : h->backoff * 2;
     }
     pthread_mutex_unlock(&d->qmu);
     wake_main(d);
@@ -177,7 +176,7 @@ static int full_sync(struct ihost *h, struct ferr *err)
         arena_free(&a);
         return ferr_fail(err);
     }
-    ferr_clear(err);            /* a domain gone while listed: skipped */
+    ferr_clear(err); /* a domain gone while listed: skipped */
     pthread_mutex_lock(&d->smu);
     at = time_now_us();
     rc = store_begin(d->st, err);
@@ -212,8 +211,7 @@ static int connect_host(struct ihost *h, struct ferr *err)
     virt_close(h->c);
     h->c = NULL;
     if (virt_connect(h->h->uri, &h->c, err) < 0
-        || virt_watch_domains(h->c, on_domain, on_closed, h, err) < 0)
-    {
+        || virt_watch_domains(h->c, on_domain, on_closed, h, err) < 0) {
         return ferr_fail(err);
     }
     node = virt_hostname(h->c);
@@ -231,7 +229,7 @@ static int refresh(struct ihost *h, const char *uuid, struct ferr *err)
     int rc;
 
     if (h->c == NULL) {
-        return 0;               /* not connected: the reconnect resyncs */
+        return 0; /* not connected: the reconnect resyncs */
     }
     arena_init(&a, 16 * 1024);
     rc = virt_lookup(h->c, uuid, &a, &s, err);
@@ -240,7 +238,7 @@ static int refresh(struct ihost *h, const char *uuid, struct ferr *err)
         s.node = h->node;
         pthread_mutex_lock(&d->smu);
         rc = rc == 1 ? instances_put(d->st, &s, time_now_us(), err)
-             : instances_delete(d->st, uuid, h->h->name, err);
+                     : instances_delete(d->st, uuid, h->h->name, err);
         pthread_mutex_unlock(&d->smu);
     }
     arena_free(&a);
@@ -344,8 +342,7 @@ static int setup(struct inventoryd *d, struct app *app, struct ferr *err)
     d->hosts = calloc(d->nhosts ? d->nhosts : 1, sizeof(*d->hosts));
     names = calloc(d->nhosts ? d->nhosts : 1, sizeof(*names));
     if (d->hosts == NULL || names == NULL
-        || pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) != 0)
-    {
+        || pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
         free(names);
         return ferr_set(err, FE_NOMEM, "inventory: out of resources");
     }
@@ -378,10 +375,10 @@ static void stop_workers(struct inventoryd *d)
     pthread_mutex_lock(&d->smu);
 }
 
-int inventoryd_main(struct app *app, volatile sig_atomic_t *stop,
-                    int wake_fd, int ready_fd)
+int inventoryd_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd,
+                    int ready_fd)
 {
-    static struct inventoryd d;     /* the event thread outlives the call */
+    static struct inventoryd d; /* the event thread outlives the call */
     struct ferr err = { 0 };
     pthread_t th[MAX_THREADS];
     size_t nth = 0, want, i;
@@ -398,11 +395,12 @@ int inventoryd_main(struct app *app, volatile sig_atomic_t *stop,
             break;
         }
     }
-    log_info("inventory: %zu hosts, %zu threads, resync every %d s",
-             d.nhosts, nth, app->conf->inventory_resync_interval);
+    log_info("inventory: %zu hosts, %zu threads, resync every %d s", d.nhosts,
+             nth, app->conf->inventory_resync_interval);
     while (!*stop) {
         struct pollfd p[2] = {
-            { d.wake[0], POLLIN, 0 }, { wake_fd, POLLIN, 0 },
+            { d.wake[0], POLLIN, 0 },
+            { wake_fd, POLLIN, 0 },
         };
         char buf[256];
 
@@ -416,8 +414,8 @@ int inventoryd_main(struct app *app, volatile sig_atomic_t *stop,
         }
         poll(p, 2, 1000);
         for (i = 0; i < 2; i++) {
-            while ((p[i].revents & POLLIN) && read(p[i].fd, buf,
-                                                   sizeof(buf)) > 0) {
+            while ((p[i].revents & POLLIN)
+                   && read(p[i].fd, buf, sizeof(buf)) > 0) {
             }
         }
     }

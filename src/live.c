@@ -19,8 +19,8 @@
 #include "ferry/precheck.h"
 #include "ferry/runner_int.h"
 
-#define BASE_FLAGS (VMIG_LIVE | VMIG_PEER2PEER | VMIG_PERSIST_DEST \
-                    | VMIG_UNDEFINE_SOURCE)
+#define BASE_FLAGS \
+    (VMIG_LIVE | VMIG_PEER2PEER | VMIG_PERSIST_DEST | VMIG_UNDEFINE_SOURCE)
 
 struct transfer {
     struct vconn *src;
@@ -36,10 +36,10 @@ struct live {
     struct server s;
     const struct conf_host *dh;
     struct vconn *sc, *dc;
-    struct vconn *tc;               /* the transfer's own connection */
+    struct vconn *tc; /* the transfer's own connection */
     struct vdisk *disks;
     const char **devs;
-    size_t ndisks, created;         /* created: copies made on dc */
+    size_t ndisks, created; /* created: copies made on dc */
     double data_gb;
     struct transfer t;
     struct mon_opts opts;
@@ -58,18 +58,18 @@ static void *transfer_main(void *arg)
     return NULL;
 }
 
-void live_run_accepted(struct runner *rn, struct arena *a,
-                       struct migration *m)
+void live_run_accepted(struct runner *rn, struct arena *a, struct migration *m)
 {
     struct ferr err = { 0 };
     struct server s;
     int rc;
 
-    rc = inventory_find(rn->app->inv, rn->app->store, m->instance_uuid, a,
-                        &s, &err);
+    rc = inventory_find(rn->app->inv, rn->app->store, m->instance_uuid, a, &s,
+                        &err);
     if (rc != 1) {
-        runner_finish(rn, m, MIG_ERROR, rc == 0 ? "instance not found"
-                      : arena_strdup(a, ferr_msg(&err)));
+        runner_finish(rn, m, MIG_ERROR,
+                      rc == 0 ? "instance not found"
+                              : arena_strdup(a, ferr_msg(&err)));
     } else if (m->abort_requested) {
         runner_finish(rn, m, MIG_CANCELLED, NULL);
     } else if (precheck_migration(rn->app, a, m, &s, &err) < 0) {
@@ -77,8 +77,8 @@ void live_run_accepted(struct runner *rn, struct arena *a,
     } else {
         m->claimed_by = MIG_UNCLAIMED;
         runner_save(rn, m);
-        log_info("migration %lld of %s: queued for %s (%s)",
-                 (long long) m->id, m->instance_uuid, m->dest_compute,
+        log_info("migration %lld of %s: queued for %s (%s)", (long long) m->id,
+                 m->instance_uuid, m->dest_compute,
                  m->block_migration ? "block" : "shared storage");
     }
     ferr_clear(&err);
@@ -87,8 +87,8 @@ void live_run_accepted(struct runner *rn, struct arena *a,
 /* ---- the monitor's actions -------------------------------------------- */
 
 /* MON_POSTCOPY and MON_PAUSE: force-complete (spec §9.3).  1 done. */
-static int act_force(struct runner *rn, struct migration *m,
-                     struct vconn *sc, enum mon_action act)
+static int act_force(struct runner *rn, struct migration *m, struct vconn *sc,
+                     enum mon_action act)
 {
     struct ferr err = { 0 };
     int ok;
@@ -107,7 +107,7 @@ static int act_force(struct runner *rn, struct migration *m,
     } else {
         ok = virt_suspend(sc, m->instance_uuid, &err) == 0;
         if (ok) {
-            m->paused_by_migration = 1;     /* Nova: vm_state stays active */
+            m->paused_by_migration = 1; /* Nova: vm_state stays active */
             runner_save(rn, m);
             log_info("migration %lld of %s: guest paused to complete",
                      (long long) m->id, m->instance_uuid);
@@ -126,8 +126,8 @@ static int act_force(struct runner *rn, struct migration *m,
     return ok;
 }
 
-static int act_abort(struct runner *rn, struct migration *m,
-                     struct vconn *sc, const char *why)
+static int act_abort(struct runner *rn, struct migration *m, struct vconn *sc,
+                     const char *why)
 {
     struct ferr err = { 0 };
     int ok = virt_abort_job(sc, m->instance_uuid, &err) == 0;
@@ -138,8 +138,8 @@ static int act_abort(struct runner *rn, struct migration *m,
     }
     if (m->abort_requested) {
         iaction_request_event(rn->app->store, m, IA_LIVE_MIGRATION_CANCEL,
-                              IE_LIVE_MIGRATION_ABORT, m->source_compute,
-                              ok, ferr_msg(&err));
+                              IE_LIVE_MIGRATION_ABORT, m->source_compute, ok,
+                              ferr_msg(&err));
     }
     log_info("migration %lld of %s: aborting (%s)", (long long) m->id,
              m->instance_uuid, why);
@@ -172,13 +172,13 @@ static int act(struct runner *rn, struct migration *m, struct vconn *sc,
     case MON_ABORT:
         return act_abort(rn, m, sc, cmd->reason);
     default:
-        return 0;               /* MON_RESUME is settle's, after the job */
+        return 0; /* MON_RESUME is settle's, after the job */
     }
 }
 
-void live_monitor_poll(struct runner *rn, struct arena *a,
-                       struct monitor *mo, struct migration *m,
-                       struct vconn *sc, const struct vjob *job, int n)
+void live_monitor_poll(struct runner *rn, struct arena *a, struct monitor *mo,
+                       struct migration *m, struct vconn *sc,
+                       const struct vjob *job, int n)
 {
     struct mon_sample smp;
     struct mon_cmd cmd;
@@ -186,9 +186,8 @@ void live_monitor_poll(struct runner *rn, struct arena *a,
     smp.now_us = time_now_us();
     runner_stats_into(m, job);
     if (runner_requests(rn, a, m) < 0
-        || (n % 2 == 0 && runner_save(rn, m) < 0))
-    {
-        return;                     /* not ours any more: hands off */
+        || (n % 2 == 0 && runner_save(rn, m) < 0)) {
+        return; /* not ours any more: hands off */
     }
     smp.mem_total = job->mem_total;
     smp.mem_remaining = job->mem_remaining;
@@ -203,8 +202,8 @@ void live_monitor_poll(struct runner *rn, struct arena *a,
 /* ---- a queued migration, step by step --------------------------------- */
 
 /* preparing: the instance, the hosts, the data size. */
-static int live_prepare(struct runner *rn, struct arena *a,
-                        struct migration *m, struct live *lv)
+static int live_prepare(struct runner *rn, struct arena *a, struct migration *m,
+                        struct live *lv)
 {
     struct ferr err = { 0 };
     int rc;
@@ -212,8 +211,9 @@ static int live_prepare(struct runner *rn, struct arena *a,
     rc = inventory_find(rn->app->inv, rn->app->store, m->instance_uuid, a,
                         &lv->s, &err);
     if (rc != 1) {
-        runner_finish(rn, m, MIG_ERROR, rc == 0 ? "instance not found"
-                      : arena_strdup(a, ferr_msg(&err)));
+        runner_finish(rn, m, MIG_ERROR,
+                      rc == 0 ? "instance not found"
+                              : arena_strdup(a, ferr_msg(&err)));
         ferr_clear(&err);
         return STEP_OUT;
     }
@@ -221,17 +221,17 @@ static int live_prepare(struct runner *rn, struct arena *a,
     if (runner_save(rn, m) < 0) {
         return STEP_OUT;
     }
-    iaction_ev_start(rn->app->store, m, IE_PRE_LIVE_MIGRATION,
-                     m->dest_compute);
+    iaction_ev_start(rn->app->store, m, IE_PRE_LIVE_MIGRATION, m->dest_compute);
     lv->dh = inventory_host(rn->app->inv, m->dest_compute);
     lv->sc = inventory_conn(rn->app->inv, lv->s.host, &err);
-    lv->dc = lv->dh ? inventory_conn(rn->app->inv, lv->dh->name, &err)
-             : NULL;
+    lv->dc = lv->dh ? inventory_conn(rn->app->inv, lv->dh->name, &err) : NULL;
     ferr_clear(&err);
     if (lv->sc == NULL || lv->dc == NULL) {
-        runner_finish(rn, m, MIG_ERROR, arena_printf(a, "Compute service of "
-                      "%s is unavailable at this time.",
-                      lv->sc ? m->dest_compute : lv->s.host));
+        runner_finish(rn, m, MIG_ERROR,
+                      arena_printf(a,
+                                   "Compute service of "
+                                   "%s is unavailable at this time.",
+                                   lv->sc ? m->dest_compute : lv->s.host));
         return STEP_OUT;
     }
     lv->data_gb = monitor_gib((double) lv->s.ram_mb * 1024.0 * 1024.0);
@@ -246,9 +246,9 @@ static int live_create_disks(struct runner *rn, struct arena *a,
     struct ferr err = { 0 };
     size_t i;
 
-    if (virt_domain_disks(lv->sc, m->instance_uuid, a, &lv->disks,
-                          &lv->ndisks, &err) < 0)
-    {
+    if (virt_domain_disks(lv->sc, m->instance_uuid, a, &lv->disks, &lv->ndisks,
+                          &err)
+        < 0) {
         runner_finish(rn, m, MIG_FAILED, arena_strdup(a, ferr_msg(&err)));
         ferr_clear(&err);
         return STEP_OUT;
@@ -256,13 +256,16 @@ static int live_create_disks(struct runner *rn, struct arena *a,
     lv->devs = arena_alloc(a, sizeof(*lv->devs) * (lv->ndisks + 1));
     for (i = 0; i < lv->ndisks; i++) {
         if (runner_requests(rn, a, m) < 0) {
-            return STEP_OUT;    /* the new holder disposes of the copies */
+            return STEP_OUT; /* the new holder disposes of the copies */
         }
         if (virt_disk_create(lv->dc, &lv->disks[i], &err) < 0) {
-            runner_finish(rn, m, MIG_FAILED, arena_printf(a, "The supplied "
-                          "disk path (%s) could not be prepared on %s: %s",
-                          lv->disks[i].path, m->dest_compute,
-                          ferr_msg(&err)));
+            runner_finish(
+                rn, m, MIG_FAILED,
+                arena_printf(a,
+                             "The supplied "
+                             "disk path (%s) could not be prepared on %s: %s",
+                             lv->disks[i].path, m->dest_compute,
+                             ferr_msg(&err)));
             ferr_clear(&err);
             return STEP_ROLLBACK;
         }
@@ -275,14 +278,13 @@ static int live_create_disks(struct runner *rn, struct arena *a,
 
 /* The transfer's parameters: its own source connection, the URIs, the
  * flags; and the monitor's options that follow from them. */
-static void live_setup(struct runner *rn, struct arena *a,
-                       struct migration *m, struct live *lv)
+static void live_setup(struct runner *rn, struct arena *a, struct migration *m,
+                       struct live *lv)
 {
     const struct conf_host *sh, *dh = lv->dh;
     struct transfer *t = &lv->t;
     struct ferr err = { 0 };
-    const char *addr = dh->migration_address ? dh->migration_address
-                       : dh->name;
+    const char *addr = dh->migration_address ? dh->migration_address : dh->name;
 
     /* While a thread waits in virDomainMigrateToURI3 on a connection, the
      * monitor's calls on that connection can wait for its next keepalive
@@ -290,8 +292,8 @@ static void live_setup(struct runner *rn, struct arena *a,
     sh = inventory_host(rn->app->inv, lv->s.host);
     if (sh == NULL || virt_connect(sh->uri, &lv->tc, &err) < 0) {
         log_error("migration %lld: no second connection to %s, the "
-                  "transfer shares the monitor's: %s", (long long) m->id,
-                  lv->s.host, ferr_msg(&err));
+                  "transfer shares the monitor's: %s",
+                  (long long) m->id, lv->s.host, ferr_msg(&err));
         ferr_clear(&err);
         lv->tc = NULL;
     }
@@ -300,15 +302,14 @@ static void live_setup(struct runner *rn, struct arena *a,
     t->uuid = m->instance_uuid;
     t->vm.dconnuri = arena_printf(a, "qemu+tcp://%s/system", addr);
     t->vm.migrate_uri = arena_printf(a, "tcp://%s", addr);
-    t->vm.flags = BASE_FLAGS | (m->block_migration ? VMIG_NON_SHARED_INC
-                                                   : 0);
+    t->vm.flags = BASE_FLAGS | (m->block_migration ? VMIG_NON_SHARED_INC : 0);
     if (rn->conf->live_migration_permit_post_copy) {
         t->vm.flags |= VMIG_POSTCOPY;
     } else if (rn->conf->live_migration_permit_auto_converge) {
         t->vm.flags |= VMIG_AUTO_CONVERGE;
     }
     if (lv->s.power_state == POWER_PAUSED) {
-        t->vm.flags &= ~VMIG_POSTCOPY;  /* a paused guest: no post-copy */
+        t->vm.flags &= ~VMIG_POSTCOPY; /* a paused guest: no post-copy */
     }
     if (lv->ndisks == 0) {
         t->vm.flags &= ~VMIG_NON_SHARED_INC;
@@ -321,8 +322,8 @@ static void live_setup(struct runner *rn, struct arena *a,
 }
 
 /* Samples the job until the transfer thread is done. */
-static void live_watch(struct runner *rn, struct arena *a,
-                       struct migration *m, struct live *lv)
+static void live_watch(struct runner *rn, struct arena *a, struct migration *m,
+                       struct live *lv)
 {
     struct vjob job;
     int n = 0;
@@ -332,8 +333,7 @@ static void live_watch(struct runner *rn, struct arena *a,
 
         usleep(POLL_US);
         if (!rn->lost && virt_job(lv->sc, m->instance_uuid, 0, &job, &e) == 0
-            && (job.type == VJOB_UNBOUNDED || job.type == VJOB_BOUNDED))
-        {
+            && (job.type == VJOB_UNBOUNDED || job.type == VJOB_BOUNDED)) {
             live_monitor_poll(rn, a, &lv->mo, m, lv->sc, &job, ++n);
         }
         ferr_clear(&e);
@@ -361,9 +361,10 @@ static int live_transfer(struct runner *rn, struct arena *a,
     iaction_ev_end(rn->app->store, m, IE_PRE_LIVE_MIGRATION, 1, NULL);
     iaction_ev_start(rn->app->store, m, IE_LIVE_MIGRATION, lv->s.host);
     log_info("migration %lld of %s: running %s -> %s (flags %u, %s, "
-             "%.1f GiB, timeout %lld s)", (long long) m->id,
-             m->instance_uuid, lv->s.host, m->dest_compute, t->vm.flags,
-             t->vm.dconnuri, lv->data_gb, (long long) lv->opts.timeout_s);
+             "%.1f GiB, timeout %lld s)",
+             (long long) m->id, m->instance_uuid, lv->s.host, m->dest_compute,
+             t->vm.flags, t->vm.dconnuri, lv->data_gb,
+             (long long) lv->opts.timeout_s);
     monitor_init(&lv->mo, &lv->opts, time_now_us());
     watch = virt_watch_job(lv->sc, m->instance_uuid, &err);
     ferr_clear(&err);
@@ -381,13 +382,15 @@ static int live_transfer(struct runner *rn, struct arena *a,
     have_final = virt_watch_end(watch, t->rc == 0 ? 2000 : 0, &final);
     if (runner_requests(rn, a, m) == 0) {
         settle(rn, a, m, t->rc == 0, lv->mo.aborted || m->abort_requested,
-               &lv->mo, t->rc == 0 ? NULL : lv->mo.timeout_reason
-               ? lv->mo.timeout_reason
-               : lv->mo.aborted ? NULL : ferr_msg(&t->err),
+               &lv->mo,
+               t->rc == 0                  ? NULL
+                   : lv->mo.timeout_reason ? lv->mo.timeout_reason
+                   : lv->mo.aborted        ? NULL
+                                           : ferr_msg(&t->err),
                have_final ? &final : NULL);
     }
     ferr_clear(&t->err);
-    return STEP_OUT;            /* settle disposed of the copies */
+    return STEP_OUT; /* settle disposed of the copies */
 }
 
 void live_run_queued(struct runner *rn, struct arena *a, struct migration *m)

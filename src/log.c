@@ -22,8 +22,8 @@
 static const char *log_name = "ferryd";
 static int log_dbg;
 static int log_syslog;
-static char log_ctx[64];        /* "req-<uuid>" or "" */
-static pid_t log_pid;           /* getpid() of this process, 0: unknown */
+static char log_ctx[64]; /* "req-<uuid>" or "" */
+static pid_t log_pid;    /* getpid() of this process, 0: unknown */
 
 /* A child of fork() asks for its own pid again at its first line. */
 static void forget_pid(void)
@@ -77,7 +77,7 @@ static void write_line(const char *line, size_t len)
         if (w < 0 && errno == EINTR) {
             w = 0;
         } else if (w <= 0) {
-            return;             /* nowhere to say it */
+            return; /* nowhere to say it */
         }
     }
 }
@@ -95,8 +95,10 @@ static void vlog(const char *level, const char *fmt, va_list ap)
 
     if (log_syslog) {
         vsnprintf(line, sizeof(line), fmt, ap);
-        syslog(level[0] == 'e' ? LOG_ERR : level[0] == 'd' ? LOG_DEBUG
-               : LOG_INFO, "%s%s%s", line, log_ctx[0] ? " " : "", log_ctx);
+        syslog(level[0] == 'e'       ? LOG_ERR
+                   : level[0] == 'd' ? LOG_DEBUG
+                                     : LOG_INFO,
+               "%s%s%s", line, log_ctx[0] ? " " : "", log_ctx);
         return;
     }
     if (log_pid == 0) {
@@ -177,8 +179,8 @@ static void kv(char *line, size_t size, size_t *len, const char *key,
     }
     v[o] = '\0';
     if (*len < size) {
-        int n = snprintf(line + *len, size - *len, quote ? " %s=\"%s\""
-                         : " %s=%s", key, v);
+        int n = snprintf(line + *len, size - *len,
+                         quote ? " %s=\"%s\"" : " %s=%s", key, v);
 
         *len += n > 0 ? (size_t) n : 0;
     }
@@ -195,8 +197,7 @@ void log_migration(const struct migration *m)
     size_t len = 0;
 
     if (m->status == NULL
-        || (m->id == last_id && strcmp(last, m->status) == 0))
-    {
+        || (m->id == last_id && strcmp(last, m->status) == 0)) {
         return;
     }
     snprintf(num, sizeof(num), "%lld", (long long) m->id);
@@ -214,13 +215,14 @@ void log_migration(const struct migration *m)
     if (mig_status_ended(m->status)) {
         snprintf(num, sizeof(num), "%.3f", (double) m->total_time_ms / 1e3);
         kv(line, sizeof(line), &len, "total_s",
-             m->total_time_ms > 0 ? num : NULL);
+           m->total_time_ms > 0 ? num : NULL);
         snprintf(num, sizeof(num), "%lld", (long long) m->downtime_ms);
         kv(line, sizeof(line), &len, "downtime_ms",
            m->downtime_ms > 0 ? num : NULL);
-        snprintf(num, sizeof(num), "%lld", (long long)
-                 ((m->memory_processed > 0 ? m->memory_processed : 0)
-                  + (m->disk_processed > 0 ? m->disk_processed : 0)));
+        snprintf(
+            num, sizeof(num), "%lld",
+            (long long) ((m->memory_processed > 0 ? m->memory_processed : 0)
+                         + (m->disk_processed > 0 ? m->disk_processed : 0)));
         kv(line, sizeof(line), &len, "bytes", num);
         kv(line, sizeof(line), &len, "reason", m->error_reason);
     }

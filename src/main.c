@@ -57,7 +57,8 @@
 enum { KIND_REQUEST, KIND_RUNNER, KIND_INVENTORY };
 
 static const char *const kind_names[] = {
-    [KIND_REQUEST] = "worker", [KIND_RUNNER] = "runner",
+    [KIND_REQUEST] = "worker",
+    [KIND_RUNNER] = "runner",
     [KIND_INVENTORY] = "inventory",
 };
 
@@ -66,7 +67,7 @@ static const char *const kind_names[] = {
 #define READY_WAIT_S 120
 
 struct worker {
-    pid_t pid;              /* 0: a free slot */
+    pid_t pid; /* 0: a free slot */
     int kind;
     int generation;
     time_t started;
@@ -132,11 +133,11 @@ static void install(int sig, void (*fn)(int))
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = fn;
     sigemptyset(&sa.sa_mask);
-    sigaction(sig, &sa, NULL);      /* no SA_RESTART: poll() returns */
+    sigaction(sig, &sa, NULL); /* no SA_RESTART: poll() returns */
 }
 
-static int load_all(const char *path, struct conf **conf,
-                    struct policy **pol, struct ferr *err)
+static int load_all(const char *path, struct conf **conf, struct policy **pol,
+                    struct ferr *err)
 {
     if (conf_load(path, conf, err) < 0) {
         return -1;
@@ -158,7 +159,8 @@ static int ready_pipe[2] = { -1, -1 };
 static void worker_main(int kind, int listen_fd, const char *conf_path)
 {
     static const char *const log_names[] = {
-        [KIND_REQUEST] = "ferryd-worker", [KIND_RUNNER] = "ferryd-runner",
+        [KIND_REQUEST] = "ferryd-worker",
+        [KIND_RUNNER] = "ferryd-runner",
         [KIND_INVENTORY] = "ferryd-inventory",
     };
     struct app app;
@@ -184,7 +186,7 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
      * right after a reload) was caught by the inherited handler: keep it */
     got_hup = 0;
     install(SIGTERM, on_signal);
-    install(SIGINT, SIG_IGN);       /* the master decides */
+    install(SIGINT, SIG_IGN); /* the master decides */
     install(SIGHUP, SIG_IGN);
     install(SIGCHLD, SIG_DFL);
     if (kind != KIND_INVENTORY && ready_pipe[1] >= 0) {
@@ -197,8 +199,7 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
     if (load_all(conf_path, &app.conf, &app.policy, &err) < 0
         || store_open(app.conf->store, &app.store, &err) < 0
         || inventory_open(app.conf, &app.inv, &err) < 0
-        || (kind != KIND_REQUEST && virt_events_start(&err) < 0))
-    {
+        || (kind != KIND_REQUEST && virt_events_start(&err) < 0)) {
         log_error("worker start: %s", ferr_msg(&err));
         _exit(71);
     }
@@ -212,7 +213,7 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
         rc = runner_main(&app, &got_term, wake_pipe[0]);
     } else if (kind == KIND_INVENTORY) {
         close(listen_fd);
-        prctl(PR_SET_NAME, "ferry-inventory");      /* for ps, and tests */
+        prctl(PR_SET_NAME, "ferry-inventory"); /* for ps, and tests */
         rc = inventoryd_main(&app, &got_term, wake_pipe[0], ready_pipe[1]);
         /* its threads still hold the configuration and the connections:
          * nothing is freed under them */
@@ -261,8 +262,7 @@ static int take_lock(const struct conf *c, struct ferr *err)
     int fd, i;
 
     if ((size_t) snprintf(path, sizeof(path), "%s.lock", c->socket)
-        >= sizeof(path))
-    {
+        >= sizeof(path)) {
         return ferr_set(err, FE_CONFIG, "%s: path too long", c->socket);
     }
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -277,20 +277,20 @@ static int take_lock(const struct conf *c, struct ferr *err)
             buf[n > 0 ? n : 0] = '\0';
             holder = strtok(buf, "\n");
             close(fd);
-            return ferr_set(err, FE_CONFIG, "%s is held by another ferryd "
+            return ferr_set(err, FE_CONFIG,
+                            "%s is held by another ferryd "
                             "(master pid %s, or children it left): stop "
-                            "it first", path, holder ? holder : "unknown");
+                            "it first",
+                            path, holder ? holder : "unknown");
         }
-        usleep(100000);         /* up to 10 s */
+        usleep(100000); /* up to 10 s */
     }
     snprintf(buf, sizeof(buf), "%d\n", (int) getpid());
     if (ftruncate(fd, 0) != 0
-        || pwrite(fd, buf, strlen(buf), 0) != (ssize_t) strlen(buf))
-    {
-        log_error("%s: cannot write the master pid: %s", path,
-                  strerror(errno));
+        || pwrite(fd, buf, strlen(buf), 0) != (ssize_t) strlen(buf)) {
+        log_error("%s: cannot write the master pid: %s", path, strerror(errno));
     }
-    return fd;              /* held for the life of this generation */
+    return fd; /* held for the life of this generation */
 }
 
 /* Starts the inventory and waits until it has tried every host (or died,
@@ -303,8 +303,7 @@ static void wait_inventory(struct worker *w, int gen, int listen_fd,
     char c;
 
     if (pipe2(ready_pipe, O_CLOEXEC) != 0) {
-        log_error("pipe: %s; not waiting for the inventory",
-                  strerror(errno));
+        log_error("pipe: %s; not waiting for the inventory", strerror(errno));
         spawn(w, KIND_INVENTORY, gen, listen_fd, conf_path);
         return;
     }
@@ -328,7 +327,8 @@ static void wait_inventory(struct worker *w, int gen, int listen_fd,
     }
     if (time(NULL) >= until) {
         log_error("the inventory has not tried every host in %d s; "
-                  "serving anyway", READY_WAIT_S);
+                  "serving anyway",
+                  READY_WAIT_S);
     }
     close(ready_pipe[0]);
     ready_pipe[0] = -1;
@@ -359,11 +359,11 @@ static void notify(const char *state)
         sa.sun_path[0] = '\0';
     }
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || sendto(fd, state, strlen(state), MSG_NOSIGNAL,
-                         (struct sockaddr *) &sa,
-                         (socklen_t) (offsetof(struct sockaddr_un, sun_path)
-                                      + n)) < 0)
-    {
+    if (fd < 0
+        || sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+                  (struct sockaddr *) &sa,
+                  (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n))
+            < 0) {
         log_error("cannot notify systemd (%s): %s", state, strerror(errno));
     }
     if (fd >= 0) {
@@ -393,7 +393,8 @@ static void usage(FILE *out)
           "  -h, --help         this help, then exit\n"
           "  -V, --version      the version, then exit\n"
           "Signals: SIGHUP reloads ferry.conf and the policy; SIGTERM "
-          "stops.\nSee ferryd(8) and ferry.conf(5).\n", out);
+          "stops.\nSee ferryd(8) and ferry.conf(5).\n",
+          out);
 }
 
 /* The generation's children: workers + runners, counted from the table
@@ -407,8 +408,7 @@ static void count_gen(int gen, int *nreq, int *nrun)
         /* the inventory is neither: it is not in the counts the
          * configuration asks for */
         if (workers[j].pid > 0 && workers[j].generation == gen
-            && workers[j].kind != KIND_INVENTORY)
-        {
+            && workers[j].kind != KIND_INVENTORY) {
             ++*(workers[j].kind == KIND_RUNNER ? nrun : nreq);
         }
     }
@@ -484,8 +484,8 @@ static void reload(const char *conf_path, int listen_fd, int *gen,
     count_gen(*gen, &nreq, &nrun);
     publish_children(*gen, *conf);
     log_info("reloaded %s: version=%s generation=%d workers=%d runners=%d "
-             "hosts=%zu", conf_path, FERRY_VERSION, *gen, nreq, nrun,
-             (*conf)->nhosts);
+             "hosts=%zu",
+             conf_path, FERRY_VERSION, *gen, nreq, nrun, (*conf)->nhosts);
     notify("READY=1\nSTATUS=serving");
 }
 
@@ -577,14 +577,14 @@ static void start_first(int gen, int listen_fd, const char *conf_path,
 
     wait_inventory(free_slot(), gen, listen_fd, conf_path);
     for (i = 0; i < conf->workers + conf->runners; i++) {
-        spawn(free_slot(), i < conf->workers ? KIND_REQUEST : KIND_RUNNER,
-              gen, listen_fd, conf_path);
+        spawn(free_slot(), i < conf->workers ? KIND_REQUEST : KIND_RUNNER, gen,
+              listen_fd, conf_path);
     }
     count_gen(gen, &nreq, &nrun);
     publish_children(gen, conf);
     log_info("listening on %s: version=%s generation=%d workers=%d "
-             "runners=%d hosts=%zu", conf->socket, FERRY_VERSION, gen, nreq,
-             nrun, conf->nhosts);
+             "runners=%d hosts=%zu",
+             conf->socket, FERRY_VERSION, gen, nreq, nrun, conf->nhosts);
     notify("READY=1\nSTATUS=serving");
 }
 
@@ -609,13 +609,13 @@ static void reap(int gen, int listen_fd, const char *conf_path,
             log_error("%s %d exited (status %d); restarting",
                       kind_names[workers[j].kind], (int) pid, status);
             if (time(NULL) - workers[j].started < 1) {
-                sleep(1);       /* dying at start: do not spin */
+                sleep(1); /* dying at start: do not spin */
             }
             spawn(&workers[j], workers[j].kind, gen, listen_fd, conf_path);
             /* an inventory restart counts as a worker's (it has no
              * kind of its own in the metrics yet) */
-            metrics_restart(workers[j].kind == KIND_RUNNER
-                            ? METRIC_RUNNER : METRIC_WORKER);
+            metrics_restart(workers[j].kind == KIND_RUNNER ? METRIC_RUNNER
+                                                           : METRIC_WORKER);
             break;
         }
         publish_children(gen, conf);

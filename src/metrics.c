@@ -36,36 +36,31 @@ static const struct {
     { "os_migrations", { "os-migrations" } },
 };
 /* after the table's rows */
-enum { R_VERSIONS = ARRAY_LEN(routes), R_HEALTH, R_METRICS, R_OTHER,
-       NROUTES };
-static const char *const extra_routes[] = {
-    "versions", "healthz", "metrics", "other"
-};
+enum { R_VERSIONS = ARRAY_LEN(routes), R_HEALTH, R_METRICS, R_OTHER, NROUTES };
+static const char *const extra_routes[] = { "versions", "healthz", "metrics",
+                                            "other" };
 
 static const char *const methods[] = { "GET", "POST", "DELETE", "other" };
 #define NMETHODS ARRAY_LEN(methods)
 
 static const int statuses[] = {
-    200, 202, 204, 300, 400, 401, 403, 404, 405, 406, 409, 413, 415, 429,
-    500, 501, 503, 0            /* 0: any other */
+    200, 202, 204, 300, 400, 401, 403, 404, 405,
+    406, 409, 413, 415, 429, 500, 501, 503, 0 /* 0: any other */
 };
 #define NSTATUSES ARRAY_LEN(statuses)
 
 /* request duration buckets, µs (the exposition says seconds) */
-static const int64_t req_le_us[] = {
-    1000, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
-    2500000, 5000000, 10000000
-};
+static const int64_t req_le_us[] = { 1000,    5000,    10000,   25000,
+                                     50000,   100000,  250000,  500000,
+                                     1000000, 2500000, 5000000, 10000000 };
 #define NREQ_LE ARRAY_LEN(req_le_us)
 
 /* migration duration and downtime buckets, ms */
-static const int64_t mig_time_le_ms[] = {
-    1000, 5000, 10000, 30000, 60000, 120000, 300000, 600000, 1800000,
-    3600000
-};
-static const int64_t mig_down_le_ms[] = {
-    10, 50, 100, 250, 500, 1000, 2500, 5000, 10000
-};
+static const int64_t mig_time_le_ms[] = { 1000,    5000,   10000,  30000,
+                                          60000,   120000, 300000, 600000,
+                                          1800000, 3600000 };
+static const int64_t mig_down_le_ms[] = { 10,   50,   100,  250,  500,
+                                          1000, 2500, 5000, 10000 };
 
 static const char *const kinds[METRIC_NKINDS] = { "worker", "runner" };
 
@@ -101,8 +96,7 @@ static int match_segs(const char *const *pat, char **segs, size_t n)
 
     for (i = 0; i < n; i++) {
         if (i >= ARRAY_LEN(routes[0].seg) || pat[i] == NULL
-            || (strcmp(pat[i], "*") != 0 && strcmp(pat[i], segs[i]) != 0))
-        {
+            || (strcmp(pat[i], "*") != 0 && strcmp(pat[i], segs[i]) != 0)) {
             return 0;
         }
     }
@@ -116,22 +110,18 @@ static int route_of(const char *uri)
 
     if (strcmp(uri, "/") == 0 || strcmp(uri, "/v2") == 0
         || strcmp(uri, "/v2/") == 0 || strcmp(uri, "/v2.1") == 0
-        || strcmp(uri, "/v2.1/") == 0)
-    {
+        || strcmp(uri, "/v2.1/") == 0) {
         return R_VERSIONS;
     }
     if (strcmp(uri, "/healthz") == 0 || strcmp(uri, "/metrics") == 0) {
         return uri[1] == 'h' ? R_HEALTH : R_METRICS;
     }
     if (strncmp(uri, "/v2.1/", 6) != 0
-        || (size_t) snprintf(buf, sizeof(buf), "%s", uri + 6)
-           >= sizeof(buf))
-    {
+        || (size_t) snprintf(buf, sizeof(buf), "%s", uri + 6) >= sizeof(buf)) {
         return R_OTHER;
     }
     for (p = strtok_r(buf, "/", &save); p != NULL;
-         p = strtok_r(NULL, "/", &save))
-    {
+         p = strtok_r(NULL, "/", &save)) {
         if (n == ARRAY_LEN(segs)) {
             return R_OTHER;
         }
@@ -139,7 +129,7 @@ static int route_of(const char *uri)
     }
     /* a project segment comes first when the next one is a resource */
     skip = n > 1 && strcmp(segs[0], "servers") != 0
-           && strcmp(segs[0], "os-migrations") != 0;
+        && strcmp(segs[0], "os-migrations") != 0;
     for (i = 0; i < ARRAY_LEN(routes); i++) {
         if (n > skip && match_segs(routes[i].seg, segs + skip, n - skip)) {
             return (int) i;
@@ -244,14 +234,14 @@ static void render_requests(struct sbuf *o)
     for (r = 0; r < NROUTES; r++) {
         for (m = 0; m < NMETHODS; m++) {
             for (s = 0; s < NSTATUSES; s++) {
-                v = __atomic_load_n(&shm->requests[r][m][s],
-                                    __ATOMIC_RELAXED);
+                v = __atomic_load_n(&shm->requests[r][m][s], __ATOMIC_RELAXED);
                 if (v == 0) {
                     continue;
                 }
-                sbuf_printf(o, "ferry_http_requests_total{route=\"%s\","
-                            "method=\"%s\",status=\"", route_name((int) r),
-                            methods[m]);
+                sbuf_printf(o,
+                            "ferry_http_requests_total{route=\"%s\","
+                            "method=\"%s\",status=\"",
+                            route_name((int) r), methods[m]);
                 if (statuses[s]) {
                     sbuf_printf(o, "%d", statuses[s]);
                 } else {
@@ -265,17 +255,20 @@ static void render_requests(struct sbuf *o)
          "Time from a request's arrival at ferryd to its answer.");
     for (b = 0; b < NREQ_LE; b++) {
         cum += __atomic_load_n(&shm->req_le[b], __ATOMIC_RELAXED);
-        sbuf_printf(o, "ferry_http_request_duration_seconds_bucket"
-                    "{le=\"%g\"} %llu\n", (double) req_le_us[b] / 1e6,
-                    (unsigned long long) cum);
+        sbuf_printf(o,
+                    "ferry_http_request_duration_seconds_bucket"
+                    "{le=\"%g\"} %llu\n",
+                    (double) req_le_us[b] / 1e6, (unsigned long long) cum);
     }
     v = cum + __atomic_load_n(&shm->req_le[NREQ_LE], __ATOMIC_RELAXED);
-    sbuf_printf(o, "ferry_http_request_duration_seconds_bucket{le=\"+Inf\"}"
+    sbuf_printf(o,
+                "ferry_http_request_duration_seconds_bucket{le=\"+Inf\"}"
                 " %llu\nferry_http_request_duration_seconds_sum %.6f\n"
                 "ferry_http_request_duration_seconds_count %llu\n",
                 (unsigned long long) v,
                 (double) __atomic_load_n(&shm->req_sum_us, __ATOMIC_RELAXED)
-                / 1e6, (unsigned long long) v);
+                    / 1e6,
+                (unsigned long long) v);
 }
 
 static void render_processes(struct sbuf *o)
@@ -286,8 +279,9 @@ static void render_processes(struct sbuf *o)
          "Workers and runners restarted by the master after they died.");
     for (k = 0; k < METRIC_NKINDS; k++) {
         sbuf_printf(o, "ferry_process_restarts_total{kind=\"%s\"} %llu\n",
-                    kinds[k], (unsigned long long) __atomic_load_n(
-                        &shm->restarts[k], __ATOMIC_RELAXED));
+                    kinds[k],
+                    (unsigned long long) __atomic_load_n(&shm->restarts[k],
+                                                         __ATOMIC_RELAXED));
     }
     head(o, "ferry_processes_up", "gauge",
          "Workers and runners of the running generation alive.");
@@ -298,9 +292,8 @@ static void render_processes(struct sbuf *o)
     head(o, "ferry_processes_configured", "gauge",
          "Workers and runners the configuration asks for.");
     for (k = 0; k < METRIC_NKINDS; k++) {
-        sbuf_printf(o, "ferry_processes_configured{kind=\"%s\"} %d\n",
-                    kinds[k], __atomic_load_n(&shm->wanted[k],
-                                              __ATOMIC_RELAXED));
+        sbuf_printf(o, "ferry_processes_configured{kind=\"%s\"} %d\n", kinds[k],
+                    __atomic_load_n(&shm->wanted[k], __ATOMIC_RELAXED));
     }
 }
 
@@ -322,8 +315,7 @@ static void mig_hist(struct sbuf *o, const char *name, const char *type,
     sbuf_printf(o, "\",le=\"+Inf\"} %lld\n%s_sum{type=\"", (long long) count,
                 name);
     label(o, type);
-    sbuf_printf(o, "\"} %.3f\n%s_count{type=\"", (double) sum_ms / 1e3,
-                name);
+    sbuf_printf(o, "\"} %.3f\n%s_count{type=\"", (double) sum_ms / 1e3, name);
     label(o, type);
     sbuf_printf(o, "\"} %lld\n", (long long) count);
 }
@@ -379,26 +371,22 @@ static void by_status(struct sbuf *o, const char *name, const char *lname,
     for (t = 0; t < ARRAY_LEN(mig_types); t++) {
         for (s = 0; s < MIG_STATUS__COUNT; s++) {
             if (!(mig_status_kind(s) & mig_types[t].kind)
-                || mig_status_has(s, MIG_F_ENDED) != ended)
-            {
+                || mig_status_has(s, MIG_F_ENDED) != ended) {
                 continue;
             }
             for (v = 0, i = 0; i < n; i++) {
                 if (strcmp(g[i].type, mig_types[t].name) == 0
-                    && mig_status_is(g[i].status, s))
-                {
+                    && mig_status_is(g[i].status, s)) {
                     v = *(const int64_t *) ((const char *) &g[i] + off);
                 }
             }
-            mig_line(o, name, mig_types[t].name, lname, mig_status_name(s),
-                     v);
+            mig_line(o, name, mig_types[t].name, lname, mig_status_name(s), v);
         }
     }
     for (i = 0; i < n; i++) {
         if (mig_status_ended(g[i].status) == ended
             && !known_type(g[i].type,
-                           mig_status_kind(mig_status_of(g[i].status))))
-        {
+                           mig_status_kind(mig_status_of(g[i].status)))) {
             mig_line(o, name, g[i].type, lname, g[i].status,
                      *(const int64_t *) ((const char *) &g[i] + off));
         }
@@ -448,9 +436,8 @@ static int render_downtime(struct app *app, struct sbuf *o, struct arena *a,
     size_t n, i;
 
     if (store_migration_groups(app->store, mig_down_le_ms,
-                               ARRAY_LEN(mig_down_le_ms), a, &g, &n,
-                               err) < 0)
-    {
+                               ARRAY_LEN(mig_down_le_ms), a, &g, &n, err)
+        < 0) {
         return ferr_fail(err);
     }
     head(o, "ferry_migration_downtime_seconds", "histogram",
@@ -471,9 +458,11 @@ static int render_downtime(struct app *app, struct sbuf *o, struct arena *a,
 static void render_hosts(struct app *app, struct sbuf *o)
 {
     static const char *const names[][2] = {
-        { "ferry_host_reachable", "1 when the inventory process holds a "
+        { "ferry_host_reachable",
+          "1 when the inventory process holds a "
           "live libvirt connection to the host." },
-        { "ferry_inventory_synced_timestamp_seconds", "When the inventory "
+        { "ferry_inventory_synced_timestamp_seconds",
+          "When the inventory "
           "last read every domain of the host (0: never)." },
     };
     const struct conf *c = app->conf;
@@ -487,8 +476,8 @@ static void render_hosts(struct app *app, struct sbuf *o)
             struct arena a;
 
             arena_init(&a, 512);
-            if (instances_host_get(app->store, c->hosts[i].name, &a, &hs,
-                                   &err) < 0) {
+            if (instances_host_get(app->store, c->hosts[i].name, &a, &hs, &err)
+                < 0) {
                 memset(&hs, 0, sizeof(hs));
             }
             ferr_clear(&err);

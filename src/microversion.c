@@ -37,8 +37,7 @@ static char *from_api_header(struct arena *a, const char *h)
         for (sp = b; sp < e && !isspace((unsigned char) *sp); sp++) {
         }
         if (sp < e && (size_t) (sp - b) == 7
-            && strncasecmp(b, "compute", 7) == 0)
-        {
+            && strncasecmp(b, "compute", 7) == 0) {
             vb = sp;
             trim(&vb, &e);
             return arena_strndup(a, vb, (size_t) (e - vb));
@@ -66,8 +65,8 @@ static int digits(const char *s, size_t n)
     return 1;
 }
 
-int mv_parse(struct arena *a, const char *api, const char *nova,
-             struct mv *out, struct ferr *err)
+int mv_parse(struct arena *a, const char *api, const char *nova, struct mv *out,
+             struct ferr *err)
 {
     char *val = NULL;
     const char *b, *e, *dot;
@@ -98,17 +97,19 @@ int mv_parse(struct arena *a, const char *api, const char *nova,
     nmaj = dot ? (size_t) (dot - val) : 0;
     nmin = dot ? strlen(dot + 1) : 0;
     if (dot == NULL || !digits(val, nmaj) || !digits(dot + 1, nmin)
-        || val[0] == '0' || (dot[1] == '0' && nmin > 1))
-    {
-        return ferr_set(err, FE_BADREQ, "API Version String %s is of invalid "
-                        "format. Must be of format MajorNum.MinorNum.", val);
+        || val[0] == '0' || (dot[1] == '0' && nmin > 1)) {
+        return ferr_set(err, FE_BADREQ,
+                        "API Version String %s is of invalid "
+                        "format. Must be of format MajorNum.MinorNum.",
+                        val);
     }
     minor = nmin <= 3 ? atoi(dot + 1) : 100000;
     if (nmaj != 1 || val[0] != '2' || minor < MV_MIN || minor > MV_MAX) {
         out->echo = val;
-        return ferr_set(err, FE_NOTACCEPT, "Version %s is not supported by "
-                        "the API. Minimum is 2.%d and maximum is 2.%d.", val,
-                        MV_MIN, MV_MAX);
+        return ferr_set(err, FE_NOTACCEPT,
+                        "Version %s is not supported by "
+                        "the API. Minimum is 2.%d and maximum is 2.%d.",
+                        val, MV_MIN, MV_MAX);
     }
     out->minor = minor;
     out->echo = arena_printf(a, "2.%d", minor);

@@ -28,12 +28,10 @@ void monitor_opts(const struct conf *c, double data_gb, int postcopy_allowed,
 {
     memset(o, 0, sizeof(*o));
     o->steps = c->live_migration_downtime_steps;
-    o->delay = (double) (int64_t) (c->live_migration_downtime_delay
-                                   * data_gb);
+    o->delay = (double) (int64_t) (c->live_migration_downtime_delay * data_gb);
     o->base = (double) c->live_migration_downtime / o->steps;
     o->offset = ((double) c->live_migration_downtime - o->base) / o->steps;
-    o->timeout_s = (int64_t) (c->live_migration_completion_timeout
-                              * data_gb);
+    o->timeout_s = (int64_t) (c->live_migration_completion_timeout * data_gb);
     o->progress_timeout_s = c->live_migration_progress_timeout;
     o->timeout_action = c->live_migration_timeout_action;
     o->postcopy_allowed = postcopy_allowed;
@@ -71,7 +69,7 @@ static int64_t downtime_at(const struct mon_opts *o, int64_t elapsed)
         return -1;
     }
     if (o->delay <= 0) {
-        i = elapsed > 0 ? o->steps : 0;     /* every step starts at 0 s */
+        i = elapsed > 0 ? o->steps : 0; /* every step starts at 0 s */
     } else {
         while (i < o->steps && elapsed > (int64_t) (o->delay * (i + 1))) {
             i++;
@@ -120,12 +118,11 @@ static enum mon_action on_timeout(struct monitor *mo, struct mon_cmd *cmd,
  * Idempotent for one sample. */
 static void watermark(struct monitor *mo, const struct mon_sample *s)
 {
-    int64_t remaining = s->data_remaining >= 0 ? s->data_remaining
-                        : s->mem_remaining;
+    int64_t remaining =
+        s->data_remaining >= 0 ? s->data_remaining : s->mem_remaining;
 
     if (s->mem_total > 0 && remaining >= 0
-        && (mo->best_remaining <= 0 || remaining < mo->best_remaining))
-    {
+        && (mo->best_remaining <= 0 || remaining < mo->best_remaining)) {
         mo->best_remaining = remaining;
         mo->best_at_us = s->now_us;
     }
@@ -134,7 +131,7 @@ static void watermark(struct monitor *mo, const struct mon_sample *s)
 static int stalled(const struct monitor *mo, const struct mon_sample *s)
 {
     return mo->o.progress_timeout_s > 0 && mo->best_at_us > 0
-           && s->now_us - mo->best_at_us > mo->o.progress_timeout_s * 1000000;
+        && s->now_us - mo->best_at_us > mo->o.progress_timeout_s * 1000000;
 }
 
 enum mon_action monitor_next(struct monitor *mo, const struct mon_sample *s,
@@ -150,19 +147,17 @@ enum mon_action monitor_next(struct monitor *mo, const struct mon_sample *s,
         return cmd->action;
     }
     if (mo->o.timeout_s > 0 && elapsed > mo->o.timeout_s && !mo->postcopy
-        && on_timeout(mo, cmd, "completion timeout") != MON_NONE)
-    {
+        && on_timeout(mo, cmd, "completion timeout") != MON_NONE) {
         return cmd->action;
     }
     watermark(mo, s);
     if (stalled(mo, s) && !mo->postcopy
-        && on_timeout(mo, cmd, "progress timeout") != MON_NONE)
-    {
+        && on_timeout(mo, cmd, "progress timeout") != MON_NONE) {
         return cmd->action;
     }
     want = downtime_at(&mo->o, elapsed);
     if (want >= 0 && want != mo->cur_downtime) {
-        mo->cur_downtime = want;        /* once, even if setting it fails */
+        mo->cur_downtime = want; /* once, even if setting it fails */
         cmd->downtime_ms = want;
         return cmd->action = MON_SET_DOWNTIME;
     }
@@ -182,5 +177,5 @@ enum mon_action monitor_after(const struct monitor *mo, int on_source,
                               int source_paused)
 {
     return mo->paused_by_us && on_source && source_paused ? MON_RESUME
-                                                            : MON_NONE;
+                                                          : MON_NONE;
 }

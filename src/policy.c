@@ -40,10 +40,10 @@
 #include "ferry/json.h"
 #include "ferry/policy.h"
 
-#define POLICY_MAX_NEST   100           /* parentheses and not, per rule */
-#define POLICY_MAX_CHAIN  64            /* rule:NAME depth at evaluation */
-#define POLICY_MAX_STEPS  4096          /* check steps beyond the nodes */
-#define POLICY_MAX_FILE   (16 * 1024 * 1024)
+#define POLICY_MAX_NEST 100   /* parentheses and not, per rule */
+#define POLICY_MAX_CHAIN 64   /* rule:NAME depth at evaluation */
+#define POLICY_MAX_STEPS 4096 /* check steps beyond the nodes */
+#define POLICY_MAX_FILE (16 * 1024 * 1024)
 
 enum pn_kind {
     PN_TRUE,
@@ -59,55 +59,63 @@ enum pn_kind {
 
 /* How the left side of a generic check is read. */
 enum pf_kind {
-    PF_CRED,            /* a credential name */
-    PF_LITERAL          /* a Python literal; lit holds str() of it */
+    PF_CRED,   /* a credential name */
+    PF_LITERAL /* a Python literal; lit holds str() of it */
 };
 
 struct pnode {
-    unsigned char kind;         /* enum pn_kind */
-    unsigned char field;        /* enum pf_kind, PN_GENERIC only */
-    int           a, b;         /* children: AND/OR a, b; NOT a */
-    const char   *left;         /* PN_GENERIC: credential name or literal */
-    const char   *match;        /* right side (rule name, role, template) */
+    unsigned char kind;  /* enum pn_kind */
+    unsigned char field; /* enum pf_kind, PN_GENERIC only */
+    int a, b;            /* children: AND/OR a, b; NOT a */
+    const char *left;    /* PN_GENERIC: credential name or literal */
+    const char *match;   /* right side (rule name, role, template) */
 };
 
 struct prule {
-    char         *name;
-    char         *text;
-    char         *pool;         /* the node strings */
+    char *name;
+    char *text;
+    char *pool; /* the node strings */
     struct pnode *nodes;
-    int           nnodes;
-    int           root;
+    int nnodes;
+    int root;
 };
 
 struct policy {
-    struct prule *rules;        /* sorted by name (strcmp) */
-    size_t        n;
-    size_t        cap;
-    size_t        nodes;        /* of all rules: bounds a check's steps */
+    struct prule *rules; /* sorted by name (strcmp) */
+    size_t n;
+    size_t cap;
+    size_t nodes; /* of all rules: bounds a check's steps */
 };
 
-enum tok_kind { TK_LPAREN, TK_RPAREN, TK_AND, TK_OR, TK_NOT, TK_CHECK,
-                TK_STRING, TK_END };
+enum tok_kind {
+    TK_LPAREN,
+    TK_RPAREN,
+    TK_AND,
+    TK_OR,
+    TK_NOT,
+    TK_CHECK,
+    TK_STRING,
+    TK_END
+};
 
 struct token {
     enum tok_kind kind;
-    size_t        col;          /* 1-based offset in the check string */
-    const char   *s;            /* TK_CHECK, TK_STRING: the text */
-    size_t        len;
+    size_t col;    /* 1-based offset in the check string */
+    const char *s; /* TK_CHECK, TK_STRING: the text */
+    size_t len;
 };
 
 struct parser {
-    const char   *text;
+    const char *text;
     struct token *toks;
-    size_t        ntoks;
-    size_t        pos;
+    size_t ntoks;
+    size_t pos;
     struct pnode *nodes;
-    int           nnodes;
-    char         *pool;
-    size_t        poollen;
-    int           nest;
-    char          reason[256];
+    int nnodes;
+    char *pool;
+    size_t poollen;
+    int nest;
+    char reason[256];
 };
 
 /*
@@ -120,41 +128,33 @@ struct parser {
  * steps bounds the whole check (see the top of the file).
  */
 struct pctx {
-    const struct policy        *p;
-    const struct identity      *id;
+    const struct policy *p;
+    const struct identity *id;
     const struct policy_target *t;
-    int                         is_admin;   /* -1 None, 0 False, 1 True */
-    const struct prule         *stack[POLICY_MAX_CHAIN];
-    int                         depth;
-    signed char                *memo;       /* -1 unknown, 0, 1; or NULL */
-    unsigned long               cuts;
-    unsigned long               steps;
+    int is_admin; /* -1 None, 0 False, 1 True */
+    const struct prule *stack[POLICY_MAX_CHAIN];
+    int depth;
+    signed char *memo; /* -1 unknown, 0, 1; or NULL */
+    unsigned long cuts;
+    unsigned long steps;
 };
 
-
-static const char *tok_names[] = {
-    "'('", "')'", "'and'", "'or'", "'not'", "check", "quoted string",
-    "end of rule"
-};
-
+static const char *tok_names[] = { "'('",           "')'",        "'and'",
+                                   "'or'",          "'not'",      "check",
+                                   "quoted string", "end of rule" };
 
 /* Python's str.isspace() for the ASCII range (re's \s for str). */
-static int
-py_space(unsigned char c)
+static int py_space(unsigned char c)
 {
     return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
 }
 
-
-static unsigned char
-ascii_lower(unsigned char c)
+static unsigned char ascii_lower(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') ? (unsigned char) (c + 32) : c;
 }
 
-
-static int
-word_is(const char *s, size_t len, const char *kw)
+static int word_is(const char *s, size_t len, const char *kw)
 {
     size_t i;
 
@@ -169,10 +169,8 @@ word_is(const char *s, size_t len, const char *kw)
     return 1;
 }
 
-
-static void
-push_tok(struct parser *ps, enum tok_kind kind, size_t off, const char *s,
-    size_t len)
+static void push_tok(struct parser *ps, enum tok_kind kind, size_t off,
+                     const char *s, size_t len)
 {
     struct token *t = &ps->toks[ps->ntoks++];
 
@@ -182,15 +180,13 @@ push_tok(struct parser *ps, enum tok_kind kind, size_t off, const char *s,
     t->len = len;
 }
 
-
 /* oslo's _parse_tokenize; toks must hold strlen(text) + 1 entries. */
-static void
-tokenize(struct parser *ps)
+static void tokenize(struct parser *ps)
 {
     const char *p = ps->text, *w, *end, *c;
-    size_t      wlen, trail, i;
+    size_t wlen, trail, i;
 
-    for ( ;; ) {
+    for (;;) {
         while (*p != '\0' && py_space((unsigned char) *p)) {
             p++;
         }
@@ -226,9 +222,7 @@ tokenize(struct parser *ps)
             push_tok(ps, TK_NOT, (size_t) (w - ps->text), w, 3);
         } else if (c > w) {
             /* oslo tests the quotes on the word with its ')'s. */
-            if (wlen >= 2 && (w[0] == '"' || w[0] == '\'')
-                && end[-1] == w[0])
-            {
+            if (wlen >= 2 && (w[0] == '"' || w[0] == '\'') && end[-1] == w[0]) {
                 push_tok(ps, TK_STRING, (size_t) (w - ps->text), w + 1,
                          wlen - 2);
             } else {
@@ -244,9 +238,8 @@ tokenize(struct parser *ps)
     push_tok(ps, TK_END, strlen(ps->text), p, 0);
 }
 
-
-static int
-parse_fail(struct parser *ps, const struct token *t, const char *what)
+static int parse_fail(struct parser *ps, const struct token *t,
+                      const char *what)
 {
     if (what != NULL) {
         snprintf(ps->reason, sizeof(ps->reason), "%s at column %zu", what,
@@ -258,15 +251,13 @@ parse_fail(struct parser *ps, const struct token *t, const char *what)
                  "unexpected %s \"%.*s\" at column %zu", tok_names[t->kind],
                  (int) (t->len > 64 ? 64 : t->len), t->s, t->col);
     } else {
-        snprintf(ps->reason, sizeof(ps->reason),
-                 "unexpected %s at column %zu", tok_names[t->kind], t->col);
+        snprintf(ps->reason, sizeof(ps->reason), "unexpected %s at column %zu",
+                 tok_names[t->kind], t->col);
     }
     return -1;
 }
 
-
-static int
-new_node(struct parser *ps, enum pn_kind kind, int a, int b)
+static int new_node(struct parser *ps, enum pn_kind kind, int a, int b)
 {
     struct pnode *n = &ps->nodes[ps->nnodes];
 
@@ -277,9 +268,7 @@ new_node(struct parser *ps, enum pn_kind kind, int a, int b)
     return ps->nnodes++;
 }
 
-
-static const char *
-pool_add(struct parser *ps, const char *s, size_t len)
+static const char *pool_add(struct parser *ps, const char *s, size_t len)
 {
     char *d = ps->pool + ps->poollen;
 
@@ -289,21 +278,19 @@ pool_add(struct parser *ps, const char *s, size_t len)
     return d;
 }
 
-
 /*
  * The left side of a generic check as ast.literal_eval would read it: 1 and
  * str() of the value stored if it is True, False, None, a decimal integer
  * or a quoted string without escapes; 0 if it names a credential.
  */
-static int
-py_literal(struct parser *ps, struct pnode *n, const char *s, size_t len)
+static int py_literal(struct parser *ps, struct pnode *n, const char *s,
+                      size_t len)
 {
     size_t i, start;
 
     if ((len == 4 && memcmp(s, "True", 4) == 0)
         || (len == 5 && memcmp(s, "False", 5) == 0)
-        || (len == 4 && memcmp(s, "None", 4) == 0))
-    {
+        || (len == 4 && memcmp(s, "None", 4) == 0)) {
         n->left = pool_add(ps, s, len);
         return 1;
     }
@@ -330,7 +317,7 @@ py_literal(struct parser *ps, struct pnode *n, const char *s, size_t len)
     if (s[start] == '0') {
         for (i = start; i < len; i++) {
             if (s[i] != '0') {
-                return 0;       /* 007: a SyntaxError in Python 3 */
+                return 0; /* 007: a SyntaxError in Python 3 */
             }
         }
         n->left = pool_add(ps, "0", 1);
@@ -344,15 +331,13 @@ py_literal(struct parser *ps, struct pnode *n, const char *s, size_t len)
     return 1;
 }
 
-
 /* oslo's _parse_check. */
-static int
-parse_check(struct parser *ps, const struct token *t)
+static int parse_check(struct parser *ps, const struct token *t)
 {
-    const char   *colon;
-    size_t        klen;
+    const char *colon;
+    size_t klen;
     struct pnode *n;
-    int           i;
+    int i;
 
     if (t->len == 1 && t->s[0] == '!') {
         return new_node(ps, PN_FALSE, -1, -1);
@@ -375,8 +360,7 @@ parse_check(struct parser *ps, const struct token *t)
     } else if (klen == 4 && memcmp(t->s, "role", 4) == 0) {
         i = new_node(ps, PN_ROLE, -1, -1);
     } else if ((klen == 4 && memcmp(t->s, "http", 4) == 0)
-               || (klen == 5 && memcmp(t->s, "https", 5) == 0))
-    {
+               || (klen == 5 && memcmp(t->s, "https", 5) == 0)) {
         i = new_node(ps, PN_HTTP, -1, -1);
     } else {
         i = new_node(ps, PN_GENERIC, -1, -1);
@@ -393,18 +377,14 @@ parse_check(struct parser *ps, const struct token *t)
     return i;
 }
 
-
 static int parse_or(struct parser *ps);
 
-
-static int
-parse_unary(struct parser *ps)
+static int parse_unary(struct parser *ps)
 {
     const struct token *t = &ps->toks[ps->pos];
-    int                 i;
+    int i;
 
     switch (t->kind) {
-
     case TK_NOT:
     case TK_LPAREN:
         if (++ps->nest > POLICY_MAX_NEST) {
@@ -423,9 +403,9 @@ parse_unary(struct parser *ps)
                 return -1;
             }
             if (ps->toks[ps->pos].kind != TK_RPAREN) {
-                return parse_fail(ps, &ps->toks[ps->pos],
-                                  ps->toks[ps->pos].kind == TK_END
-                                  ? "missing ')'" : NULL);
+                return parse_fail(
+                    ps, &ps->toks[ps->pos],
+                    ps->toks[ps->pos].kind == TK_END ? "missing ')'" : NULL);
             }
             ps->pos++;
         }
@@ -441,7 +421,6 @@ parse_unary(struct parser *ps)
     }
 }
 
-
 /*
  * operand (tok operand)*.  The chain a OP b OP c is built leaning right,
  * OP(a, OP(b, c)), so that eval_node() walks it in a loop instead of
@@ -449,9 +428,8 @@ parse_unary(struct parser *ps)
  * stack); and/or being associative, the result and the left-to-right
  * short-circuit order are the same.
  */
-static int
-parse_chain(struct parser *ps, enum tok_kind tok, enum pn_kind kind,
-    int (*operand)(struct parser *))
+static int parse_chain(struct parser *ps, enum tok_kind tok, enum pn_kind kind,
+                       int (*operand)(struct parser *))
 {
     int head, tail, l, r, n;
 
@@ -475,23 +453,17 @@ parse_chain(struct parser *ps, enum tok_kind tok, enum pn_kind kind,
     return head;
 }
 
-
-static int
-parse_and(struct parser *ps)
+static int parse_and(struct parser *ps)
 {
     return parse_chain(ps, TK_AND, PN_AND, parse_unary);
 }
 
-
-static int
-parse_or(struct parser *ps)
+static int parse_or(struct parser *ps)
 {
     return parse_chain(ps, TK_OR, PN_OR, parse_and);
 }
 
-
-static void
-prule_free(struct prule *r)
+static void prule_free(struct prule *r)
 {
     free(r->name);
     free(r->text);
@@ -499,17 +471,16 @@ prule_free(struct prule *r)
     free(r->nodes);
 }
 
-
 /*
  * Parses text into r (name left to the caller).  0, or -1 with the reason
  * in reason[]; -2 when out of memory.
  */
-static int
-prule_parse(struct prule *r, const char *text, char *reason, size_t rsize)
+static int prule_parse(struct prule *r, const char *text, char *reason,
+                       size_t rsize)
 {
     struct parser ps;
-    size_t        len = strlen(text);
-    int           root;
+    size_t len = strlen(text);
+    int root;
 
     memset(&ps, 0, sizeof(ps));
     memset(r, 0, sizeof(*r));
@@ -521,13 +492,12 @@ prule_parse(struct prule *r, const char *text, char *reason, size_t rsize)
     ps.pool = malloc(2 * len + 2);
     r->text = strdup(text);
     if (ps.toks == NULL || ps.nodes == NULL || ps.pool == NULL
-        || r->text == NULL)
-    {
+        || r->text == NULL) {
         goto nomem;
     }
 
     if (len == 0) {
-        root = new_node(&ps, PN_TRUE, -1, -1);      /* "" is always */
+        root = new_node(&ps, PN_TRUE, -1, -1); /* "" is always */
     } else {
         tokenize(&ps);
         if (ps.toks[0].kind == TK_END) {
@@ -568,12 +538,11 @@ nomem:
     return -2;
 }
 
-
-static struct prule *
-find_rule(const struct policy *p, const char *name, size_t *at)
+static struct prule *find_rule(const struct policy *p, const char *name,
+                               size_t *at)
 {
     size_t lo = 0, hi = p->n, mid;
-    int    c;
+    int c;
 
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
@@ -596,15 +565,13 @@ find_rule(const struct policy *p, const char *name, size_t *at)
     return NULL;
 }
 
-
 /* Parses and stores; -1 with reason[] on a syntax error, -2 out of memory. */
-static int
-set_rule(struct policy *p, const char *name, const char *text, char *reason,
-    size_t rsize)
+static int set_rule(struct policy *p, const char *name, const char *text,
+                    char *reason, size_t rsize)
 {
-    struct prule  r, *old, *grown;
-    size_t        at, cap;
-    int           rc;
+    struct prule r, *old, *grown;
+    size_t at, cap;
+    int rc;
 
     rc = prule_parse(&r, text, reason, rsize);
     if (rc < 0) {
@@ -644,20 +611,16 @@ set_rule(struct policy *p, const char *name, const char *text, char *reason,
     return 0;
 }
 
-
-struct policy *
-policy_new(void)
+struct policy *policy_new(void)
 {
     return calloc(1, sizeof(struct policy));
 }
 
-
-int
-policy_set_rule(struct policy *p, const char *name, const char *text,
-    struct ferr *err)
+int policy_set_rule(struct policy *p, const char *name, const char *text,
+                    struct ferr *err)
 {
     char reason[256];
-    int  rc;
+    int rc;
 
     rc = set_rule(p, name, text, reason, sizeof(reason));
     if (rc == -2) {
@@ -669,23 +632,17 @@ policy_set_rule(struct policy *p, const char *name, const char *text,
     return 0;
 }
 
-
-int
-policy_has_rule(const struct policy *p, const char *name)
+int policy_has_rule(const struct policy *p, const char *name)
 {
     return find_rule(p, name, NULL) != NULL;
 }
 
-
-size_t
-policy_count(const struct policy *p)
+size_t policy_count(const struct policy *p)
 {
     return p->n;
 }
 
-
-void
-policy_free(struct policy *p)
+void policy_free(struct policy *p)
 {
     size_t i;
 
@@ -699,26 +656,25 @@ policy_free(struct policy *p)
     free(p);
 }
 
-
 /* The whole file, NUL-terminated, into *buf (caller frees). */
-static int
-read_file(const char *path, char **buf, size_t *len, struct ferr *err)
+static int read_file(const char *path, char **buf, size_t *len,
+                     struct ferr *err)
 {
-    FILE   *f;
-    char   *b = NULL, *grown;
-    size_t  n = 0, cap = 0, got;
-    int     rc;
+    FILE *f;
+    char *b = NULL, *grown;
+    size_t n = 0, cap = 0, got;
+    int rc;
 
     f = fopen(path, "rb");
     if (f == NULL) {
         return ferr_set(err, FE_CONFIG, "%s: %s", path, strerror(errno));
     }
-    for ( ;; ) {
+    for (;;) {
         if (cap - n < 4096) {
             cap = cap ? cap * 2 : 16384;
             if (cap > POLICY_MAX_FILE + 4096) {
-                rc = ferr_set(err, FE_CONFIG, "%s: larger than %d bytes",
-                              path, POLICY_MAX_FILE);
+                rc = ferr_set(err, FE_CONFIG, "%s: larger than %d bytes", path,
+                              POLICY_MAX_FILE);
                 goto fail;
             }
             grown = realloc(b, cap);
@@ -750,17 +706,15 @@ fail:
     return rc;
 }
 
-
-int
-policy_load(const char *path, struct policy **out, struct ferr *err)
+int policy_load(const char *path, struct policy **out, struct ferr *err)
 {
     struct policy *p = NULL;
-    struct jiter   it;
-    const char    *name;
-    jnode         *root = NULL, *val;
-    char          *buf = NULL, reason[256];
-    size_t         len = 0;
-    int            rc;
+    struct jiter it;
+    const char *name;
+    jnode *root = NULL, *val;
+    char *buf = NULL, reason[256];
+    size_t len = 0;
+    int rc;
 
     rc = read_file(path, &buf, &len, err);
     if (rc != 0) {
@@ -790,7 +744,8 @@ policy_load(const char *path, struct policy **out, struct ferr *err)
         if (val == NULL || jnode_type(val) != JT_STRING) {
             rc = ferr_set(err, FE_CONFIG,
                           "%s: rule \"%s\": the check string is not a JSON "
-                          "string", path, name);
+                          "string",
+                          path, name);
             break;
         }
         if (strlen(jnode_str(val)) != jnode_strlen(val)) {
@@ -823,29 +778,27 @@ done:
     return rc;
 }
 
-
 /*
  * Python's `tpl % target` compared with want (NULL is None, "None"):
  * 1 equal, 0 not equal, -1 when Python would fail (a missing key, which
  * oslo reads as false) or when tpl uses a conversion other than %(key)s and
  * %% (Python would raise or print the dict; ferry says false).
  */
-static int
-subst_eq(const char *tpl, const struct policy_target *t, const char *want,
-    int icase)
+static int subst_eq(const char *tpl, const struct policy_target *t,
+                    const char *want, int icase)
 {
     const char *w = want != NULL ? want : "None";
     const char *val, *key, *close;
-    size_t      klen, vlen, i;
-    int         eq = 1;
+    size_t klen, vlen, i;
+    int eq = 1;
 
     while (*tpl != '\0') {
         if (*tpl != '%') {
-            if (eq && (*w == '\0'
-                       || (icase ? ascii_lower((unsigned char) *tpl)
-                                   != ascii_lower((unsigned char) *w)
-                                 : *tpl != *w)))
-            {
+            if (eq
+                && (*w == '\0'
+                    || (icase ? ascii_lower((unsigned char) *tpl)
+                                != ascii_lower((unsigned char) *w)
+                              : *tpl != *w))) {
                 eq = 0;
             }
             if (eq) {
@@ -890,8 +843,7 @@ subst_eq(const char *tpl, const struct policy_target *t, const char *want,
             if (w[i] == '\0'
                 || (icase ? ascii_lower((unsigned char) val[i])
                             != ascii_lower((unsigned char) w[i])
-                          : val[i] != w[i]))
-            {
+                          : val[i] != w[i])) {
                 eq = 0;
             }
         }
@@ -903,15 +855,12 @@ subst_eq(const char *tpl, const struct policy_target *t, const char *want,
     return eq && *w == '\0';
 }
 
-
 static int eval_rule(struct pctx *cx, const struct prule *r);
 
-
-static int
-check_role(struct pctx *cx, const struct pnode *n)
+static int check_role(struct pctx *cx, const struct pnode *n)
 {
     size_t i;
-    int    rc;
+    int rc;
 
     /* Substitution first: a missing key is false even without roles. */
     rc = subst_eq(n->match, cx->t, "", 1);
@@ -920,21 +869,18 @@ check_role(struct pctx *cx, const struct pnode *n)
     }
     for (i = 0; i < cx->id->nroles; i++) {
         if (cx->id->roles[i] != NULL
-            && subst_eq(n->match, cx->t, cx->id->roles[i], 1) == 1)
-        {
+            && subst_eq(n->match, cx->t, cx->id->roles[i], 1) == 1) {
             return 1;
         }
     }
     return 0;
 }
 
-
-static int
-check_generic(struct pctx *cx, const struct pnode *n)
+static int check_generic(struct pctx *cx, const struct pnode *n)
 {
     static const char *const bools[] = { "None", "False", "True" };
     const char *f = n->left;
-    size_t      i;
+    size_t i;
 
     if (subst_eq(n->match, cx->t, "", 0) < 0) {
         return 0;
@@ -957,23 +903,20 @@ check_generic(struct pctx *cx, const struct pnode *n)
         /* A list credential: any element, exact (oslo's _find_in_dict). */
         for (i = 0; i < cx->id->nroles; i++) {
             if (cx->id->roles[i] != NULL
-                && subst_eq(n->match, cx->t, cx->id->roles[i], 0) == 1)
-            {
+                && subst_eq(n->match, cx->t, cx->id->roles[i], 0) == 1) {
                 return 1;
             }
         }
         return 0;
     }
-    return 0;           /* a credential ferry does not have: KeyError */
+    return 0; /* a credential ferry does not have: KeyError */
 }
 
-
-static int
-eval_node(struct pctx *cx, const struct prule *r, int i)
+static int eval_node(struct pctx *cx, const struct prule *r, int i)
 {
     const struct pnode *n;
     const struct prule *ref;
-    int                 k;
+    int k;
 
 next:
     n = &r->nodes[i];
@@ -984,7 +927,6 @@ next:
     }
 
     switch (n->kind) {
-
     case PN_TRUE:
         return 1;
 
@@ -992,7 +934,7 @@ next:
     case PN_HTTP:
         return 0;
 
-    case PN_AND:                /* chains lean right: loop on b */
+    case PN_AND: /* chains lean right: loop on b */
         if (!eval_node(cx, r, n->a)) {
             return 0;
         }
@@ -1017,7 +959,7 @@ next:
         for (k = 0; k < cx->depth; k++) {
             if (cx->stack[k] == ref) {
                 cx->cuts++;
-                return 0;       /* a loop: oslo would recurse forever */
+                return 0; /* a loop: oslo would recurse forever */
             }
         }
         return eval_rule(cx, ref);
@@ -1030,13 +972,11 @@ next:
     }
 }
 
-
-static int
-eval_rule(struct pctx *cx, const struct prule *r)
+static int eval_rule(struct pctx *cx, const struct prule *r)
 {
-    size_t        at = (size_t) (r - cx->p->rules);
+    size_t at = (size_t) (r - cx->p->rules);
     unsigned long cuts = cx->cuts;
-    int           rc;
+    int rc;
 
     if (cx->memo != NULL && cx->memo[at] >= 0) {
         return cx->memo[at];
@@ -1054,14 +994,13 @@ eval_rule(struct pctx *cx, const struct prule *r)
     return rc;
 }
 
-
-static int
-check_as(const struct policy *p, const char *rule, const struct identity *id,
-    const struct policy_target *t, int is_admin)
+static int check_as(const struct policy *p, const char *rule,
+                    const struct identity *id, const struct policy_target *t,
+                    int is_admin)
 {
     const struct prule *r;
-    struct pctx         cx;
-    int                 rc;
+    struct pctx cx;
+    int rc;
 
     if (p == NULL || rule == NULL || id == NULL) {
         return 0;
@@ -1087,9 +1026,7 @@ check_as(const struct policy *p, const char *rule, const struct identity *id,
     return rc;
 }
 
-
-int
-policy_is_admin(const struct policy *p, const struct identity *id)
+int policy_is_admin(const struct policy *p, const struct identity *id)
 {
     struct policy_target self;
 
@@ -1105,10 +1042,8 @@ policy_is_admin(const struct policy *p, const struct identity *id)
     return check_as(p, "context_is_admin", id, &self, -1);
 }
 
-
-int
-policy_check(const struct policy *p, const char *rule,
-    const struct identity *id, const struct policy_target *t)
+int policy_check(const struct policy *p, const char *rule,
+                 const struct identity *id, const struct policy_target *t)
 {
     return check_as(p, rule, id, t, policy_is_admin(p, id));
 }

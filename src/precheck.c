@@ -15,8 +15,9 @@
 #include "ferry/iaction.h"
 #include "ferry/precheck.h"
 
-#define NO_VALID_HOST "No valid host was found. There are not enough hosts " \
-                      "available."
+#define NO_VALID_HOST                                      \
+    "No valid host was found. There are not enough hosts " \
+    "available."
 #define RESERVED_HOST_MEMORY_MB 512
 #define RAM_ALLOCATION_RATIO 1.5
 #define RESERVED_HOST_DISK_MB 0
@@ -29,7 +30,7 @@ static double avail_mb(const struct vhost_info *h)
     int64_t free_mb = h->total_mb - RESERVED_HOST_MEMORY_MB - h->guests_mb;
 
     return (double) h->total_mb * RAM_ALLOCATION_RATIO
-           - (double) (h->total_mb - free_mb);
+        - (double) (h->total_mb - free_mb);
 }
 
 /* Nova's RAM filter, for live and cold migration: room for ram_mb on h
@@ -46,19 +47,23 @@ static int check_hypervisor(const struct precheck_req *rq,
                             int forced, struct ferr *err)
 {
     if (strcmp(src->type, dst->type) != 0) {
-        return ferr_set(err, FE_BADREQ, "The supplied hypervisor type of "
+        return ferr_set(err, FE_BADREQ,
+                        "The supplied hypervisor type of "
                         "is invalid.");
     }
     if (src->version > dst->version) {
-        return ferr_set(err, FE_BADREQ, "The instance requires a newer "
+        return ferr_set(err, FE_BADREQ,
+                        "The instance requires a newer "
                         "hypervisor version than has been provided.");
     }
     if (!mem_fits(dst, rq->ram_mb)) {
         if (forced) {
-            return ferr_set(err, FE_BADREQ, "Migration pre-check error: "
+            return ferr_set(err, FE_BADREQ,
+                            "Migration pre-check error: "
                             "Unable to migrate %s to %s: Lack of memory("
-                            "host:%.1f <= instance:%lld)", rq->uuid, dest,
-                            avail_mb(dst), (long long) rq->ram_mb);
+                            "host:%.1f <= instance:%lld)",
+                            rq->uuid, dest, avail_mb(dst),
+                            (long long) rq->ram_mb);
         }
         return ferr_set(err, FE_BADREQ, NO_VALID_HOST);
     }
@@ -70,8 +75,7 @@ static int check_hypervisor(const struct precheck_req *rq,
  * is never overwritten nor deleted.  Nova refuses the same case in
  * pre_live_migration (virt/libvirt/driver.py) with DestinationDiskExists
  * (nova/exception.py); ferry refuses before anything is touched. */
-int precheck_disk_absent(struct vconn *dc, const char *path,
-                         struct ferr *err)
+int precheck_disk_absent(struct vconn *dc, const char *path, struct ferr *err)
 {
     int rc = virt_disk_exists(dc, path, err);
 
@@ -79,7 +83,8 @@ int precheck_disk_absent(struct vconn *dc, const char *path,
         return rc;
     }
     if (rc == 1) {
-        return ferr_set(err, FE_BADREQ, "The supplied disk path (%s) "
+        return ferr_set(err, FE_BADREQ,
+                        "The supplied disk path (%s) "
                         "already exists, it is expected not to exist.",
                         path);
     }
@@ -88,8 +93,8 @@ int precheck_disk_absent(struct vconn *dc, const char *path,
 
 /* §8.4: shared or local storage, and the block_migration rules.  On
  * failure the message names the source host, as Nova's does. */
-static int check_storage(struct arena *a, struct vconn *sc,
-                         struct vconn *dc, const struct precheck_req *rq,
+static int check_storage(struct arena *a, struct vconn *sc, struct vconn *dc,
+                         const struct precheck_req *rq,
                          struct precheck_out *out, struct ferr *err)
 {
     struct vdisk *disks;
@@ -114,15 +119,18 @@ static int check_storage(struct arena *a, struct vconn *sc,
     }
     out->block = rq->block < 0 ? !shared : rq->block;
     if (out->block && shared) {
-        return ferr_set(err, FE_BADREQ, "%s is not on local storage: Block "
+        return ferr_set(err, FE_BADREQ,
+                        "%s is not on local storage: Block "
                         "migration can not be used with shared storage.",
                         rq->source);
     }
     if (!out->block && !shared) {
-        return ferr_set(err, FE_BADREQ, "%s is not on shared storage: "
+        return ferr_set(err, FE_BADREQ,
+                        "%s is not on shared storage: "
                         "Shared storage live-migration requires either "
                         "shared storage or boot-from-volume with no local "
-                        "disks.", rq->source);
+                        "disks.",
+                        rq->source);
     }
     for (i = 0; out->block && i < n; i++) {
         if (precheck_disk_absent(dc, disks[i].path, err) < 0) {
@@ -149,7 +157,8 @@ int precheck_cpu_verdict(const struct vcpu_cmp *c, struct ferr *err)
         return 0;
     }
     snprintf(ret, sizeof(ret), "%d", c->result);
-    return ferr_set(err, FE_BADREQ, "Migration pre-check error: "
+    return ferr_set(err, FE_BADREQ,
+                    "Migration pre-check error: "
                     "Unacceptable CPU info: CPU doesn't have compatibility."
                     "\n\n%s\n\nRefer to http://libvirt.org/html/"
                     "libvirt-libvirt-host.html#virCPUCompareResult",
@@ -166,7 +175,7 @@ static int check_cpu(struct arena *a, struct vconn *sc, struct vconn *dc,
         return ferr_fail(err);
     }
     if (xml == NULL) {
-        return 0;               /* not kvm: emulated CPUs are not compared */
+        return 0; /* not kvm: emulated CPUs are not compared */
     }
     virt_cpu_compare(dc, xml, a, &c);
     return precheck_cpu_verdict(&c, err);
@@ -204,7 +213,8 @@ static int check_disk_space(struct arena *a, struct vconn *dc,
                                      : out->disks[i].capacity;
     }
     if (avail - need < 0) {
-        return ferr_set(err, FE_BADREQ, "Migration pre-check error: Unable "
+        return ferr_set(err, FE_BADREQ,
+                        "Migration pre-check error: Unable "
                         "to migrate %s: Disk of instance is too large("
                         "available on destination host:%lld < need:%lld)",
                         rq->uuid, (long long) avail, (long long) need);
@@ -244,18 +254,16 @@ static size_t schedule(struct inventory *inv, struct arena *a,
 
         if (strcmp(h->name, rq->source) == 0
             || (rq->host != NULL && strcmp(h->name, rq->host) != 0)
-            || (!h->enabled && !(rq->cold && rq->host != NULL)))
-        {
+            || (!h->enabled && !(rq->cold && rq->host != NULL))) {
             continue;
         }
         cands[n].h = h;
         cands[n].c = inventory_conn(inv, h->name, &e);
         ferr_clear(&e);
         if (cands[n].c == NULL
-            || virt_host_info(cands[n].c, &cands[n].info, &e) < 0)
-        {
+            || virt_host_info(cands[n].c, &cands[n].info, &e) < 0) {
             ferr_clear(&e);
-            continue;           /* down: not a candidate */
+            continue; /* down: not a candidate */
         }
         n++;
     }
@@ -295,17 +303,20 @@ static int check_source(struct inventory *inv, struct arena *a,
     ferr_clear(&e);
     if (*sc == NULL || virt_host_info(*sc, info, &e) < 0) {
         ferr_clear(&e);
-        return ferr_set(err, FE_BADREQ, "Compute service of %s is "
-                        "unavailable at this time.", rq->source);
+        return ferr_set(err, FE_BADREQ,
+                        "Compute service of %s is "
+                        "unavailable at this time.",
+                        rq->source);
     }
     rc = virt_domain_power(*sc, rq->uuid, &power, NULL, err);
     if (rc < 0) {
         return rc;
     }
     if (rc == 0 || !server_is_active(power)) {
-        return ferr_set(err, FE_CONFLICT, "Cannot 'os-migrateLive' instance "
-                        "%s while it is in power_state %s", rq->uuid,
-                        power_state_name(power));
+        return ferr_set(err, FE_CONFLICT,
+                        "Cannot 'os-migrateLive' instance "
+                        "%s while it is in power_state %s",
+                        rq->uuid, power_state_name(power));
     }
     out->source_node = arena_strdup(a, virt_hostname(*sc));
     return 0;
@@ -322,21 +333,24 @@ static int run_forced(struct inventory *inv, struct arena *a,
     struct vconn *dc;
 
     if (strcmp(rq->host, rq->source) == 0) {
-        return ferr_set(err, FE_BADREQ, "Unable to migrate instance (%s) "
-                        "to current host (%s).", rq->uuid, rq->host);
+        return ferr_set(err, FE_BADREQ,
+                        "Unable to migrate instance (%s) "
+                        "to current host (%s).",
+                        rq->uuid, rq->host);
     }
     dc = inventory_conn(inv, rq->host, &e);
     ferr_clear(&e);
     if (dc == NULL || virt_host_info(dc, &dst_info, &e) < 0) {
         ferr_clear(&e);
-        return ferr_set(err, FE_BADREQ, "Compute service of %s is "
-                        "unavailable at this time.", rq->host);
+        return ferr_set(err, FE_BADREQ,
+                        "Compute service of %s is "
+                        "unavailable at this time.",
+                        rq->host);
     }
     if (check_hypervisor(rq, src_info, &dst_info, rq->host, 1, err) < 0
         || check_cpu(a, sc, dc, rq, err) < 0
         || check_storage(a, sc, dc, rq, out, err) < 0
-        || check_disk_space(a, dc, rq, out, err) < 0)
-    {
+        || check_disk_space(a, dc, rq, out, err) < 0) {
         return ferr_fail(err);
     }
     out->dest = rq->host;
@@ -353,8 +367,7 @@ static int cand_ok(struct arena *a, const struct precheck_req *rq,
     struct ferr e = { 0 };
 
     if (check_hypervisor(rq, src_info, &c->info, c->h->name, 0, &e) < 0
-        || check_cpu(a, sc, c->c, rq, &e) < 0)
-    {
+        || check_cpu(a, sc, c->c, rq, &e) < 0) {
         log_debug("scheduler: %s rejected: %s", c->h->name, ferr_msg(&e));
         ferr_clear(&e);
         return -1;
@@ -377,12 +390,12 @@ static int run_scheduled(struct inventory *inv, struct arena *a,
             continue;
         }
         if (check_storage(a, sc, cands[i].c, rq, out, err) < 0) {
-            return ferr_fail(err);  /* storage failures are not retried */
+            return ferr_fail(err); /* storage failures are not retried */
         }
         if (check_disk_space(a, cands[i].c, rq, out, &e) < 0) {
             log_debug("scheduler: %s rejected: %s", cands[i].h->name,
                       ferr_msg(&e));
-            ferr_clear(&e);     /* a pre-check error: the next one */
+            ferr_clear(&e); /* a pre-check error: the next one */
             continue;
         }
         out->dest = cands[i].h->name;
@@ -419,7 +432,7 @@ int precheck_migration(struct app *app, struct arena *a, struct migration *m,
     /* below 2.34 the API calls the conductor's migrate_server, from 2.34
      * its live_migrate_instance (nova/conductor/api.py) */
     const char *ev = m->mv_minor < 34 ? IE_CONDUCTOR_MIGRATE_SERVER
-                     : IE_CONDUCTOR_LIVE_MIGRATE;
+                                      : IE_CONDUCTOR_LIVE_MIGRATE;
 
     iaction_ev_start(app->store, m, ev, iaction_conductor_host());
     memset(&rq, 0, sizeof(rq));

@@ -24,10 +24,11 @@ static int reconcile_untouched(struct runner *rn, struct migration *m,
 {
     if (mig_status_is(m->status, MIG_ACCEPTED)) {
         if (by_request) {
-            runner_finish(rn, m, MIG_ERROR, "the request ended before its "
+            runner_finish(rn, m, MIG_ERROR,
+                          "the request ended before its "
                           "prechecks did");
         } else {
-            m->claimed_by = MIG_UNCLAIMED;   /* prechecks again */
+            m->claimed_by = MIG_UNCLAIMED; /* prechecks again */
             runner_save(rn, m);
         }
         return 1;
@@ -35,9 +36,8 @@ static int reconcile_untouched(struct runner *rn, struct migration *m,
     if (mig_status_is(m->status, MIG_QUEUED)
         || (strcmp(m->migration_type, "migration") == 0
             && !mig_status_is(m->status, MIG_MIGRATING)
-            && !mig_status_is(m->status, MIG_POST_MIGRATING)))
-    {
-        m->claimed_by = MIG_UNCLAIMED;       /* start that step again */
+            && !mig_status_is(m->status, MIG_POST_MIGRATING))) {
+        m->claimed_by = MIG_UNCLAIMED; /* start that step again */
         runner_save(rn, m);
         return 1;
     }
@@ -52,8 +52,7 @@ static void monitor_of(const struct runner *rn, const struct migration *m,
     struct mon_opts o;
     double data_gb;
 
-    data_gb = monitor_gib((double) (m->memory_total > 0 ? m->memory_total
-                                                        : 0));
+    data_gb = monitor_gib((double) (m->memory_total > 0 ? m->memory_total : 0));
     if (m->block_migration && m->disk_total > 0) {
         data_gb += monitor_gib((double) m->disk_total);
     }
@@ -79,11 +78,11 @@ static void reconcile_transfer(struct runner *rn, struct arena *a,
     monitor_of(rn, m, &mo);
     while (!rn->lost && sc != NULL
            && virt_job(sc, m->instance_uuid, 0, &job, &err) == 0
-           && (job.type == VJOB_UNBOUNDED || job.type == VJOB_BOUNDED))
-    {
+           && (job.type == VJOB_UNBOUNDED || job.type == VJOB_BOUNDED)) {
         if (n == 0) {
             log_info("migration %lld: the transfer is still running; "
-                     "monitoring it", (long long) m->id);
+                     "monitoring it",
+                     (long long) m->id);
         }
         live_monitor_poll(rn, a, &mo, m, sc, &job, ++n);
         usleep(POLL_US);
@@ -94,16 +93,17 @@ static void reconcile_transfer(struct runner *rn, struct arena *a,
     }
     settle(rn, a, m, 0, mo.aborted || m->abort_requested, &mo,
            mo.timeout_reason ? mo.timeout_reason
-           : mo.aborted || m->abort_requested ? NULL
-           : "the runner stopped during the transfer", NULL);
+               : mo.aborted || m->abort_requested
+               ? NULL
+               : "the runner stopped during the transfer",
+           NULL);
 }
 
 void reconcile(struct runner *rn, struct arena *a, struct migration *m)
 {
     struct ferr err = { 0 };
     /* below 2.34 the request itself holds an accepted record */
-    int by_request = mig_status_is(m->status, MIG_ACCEPTED)
-                     && m->mv_minor < 34;
+    int by_request = mig_status_is(m->status, MIG_ACCEPTED) && m->mv_minor < 34;
 
     log_info("migration %lld of %s: reconciling a %s record left by %s",
              (long long) m->id, m->instance_uuid, m->status,
@@ -113,7 +113,8 @@ void reconcile(struct runner *rn, struct arena *a, struct migration *m)
     }
     if (strcmp(m->migration_type, "migration") == 0) {
         /* the guest was touched and is left as the move left it */
-        ferr_set(&err, FE_INTERNAL, "the runner stopped during a cold "
+        ferr_set(&err, FE_INTERNAL,
+                 "the runner stopped during a cold "
                  "migration");
         cold_fault(rn, a, m, &err, 1);
         runner_finish(rn, m, MIG_ERROR, arena_strdup(a, ferr_msg(&err)));
@@ -141,10 +142,10 @@ int reconcile_sibling_alive(int64_t pid)
     n = (int) fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n > 0 ? n : 0] = '\0';
-    p = strrchr(buf, ')');      /* comm may hold spaces and ')' */
+    p = strrchr(buf, ')'); /* comm may hold spaces and ')' */
     if (p == NULL || sscanf(p + 1, " %c %ld", &state, &ppid) != 2) {
         return 0;
     }
     return ppid == (long) getppid() && state != 'T' && state != 't'
-           && state != 'Z' && state != 'X';
+        && state != 'Z' && state != 'X';
 }

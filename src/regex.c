@@ -54,26 +54,24 @@
 #include "ferry/regex.h"
 
 /* CPU time all searches of one compiled regex may take together. */
-#define REGEX_CPU_BUDGET_NS  (50 * 1000 * 1000LL)
+#define REGEX_CPU_BUDGET_NS (50 * 1000 * 1000LL)
 
 /* The header of each counted block: its size, kept aligned. */
-#define HDR  16
+#define HDR 16
 
 struct regex {
-    size_t                  used;       /* bytes allocated, with headers */
-    int64_t                 cpu_ns;     /* CPU time spent in searches */
-    pcre2_general_context  *gc;
-    pcre2_match_context    *mc;
-    pcre2_code             *code;
-    pcre2_match_data       *md;
+    size_t used;    /* bytes allocated, with headers */
+    int64_t cpu_ns; /* CPU time spent in searches */
+    pcre2_general_context *gc;
+    pcre2_match_context *mc;
+    pcre2_code *code;
+    pcre2_match_data *md;
 };
 
-
-static void *
-budget_malloc(PCRE2_SIZE n, void *data)
+static void *budget_malloc(PCRE2_SIZE n, void *data)
 {
-    struct regex   *re = data;
-    unsigned char  *p;
+    struct regex *re = data;
+    unsigned char *p;
 
     if (n > REGEX_MEM_BUDGET || re->used + n + HDR > REGEX_MEM_BUDGET) {
         return NULL;
@@ -89,13 +87,11 @@ budget_malloc(PCRE2_SIZE n, void *data)
     return p + HDR;
 }
 
-
-static void
-budget_free(void *q, void *data)
+static void budget_free(void *q, void *data)
 {
-    struct regex   *re = data;
-    unsigned char  *p;
-    PCRE2_SIZE      n;
+    struct regex *re = data;
+    unsigned char *p;
+    PCRE2_SIZE n;
 
     if (q == NULL) {
         return;
@@ -107,19 +103,15 @@ budget_free(void *q, void *data)
     free(p);
 }
 
-
-static int
-is_hex(int c)
+static int is_hex(int c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-           || (c >= 'A' && c <= 'F');
+        || (c >= 'A' && c <= 'F');
 }
 
-
-static int
-all_hex(const char *p, size_t n)
+static int all_hex(const char *p, size_t n)
 {
-    size_t  i;
+    size_t i;
 
     for (i = 0; i < n; i++) {
         if (!is_hex((unsigned char) p[i])) {
@@ -130,21 +122,19 @@ all_hex(const char *p, size_t n)
     return 1;
 }
 
-
 /*
  * One escape at p[0] == '\\' of a pattern ending at e, written to *o.
  * Returns the bytes consumed, or 0 when Python refuses the escape.
  * The letters Python knows (sre_parse: CATEGORIES and ESCAPES, plus the
  * numeric escapes); \A \B \Z are not valid inside a class.
  */
-static size_t
-escape(const char *p, const char *e, int in_class, char **o,
-       const char **why)
+static size_t escape(const char *p, const char *e, int in_class, char **o,
+                     const char **why)
 {
-    static const char  out_letters[] = "aAbBdDfnrsStuUvwWxZ";
-    static const char  in_letters[] = "abdDfnrsStuUvwWx";
-    unsigned char      c;
-    size_t             k;
+    static const char out_letters[] = "aAbBdDfnrsStuUvwWxZ";
+    static const char in_letters[] = "abdDfnrsStuUvwWx";
+    unsigned char c;
+    size_t k;
 
     if (p + 1 >= e) {
         *why = "bad escape (end of pattern)";
@@ -167,7 +157,6 @@ escape(const char *p, const char *e, int in_class, char **o,
     }
 
     switch (c) {
-
     case 'Z':
         memcpy(*o, "\\z", 2);
         *o += 2;
@@ -200,16 +189,14 @@ escape(const char *p, const char *e, int in_class, char **o,
     }
 }
 
-
 /*
  * The "(?" extensions Python knows; p points at '(' and p[1] == '?'.
  * Returns 1 if Python accepts what follows.
  */
-static int
-python_extension(const char *p, const char *e)
+static int python_extension(const char *p, const char *e)
 {
-    static const char  simple[] = ":=!#(>aiLmsux-";
-    unsigned char      c;
+    static const char simple[] = ":=!#(>aiLmsux-";
+    unsigned char c;
 
     if (p + 2 >= e) {
         return 0;
@@ -228,15 +215,13 @@ python_extension(const char *p, const char *e)
     return c != '\0' && strchr(simple, c) != NULL;
 }
 
-
 /*
  * A class opening at p[0] == '[', copied to *o: '^' and a first ']'
  * belong to the class in both dialects.  Returns the bytes consumed.
  */
-static size_t
-open_class(const char *p, const char *e, char **o)
+static size_t open_class(const char *p, const char *e, char **o)
 {
-    size_t  k;
+    size_t k;
 
     k = 1;
 
@@ -253,15 +238,14 @@ open_class(const char *p, const char *e, char **o)
     return k;
 }
 
-
 /*
  * A group opening at p[0] == '(', copied to *o.  Returns the bytes
  * consumed, or 0 when Python refuses it.
  */
-static size_t
-open_group(const char *p, const char *e, char **o, const char **why)
+static size_t open_group(const char *p, const char *e, char **o,
+                         const char **why)
 {
-    size_t  k;
+    size_t k;
 
     if (p + 1 < e && p[1] == '*') {
         *why = "nothing to repeat";
@@ -289,12 +273,10 @@ open_group(const char *p, const char *e, char **o, const char **why)
     return k;
 }
 
-
 /* A '{' at p, copied to *o; Python's {,n}: PCRE2 10.42 needs the 0. */
-static size_t
-open_count(const char *p, const char *e, char **o)
+static size_t open_count(const char *p, const char *e, char **o)
 {
-    size_t  k;
+    size_t k;
 
     *(*o)++ = '{';
 
@@ -309,22 +291,19 @@ open_count(const char *p, const char *e, char **o)
     return 1;
 }
 
-
 /*
  * Rewrites the Python pattern pat[0..n) into PCRE2 syntax in out (room
  * for 2 n + 1 bytes: the longest rewrite, \v to \x0b, doubles 2 bytes).
  * Returns the length written, or -1 with *why set.
  */
-static long
-translate(const char *pat, size_t n, char *out, const char **why)
+static long translate(const char *pat, size_t n, char *out, const char **why)
 {
-    const char  *p = pat, *e = pat + n;
-    char        *o = out;
-    size_t       k;
-    int          in_class = 0;
+    const char *p = pat, *e = pat + n;
+    char *o = out;
+    size_t k;
+    int in_class = 0;
 
     while (p < e) {
-
         if (*p == '\\') {
             k = escape(p, e, in_class, &o, why);
 
@@ -363,11 +342,9 @@ translate(const char *pat, size_t n, char *out, const char **why)
     return (long) (o - out);
 }
 
-
-static int64_t
-cpu_now(void)
+static int64_t cpu_now(void)
 {
-    struct timespec  ts;
+    struct timespec ts;
 
     if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) {
         return 0;
@@ -376,19 +353,17 @@ cpu_now(void)
     return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-
 /*
  * Compiles the translated pattern tr[0..len) into re, every allocation
  * counted against re's budget.  Returns 0, or -1 with *why set.
  */
-static int
-compile_counted(struct regex *re, const char *tr, size_t len,
-    unsigned flags, const char **why)
+static int compile_counted(struct regex *re, const char *tr, size_t len,
+                           unsigned flags, const char **why)
 {
-    pcre2_compile_context  *cc;
-    int                     ec;
-    PCRE2_SIZE              eo;
-    uint32_t                opts;
+    pcre2_compile_context *cc;
+    int ec;
+    PCRE2_SIZE eo;
+    uint32_t opts;
 
     re->gc = pcre2_general_context_create(budget_malloc, budget_free, re);
     cc = re->gc ? pcre2_compile_context_create(re->gc) : NULL;
@@ -401,27 +376,26 @@ compile_counted(struct regex *re, const char *tr, size_t len,
     pcre2_set_parens_nest_limit(cc, REGEX_MAX_NEST);
 
     opts = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF
-           | PCRE2_NEVER_BACKSLASH_C;
+        | PCRE2_NEVER_BACKSLASH_C;
     if (flags & REGEX_ICASE) {
         opts |= PCRE2_CASELESS;
     }
 
-    re->code = pcre2_compile((PCRE2_SPTR) tr, (PCRE2_SIZE) len, opts, &ec,
-                             &eo, cc);
+    re->code =
+        pcre2_compile((PCRE2_SPTR) tr, (PCRE2_SIZE) len, opts, &ec, &eo, cc);
     pcre2_compile_context_free(cc);
     if (re->code == NULL) {
         *why = ec == PCRE2_ERROR_NOMEMORY || ec == PCRE2_ERROR_HEAP_FAILED
-               ? "pattern too costly" : "does not compile";
+            ? "pattern too costly"
+            : "does not compile";
         return -1;
     }
 
     return 0;
 }
 
-
 /* The match context with the per-search limits, and the match data. */
-static int
-prepare_search(struct regex *re, const char **why)
+static int prepare_search(struct regex *re, const char **why)
 {
     re->mc = pcre2_match_context_create(re->gc);
     re->md = pcre2_match_data_create(1, re->gc);
@@ -436,14 +410,13 @@ prepare_search(struct regex *re, const char **why)
     return 0;
 }
 
-
-struct regex *
-regex_compile(const char *pat, size_t n, unsigned flags, const char **why)
+struct regex *regex_compile(const char *pat, size_t n, unsigned flags,
+                            const char **why)
 {
-    struct regex  *re;
-    char          *tr;
-    const char    *dummy;
-    long           len;
+    struct regex *re;
+    char *tr;
+    const char *dummy;
+    long len;
 
     if (why == NULL) {
         why = &dummy;
@@ -472,8 +445,7 @@ regex_compile(const char *pat, size_t n, unsigned flags, const char **why)
 
     /* regex_free() takes a re that is only partly built */
     if (len < 0 || compile_counted(re, tr, (size_t) len, flags, why) != 0
-        || prepare_search(re, why) != 0)
-    {
+        || prepare_search(re, why) != 0) {
         free(tr);
         regex_free(re);
         return NULL;
@@ -483,12 +455,10 @@ regex_compile(const char *pat, size_t n, unsigned flags, const char **why)
     return re;
 }
 
-
-int
-regex_search(struct regex *re, const char *s, size_t n)
+int regex_search(struct regex *re, const char *s, size_t n)
 {
-    int64_t  t0;
-    int      rc;
+    int64_t t0;
+    int rc;
 
     if (re->cpu_ns > REGEX_CPU_BUDGET_NS) {
         return REGEX_LIMIT;
@@ -506,9 +476,7 @@ regex_search(struct regex *re, const char *s, size_t n)
     return rc == PCRE2_ERROR_NOMATCH ? REGEX_NOMATCH : REGEX_LIMIT;
 }
 
-
-void
-regex_free(struct regex *re)
+void regex_free(struct regex *re)
 {
     if (re == NULL) {
         return;
@@ -522,11 +490,9 @@ regex_free(struct regex *re)
     free(re);
 }
 
-
-int
-regex_valid(const char *pat, size_t n)
+int regex_valid(const char *pat, size_t n)
 {
-    struct regex  *re = regex_compile(pat, n, 0, NULL);
+    struct regex *re = regex_compile(pat, n, 0, NULL);
 
     regex_free(re);
     return re != NULL;

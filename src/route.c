@@ -16,20 +16,37 @@ static const struct route routes[] = {
     { "GET", { "servers", "detail", NULL }, h_server_detail, 1, NULL },
     { "GET", { "servers", "*", NULL }, h_server_show, 1, NULL },
     { "GET", { "os-migrations", NULL }, h_os_migrations, 1, NULL },
-    { "GET", { "servers", "*", "migrations", NULL }, h_server_migrations,
-      23, NULL },
-    { "GET", { "servers", "*", "migrations", "*" }, h_server_migration_show,
-      23, NULL },
-    { "DELETE", { "servers", "*", "migrations", "*" },
-      h_server_migration_abort, 24, NULL },
-    { "POST", { "servers", "*", "migrations", "*", "action" }, NULL, 22,
+    { "GET",
+      { "servers", "*", "migrations", NULL },
+      h_server_migrations,
+      23,
+      NULL },
+    { "GET",
+      { "servers", "*", "migrations", "*" },
+      h_server_migration_show,
+      23,
+      NULL },
+    { "DELETE",
+      { "servers", "*", "migrations", "*" },
+      h_server_migration_abort,
+      24,
+      NULL },
+    { "POST",
+      { "servers", "*", "migrations", "*", "action" },
+      NULL,
+      22,
       migration_actions },
-    { "POST", { "servers", "*", "action", NULL }, NULL, 1,
-      server_actions },
-    { "GET", { "servers", "*", "os-instance-actions", NULL },
-      h_instance_actions, 1, NULL },
-    { "GET", { "servers", "*", "os-instance-actions", "*" },
-      h_instance_action_show, 1, NULL },
+    { "POST", { "servers", "*", "action", NULL }, NULL, 1, server_actions },
+    { "GET",
+      { "servers", "*", "os-instance-actions", NULL },
+      h_instance_actions,
+      1,
+      NULL },
+    { "GET",
+      { "servers", "*", "os-instance-actions", "*" },
+      h_instance_action_show,
+      1,
+      NULL },
 };
 
 static int hexval(int c)
@@ -50,9 +67,8 @@ static char *pct_decode(struct arena *a, const char *s, size_t n, int plus,
     size_t i;
 
     for (i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n
-            && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0)
-        {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0
+            && hexval(s[i + 2]) >= 0) {
             *o++ = (char) (hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
         } else if (plus && s[i] == '+') {
@@ -122,9 +138,10 @@ const char *route_link_url(struct arena *a, const char *link_prefix,
     /* urlsplit: scheme ':' ['//' netloc] path ['?' ...] */
     c = strchr(p, ':');
     if (c != NULL && c > p && isalpha((unsigned char) *p)
-        && strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                     "0123456789+-.") == (size_t) (c - p))
-    {
+        && strspn(p,
+                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789+-.")
+            == (size_t) (c - p)) {
         scheme = p;
         ns = (size_t) (c - p);
         p = c + 1;
@@ -135,9 +152,9 @@ const char *route_link_url(struct arena *a, const char *link_prefix,
         p = netloc + nn;
     }
     np = strcspn(p, "?#");
-    url = arena_printf(a, "%.*s%s%s%.*s%.*s%s", (int) ns, scheme,
-                       ns ? ":" : "", (nn || ns) ? "//" : "", (int) nn, netloc,
-                       (int) np, p, prefix);
+    url = arena_printf(a, "%.*s%s%s%.*s%.*s%s", (int) ns, scheme, ns ? ":" : "",
+                       (nn || ns) ? "//" : "", (int) nn, netloc, (int) np, p,
+                       prefix);
     n = strlen(url);
     while (n > 0 && url[n - 1] == '/') {
         url[--n] = '\0';
@@ -150,8 +167,7 @@ const char *route_link_url(struct arena *a, const char *link_prefix,
 #define MAX_SEGS (ROUTE_SEGS + 1)
 
 /* The segments of path, or -1 when it has more than max of them. */
-static long split(struct arena *a, const char *path, char **segs,
-                  size_t max)
+static long split(struct arena *a, const char *path, char **segs, size_t max)
 {
     size_t n = 0;
     const char *p = path, *e;
@@ -159,14 +175,14 @@ static long split(struct arena *a, const char *path, char **segs,
     if (*p == '\0') {
         return 0;
     }
-    for ( ;; ) {
+    for (;;) {
         e = p + strcspn(p, "/");
         if (n == max) {
             return -1;
         }
         segs[n++] = route_pct_decode(a, p, (size_t) (e - p), 0);
         if (*e == '\0') {
-            return (long) n;    /* "a/" ends with the empty segment */
+            return (long) n; /* "a/" ends with the empty segment */
         }
         p = e + 1;
     }
@@ -238,8 +254,10 @@ void route_find(struct arena *a, const char *method, const char *path,
 int route_content_type_ok(const char *ct)
 {
     static const char *const ok[] = {
-        "", "text/plain",
-        "application/json", "application/vnd.openstack.compute+json",
+        "",
+        "text/plain",
+        "application/json",
+        "application/vnd.openstack.compute+json",
     };
     size_t n, i;
 
@@ -280,16 +298,18 @@ int route_action(const struct route *rt, const char *buf, size_t len,
         break;
     case JT_ARRAY:
     case JT_STRING:
-        if ((jnode_type(root) == JT_ARRAY ? jnode_arr_len(root)
-             : utf8_codepoints(jnode_str(root), jnode_strlen(root))) != 1)
-        {
+        if ((jnode_type(root) == JT_ARRAY
+                 ? jnode_arr_len(root)
+                 : utf8_codepoints(jnode_str(root), jnode_strlen(root)))
+            != 1) {
             json_free(root);
             return ferr_set(err, FE_BADREQ, "Malformed request body");
         }
         /* fall through */
     default:
         json_free(root);
-        return ferr_set(err, FE_NOTFOUND, "The resource could not be "
+        return ferr_set(err, FE_NOTFOUND,
+                        "The resource could not be "
                         "found.");
     }
     for (i = 0; rt->actions[i].key != NULL; i++) {
@@ -321,26 +341,28 @@ int api_parse_query(struct req *r, struct qparam **out, size_t *n,
         eq = memchr(p, '=', (size_t) (e - p));
         if (e > p) {
             if (*n == cap) {
-                struct qparam *g = arena_alloc(r->arena,
-                                               2 * cap * sizeof(*g));
+                struct qparam *g = arena_alloc(r->arena, 2 * cap * sizeof(*g));
 
                 memcpy(g, q, cap * sizeof(*g));
                 q = g;
                 cap *= 2;
             }
-            name = pct_decode(r->arena, p, (size_t) ((eq ? eq : e) - p), 1,
-                              &nlen);
+            name =
+                pct_decode(r->arena, p, (size_t) ((eq ? eq : e) - p), 1, &nlen);
             value = pct_decode(r->arena, eq ? eq + 1 : e,
                                eq ? (size_t) (e - eq - 1) : 0, 1, &vlen);
             if (!utf8_valid(name, nlen) || !utf8_valid(value, vlen)) {
-                return ferr_set(err, FE_BADREQ, "Query string is not UTF-8 "
+                return ferr_set(err, FE_BADREQ,
+                                "Query string is not UTF-8 "
                                 "encoded");
             }
             /* ?status=x%00y is not status x (see NUL_ESC) */
-            q[*n].name = memchr(name, '\0', nlen) == NULL ? name
-                         : arena_nul_escape(r->arena, name, nlen);
-            q[*n].value = memchr(value, '\0', vlen) == NULL ? value
-                          : arena_nul_escape(r->arena, value, vlen);
+            q[*n].name = memchr(name, '\0', nlen) == NULL
+                ? name
+                : arena_nul_escape(r->arena, name, nlen);
+            q[*n].value = memchr(value, '\0', vlen) == NULL
+                ? value
+                : arena_nul_escape(r->arena, value, vlen);
             (*n)++;
         }
         p = *e ? e + 1 : e;

@@ -33,7 +33,7 @@
 #include "ferry/runner_int.h"
 
 #define HEARTBEAT_US 2000000
-#define STALE_US 10000000           /* no heartbeat for 10 s: gone */
+#define STALE_US 10000000 /* no heartbeat for 10 s: gone */
 
 /* The heartbeat has a thread and a store handle of its own, so a runner
  * blocked in a long libvirt call (a host that does not answer) is still
@@ -79,7 +79,7 @@ static int save_once(struct runner *rn, struct migration *m, int *code)
                       ferr_msg(&err));
         }
     } else {
-        log_migration(m);           /* a line when the status changed */
+        log_migration(m); /* a line when the status changed */
     }
     ferr_clear(&err);
     return rc;
@@ -106,8 +106,8 @@ int runner_finish(struct runner *rn, struct migration *m,
     while (save_once(rn, m, &code) == 0 && code != 0) {
         if (*rn->stop || code != FE_UNAVAILABLE) {
             log_error("migration %lld of %s: ended %s but could not record "
-                      "it; left for reconciliation", (long long) m->id,
-                      m->instance_uuid, m->status);
+                      "it; left for reconciliation",
+                      (long long) m->id, m->instance_uuid, m->status);
             return -1;
         }
         if (tries++ == 0) {
@@ -140,8 +140,7 @@ void runner_stats_into(struct migration *m, const struct vjob *j)
      * counts (the destination's completed job knows nothing of the
      * mirror) does not replace counts already seen */
     if (j->disk_total > 0 || m->disk_total == MIG_NULL_INT
-        || m->disk_total == 0)
-    {
+        || m->disk_total == 0) {
         m->disk_total = j->disk_total > 0 ? j->disk_total : 0;
         m->disk_processed = j->disk_processed > 0 ? j->disk_processed : 0;
         m->disk_remaining = j->disk_remaining > 0 ? j->disk_remaining : 0;
@@ -162,9 +161,10 @@ int runner_requests(struct runner *rn, struct arena *a, struct migration *m)
         if (cur.claim_gen != m->claim_gen || mig_status_ended(cur.status)) {
             rn->lost = 1;
             log_error("migration %lld of %s: claim %lld lost (now %lld, "
-                      "%s); this runner lets go of it", (long long) m->id,
-                      m->instance_uuid, (long long) m->claim_gen,
-                      (long long) cur.claim_gen, cur.status);
+                      "%s); this runner lets go of it",
+                      (long long) m->id, m->instance_uuid,
+                      (long long) m->claim_gen, (long long) cur.claim_gen,
+                      cur.status);
             return -1;
         }
         m->abort_requested = cur.abort_requested;
@@ -175,8 +175,8 @@ int runner_requests(struct runner *rn, struct arena *a, struct migration *m)
 }
 
 /* One claimed record, carried out by the file that owns its kind. */
-static void run_claimed(struct runner *rn, struct arena *a,
-                        struct migration *m, int stale)
+static void run_claimed(struct runner *rn, struct arena *a, struct migration *m,
+                        int stale)
 {
     log_context(m->request_id);
     if (stale) {
@@ -203,8 +203,7 @@ static int runner_start(struct runner *rn, struct heart *heart)
     pthread_t hth;
 
     if (store_runner_register(rn->app->store, &rn->id, &err) < 0
-        || store_open(rn->conf->store, &heart->store, &err) < 0)
-    {
+        || store_open(rn->conf->store, &heart->store, &err) < 0) {
         log_error("runner: %s", ferr_msg(&err));
         ferr_clear(&err);
         return -1;
@@ -239,8 +238,7 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
     arena_init(&a, 65536);
     while (!*stop) {
         rc = store_migration_claim_stale(app->store, rn.id, STALE_US,
-                                         reconcile_sibling_alive, &a, &m,
-                                         &err);
+                                         reconcile_sibling_alive, &a, &m, &err);
         rn.lost = 0;
         if (rc == 1) {
             run_claimed(&rn, &a, &m, 1);

@@ -50,8 +50,7 @@ void settle_drop_local_disks(struct vconn *c, struct vconn *other,
         if (virt_dir_shared(c, other, dir, &err) == 0) {
             virt_disk_delete(c, disks[i].path);
             log_info("migration %lld of %s: removing %s on %s",
-                     (long long) m->id, m->instance_uuid, disks[i].path,
-                     host);
+                     (long long) m->id, m->instance_uuid, disks[i].path, host);
         }
         ferr_clear(&err);
     }
@@ -70,8 +69,8 @@ static void drop_copies(struct runner *rn, struct arena *a,
                         const struct migration *m, const char *host,
                         struct vconn *holder)
 {
-    int64_t deadline = time_now_us()
-                       + (int64_t) rn->conf->host_answer_timeout * 1000000;
+    int64_t deadline =
+        time_now_us() + (int64_t) rn->conf->host_answer_timeout * 1000000;
     struct vdisk *disks = NULL;
     struct ferr err = { 0 };
     struct vconn *c;
@@ -82,21 +81,21 @@ static void drop_copies(struct runner *rn, struct arena *a,
         return;
     }
     if (holder == NULL
-        || virt_domain_disks(holder, m->instance_uuid, a, &disks, &n,
-                             &err) < 0)
-    {
+        || virt_domain_disks(holder, m->instance_uuid, a, &disks, &n, &err)
+            < 0) {
         log_error("migration %lld of %s: copies on %s kept: the disk list "
-                  "cannot be read: %s", (long long) m->id, m->instance_uuid,
-                  host, holder ? ferr_msg(&err) : "no host has the guest");
+                  "cannot be read: %s",
+                  (long long) m->id, m->instance_uuid, host,
+                  holder ? ferr_msg(&err) : "no host has the guest");
         ferr_clear(&err);
         return;
     }
     while ((rc = ask(rn, host, m->instance_uuid, &power, &c)) != 0) {
         if (*rn->stop || time_now_us() > deadline) {
             log_error("migration %lld of %s: copies on %s kept: %s",
-                      (long long) m->id, m->instance_uuid, host, rc < 0
-                      ? "the host does not answer"
-                      : "the host still has the guest");
+                      (long long) m->id, m->instance_uuid, host,
+                      rc < 0 ? "the host does not answer"
+                             : "the host still has the guest");
             return;
         }
         usleep(1000000);
@@ -124,14 +123,12 @@ static int where_is(struct runner *rn, struct arena *a, struct migration *m,
 
     memset(w, 0, sizeof(*w));
     for (;;) {
-        w->drc = ask(rn, m->dest_compute, m->instance_uuid, &w->dpower,
-                     &w->dc);
-        w->src = ask(rn, m->source_compute, m->instance_uuid, &w->spower,
-                     &w->sc);
+        w->drc = ask(rn, m->dest_compute, m->instance_uuid, &w->dpower, &w->dc);
+        w->src =
+            ask(rn, m->source_compute, m->instance_uuid, &w->spower, &w->sc);
         if (call_ok || (w->drc >= 0 && w->src >= 0)
             || (w->src == 1 && w->spower == POWER_RUNNING)
-            || (w->drc == 1 && w->dpower == POWER_RUNNING))
-        {
+            || (w->drc == 1 && w->dpower == POWER_RUNNING)) {
             return 0;
         }
         if (*rn->stop) {
@@ -139,19 +136,20 @@ static int where_is(struct runner *rn, struct arena *a, struct migration *m,
         }
         if (time_now_us() > deadline) {
             log_error("migration %lld of %s: %s could not be asked for %d "
-                      "s; settling from what %s says", (long long) m->id,
-                      m->instance_uuid, w->src < 0 ? m->source_compute
-                      : m->dest_compute, limit, w->src < 0 && w->drc < 0
-                      ? "neither host" : w->src < 0 ? m->dest_compute
-                      : m->source_compute);
+                      "s; settling from what %s says",
+                      (long long) m->id, m->instance_uuid,
+                      w->src < 0 ? m->source_compute : m->dest_compute, limit,
+                      w->src < 0 && w->drc < 0 ? "neither host"
+                          : w->src < 0         ? m->dest_compute
+                                               : m->source_compute);
             return 0;
         }
         if (!said++) {
             log_error("migration %lld of %s: %s cannot be asked where the "
                       "guest is; the record stays in progress (asking "
-                      "again for up to %d s)", (long long) m->id,
-                      m->instance_uuid, w->src < 0 ? m->source_compute
-                      : m->dest_compute, limit);
+                      "again for up to %d s)",
+                      (long long) m->id, m->instance_uuid,
+                      w->src < 0 ? m->source_compute : m->dest_compute, limit);
         }
         if (runner_requests(rn, a, m) < 0) {
             return -1;
@@ -199,22 +197,22 @@ static void settle_stayed(struct runner *rn, struct arena *a,
     struct ferr err = { 0 };
 
     if (monitor_after(mo, w->src == 1, w->spower == POWER_PAUSED)
-        == MON_RESUME)
-    {
-        virt_resume(w->sc, m->instance_uuid, &err);     /* recovery */
+        == MON_RESUME) {
+        virt_resume(w->sc, m->instance_uuid, &err); /* recovery */
         ferr_clear(&err);
     }
     if (w->src < 0) {
-        reason = arena_printf(a, "%s; %s could not be asked for %d s and "
+        reason = arena_printf(a,
+                              "%s; %s could not be asked for %d s and "
                               "%s does not have the guest",
                               reason ? reason : "failed", m->source_compute,
-                              rn->conf->host_answer_timeout,
-                              m->dest_compute);
+                              rn->conf->host_answer_timeout, m->dest_compute);
     }
     if (runner_finish(rn, m, aborted ? MIG_CANCELLED : MIG_FAILED,
-                      aborted && reason == NULL ? NULL
-                      : arena_strdup(a, reason ? reason : "failed")) == 0)
-    {
+                      aborted && reason == NULL
+                          ? NULL
+                          : arena_strdup(a, reason ? reason : "failed"))
+        == 0) {
         drop_copies(rn, a, m, m->dest_compute, w->src == 1 ? w->sc : NULL);
     }
 }
@@ -226,27 +224,34 @@ void settle(struct runner *rn, struct arena *a, struct migration *m,
     struct where w;
 
     if (where_is(rn, a, m, call_ok, &w) < 0) {
-        return;     /* left in progress: reconciled after the restart */
+        return; /* left in progress: reconciled after the restart */
     }
     /* with a silent source, only a running destination says it moved: a
      * paused one may be the incoming domain of an unfinished pre-copy */
-    if (call_ok || (w.drc == 1 && (w.src < 0 ? w.dpower == POWER_RUNNING
-                                             : server_is_active(w.dpower))
-                    && !(w.src == 1 && server_is_active(w.spower))))
-    {
+    if (call_ok
+        || (w.drc == 1
+            && (w.src < 0 ? w.dpower == POWER_RUNNING
+                          : server_is_active(w.dpower))
+            && !(w.src == 1 && server_is_active(w.spower)))) {
         settle_completed(rn, a, m, &w, final);
     } else if (w.src == 1 || (w.src < 0 && w.drc == 0)) {
         settle_stayed(rn, a, m, &w, aborted, mo, reason);
     } else if (w.src < 0 || w.drc < 0) {
-        runner_finish(rn, m, MIG_ERROR, arena_printf(a, "%s; %s could not be "
-                      "asked for %d s%s", reason ? reason
-                      : "the transfer ended", w.src < 0 && w.drc < 0
-                      ? "neither host" : m->dest_compute,
-                      rn->conf->host_answer_timeout, w.src < 0 ? ""
-                      : " and the source no longer has the guest"));
+        runner_finish(
+            rn, m, MIG_ERROR,
+            arena_printf(
+                a,
+                "%s; %s could not be "
+                "asked for %d s%s",
+                reason ? reason : "the transfer ended",
+                w.src < 0 && w.drc < 0 ? "neither host" : m->dest_compute,
+                rn->conf->host_answer_timeout,
+                w.src < 0 ? "" : " and the source no longer has the guest"));
     } else {
-        runner_finish(rn, m, MIG_ERROR, arena_printf(a, "%s; the guest is "
-                      "found on neither host", reason ? reason
-                      : "the transfer ended"));
+        runner_finish(rn, m, MIG_ERROR,
+                      arena_printf(a,
+                                   "%s; the guest is "
+                                   "found on neither host",
+                                   reason ? reason : "the transfer ended"));
     }
 }

@@ -37,7 +37,7 @@ enum mig_status mig_status_of(const char *name)
 int mig_status_is(const char *name, enum mig_status s)
 {
     return name != NULL && (unsigned) s < MIG_STATUS__COUNT
-           && strcmp(name, mig_rows[s].name) == 0;
+        && strcmp(name, mig_rows[s].name) == 0;
 }
 
 unsigned mig_status_flags(enum mig_status s)
@@ -90,12 +90,9 @@ static const struct {
     const char *name;
     int active;
 } power_rows[] = {
-    { POWER_NOSTATE, "pending", 0 },
-    { POWER_RUNNING, "running", 1 },
-    { POWER_PAUSED, "paused", 1 },
-    { POWER_SHUTDOWN, "shutdown", 0 },
-    { POWER_CRASHED, "crashed", 0 },
-    { POWER_SUSPENDED, "suspended", 0 },
+    { POWER_NOSTATE, "pending", 0 }, { POWER_RUNNING, "running", 1 },
+    { POWER_PAUSED, "paused", 1 },   { POWER_SHUTDOWN, "shutdown", 0 },
+    { POWER_CRASHED, "crashed", 0 }, { POWER_SUSPENDED, "suspended", 0 },
 };
 
 const char *power_state_name(int power)

@@ -16,7 +16,7 @@
 int mig_live_in_progress(const struct migration *m)
 {
     return strcmp(m->migration_type, "live-migration") == 0
-           && mig_status_has(mig_status_of(m->status), MIG_F_LIVE_API);
+        && mig_status_has(mig_status_of(m->status), MIG_F_LIVE_API);
 }
 
 static const char schema_sql[] =
@@ -86,7 +86,6 @@ static const struct {
     { "migrations", "request_id", "TEXT" },
 };
 
-
 /* A store that is busy (locked by another process past the timeout),
  * full, read-only or failing I/O is unavailable (503, retry later); any
  * other failure is ferry's bug (500). */
@@ -100,9 +99,11 @@ static int db_err(struct store *s, struct ferr *err, const char *what)
     case SQLITE_READONLY:
     case SQLITE_CANTOPEN:
     case SQLITE_PROTOCOL:
-        return ferr_set(err, FE_UNAVAILABLE, "The migration store is "
+        return ferr_set(err, FE_UNAVAILABLE,
+                        "The migration store is "
                         "unavailable at this time (%s). Please retry "
-                        "later.", sqlite3_errmsg(s->db));
+                        "later.",
+                        sqlite3_errmsg(s->db));
     default:
         return ferr_set(err, FE_INTERNAL, "store: %s: %s", what,
                         sqlite3_errmsg(s->db));
@@ -116,8 +117,8 @@ static const struct {
     const char *name;
     unsigned flag;
 } sql_lists[] = {
-    { "ENDED", MIG_F_ENDED }, { "HOLDS", MIG_F_HOLDS },
-    { "WORKED", MIG_F_WORKED }, { "IN_FLIGHT", MIG_F_IN_FLIGHT },
+    { "ENDED", MIG_F_ENDED },     { "HOLDS", MIG_F_HOLDS },
+    { "WORKED", MIG_F_WORKED },   { "IN_FLIGHT", MIG_F_IN_FLIGHT },
     { "WAITING", MIG_F_WAITING }, { "COLD_STEP", MIG_F_COLD_STEP },
 };
 
@@ -141,14 +142,15 @@ static int sql_expand(const char *tmpl, char *out, struct ferr *err)
         for (i = 0; close != NULL && i < ARRAY_LEN(sql_lists); i++) {
             n = strlen(sql_lists[i].name);
             if ((size_t) (close - p - 1) == n
-                && memcmp(p + 1, sql_lists[i].name, n) == 0)
-            {
+                && memcmp(p + 1, sql_lists[i].name, n) == 0) {
                 break;
             }
         }
         if (close == NULL || i == ARRAY_LEN(sql_lists)) {
-            return ferr_set(err, FE_INTERNAL, "store: no status list in "
-                            "%.40s", p);
+            return ferr_set(err, FE_INTERNAL,
+                            "store: no status list in "
+                            "%.40s",
+                            p);
         }
         w = mig_status_sql_list(sql_lists[i].flag, out + len, SQL_MAX - len);
         if (w < 0) {
@@ -277,8 +279,9 @@ int store_open(const char *path, struct store **out, struct ferr *err)
     if (s == NULL) {
         return ferr_set(err, FE_NOMEM, "out of memory");
     }
-    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE
-                         | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    rc = sqlite3_open_v2(
+        path, &s->db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         rc = ferr_set(err, FE_CONFIG, "%s: cannot open the store: %s", path,
                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -294,14 +297,15 @@ int store_open(const char *path, struct store **out, struct ferr *err)
         free(s);
         return rc;
     }
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL;"
-                     "PRAGMA synchronous=NORMAL;", NULL, NULL, &msg)
-        != SQLITE_OK
+    if (sqlite3_exec(s->db,
+                     "PRAGMA journal_mode=WAL;"
+                     "PRAGMA synchronous=NORMAL;",
+                     NULL, NULL, &msg)
+            != SQLITE_OK
         || sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK
-        || sqlite3_exec(s->db, index, NULL, NULL, &msg) != SQLITE_OK)
-    {
-        rc = ferr_set(err, FE_CONFIG, "%s: cannot prepare the store: %s",
-                      path, msg ? msg : sqlite3_errmsg(s->db));
+        || sqlite3_exec(s->db, index, NULL, NULL, &msg) != SQLITE_OK) {
+        rc = ferr_set(err, FE_CONFIG, "%s: cannot prepare the store: %s", path,
+                      msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
         sqlite3_close(s->db);
         free(s);
@@ -321,9 +325,10 @@ int store_open(const char *path, struct store **out, struct ferr *err)
         sqlite3_stmt *st;
         int have = 0;
 
-        snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_table_info('%s')"
-                 " WHERE name = '%s'", late_columns[i].table,
-                 late_columns[i].name);
+        snprintf(sql, sizeof(sql),
+                 "SELECT 1 FROM pragma_table_info('%s')"
+                 " WHERE name = '%s'",
+                 late_columns[i].table, late_columns[i].name);
         if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
             have = sqlite3_step(st) == SQLITE_ROW;
             sqlite3_finalize(st);
@@ -332,8 +337,7 @@ int store_open(const char *path, struct store **out, struct ferr *err)
                  late_columns[i].table, late_columns[i].name,
                  late_columns[i].decl);
         if (!have && sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK
-            && sqlite3_errcode(s->db) != SQLITE_ERROR)
-        {
+            && sqlite3_errcode(s->db) != SQLITE_ERROR) {
             rc = ferr_set(err, FE_CONFIG, "%s: cannot upgrade the store: %s",
                           path, msg ? msg : sqlite3_errmsg(s->db));
             sqlite3_free(msg);
@@ -427,8 +431,10 @@ int store_migration_create(struct store *s, struct migration *m,
     rc = sqlite3_step(st);
     stmt_done(s, st);
     if (rc == SQLITE_CONSTRAINT) {
-        return ferr_set(err, FE_CONFLICT, "instance %s already has a "
-                        "migration in progress", m->instance_uuid);
+        return ferr_set(err, FE_CONFLICT,
+                        "instance %s already has a "
+                        "migration in progress",
+                        m->instance_uuid);
     }
     if (rc != SQLITE_DONE) {
         return db_err(s, err, "insert migration");
@@ -463,18 +469,19 @@ static const char *col_text(sqlite3_stmt *st, int i, struct arena *a)
 static int64_t col_int(sqlite3_stmt *st, int i)
 {
     return sqlite3_column_type(st, i) == SQLITE_NULL
-           ? MIG_NULL_INT : sqlite3_column_int64(st, i);
+        ? MIG_NULL_INT
+        : sqlite3_column_int64(st, i);
 }
 
-#define MIG_COLUMNS \
+#define MIG_COLUMNS                                                    \
     "id, uuid, instance_uuid, migration_type, status, source_compute," \
-    " source_node, dest_compute, dest_node, dest_host," \
-    " old_instance_type_id, new_instance_type_id, memory_total," \
+    " source_node, dest_compute, dest_node, dest_host,"                \
+    " old_instance_type_id, new_instance_type_id, memory_total,"       \
     " memory_processed, memory_remaining, disk_total, disk_processed," \
-    " disk_remaining, user_id, project_id, hidden, created_at," \
+    " disk_remaining, user_id, project_id, hidden, created_at,"        \
     " updated_at, block_migration, disk_over_commit, force, mv_minor," \
-    " error_reason, requested_host, claimed_by, total_time_ms," \
-    " downtime_ms, finished_at, abort_requested, force_requested," \
+    " error_reason, requested_host, claimed_by, total_time_ms,"        \
+    " downtime_ms, finished_at, abort_requested, force_requested,"     \
     " claim_gen, paused_by_migration, request_id"
 
 static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
@@ -513,8 +520,8 @@ static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
     m->mv_minor = sqlite3_column_int(st, 26);
     m->error_reason = col_text(st, 27, a);
     m->requested_host = col_text(st, 28, a);
-    m->claimed_by = col_int(st, 29) == MIG_NULL_INT ? MIG_UNCLAIMED
-                                                    : col_int(st, 29);
+    m->claimed_by =
+        col_int(st, 29) == MIG_NULL_INT ? MIG_UNCLAIMED : col_int(st, 29);
     m->total_time_ms = col_int(st, 30);
     m->downtime_ms = col_int(st, 31);
     m->finished_at = col_int(st, 32) == MIG_NULL_INT ? 0 : col_int(st, 32);
@@ -545,9 +552,8 @@ int store_migration_active(struct store *s, const char *instance_uuid,
     return one_row(s, st, a, out, err);
 }
 
-int store_migration_set_status(struct store *s, int64_t id,
-                               const char *status, const char *reason,
-                               struct ferr *err)
+int store_migration_set_status(struct store *s, int64_t id, const char *status,
+                               const char *reason, struct ferr *err)
 {
     static const char sql[] =
         "UPDATE migrations SET status = ?1, error_reason = ?2,"
@@ -570,7 +576,7 @@ int store_migration_set_status(struct store *s, int64_t id,
 /* Runs a statement that yields at most one record (a SELECT by a unique
  * key, or an UPDATE ... RETURNING): 1 and *out, 0, or <0. */
 static int one_row(struct store *s, sqlite3_stmt *st, struct arena *a,
-                     struct migration *out, struct ferr *err)
+                   struct migration *out, struct ferr *err)
 {
     int rc, found = 0;
 
@@ -590,8 +596,7 @@ static int one_row(struct store *s, sqlite3_stmt *st, struct arena *a,
 /* In flight: a claimed record past its prechecks.  A queued record can be
  * claimed when its source has fewer than max outgoing and its destination
  * fewer than max incoming; the oldest such record goes first. */
-#define IN_FLIGHT \
-    "x.claimed_by IS NOT NULL AND x.status IN ({IN_FLIGHT})"
+#define IN_FLIGHT "x.claimed_by IS NOT NULL AND x.status IN ({IN_FLIGHT})"
 
 int store_migration_claim(struct store *s, int64_t runner, int max,
                           struct arena *a, struct migration *out,
@@ -660,8 +665,7 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
         /* a holder whose process lives was only kept from beating (a
          * store locked by someone else blocks heartbeats too) */
         if (sqlite3_column_type(st, 2) != SQLITE_NULL && alive != NULL
-            && alive(sqlite3_column_int64(st, 2)))
-        {
+            && alive(sqlite3_column_int64(st, 2))) {
             continue;
         }
         id = sqlite3_column_int64(st, 0);
@@ -682,7 +686,7 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
     sqlite3_bind_int64(st, 2, now);
     sqlite3_bind_int64(st, 3, id);
     sqlite3_bind_int64(st, 4, gen);
-    return one_row(s, st, a, out, err);     /* 0: another runner was first */
+    return one_row(s, st, a, out, err); /* 0: another runner was first */
 }
 
 int store_runner_register(struct store *s, int64_t *id, struct ferr *err)
@@ -691,10 +695,11 @@ int store_runner_register(struct store *s, int64_t *id, struct ferr *err)
     int rc;
     int64_t now = time_now_us();
 
-    if (stmt_prepare(s, "INSERT INTO runners (pid, started_at,"
-                     " heartbeat) VALUES (?1, ?2, ?2)", &st)
-        != SQLITE_OK)
-    {
+    if (stmt_prepare(s,
+                     "INSERT INTO runners (pid, started_at,"
+                     " heartbeat) VALUES (?1, ?2, ?2)",
+                     &st)
+        != SQLITE_OK) {
         return db_err(s, err, "prepare register");
     }
     sqlite3_bind_int64(st, 1, (int64_t) getpid());
@@ -712,9 +717,11 @@ void store_runner_heartbeat(struct store *s, int64_t id)
 {
     sqlite3_stmt *st;
 
-    if (stmt_prepare(s, "UPDATE runners SET heartbeat = ?2 WHERE"
-                     " id = ?1", &st) == SQLITE_OK)
-    {
+    if (stmt_prepare(s,
+                     "UPDATE runners SET heartbeat = ?2 WHERE"
+                     " id = ?1",
+                     &st)
+        == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, time_now_us());
         sqlite3_step(st);
@@ -727,8 +734,7 @@ void store_runner_unregister(struct store *s, int64_t id)
     sqlite3_stmt *st;
 
     if (stmt_prepare(s, "DELETE FROM runners WHERE id = ?1", &st)
-        == SQLITE_OK)
-    {
+        == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, id);
         sqlite3_step(st);
         stmt_done(s, st);
@@ -785,7 +791,8 @@ int store_migration_save(struct store *s, const struct migration *m,
         return db_err(s, err, "save migration");
     }
     if (sqlite3_changes(s->db) == 0) {
-        return ferr_set(err, FE_CONFLICT, "migration %lld: not saved: its "
+        return ferr_set(err, FE_CONFLICT,
+                        "migration %lld: not saved: its "
                         "claim %lld was taken over, or it has ended",
                         (long long) m->id, (long long) m->claim_gen);
     }
@@ -797,10 +804,11 @@ int store_migration_get(struct store *s, int64_t id, struct arena *a,
 {
     sqlite3_stmt *st;
 
-    if (stmt_prepare(s, "SELECT " MIG_COLUMNS " FROM migrations"
-                     " WHERE id = ?1 AND deleted = 0", &st)
-        != SQLITE_OK)
-    {
+    if (stmt_prepare(s,
+                     "SELECT " MIG_COLUMNS " FROM migrations"
+                     " WHERE id = ?1 AND deleted = 0",
+                     &st)
+        != SQLITE_OK) {
         return db_err(s, err, "prepare get");
     }
     sqlite3_bind_int64(st, 1, id);
@@ -817,11 +825,12 @@ int store_migrations_of(struct store *s, const char *instance_uuid,
 
     *n = 0;
     *out = arena_alloc(a, cap * sizeof(**out));
-    if (stmt_prepare(s, "SELECT " MIG_COLUMNS " FROM migrations"
+    if (stmt_prepare(s,
+                     "SELECT " MIG_COLUMNS " FROM migrations"
                      " WHERE (?1 IS NULL OR instance_uuid = ?1)"
-                     " AND deleted = 0 ORDER BY id", &st)
-        != SQLITE_OK)
-    {
+                     " AND deleted = 0 ORDER BY id",
+                     &st)
+        != SQLITE_OK) {
         return db_err(s, err, "prepare list");
     }
     bind_text(st, 1, instance_uuid);
@@ -845,8 +854,7 @@ int store_migration_request(struct store *s, int64_t id, const char *what,
     sqlite3_stmt *st;
     int rc;
 
-    if (stmt_prepare(s, sql[strcmp(what, "abort") != 0], &st) != SQLITE_OK)
-    {
+    if (stmt_prepare(s, sql[strcmp(what, "abort") != 0], &st) != SQLITE_OK) {
         return db_err(s, err, "prepare request");
     }
     sqlite3_bind_int64(st, 1, id);
@@ -863,7 +871,8 @@ int store_migration_cancel_waiting(struct store *s, int64_t id,
     int rc;
     int64_t now = time_now_us();
 
-    rc = prepare_tmpl(s, "UPDATE migrations SET status = ?3, updated_at = ?2,"
+    rc = prepare_tmpl(s,
+                      "UPDATE migrations SET status = ?3, updated_at = ?2,"
                       " finished_at = ?2, abort_requested = 1 WHERE id = ?1"
                       " AND claimed_by IS NULL AND status IN ({WAITING})",
                       &st, err, "prepare cancel");
@@ -887,10 +896,11 @@ int store_migration_cas(struct store *s, int64_t id, const char *from,
     sqlite3_stmt *st;
     int rc;
 
-    if (stmt_prepare(s, "UPDATE migrations SET status = ?3,"
-                     " updated_at = ?4 WHERE id = ?1 AND status = ?2", &st)
-        != SQLITE_OK)
-    {
+    if (stmt_prepare(s,
+                     "UPDATE migrations SET status = ?3,"
+                     " updated_at = ?4 WHERE id = ?1 AND status = ?2",
+                     &st)
+        != SQLITE_OK) {
         return db_err(s, err, "prepare cas");
     }
     sqlite3_bind_int64(st, 1, id);
@@ -919,8 +929,9 @@ static int exec_done(struct store *s, sqlite3_stmt *st, struct ferr *err,
 
 int store_begin(struct store *s, struct ferr *err)
 {
-    return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
-           == SQLITE_OK ? 0 : db_err(s, err, "begin");
+    return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
+        ? 0
+        : db_err(s, err, "begin");
 }
 
 int store_commit(struct store *s, struct ferr *err)
@@ -946,12 +957,13 @@ int store_action_start(struct store *s, const struct iaction *a,
     sqlite3_stmt *st;
     int64_t now = time_now_us();
 
-    if (stmt_prepare(s, "INSERT INTO instance_actions (action,"
+    if (stmt_prepare(s,
+                     "INSERT INTO instance_actions (action,"
                      " instance_uuid, request_id, user_id, project_id,"
                      " start_time, created_at, updated_at) VALUES (?1,"
-                     " ?2, ?3, ?4, ?5, ?6, ?6, ?6)", &st)
-        != SQLITE_OK)
-    {
+                     " ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
+                     &st)
+        != SQLITE_OK) {
         return db_err(s, err, "prepare action");
     }
     bind_text(st, 1, a->action);
@@ -972,11 +984,12 @@ static int64_t action_id_of(struct store *s, const char *instance_uuid,
     int64_t id = 0;
     int rc;
 
-    if (stmt_prepare(s, "SELECT id FROM instance_actions WHERE"
+    if (stmt_prepare(s,
+                     "SELECT id FROM instance_actions WHERE"
                      " instance_uuid = ?1 AND request_id = ?2"
-                     " ORDER BY created_at DESC, id DESC LIMIT 1", &st)
-        != SQLITE_OK)
-    {
+                     " ORDER BY created_at DESC, id DESC LIMIT 1",
+                     &st)
+        != SQLITE_OK) {
         return db_err(s, err, "prepare action lookup");
     }
     bind_text(st, 1, instance_uuid);
@@ -992,9 +1005,10 @@ static int64_t action_id_of(struct store *s, const char *instance_uuid,
     }
     if (id == 0) {
         /* InstanceActionNotFound (nova/exception.py) */
-        return ferr_set(err, FE_NOTFOUND, "Action for request_id %s on "
-                        "instance %s not found", request_id ? request_id
-                        : "None", instance_uuid);
+        return ferr_set(err, FE_NOTFOUND,
+                        "Action for request_id %s on "
+                        "instance %s not found",
+                        request_id ? request_id : "None", instance_uuid);
     }
     return id;
 }
@@ -1014,18 +1028,22 @@ int store_event_start(struct store *s, const char *instance_uuid,
         store_rollback(s);
         return (int) id;
     }
-    if (stmt_prepare(s, "INSERT INTO instance_actions_events"
+    if (stmt_prepare(s,
+                     "INSERT INTO instance_actions_events"
                      " (action_id, event, start_time, host,"
-                     " created_at) VALUES (?1, ?2, ?3, ?4, ?3)", &st)
-        != SQLITE_OK
+                     " created_at) VALUES (?1, ?2, ?3, ?4, ?3)",
+                     &st)
+            != SQLITE_OK
         || (sqlite3_bind_int64(st, 1, id), bind_text(st, 2, event),
             sqlite3_bind_int64(st, 3, now), bind_text(st, 4, host),
             exec_done(s, st, err, "start event") < 0)
-        || stmt_prepare(s, "UPDATE instance_actions SET"
-                        " updated_at = ?2 WHERE id = ?1", &st) != SQLITE_OK
+        || stmt_prepare(s,
+                        "UPDATE instance_actions SET"
+                        " updated_at = ?2 WHERE id = ?1",
+                        &st)
+            != SQLITE_OK
         || (sqlite3_bind_int64(st, 1, id), sqlite3_bind_int64(st, 2, now),
-            exec_done(s, st, err, "touch action") < 0))
-    {
+            exec_done(s, st, err, "touch action") < 0)) {
         if (err->code == 0) {
             db_err(s, err, "prepare event");
         }
@@ -1050,24 +1068,27 @@ int store_event_finish(struct store *s, const char *instance_uuid,
         store_rollback(s);
         return (int) id;
     }
-    if (stmt_prepare(s, "UPDATE instance_actions_events SET"
+    if (stmt_prepare(s,
+                     "UPDATE instance_actions_events SET"
                      " finish_time = ?3, result = ?4, details = ?5"
                      " WHERE action_id = ?1 AND finish_time IS NULL"
-                     " AND (?2 IS NULL OR event = ?2)", &st)
-        != SQLITE_OK
+                     " AND (?2 IS NULL OR event = ?2)",
+                     &st)
+            != SQLITE_OK
         || (sqlite3_bind_int64(st, 1, id), bind_text(st, 2, event),
             sqlite3_bind_int64(st, 3, now),
             bind_text(st, 4, ok ? "Success" : "Error"),
             bind_text(st, 5, ok ? NULL : details),
             exec_done(s, st, err, "finish event") < 0)
-        || stmt_prepare(s, "UPDATE instance_actions SET"
+        || stmt_prepare(s,
+                        "UPDATE instance_actions SET"
                         " updated_at = ?2, message = CASE WHEN ?3"
-                        " THEN message ELSE 'Error' END WHERE id = ?1", &st)
-           != SQLITE_OK
+                        " THEN message ELSE 'Error' END WHERE id = ?1",
+                        &st)
+            != SQLITE_OK
         || (sqlite3_bind_int64(st, 1, id), sqlite3_bind_int64(st, 2, now),
             sqlite3_bind_int(st, 3, ok),
-            exec_done(s, st, err, "touch action") < 0))
-    {
+            exec_done(s, st, err, "touch action") < 0)) {
         if (err->code == 0) {
             db_err(s, err, "prepare event");
         }
@@ -1087,12 +1108,14 @@ int store_actions_of(struct store *s, const char *instance_uuid,
 
     *n = 0;
     *out = arena_alloc(a, cap * sizeof(**out));
-    if (stmt_prepare(s, "SELECT id, action, instance_uuid,"
+    if (stmt_prepare(s,
+                     "SELECT id, action, instance_uuid,"
                      " request_id, user_id, project_id, message,"
                      " start_time, updated_at FROM instance_actions"
                      " WHERE instance_uuid = ?1"
-                     " ORDER BY created_at DESC, id DESC", &st) != SQLITE_OK)
-    {
+                     " ORDER BY created_at DESC, id DESC",
+                     &st)
+        != SQLITE_OK) {
         return db_err(s, err, "prepare actions");
     }
     bind_text(st, 1, instance_uuid);
@@ -1106,8 +1129,7 @@ int store_actions_of(struct store *s, const char *instance_uuid,
         x->id = sqlite3_column_int64(st, 0);
         x->action = col_text(st, 1, a);
         u = (const char *) sqlite3_column_text(st, 2);
-        snprintf(x->instance_uuid, sizeof(x->instance_uuid), "%s",
-                 u ? u : "");
+        snprintf(x->instance_uuid, sizeof(x->instance_uuid), "%s", u ? u : "");
         x->request_id = col_text(st, 3, a);
         x->user_id = col_text(st, 4, a);
         x->project_id = col_text(st, 5, a);
@@ -1128,11 +1150,13 @@ int store_action_events(struct store *s, int64_t action_id, struct arena *a,
 
     *n = 0;
     *out = arena_alloc(a, cap * sizeof(**out));
-    if (stmt_prepare(s, "SELECT event, host, result, traceback,"
+    if (stmt_prepare(s,
+                     "SELECT event, host, result, traceback,"
                      " details, start_time, finish_time"
                      " FROM instance_actions_events WHERE action_id ="
-                     " ?1 ORDER BY created_at DESC, id DESC", &st) != SQLITE_OK)
-    {
+                     " ?1 ORDER BY created_at DESC, id DESC",
+                     &st)
+        != SQLITE_OK) {
         return db_err(s, err, "prepare events");
     }
     sqlite3_bind_int64(st, 1, action_id);
@@ -1160,11 +1184,12 @@ int store_action_latest(struct store *s, const char *instance_uuid,
     sqlite3_stmt *st;
     int rc, found = 0;
 
-    if (stmt_prepare(s, "SELECT request_id FROM instance_actions"
+    if (stmt_prepare(s,
+                     "SELECT request_id FROM instance_actions"
                      " WHERE instance_uuid = ?1 AND action = ?2"
-                     " ORDER BY created_at DESC, id DESC LIMIT 1", &st)
-        != SQLITE_OK)
-    {
+                     " ORDER BY created_at DESC, id DESC LIMIT 1",
+                     &st)
+        != SQLITE_OK) {
         return db_err(s, err, "prepare latest action");
     }
     bind_text(st, 1, instance_uuid);
@@ -1184,9 +1209,11 @@ int store_migration_set_request(struct store *s, int64_t id,
 {
     sqlite3_stmt *st;
 
-    if (stmt_prepare(s, "UPDATE migrations SET request_id = ?2"
-                     " WHERE id = ?1", &st) != SQLITE_OK)
-    {
+    if (stmt_prepare(s,
+                     "UPDATE migrations SET request_id = ?2"
+                     " WHERE id = ?1",
+                     &st)
+        != SQLITE_OK) {
         return db_err(s, err, "prepare set request");
     }
     sqlite3_bind_int64(st, 1, id);
@@ -1233,8 +1260,7 @@ int store_fault_save(struct store *s, const struct migration *m,
     sqlite3_bind_int64(st, 2, m->claim_gen);
     sqlite3_bind_int(st, 3, f->code);
     bind_text(st, 4, f->message);
-    sqlite3_bind_int64(st, 5, f->created_at ? f->created_at
-                                            : time_now_us());
+    sqlite3_bind_int64(st, 5, f->created_at ? f->created_at : time_now_us());
     sqlite3_bind_int(st, 6, f->vm_error);
     rc = sqlite3_step(st);
     stmt_done(s, st);
@@ -1242,25 +1268,27 @@ int store_fault_save(struct store *s, const struct migration *m,
         return db_err(s, err, "fault");
     }
     if (sqlite3_changes(s->db) != 1) {
-        return ferr_set(err, FE_CONFLICT, "migration %lld is no longer "
-                        "held by this claim", (long long) m->id);
+        return ferr_set(err, FE_CONFLICT,
+                        "migration %lld is no longer "
+                        "held by this claim",
+                        (long long) m->id);
     }
     return 0;
 }
 
-int store_fault_get(struct store *s, const char *instance_uuid,
-                    struct arena *a, struct instance_fault *out,
-                    struct ferr *err)
+int store_fault_get(struct store *s, const char *instance_uuid, struct arena *a,
+                    struct instance_fault *out, struct ferr *err)
 {
     sqlite3_stmt *st;
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if (stmt_prepare(s, "SELECT code, message, created_at,"
+    if (stmt_prepare(s,
+                     "SELECT code, message, created_at,"
                      " vm_error FROM instance_faults"
-                     " WHERE instance_uuid = ?1", &st)
-        != SQLITE_OK)
-    {
+                     " WHERE instance_uuid = ?1",
+                     &st)
+        != SQLITE_OK) {
         return db_err(s, err, "prepare fault get");
     }
     bind_text(st, 1, instance_uuid);
@@ -1278,9 +1306,8 @@ int store_fault_get(struct store *s, const char *instance_uuid,
     return rc == SQLITE_ROW;
 }
 
-int store_migration_groups(struct store *s, const int64_t *bounds_ms,
-                           size_t nb, struct arena *a,
-                           struct mig_group **out, size_t *n,
+int store_migration_groups(struct store *s, const int64_t *bounds_ms, size_t nb,
+                           struct arena *a, struct mig_group **out, size_t *n,
                            struct ferr *err)
 {
     struct sbuf sql;
@@ -1294,7 +1321,8 @@ int store_migration_groups(struct store *s, const int64_t *bounds_ms,
         return ferr_set(err, FE_INTERNAL, "too many histogram bounds");
     }
     sbuf_init(&sql);
-    sbuf_puts(&sql, "SELECT migration_type, status, COUNT(*),"
+    sbuf_puts(&sql,
+              "SELECT migration_type, status, COUNT(*),"
               " COUNT(total_time_ms), TOTAL(total_time_ms),"
               " COUNT(downtime_ms), TOTAL(downtime_ms),"
               " TOTAL(COALESCE(memory_processed, 0)"
@@ -1302,11 +1330,13 @@ int store_migration_groups(struct store *s, const int64_t *bounds_ms,
               " TOTAL(COALESCE(memory_remaining, 0)"
               " + COALESCE(disk_remaining, 0))");
     for (i = 0; i < nb; i++) {
-        sbuf_printf(&sql, ", TOTAL(total_time_ms <= %lld),"
+        sbuf_printf(&sql,
+                    ", TOTAL(total_time_ms <= %lld),"
                     " TOTAL(downtime_ms <= %lld)",
                     (long long) bounds_ms[i], (long long) bounds_ms[i]);
     }
-    sbuf_puts(&sql, " FROM migrations WHERE deleted = 0 GROUP BY 1, 2"
+    sbuf_puts(&sql,
+              " FROM migrations WHERE deleted = 0 GROUP BY 1, 2"
               " ORDER BY 1, 2");
     rc = sqlite3_prepare_v2(s->db, sql.buf, -1, &st, NULL);
     sbuf_free(&sql);

@@ -47,10 +47,10 @@ static const char instances_sql[] =
     " name TEXT PRIMARY KEY, up INTEGER NOT NULL, node TEXT, error TEXT,"
     " synced_at INTEGER, updated_at INTEGER NOT NULL);";
 
-#define INST_COLUMNS \
-    "uuid, host, node, name, instance_name, project_id, user_id," \
-    " power_state, vm_state, has_metadata, launched, locked," \
-    " locked_reason, description, created, launched_at, vcpus, ram_mb," \
+#define INST_COLUMNS                                                     \
+    "uuid, host, node, name, instance_name, project_id, user_id,"        \
+    " power_state, vm_state, has_metadata, launched, locked,"            \
+    " locked_reason, description, created, launched_at, vcpus, ram_mb,"  \
     " disk_gb, ephemeral_gb, swap_mb, flavor_id, flavor_name, image_id," \
     " az, key_name, meta, flags"
 #define INST_ORDER " ORDER BY created DESC, uuid DESC, active DESC"
@@ -59,13 +59,29 @@ static const char instances_sql[] =
 #define INST_NAME " (?4 IS NULL OR name LIKE ?4 ESCAPE '\\')"
 
 enum {
-    Q_PUT, Q_DELETE, Q_SWEEP, Q_GET, Q_MARKER, Q_ALL, Q_ALL_AFTER, Q_PROJ,
-    Q_PROJ_AFTER, Q_HOST_SET, Q_HOST_GET, Q_MOVE, Q_HINT_GET, Q_HINT_SET,
-    Q_MARKED, Q_IS_MARKED, Q_GET_ON, Q__COUNT
+    Q_PUT,
+    Q_DELETE,
+    Q_SWEEP,
+    Q_GET,
+    Q_MARKER,
+    Q_ALL,
+    Q_ALL_AFTER,
+    Q_PROJ,
+    Q_PROJ_AFTER,
+    Q_HOST_SET,
+    Q_HOST_GET,
+    Q_MOVE,
+    Q_HINT_GET,
+    Q_HINT_SET,
+    Q_MARKED,
+    Q_IS_MARKED,
+    Q_GET_ON,
+    Q__COUNT
 };
 
 static const char *const queries[Q__COUNT] = {
-    [Q_PUT] = "INSERT INTO instances (" INST_COLUMNS ", active, updated_at)"
+    [Q_PUT] =
+        "INSERT INTO instances (" INST_COLUMNS ", active, updated_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
         " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26,"
         " ?27, ?28, ?29, ?30) ON CONFLICT (uuid, host) DO UPDATE SET"
@@ -80,46 +96,50 @@ static const char *const queries[Q__COUNT] = {
     [Q_DELETE] = "DELETE FROM instances WHERE uuid = ?1 AND host = ?2",
     [Q_SWEEP] = "DELETE FROM instances WHERE host = ?1 AND updated_at < ?2",
     [Q_GET] = "SELECT " INST_COLUMNS " FROM instances WHERE uuid = ?1"
-        " ORDER BY active DESC, updated_at DESC LIMIT 1",
+              " ORDER BY active DESC, updated_at DESC LIMIT 1",
     [Q_GET_ON] = "SELECT " INST_COLUMNS " FROM instances WHERE uuid = ?1"
-        " AND host = ?2",
+                 " AND host = ?2",
     [Q_MARKER] = "SELECT created, uuid FROM instances WHERE uuid = ?1"
-        " LIMIT 1",
-    [Q_ALL] = "SELECT " INST_COLUMNS " FROM instances WHERE" INST_NAME
-        INST_ORDER,
-    [Q_ALL_AFTER] = "SELECT " INST_COLUMNS " FROM instances WHERE"
-        INST_AFTER " AND" INST_NAME INST_ORDER,
+                 " LIMIT 1",
+    [Q_ALL] =
+        "SELECT " INST_COLUMNS " FROM instances WHERE" INST_NAME INST_ORDER,
+    [Q_ALL_AFTER] = "SELECT " INST_COLUMNS " FROM instances WHERE" INST_AFTER
+                    " AND" INST_NAME INST_ORDER,
     [Q_PROJ] = "SELECT " INST_COLUMNS " FROM instances WHERE"
-        " project_id = ?3 AND" INST_NAME INST_ORDER,
-    [Q_PROJ_AFTER] = "SELECT " INST_COLUMNS " FROM instances WHERE"
+               " project_id = ?3 AND" INST_NAME INST_ORDER,
+    [Q_PROJ_AFTER] =
+        "SELECT " INST_COLUMNS " FROM instances WHERE"
         " project_id = ?3 AND" INST_AFTER " AND" INST_NAME INST_ORDER,
     [Q_HOST_SET] = "INSERT INTO inventory_hosts (name, up, node, error,"
-        " synced_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-        " ON CONFLICT (name) DO UPDATE SET up = ?2,"
-        " node = coalesce(?3, node), error = ?4,"
-        " synced_at = coalesce(?5, synced_at), updated_at = ?6",
+                   " synced_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                   " ON CONFLICT (name) DO UPDATE SET up = ?2,"
+                   " node = coalesce(?3, node), error = ?4,"
+                   " synced_at = coalesce(?5, synced_at), updated_at = ?6",
     [Q_HOST_GET] = "SELECT up, node, error, synced_at, updated_at"
-        " FROM inventory_hosts WHERE name = ?1",
+                   " FROM inventory_hosts WHERE name = ?1",
     /* a runner that moved a guest says so at once; the inventory's events
      * from both hosts follow */
     [Q_MOVE] = "UPDATE OR IGNORE instances SET host = ?2, updated_at = ?3"
-        " WHERE uuid = ?1 AND host != ?2",
+               " WHERE uuid = ?1 AND host != ?2",
     /* the newer of the index (where it is active) and the runner's word */
-    [Q_HINT_GET] = "SELECT host FROM (SELECT host, updated_at FROM"
+    [Q_HINT_GET] =
+        "SELECT host FROM (SELECT host, updated_at FROM"
         " (SELECT host, updated_at FROM instances WHERE uuid = ?1"
         " ORDER BY active DESC, updated_at DESC LIMIT 1) UNION ALL"
         " SELECT host, updated_at FROM instance_hosts WHERE uuid = ?1)"
         " ORDER BY updated_at DESC LIMIT 1",
     /* instances a record may decorate: few, whatever the cloud's size */
-    [Q_MARKED] = "SELECT instance_uuid FROM migrations WHERE"
+    [Q_MARKED] =
+        "SELECT instance_uuid FROM migrations WHERE"
         " deleted = 0 AND status IN ({HOLDS}) UNION ALL SELECT DISTINCT"
         " instance_uuid FROM instance_faults",
-    [Q_IS_MARKED] = "SELECT 1 FROM migrations WHERE instance_uuid = ?1"
+    [Q_IS_MARKED] =
+        "SELECT 1 FROM migrations WHERE instance_uuid = ?1"
         " AND deleted = 0 AND status IN ({HOLDS}) UNION ALL SELECT 1 FROM"
         " instance_faults WHERE instance_uuid = ?1 LIMIT 1",
     [Q_HINT_SET] = "INSERT INTO instance_hosts (uuid, host, updated_at)"
-        " VALUES (?1, ?2, ?3) ON CONFLICT (uuid) DO UPDATE SET"
-        " host = ?2, updated_at = ?3",
+                   " VALUES (?1, ?2, ?3) ON CONFLICT (uuid) DO UPDATE SET"
+                   " host = ?2, updated_at = ?3",
 };
 
 /* flags bits */
@@ -132,19 +152,20 @@ int store_instances_prepare(struct store *s, struct ferr *err)
     int old = 0;
 
     /* the instance -> host hint table of earlier versions: replaced */
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM pragma_table_info("
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT 1 FROM pragma_table_info("
                            "'instances') WHERE name = 'uuid' AND NOT EXISTS"
                            " (SELECT 1 FROM pragma_table_info('instances')"
-                           " WHERE name = 'instance_name')", -1, &st, NULL)
-        == SQLITE_OK)
-    {
+                           " WHERE name = 'instance_name')",
+                           -1, &st, NULL)
+        == SQLITE_OK) {
         old = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_finalize(st);
     }
-    if ((old && sqlite3_exec(s->db, "DROP TABLE instances", NULL, NULL,
-                             &msg) != SQLITE_OK)
-        || sqlite3_exec(s->db, instances_sql, NULL, NULL, &msg) != SQLITE_OK)
-    {
+    if ((old
+         && sqlite3_exec(s->db, "DROP TABLE instances", NULL, NULL, &msg)
+             != SQLITE_OK)
+        || sqlite3_exec(s->db, instances_sql, NULL, NULL, &msg) != SQLITE_OK) {
         ferr_set(err, FE_CONFIG, "cannot prepare the instances index: %s",
                  msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
@@ -173,9 +194,9 @@ static sqlite3_stmt *stmt(struct store *s, int q, struct ferr *err)
         if (store_sql_expand(queries[q], sql, err) < 0) {
             return NULL;
         }
-        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-                               &st, NULL) != SQLITE_OK)
-        {
+        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+                               NULL)
+            != SQLITE_OK) {
             store_db_err(s, err, "prepare");
             return NULL;
         }
@@ -265,9 +286,10 @@ int instances_put(struct store *st, const struct server *s, int64_t at,
     btext(q, 25, s->az);
     btext(q, 26, s->key_name);
     sqlite3_bind_blob(q, 27, meta, (int) mlen, SQLITE_STATIC);
-    sqlite3_bind_int(q, 28, (s->has_tpm ? F_TPM : 0) | (s->has_sev ? F_SEV
-                     : 0) | (s->has_vdpa ? F_VDPA : 0)
-                     | (s->has_hostdev ? F_HOSTDEV : 0));
+    sqlite3_bind_int(q, 28,
+                     (s->has_tpm ? F_TPM : 0) | (s->has_sev ? F_SEV : 0)
+                         | (s->has_vdpa ? F_VDPA : 0)
+                         | (s->has_hostdev ? F_HOSTDEV : 0));
     sqlite3_bind_int(q, 29, server_is_active(s->power_state));
     sqlite3_bind_int64(q, 30, at);
     rc = done(st, q, err, "put instance");
@@ -302,8 +324,8 @@ int instances_sweep(struct store *st, const char *host, int64_t at,
     return done(st, q, err, "sweep instances");
 }
 
-int instances_keep_hosts(struct store *st, const char *const *names,
-                         size_t n, struct ferr *err)
+int instances_keep_hosts(struct store *st, const char *const *names, size_t n,
+                         struct ferr *err)
 {
     static const char *const drop[] = {
         "DELETE FROM instances WHERE host NOT IN (SELECT value FROM k)",
@@ -313,12 +335,14 @@ int instances_keep_hosts(struct store *st, const char *const *names,
     size_t i;
 
     /* a temporary table, as the list of names has no bound */
-    if (sqlite3_exec(st->db, "CREATE TEMP TABLE IF NOT EXISTS k (value TEXT"
-                     " PRIMARY KEY); DELETE FROM k", NULL, NULL, NULL)
-        != SQLITE_OK
-        || sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO k VALUES (?1)",
-                              -1, &q, NULL) != SQLITE_OK)
-    {
+    if (sqlite3_exec(st->db,
+                     "CREATE TEMP TABLE IF NOT EXISTS k (value TEXT"
+                     " PRIMARY KEY); DELETE FROM k",
+                     NULL, NULL, NULL)
+            != SQLITE_OK
+        || sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO k VALUES (?1)", -1,
+                              &q, NULL)
+            != SQLITE_OK) {
         return store_db_err(st, err, "keep hosts");
     }
     for (i = 0; i < n; i++) {
@@ -393,10 +417,10 @@ static void read_inst(sqlite3_stmt *q, struct arena *a, struct server *s)
     s->has_hostdev = (flags & F_HOSTDEV) != 0;
     if (a != NULL) {
         const char **strs[] = {
-            &s->host, &s->node, &s->name, &s->instance_name, &s->project_id,
-            &s->user_id, &s->vm_state, &s->locked_reason, &s->description,
-            &s->flavor_id, &s->flavor_name, &s->image_id, &s->az,
-            &s->key_name,
+            &s->host,        &s->node,      &s->name,        &s->instance_name,
+            &s->project_id,  &s->user_id,   &s->vm_state,    &s->locked_reason,
+            &s->description, &s->flavor_id, &s->flavor_name, &s->image_id,
+            &s->az,          &s->key_name,
         };
 
         for (i = 0; i < (int) ARRAY_LEN(strs); i++) {
@@ -475,10 +499,9 @@ static int marker_key(struct store *st, const char *marker, int64_t *created,
     return store_db_err(st, err, "marker");
 }
 
-int instances_each(struct store *st, const char *project,
-                   const char *marker, const char *name_has,
-                   struct arena *a, instances_fn fn, void *ctx,
-                   struct ferr *err)
+int instances_each(struct store *st, const char *project, const char *marker,
+                   const char *name_has, struct arena *a, instances_fn fn,
+                   void *ctx, struct ferr *err)
 {
     sqlite3_stmt *q;
     int64_t created = 0;
@@ -492,8 +515,10 @@ int instances_each(struct store *st, const char *project,
             return rc;
         }
     }
-    q = stmt(st, project ? (marker ? Q_PROJ_AFTER : Q_PROJ)
-             : (marker ? Q_ALL_AFTER : Q_ALL), err);
+    q = stmt(st,
+             project ? (marker ? Q_PROJ_AFTER : Q_PROJ)
+                     : (marker ? Q_ALL_AFTER : Q_ALL),
+             err);
     if (q == NULL) {
         return ferr_fail(err);
     }
@@ -521,7 +546,7 @@ int instances_each(struct store *st, const char *project,
     while (rc == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         rc = 0;
         if (strcmp(ctext(q, 0), last) == 0) {
-            continue;       /* the same domain on a second host */
+            continue; /* the same domain on a second host */
         }
         snprintf(last, sizeof(last), "%s", ctext(q, 0));
         read_inst(q, NULL, &s);
@@ -535,8 +560,8 @@ int instances_each(struct store *st, const char *project,
 }
 
 int instances_host_set(struct store *st, const char *host, int up,
-                       const char *node, const char *error,
-                       int64_t synced_at, struct ferr *err)
+                       const char *node, const char *error, int64_t synced_at,
+                       struct ferr *err)
 {
     sqlite3_stmt *q = stmt(st, Q_HOST_SET, err);
 
@@ -575,8 +600,9 @@ int instances_host_get(struct store *st, const char *host, struct arena *a,
         out->updated_at = sqlite3_column_int64(q, 4);
     }
     sqlite3_reset(q);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
-           : store_db_err(st, err, "host state");
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+        ? 0
+        : store_db_err(st, err, "host state");
 }
 
 static int by_str(const void *a, const void *b)
@@ -636,8 +662,7 @@ int instances_is_marked(struct store *st, const char *uuid)
 
 /* --- the host of an instance (store.h), for the runners --------------- */
 
-int store_host_get(struct store *s, const char *uuid, char *host,
-                   size_t hostsz)
+int store_host_get(struct store *s, const char *uuid, char *host, size_t hostsz)
 {
     struct ferr err = { 0 };
     sqlite3_stmt *q = stmt(s, Q_HINT_GET, &err);

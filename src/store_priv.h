@@ -17,10 +17,10 @@
 
 struct store {
     sqlite3 *db;
-    int timeout_ms;             /* busy timeout of its statements */
+    int timeout_ms; /* busy timeout of its statements */
     sqlite3_stmt *cached[STORE_NCACHED];
     struct {
-        const char *text;       /* a static string: the key */
+        const char *text; /* a static string: the key */
         sqlite3_stmt *st;
     } kept[STORE_NKEPT];
     int nkept;
@@ -31,11 +31,11 @@ struct store {
 
 /* tmpl with its {NAME} status lists written out (store.c's sql_lists:
  * ENDED, HOLDS, ...) into out[SQL_MAX]. */
-int  store_sql_expand(const char *tmpl, char *out, struct ferr *err);
+int store_sql_expand(const char *tmpl, char *out, struct ferr *err);
 /* A failed statement as FE_UNAVAILABLE (busy, full, I/O) or FE_INTERNAL. */
-int  store_db_err(struct store *s, struct ferr *err, const char *what);
+int store_db_err(struct store *s, struct ferr *err, const char *what);
 /* Creates (or upgrades) the instances index and the hosts table. */
-int  store_instances_prepare(struct store *s, struct ferr *err);
+int store_instances_prepare(struct store *s, struct ferr *err);
 /* Finalizes the cached statements. */
 void store_instances_close(struct store *s);
 

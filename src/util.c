@@ -220,8 +220,11 @@ char *sbuf_take(struct sbuf *s)
 
 void sbuf_put_xml(struct sbuf *s, const char *text)
 {
-    static const struct { char c; const char *ent; } ents[] = {
-        { '&', "&amp;" }, { '<', "&lt;" }, { '>', "&gt;" },
+    static const struct {
+        char c;
+        const char *ent;
+    } ents[] = {
+        { '&', "&amp;" },  { '<', "&lt;" },    { '>', "&gt;" },
         { '"', "&quot;" }, { '\'', "&apos;" },
     };
     size_t i, run;
@@ -281,9 +284,8 @@ size_t utf8_decode(const unsigned char *p, size_t n, int surrogates,
         }
         c = (c << 6) | (p[i] & 0x3f);
     }
-    if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000)
-        || c > 0x10ffff || (!surrogates && c >= 0xd800 && c <= 0xdfff))
-    {
+    if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10ffff
+        || (!surrogates && c >= 0xd800 && c <= 0xdfff)) {
         return 0;
     }
     *cp = c;
@@ -375,10 +377,11 @@ void uuid4(char out[37])
     }
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-             "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
-             b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+             "%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+             b[11], b[12], b[13], b[14], b[15]);
 }
 
 int uuid_valid(const char *s)
@@ -425,27 +428,43 @@ static void sha_block(uint32_t h[8], const unsigned char *p)
 
     for (i = 0; i < 16; i++) {
         w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16
-               | (uint32_t) p[4 * i + 2] << 8 | (uint32_t) p[4 * i + 3];
+            | (uint32_t) p[4 * i + 2] << 8 | (uint32_t) p[4 * i + 3];
     }
     for (i = 16; i < 64; i++) {
-        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18)
-                      ^ (w[i - 15] >> 3);
-        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19)
-                      ^ (w[i - 2] >> 10);
+        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
         w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
-    a = h[0]; b = h[1]; c = h[2]; d = h[3];
-    e = h[4]; f = h[5]; g = h[6]; hh = h[7];
+    a = h[0];
+    b = h[1];
+    c = h[2];
+    d = h[3];
+    e = h[4];
+    f = h[5];
+    g = h[6];
+    hh = h[7];
     for (i = 0; i < 64; i++) {
-        t1 = hh + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25))
-             + ((e & f) ^ (~e & g)) + sha_k[i] + w[i];
+        t1 = hh + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g))
+            + sha_k[i] + w[i];
         t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22))
-             + ((a & b) ^ (a & c) ^ (b & c));
-        hh = g; g = f; f = e; e = d + t1;
-        d = c; c = b; b = a; a = t1 + t2;
+            + ((a & b) ^ (a & c) ^ (b & c));
+        hh = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
     }
-    h[0] += a; h[1] += b; h[2] += c; h[3] += d;
-    h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += hh;
 }
 
 void sha224_hex(const void *data, size_t n, char out[57])
@@ -490,7 +509,7 @@ int64_t time_now_us(void)
 void time_tmformat(const struct tm *tm, char out[20])
 {
     int f[6] = { tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
-                 tm->tm_hour, tm->tm_min, tm->tm_sec };
+                 tm->tm_hour,        tm->tm_min,     tm->tm_sec };
     static const char sep[] = "--T::";
     char *o = out;
     int i;

@@ -250,17 +250,16 @@ static void read_meta(struct xq *q, struct server *s)
     }
     s->key_name = xtext(q, M("key_name"));
     o = xmlXPathEvalExpression(BAD_CAST M("meta"), q->ctx);
-    for (i = 0; o != NULL && o->nodesetval != NULL
-         && i < o->nodesetval->nodeNr && s->nmeta < SERVER_MAX_META; i++)
-    {
+    for (i = 0; o != NULL && o->nodesetval != NULL && i < o->nodesetval->nodeNr
+         && s->nmeta < SERVER_MAX_META;
+         i++) {
         xmlNodePtr n = o->nodesetval->nodeTab[i];
         xmlChar *k = xmlGetProp(n, BAD_CAST "key");
         xmlChar *v = xmlNodeGetContent(n);
 
         if (k != NULL) {
             s->meta[s->nmeta].key = arena_strdup(q->a, (char *) k);
-            s->meta[s->nmeta].value = arena_strdup(q->a,
-                                                   v ? (char *) v : "");
+            s->meta[s->nmeta].value = arena_strdup(q->a, v ? (char *) v : "");
             s->nmeta++;
         }
         xmlFree(k);
@@ -280,8 +279,7 @@ static int fill(virDomainPtr d, struct arena *a, struct server *s,
 
     memset(s, 0, sizeof(*s));
     if (virDomainGetUUIDString(d, s->uuid) < 0
-        || virDomainGetState(d, &state, &reason, 0) < 0)
-    {
+        || virDomainGetState(d, &state, &reason, 0) < 0) {
         return lv_err(err, FE_INTERNAL, "domain state");
     }
     xml = virDomainGetXMLDesc(d, 0);
@@ -291,7 +289,7 @@ static int fill(virDomainPtr d, struct arena *a, struct server *s,
     q.a = a;
     q.doc = xmlReadMemory(xml, (int) strlen(xml), "domain.xml", NULL,
                           XML_PARSE_NONET | XML_PARSE_NOERROR
-                          | XML_PARSE_NOWARNING);
+                              | XML_PARSE_NOWARNING);
     free(xml);
     if (q.doc == NULL) {
         return ferr_set(err, FE_INTERNAL, "domain XML does not parse");
@@ -324,8 +322,8 @@ static int fill(virDomainPtr d, struct arena *a, struct server *s,
         s->launched = server_is_active(s->power_state);
     }
     if (s->flavor_id == NULL) {
-        s->flavor_id = arena_printf(a, "ferry-%dc-%lldm", s->vcpus,
-                                    (long long) s->ram_mb);
+        s->flavor_id =
+            arena_printf(a, "ferry-%dc-%lldm", s->vcpus, (long long) s->ram_mb);
     }
     if (s->flavor_name == NULL) {
         s->flavor_name = s->flavor_id;
@@ -354,8 +352,8 @@ int virt_lookup(struct vconn *c, const char *uuid, struct arena *a,
     return rc < 0 ? rc : 1;
 }
 
-int virt_list(struct vconn *c, struct arena *a, struct server **out,
-              size_t *n, struct ferr *err)
+int virt_list(struct vconn *c, struct arena *a, struct server **out, size_t *n,
+              struct ferr *err)
 {
     virDomainPtr *doms = NULL;
     int count, i, rc = 0;
@@ -380,8 +378,7 @@ int virt_list(struct vconn *c, struct arena *a, struct server **out,
 
 /* ---- prechecks and migration ------------------------------------------ */
 
-int virt_host_info(struct vconn *c, struct vhost_info *out,
-                   struct ferr *err)
+int virt_host_info(struct vconn *c, struct vhost_info *out, struct ferr *err)
 {
     const char *type = virConnectGetType(c->conn);
     virNodeInfo ni;
@@ -390,8 +387,7 @@ int virt_host_info(struct vconn *c, struct vhost_info *out,
 
     memset(out, 0, sizeof(*out));
     if (type == NULL || virConnectGetVersion(c->conn, &out->version) < 0
-        || virNodeGetInfo(c->conn, &ni) < 0)
-    {
+        || virNodeGetInfo(c->conn, &ni) < 0) {
         return lv_err(err, FE_UNAVAILABLE, c->uri);
     }
     snprintf(out->type, sizeof(out->type), "%s", type);
@@ -409,8 +405,7 @@ int virt_host_info(struct vconn *c, struct vhost_info *out,
     return 0;
 }
 
-static virDomainPtr dom_of(struct vconn *c, const char *uuid,
-                           struct ferr *err)
+static virDomainPtr dom_of(struct vconn *c, const char *uuid, struct ferr *err)
 {
     virDomainPtr d = virDomainLookupByUUIDString(c->conn, uuid);
 
@@ -443,8 +438,9 @@ static int disks_of(virDomainPtr d, struct arena *a, struct vdisk **out,
     }
     q.ctx = xmlXPathNewContext(q.doc);
     o = xmlXPathEvalExpression(BAD_CAST "/domain/devices/disk[@type='file'"
-                               " and @device='disk' and not(readonly)"
-                               " and not(shareable)]", q.ctx);
+                                        " and @device='disk' and not(readonly)"
+                                        " and not(shareable)]",
+                               q.ctx);
     i = (o && o->nodesetval) ? o->nodesetval->nodeNr : 0;
     disks = arena_alloc(a, sizeof(*disks) * (size_t) (i ? i : 1));
     for (i = 0; o && o->nodesetval && i < o->nodesetval->nodeNr; i++) {
@@ -501,7 +497,7 @@ static int pool_path_is(const char *pxml, const char *dir)
 
     doc = xmlReadMemory(pxml, (int) strlen(pxml), "pool.xml", NULL,
                         XML_PARSE_NONET | XML_PARSE_NOERROR
-                        | XML_PARSE_NOWARNING);
+                            | XML_PARSE_NOWARNING);
     if (doc == NULL) {
         return 0;
     }
@@ -524,8 +520,8 @@ static int pool_path_is(const char *pxml, const char *dir)
 /* A dir storage pool for dir on c: an existing one with that target, or
  * a transient one ferry creates (*made = 1; destroy it when done).  dir
  * comes from a domain's XML: it is escaped into the pool's. */
-static virStoragePoolPtr pool_for(struct vconn *c, const char *dir,
-                                  int build, int *made, struct ferr *err)
+static virStoragePoolPtr pool_for(struct vconn *c, const char *dir, int build,
+                                  int *made, struct ferr *err)
 {
     virStoragePoolPtr *pools = NULL, found = NULL, p;
     char name[64], hash[57], *xml;
@@ -558,8 +554,7 @@ static virStoragePoolPtr pool_for(struct vconn *c, const char *dir,
     sbuf_puts(&b, "</path></target></pool>");
     xml = sbuf_take(&b);
     p = virStoragePoolCreateXML(c->conn, xml,
-                                build ? VIR_STORAGE_POOL_CREATE_WITH_BUILD
-                                      : 0);
+                                build ? VIR_STORAGE_POOL_CREATE_WITH_BUILD : 0);
     free(xml);
     if (p == NULL) {
         p = virStoragePoolLookupByName(c->conn, name);
@@ -580,7 +575,7 @@ static void pool_done(virStoragePoolPtr p, int made)
         return;
     }
     if (made) {
-        virStoragePoolDestroy(p);   /* stops it; the directory stays */
+        virStoragePoolDestroy(p); /* stops it; the directory stays */
     }
     virStoragePoolFree(p);
 }
@@ -603,11 +598,12 @@ int virt_dir_shared(struct vconn *src, struct vconn *dst, const char *dir,
             return ferr_set(err, FE_UNAVAILABLE, "%s does not answer",
                             dst->uri);
         }
-        return 0;               /* no such directory on the destination */
+        return 0; /* no such directory on the destination */
     }
     uuid4(u);
     snprintf(name, sizeof(name), ".ferry-shared-check-%s", u);
-    snprintf(xml, sizeof(xml), "<volume><name>%s</name><capacity>0"
+    snprintf(xml, sizeof(xml),
+             "<volume><name>%s</name><capacity>0"
              "</capacity><target><format type='raw'/></target></volume>",
              name);
     v = virStorageVolCreateXML(pd, xml, 0);
@@ -656,12 +652,11 @@ static char *dir_of(const char *path, struct ferr *err)
     return d;
 }
 
-int virt_disk_create(struct vconn *dst, const struct vdisk *d,
-                     struct ferr *err)
+int virt_disk_create(struct vconn *dst, const struct vdisk *d, struct ferr *err)
 {
     char *dir = dir_of(d->path, err), *xml = NULL;
-    const char *base = strrchr(d->path, '/') ? strrchr(d->path, '/') + 1
-                                             : d->path;
+    const char *base =
+        strrchr(d->path, '/') ? strrchr(d->path, '/') + 1 : d->path;
     virStoragePoolPtr p;
     virStorageVolPtr v;
     struct sbuf b;
@@ -679,7 +674,8 @@ int virt_disk_create(struct vconn *dst, const struct vdisk *d,
     sbuf_init(&b);
     sbuf_puts(&b, "<volume><name>");
     sbuf_put_xml(&b, base);
-    sbuf_printf(&b, "</name><capacity unit='bytes'>%lld</capacity>"
+    sbuf_printf(&b,
+                "</name><capacity unit='bytes'>%lld</capacity>"
                 "<allocation>0</allocation><target><format type='",
                 (long long) d->capacity);
     sbuf_put_xml(&b, d->format);
@@ -799,7 +795,7 @@ int virt_disk_space(struct vconn *c, const char *dir, struct arena *a,
         size_t nd = 0, k;
 
         if (disks_of(doms[i], a, &disks, &nd, &e) < 0) {
-            ferr_clear(&e);     /* a domain gone meanwhile: nothing */
+            ferr_clear(&e); /* a domain gone meanwhile: nothing */
         }
         for (k = 0; k < nd; k++) {
             if (disks[k].capacity > disks[k].allocation) {
@@ -821,8 +817,8 @@ static const char *host_cpu_xml(struct vconn *src, struct arena *a,
                                 struct ferr *err)
 {
     static const char *const parts[] = {
-        "/capabilities/host/cpu/arch", "/capabilities/host/cpu/model",
-        "/capabilities/host/cpu/vendor", "/capabilities/host/cpu/topology",
+        "/capabilities/host/cpu/arch",    "/capabilities/host/cpu/model",
+        "/capabilities/host/cpu/vendor",  "/capabilities/host/cpu/topology",
         "/capabilities/host/cpu/feature",
     };
     char *caps = virConnectGetCapabilities(src->conn);
@@ -862,7 +858,7 @@ static const char *host_cpu_xml(struct vconn *src, struct arena *a,
         for (k = 0; o && o->nodesetval && k < o->nodesetval->nodeNr; k++) {
             xmlNodePtr node = o->nodesetval->nodeTab[k];
 
-            if (i == 4) {       /* a feature is its name only */
+            if (i == 4) { /* a feature is its name only */
                 xmlChar *name = xmlGetProp(node, BAD_CAST "name");
 
                 if (name != NULL) {
@@ -919,20 +915,16 @@ int virt_guest_cpu(struct vconn *src, const char *uuid, struct arena *a,
     type = xtext(&q, "/domain/@type");
     model = xtext(&q, "/domain/cpu/model");
     if (type != NULL && strcmp(type, "kvm") == 0 && model != NULL
-        && model[0] != '\0')
-    {
+        && model[0] != '\0') {
         o = xmlXPathEvalExpression(BAD_CAST "/domain/cpu", q.ctx);
-        if (o != NULL && o->nodesetval != NULL
-            && o->nodesetval->nodeNr == 1)
-        {
+        if (o != NULL && o->nodesetval != NULL && o->nodesetval->nodeNr == 1) {
             xmlBufferPtr buf = xmlBufferCreate();
 
             if (buf == NULL) {
                 nomem = 1;
             } else {
                 xmlNodeDump(buf, q.doc, o->nodesetval->nodeTab[0], 0, 0);
-                *xml = arena_strdup(a,
-                                    (const char *) xmlBufferContent(buf));
+                *xml = arena_strdup(a, (const char *) xmlBufferContent(buf));
                 xmlBufferFree(buf);
             }
         }
@@ -960,9 +952,10 @@ void virt_cpu_compare(struct vconn *c, const char *xml, struct arena *a,
 
         out->result = -1;
         out->lv_code = e != NULL ? e->code : VIR_ERR_INTERNAL_ERROR;
-        out->lv_msg = arena_strdup(a, e != NULL && e->message != NULL
-                                      ? e->message
-                                      : "unknown libvirt error");
+        out->lv_msg = arena_strdup(a,
+                                   e != NULL && e->message != NULL
+                                       ? e->message
+                                       : "unknown libvirt error");
     }
 }
 
@@ -1005,10 +998,12 @@ static int64_t tp_ull(virTypedParameterPtr p, int n, const char *name)
     return virTypedParamsGetULLong(p, n, name, &v) == 1 ? (int64_t) v : -1;
 }
 
-int virt_job(struct vconn *c, const char *uuid, int completed,
-             struct vjob *out, struct ferr *err)
+int virt_job(struct vconn *c, const char *uuid, int completed, struct vjob *out,
+             struct ferr *err)
 {
-    static const struct { int lv, ours; } types[] = {
+    static const struct {
+        int lv, ours;
+    } types[] = {
         { VIR_DOMAIN_JOB_NONE, VJOB_NONE },
         { VIR_DOMAIN_JOB_BOUNDED, VJOB_BOUNDED },
         { VIR_DOMAIN_JOB_UNBOUNDED, VJOB_UNBOUNDED },
@@ -1025,9 +1020,9 @@ int virt_job(struct vconn *c, const char *uuid, int completed,
     if (d == NULL) {
         return ferr_fail(err);
     }
-    if (virDomainGetJobStats(d, &type, &p, &n, completed
-                             ? VIR_DOMAIN_JOB_STATS_COMPLETED : 0) < 0)
-    {
+    if (virDomainGetJobStats(d, &type, &p, &n,
+                             completed ? VIR_DOMAIN_JOB_STATS_COMPLETED : 0)
+        < 0) {
         virDomainFree(d);
         return lv_err(err, FE_INTERNAL, "job stats");
     }
@@ -1050,8 +1045,8 @@ int virt_job(struct vconn *c, const char *uuid, int completed,
     return 0;
 }
 
-int virt_migrate(struct vconn *src, const char *uuid,
-                 const struct vmigrate *m, struct ferr *err)
+int virt_migrate(struct vconn *src, const char *uuid, const struct vmigrate *m,
+                 struct ferr *err)
 {
     virDomainPtr d = dom_of(src, uuid, err);
     virTypedParameterPtr p = NULL;
@@ -1070,13 +1065,10 @@ int virt_migrate(struct vconn *src, const char *uuid,
                                 m->bandwidth_mib);
     }
     for (i = 0; i < m->ndisks; i++) {
-        virTypedParamsAddString(&p, &n, &max,
-                                VIR_MIGRATE_PARAM_MIGRATE_DISKS,
+        virTypedParamsAddString(&p, &n, &max, VIR_MIGRATE_PARAM_MIGRATE_DISKS,
                                 m->disks[i]);
     }
-    if (virDomainMigrateToURI3(d, m->dconnuri, p, (unsigned) n, m->flags)
-        < 0)
-    {
+    if (virDomainMigrateToURI3(d, m->dconnuri, p, (unsigned) n, m->flags) < 0) {
         rc = lv_err(err, FE_INTERNAL, "live migration");
     }
     virTypedParamsFree(p, n);
@@ -1085,17 +1077,18 @@ int virt_migrate(struct vconn *src, const char *uuid,
 }
 
 /* One call on one domain, libvirt's error reported once. */
-#define DOM_CALL(c, uuid, err, what, call) do { \
-        virDomainPtr d = dom_of(c, uuid, err); \
-        int rc_ = 0; \
-        if (d == NULL) { \
-            return -(err)->code; \
-        } \
-        if ((call) < 0) { \
+#define DOM_CALL(c, uuid, err, what, call)        \
+    do {                                          \
+        virDomainPtr d = dom_of(c, uuid, err);    \
+        int rc_ = 0;                              \
+        if (d == NULL) {                          \
+            return -(err)->code;                  \
+        }                                         \
+        if ((call) < 0) {                         \
             rc_ = lv_err(err, FE_INTERNAL, what); \
-        } \
-        virDomainFree(d); \
-        return rc_; \
+        }                                         \
+        virDomainFree(d);                         \
+        return rc_;                               \
     } while (0)
 
 int virt_abort_job(struct vconn *c, const char *uuid, struct ferr *err)
@@ -1147,8 +1140,9 @@ int virt_shutdown(struct vconn *c, const char *uuid, int timeout_s,
     int power = POWER_NOSTATE, waited;
 
     if (virt_domain_power(c, uuid, &power, NULL, err) != 1) {
-        return err->code ? ferr_fail(err)
-               : ferr_set(err, FE_INTERNAL, "%s: no such domain", uuid);
+        return err->code
+            ? ferr_fail(err)
+            : ferr_set(err, FE_INTERNAL, "%s: no such domain", uuid);
     }
     if (power == POWER_SHUTDOWN) {
         return 0;
@@ -1159,13 +1153,12 @@ int virt_shutdown(struct vconn *c, const char *uuid, int timeout_s,
         if (d == NULL) {
             return ferr_fail(err);
         }
-        virDomainShutdown(d);       /* a guest may ignore it: see below */
+        virDomainShutdown(d); /* a guest may ignore it: see below */
         virDomainFree(d);
     }
     for (waited = 0; waited < timeout_s * 10; waited++) {
         if (virt_domain_power(c, uuid, &power, NULL, err) == 1
-            && power == POWER_SHUTDOWN)
-        {
+            && power == POWER_SHUTDOWN) {
             return 0;
         }
         usleep(100000);
@@ -1173,8 +1166,8 @@ int virt_shutdown(struct vconn *c, const char *uuid, int timeout_s,
     return virt_destroy(c, uuid, err);
 }
 
-int virt_copy_definition(struct vconn *src, struct vconn *dst,
-                         const char *uuid, struct ferr *err)
+int virt_copy_definition(struct vconn *src, struct vconn *dst, const char *uuid,
+                         struct ferr *err)
 {
     virDomainPtr d = dom_of(src, uuid, err), nd;
     char *xml;
@@ -1182,8 +1175,8 @@ int virt_copy_definition(struct vconn *src, struct vconn *dst,
     if (d == NULL) {
         return ferr_fail(err);
     }
-    xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE
-                              | VIR_DOMAIN_XML_SECURE);
+    xml =
+        virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
     virDomainFree(d);
     if (xml == NULL) {
         return lv_err(err, FE_INTERNAL, "domain XML");
@@ -1197,8 +1190,8 @@ int virt_copy_definition(struct vconn *src, struct vconn *dst,
     return 0;
 }
 
-int virt_disk_copy(struct vconn *src, struct vconn *dst,
-                   const struct vdisk *d, struct ferr *err)
+int virt_disk_copy(struct vconn *src, struct vconn *dst, const struct vdisk *d,
+                   struct ferr *err)
 {
     char *dir = dir_of(d->path, err), buf[256 * 1024];
     virStoragePoolPtr ps, pd;
@@ -1222,8 +1215,7 @@ int virt_disk_copy(struct vconn *src, struct vconn *dst,
     out = virStreamNew(dst->conn, 0);
     if (sv == NULL || dv == NULL || in == NULL || out == NULL
         || virStorageVolDownload(sv, in, 0, 0, 0) < 0
-        || virStorageVolUpload(dv, out, 0, 0, 0) < 0)
-    {
+        || virStorageVolUpload(dv, out, 0, 0, 0) < 0) {
         rc = lv_err(err, FE_INTERNAL, d->path);
         goto done;
     }
@@ -1282,7 +1274,7 @@ int virt_events_start(struct ferr *err)
 {
     pthread_t th;
 
-    virt_init();                /* before any thread of the process */
+    virt_init(); /* before any thread of the process */
     if (virEventRegisterDefaultImpl() < 0) {
         return lv_err(err, FE_INTERNAL, "event loop");
     }
@@ -1425,8 +1417,7 @@ static void on_conn_closed(virConnectPtr conn, int reason, void *opaque)
 }
 
 int virt_watch_domains(struct vconn *c, virt_domain_fn on_domain,
-                       virt_closed_fn on_close, void *opaque,
-                       struct ferr *err)
+                       virt_closed_fn on_close, void *opaque, struct ferr *err)
 {
     static const struct {
         int id;
@@ -1467,8 +1458,9 @@ int virt_watch_domains(struct vconn *c, virt_domain_fn on_domain,
      * drivers (test://) have no keepalive and need none */
     virConnectSetKeepAlive(c->conn, 5, 3);
     __atomic_add_fetch(&w->refs, 1, __ATOMIC_ACQ_REL);
-    c->close_cb = virConnectRegisterCloseCallback(c->conn, on_conn_closed,
-                                                  w, dwatch_unref) == 0;
+    c->close_cb = virConnectRegisterCloseCallback(c->conn, on_conn_closed, w,
+                                                  dwatch_unref)
+        == 0;
     if (!c->close_cb) {
         dwatch_unref(w);
     }

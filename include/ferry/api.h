@@ -28,22 +28,18 @@ extern const struct action server_actions[];
 extern const struct action migration_actions[];
 
 /* api_versions.c */
-int h_versions_root(struct app *, struct req *, struct resp *,
-                    struct ferr *);
+int h_versions_root(struct app *, struct req *, struct resp *, struct ferr *);
 int h_version_v2(struct app *, struct req *, struct resp *, struct ferr *);
 int h_version_v21(struct app *, struct req *, struct resp *, struct ferr *);
 int h_choices(struct app *, struct req *, struct resp *, struct ferr *);
 
 /* api_servers.c */
 int h_server_show(struct app *, struct req *, struct resp *, struct ferr *);
-int h_server_index(struct app *, struct req *, struct resp *,
-                   struct ferr *);
-int h_server_detail(struct app *, struct req *, struct resp *,
-                    struct ferr *);
+int h_server_index(struct app *, struct req *, struct resp *, struct ferr *);
+int h_server_detail(struct app *, struct req *, struct resp *, struct ferr *);
 
 /* api_os_migrations.c */
-int h_os_migrations(struct app *, struct req *, struct resp *,
-                    struct ferr *);
+int h_os_migrations(struct app *, struct req *, struct resp *, struct ferr *);
 
 /* api_migrations.c */
 int h_server_migrations(struct app *, struct req *, struct resp *,
@@ -62,9 +58,8 @@ int h_instance_action_show(struct app *, struct req *, struct resp *,
                            struct ferr *);
 /* Starts the instance action of this request on an instance (Nova's
  * _record_action_start): callers put it in their record's transaction. */
-int api_action_start(struct app *app, struct req *r,
-                     const char *instance_uuid, const char *action,
-                     struct ferr *err);
+int api_action_start(struct app *app, struct req *r, const char *instance_uuid,
+                     const char *action, struct ferr *err);
 /* "<key>": [{"rel": "next", "href": ...}], the next link of a full page
  * of the collection at <base>/v2.1[/<project>]/<path> (Nova's
  * _get_next_link): the query parameters q sorted, one value each, marker

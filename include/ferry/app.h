@@ -24,11 +24,11 @@ struct app {
 void api_handle(struct app *app, struct req *r, struct resp *w);
 
 /* fcgi.c: the FastCGI side. */
-int  fcgi_open(const struct conf *c, struct ferr *err);
+int fcgi_open(const struct conf *c, struct ferr *err);
 /* Serves requests until *stop is set; wake_fd becomes readable on a
  * signal so a blocked worker notices. */
-int  fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
-                int wake_fd);
+int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
+               int wake_fd);
 
 /* log.c */
 void log_init(const char *name, int debug);

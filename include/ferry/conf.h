@@ -14,10 +14,10 @@
 #include "ferry/err.h"
 
 struct conf_host {
-    char *name;                 /* [a-zA-Z0-9-._]{1,255}, as Nova hosts */
-    char *uri;                  /* libvirt connection URI from ferryd */
-    char *migration_address;    /* where the destination listens */
-    int   enabled;
+    char *name;              /* [a-zA-Z0-9-._]{1,255}, as Nova hosts */
+    char *uri;               /* libvirt connection URI from ferryd */
+    char *migration_address; /* where the destination listens */
+    int enabled;
 };
 
 enum { TIMEOUT_ABORT, TIMEOUT_FORCE_COMPLETE };
@@ -26,51 +26,50 @@ enum { TIMEOUT_ABORT, TIMEOUT_FORCE_COMPLETE };
 struct conf_ids {
     unsigned *id;
     size_t n;
-    int set;                    /* given in the file (else the default) */
+    int set; /* given in the file (else the default) */
 };
 
 struct conf {
     char *path;
-    char *socket;               /* FastCGI unix socket */
-    int   socket_mode;
-    char *socket_group;         /* or NULL */
+    char *socket; /* FastCGI unix socket */
+    int socket_mode;
+    char *socket_group; /* or NULL */
     /* who may speak FastCGI: a peer (SO_PEERCRED) whose uid is in the
      * first list or whose gid is in the second.  Defaults: uid 0 and
      * ferryd's own; the gid of socket_group when that is set. */
     struct conf_ids fastcgi_allow_uids;
     struct conf_ids fastcgi_allow_gids;
-    int   workers;
-    int   runners;              /* migration runner processes */
-    char *store;                /* SQLite file */
-    char *policy;               /* policy.json */
-    char *link_prefix;          /* Nova's compute_link_prefix, or NULL */
-    int   log_debug;
-    int   log_syslog;           /* log_target = syslog (else stderr) */
-    int   shutdown_timeout;     /* s a guest gets to shut down (Nova's) */
-    int   host_answer_timeout;  /* s a runner waits for a host that cannot
+    int workers;
+    int runners;       /* migration runner processes */
+    char *store;       /* SQLite file */
+    char *policy;      /* policy.json */
+    char *link_prefix; /* Nova's compute_link_prefix, or NULL */
+    int log_debug;
+    int log_syslog;                /* log_target = syslog (else stderr) */
+    int shutdown_timeout;          /* s a guest gets to shut down (Nova's) */
+    int host_answer_timeout;       /* s a runner waits for a host that cannot
                                  * be asked before it settles without it */
-    int   store_timeout;        /* s a statement waits for a store lock */
-    int   inventory_resync_interval;    /* s between full host resyncs */
+    int store_timeout;             /* s a statement waits for a store lock */
+    int inventory_resync_interval; /* s between full host resyncs */
     /* [libvirt], Nova's option names and defaults (spec 9.3) */
-    int   live_migration_bandwidth;     /* MiB/s, 0 = unlimited */
-    int   live_migration_downtime;      /* ms, max allowed downtime */
-    int   live_migration_downtime_steps;
-    int   live_migration_downtime_delay;        /* s per GiB */
-    int   live_migration_completion_timeout;    /* s per GiB, 0 = never */
-    int   live_migration_timeout_action;        /* TIMEOUT_ABORT, ... */
-    int   live_migration_permit_post_copy;
-    int   live_migration_permit_auto_converge;
-    int   max_concurrent_live_migrations;       /* per host, each way */
+    int live_migration_bandwidth; /* MiB/s, 0 = unlimited */
+    int live_migration_downtime;  /* ms, max allowed downtime */
+    int live_migration_downtime_steps;
+    int live_migration_downtime_delay;     /* s per GiB */
+    int live_migration_completion_timeout; /* s per GiB, 0 = never */
+    int live_migration_timeout_action;     /* TIMEOUT_ABORT, ... */
+    int live_migration_permit_post_copy;
+    int live_migration_permit_auto_converge;
+    int max_concurrent_live_migrations; /* per host, each way */
     /* ferry's own: no progress for this many seconds -> the timeout
      * action (0 = off) */
-    int   live_migration_progress_timeout;
+    int live_migration_progress_timeout;
     struct conf_host *hosts;
     size_t nhosts;
 };
 
-int  conf_load(const char *path, struct conf **out, struct ferr *err);
+int conf_load(const char *path, struct conf **out, struct ferr *err);
 void conf_free(struct conf *c);
-const struct conf_host *conf_host_find(const struct conf *c,
-                                       const char *name);
+const struct conf_host *conf_host_find(const struct conf *c, const char *name);
 
 #endif

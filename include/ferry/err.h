@@ -21,17 +21,17 @@
 
 enum fe_code {
     FE_OK = 0,
-    FE_BADREQ,          /* 400 badRequest */
-    FE_UNAUTH,          /* 401 */
-    FE_FORBIDDEN,       /* 403 forbidden */
-    FE_NOTFOUND,        /* 404 itemNotFound */
-    FE_NOTACCEPT,       /* 406 computeFault (microversion out of range) */
-    FE_CONFLICT,        /* 409 conflictingRequest */
-    FE_TOOLARGE,        /* 413 */
-    FE_MEDIATYPE,       /* 415 badMediaType */
-    FE_INTERNAL,        /* 500 computeFault */
-    FE_UNAVAILABLE,     /* 503: a libvirt host or the store cannot be reached */
-    FE_CONFIG,          /* configuration or policy file error (start-up) */
+    FE_BADREQ,      /* 400 badRequest */
+    FE_UNAUTH,      /* 401 */
+    FE_FORBIDDEN,   /* 403 forbidden */
+    FE_NOTFOUND,    /* 404 itemNotFound */
+    FE_NOTACCEPT,   /* 406 computeFault (microversion out of range) */
+    FE_CONFLICT,    /* 409 conflictingRequest */
+    FE_TOOLARGE,    /* 413 */
+    FE_MEDIATYPE,   /* 415 badMediaType */
+    FE_INTERNAL,    /* 500 computeFault */
+    FE_UNAVAILABLE, /* 503: a libvirt host or the store cannot be reached */
+    FE_CONFIG,      /* configuration or policy file error (start-up) */
     FE_NOMEM,
     FE__COUNT
 };
@@ -39,9 +39,9 @@ enum fe_code {
 #define FERR_MSG_MAX 4096
 
 struct ferr {
-    int  code;                  /* enum fe_code, 0 when clear */
-    char msg[FERR_MSG_MAX];     /* NUL-terminated; truncated if longer */
-    char *longmsg;              /* heap copy when msg was too short, or NULL */
+    int code;               /* enum fe_code, 0 when clear */
+    char msg[FERR_MSG_MAX]; /* NUL-terminated; truncated if longer */
+    char *longmsg;          /* heap copy when msg was too short, or NULL */
 };
 
 /* Sets e (only if still clear) and returns -code. */
@@ -57,7 +57,7 @@ void ferr_clear(struct ferr *e);
 static inline int ferr_fail(struct ferr *e)
 {
     return e->code != 0 ? -e->code
-           : ferr_set(e, FE_INTERNAL, "failed without a reason");
+                        : ferr_set(e, FE_INTERNAL, "failed without a reason");
 }
 
 #endif

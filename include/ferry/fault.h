@@ -9,7 +9,7 @@
 #include "ferry/err.h"
 #include "ferry/http.h"
 
-int  fault_status(int code);
+int fault_status(int code);
 /* {"<faultKey>": {"code": N, "message": "..."}} from e. */
 void fault_json(struct req *r, struct resp *w, const struct ferr *e);
 /* Plain webob error: code is FE_UNAUTH, FE_NOTFOUND or FE_TOOLARGE. */

@@ -12,12 +12,12 @@
 #include "ferry/store.h"
 
 /* Action names (nova/compute/instance_actions.py) */
-#define IA_LIVE_MIGRATION       "live-migration"
+#define IA_LIVE_MIGRATION "live-migration"
 #define IA_LIVE_MIGRATION_CANCEL "live_migration_cancel"
 #define IA_LIVE_MIGRATION_FORCE_COMPLETE "live_migration_force_complete"
-#define IA_MIGRATE              "migrate"
-#define IA_CONFIRM_RESIZE       "confirmResize"
-#define IA_REVERT_RESIZE        "revertResize"
+#define IA_MIGRATE "migrate"
+#define IA_CONFIRM_RESIZE "confirmResize"
+#define IA_REVERT_RESIZE "revertResize"
 
 /* Event names: wrap_instance_event(prefix) + the method name, or the
  * EventReporter's name (nova/compute/manager.py, nova/conductor/manager.py)
@@ -25,18 +25,18 @@
  * or the destination compute host. */
 #define IE_CONDUCTOR_MIGRATE_SERVER "conductor_migrate_server"      /* cond */
 #define IE_CONDUCTOR_LIVE_MIGRATE "conductor_live_migrate_instance" /* cond */
-#define IE_COLD_MIGRATE         "cold_migrate"                      /* cond */
-#define IE_PRE_LIVE_MIGRATION   "compute_pre_live_migration"        /* dest */
-#define IE_LIVE_MIGRATION       "compute_live_migration"            /* src */
+#define IE_COLD_MIGRATE "cold_migrate"                              /* cond */
+#define IE_PRE_LIVE_MIGRATION "compute_pre_live_migration"          /* dest */
+#define IE_LIVE_MIGRATION "compute_live_migration"                  /* src */
 #define IE_LIVE_MIGRATION_ABORT "compute_live_migration_abort"      /* src */
 #define IE_LIVE_MIGRATION_FORCE_COMPLETE \
-    "compute_live_migration_force_complete"                         /* src */
-#define IE_PREP_RESIZE          "compute_prep_resize"               /* dest */
-#define IE_RESIZE_INSTANCE      "compute_resize_instance"           /* src */
-#define IE_FINISH_RESIZE        "compute_finish_resize"             /* dest */
-#define IE_CONFIRM_RESIZE       "compute_confirm_resize"            /* src */
-#define IE_REVERT_RESIZE        "compute_revert_resize"             /* dest */
-#define IE_FINISH_REVERT_RESIZE "compute_finish_revert_resize"      /* src */
+    "compute_live_migration_force_complete"                    /* src */
+#define IE_PREP_RESIZE "compute_prep_resize"                   /* dest */
+#define IE_RESIZE_INSTANCE "compute_resize_instance"           /* src */
+#define IE_FINISH_RESIZE "compute_finish_resize"               /* dest */
+#define IE_CONFIRM_RESIZE "compute_confirm_resize"             /* src */
+#define IE_REVERT_RESIZE "compute_revert_resize"               /* dest */
+#define IE_FINISH_REVERT_RESIZE "compute_finish_revert_resize" /* src */
 
 /* The host name of ferry's conductor role: this machine's name, as
  * nova-conductor's CONF.host defaults to it. */

@@ -32,8 +32,8 @@ int instances_sweep(struct store *st, const char *host, int64_t at,
                     struct ferr *err);
 /* Removes the rows and the state of every host not in names (hosts taken
  * out of the configuration). */
-int instances_keep_hosts(struct store *st, const char *const *names,
-                         size_t n, struct ferr *err);
+int instances_keep_hosts(struct store *st, const char *const *names, size_t n,
+                         struct ferr *err);
 
 /* 1 and *out filled (strings from a), 0 unknown, <0 error. */
 int instances_get(struct store *st, const char *uuid, struct arena *a,
@@ -53,10 +53,9 @@ int instances_get_on(struct store *st, const char *uuid, const char *host,
  * 1 done, 0 marker unknown, <0 error. */
 typedef int (*instances_fn)(void *ctx, const struct server *s,
                             struct ferr *err);
-int instances_each(struct store *st, const char *project,
-                   const char *marker, const char *name_has,
-                   struct arena *a, instances_fn fn, void *ctx,
-                   struct ferr *err);
+int instances_each(struct store *st, const char *project, const char *marker,
+                   const char *name_has, struct arena *a, instances_fn fn,
+                   void *ctx, struct ferr *err);
 
 /* The instances a store record may change the look of (a migration in
  * progress, a fault), sorted: a list decorates only those. */
@@ -69,16 +68,16 @@ int instances_is_marked(struct store *st, const char *uuid);
 
 /* --- the hosts as the inventory last saw them ------------------------- */
 struct host_state {
-    int known;                  /* 0: the inventory has not reported it */
+    int known; /* 0: the inventory has not reported it */
     int up;
-    const char *node;           /* virConnectGetHostname(), or NULL */
-    const char *error;          /* why not up, or NULL */
-    int64_t synced_at;          /* µs of the last full resync, 0 never */
-    int64_t updated_at;         /* µs */
+    const char *node;   /* virConnectGetHostname(), or NULL */
+    const char *error;  /* why not up, or NULL */
+    int64_t synced_at;  /* µs of the last full resync, 0 never */
+    int64_t updated_at; /* µs */
 };
 int instances_host_set(struct store *st, const char *host, int up,
-                       const char *node, const char *error,
-                       int64_t synced_at, struct ferr *err);
+                       const char *node, const char *error, int64_t synced_at,
+                       struct ferr *err);
 int instances_host_get(struct store *st, const char *host, struct arena *a,
                        struct host_state *out, struct ferr *err);
 

@@ -12,7 +12,7 @@
 /* Runs until *stop.  Writes one byte to ready_fd (then closes it) once
  * every host has been tried: synced, or found unreachable.  The libvirt
  * event loop must be running (virt_events_start) before the call. */
-int inventoryd_main(struct app *app, volatile sig_atomic_t *stop,
-                    int wake_fd, int ready_fd);
+int inventoryd_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd,
+                    int ready_fd);
 
 #endif

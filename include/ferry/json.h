@@ -19,32 +19,41 @@
 #include <stdint.h>
 #include "ferry/util.h"
 
-typedef struct json_object jnode;       /* opaque; NULL is JSON null */
+typedef struct json_object jnode; /* opaque; NULL is JSON null */
 
-enum jtype { JT_NULL, JT_BOOL, JT_INT, JT_DOUBLE, JT_STRING, JT_ARRAY,
-             JT_OBJECT };
+enum jtype {
+    JT_NULL,
+    JT_BOOL,
+    JT_INT,
+    JT_DOUBLE,
+    JT_STRING,
+    JT_ARRAY,
+    JT_OBJECT
+};
 
 /* 0 and *out set (caller json_free()s it), or -1 if the buffer is not one
  * valid JSON document under the rules above.  *out may be NULL on success
  * (the document "null"). */
-int  json_parse(const char *buf, size_t len, jnode **out);
+int json_parse(const char *buf, size_t len, jnode **out);
 void json_free(jnode *n);
 
-enum jtype  jnode_type(const jnode *n);
-int         jnode_bool(const jnode *n);
-int64_t     jnode_int(const jnode *n);
-double      jnode_double(const jnode *n);
-const char *jnode_str(const jnode *n);          /* NUL-terminated */
-size_t      jnode_strlen(const jnode *n);       /* bytes */
+enum jtype jnode_type(const jnode *n);
+int jnode_bool(const jnode *n);
+int64_t jnode_int(const jnode *n);
+double jnode_double(const jnode *n);
+const char *jnode_str(const jnode *n); /* NUL-terminated */
+size_t jnode_strlen(const jnode *n);   /* bytes */
 
 size_t jnode_obj_len(const jnode *o);
 /* 1 and *val set (possibly NULL for a JSON null) if key is present. */
-int    jnode_obj_get(const jnode *o, const char *key, jnode **val);
+int jnode_obj_get(const jnode *o, const char *key, jnode **val);
 
-struct jiter { void *entry; };
+struct jiter {
+    void *entry;
+};
 void jnode_obj_iter(const jnode *o, struct jiter *it);
 /* 1 while there is a next member (in request order), 0 at the end. */
-int  jnode_obj_next(struct jiter *it, const char **key, jnode **val);
+int jnode_obj_next(struct jiter *it, const char **key, jnode **val);
 
 size_t jnode_arr_len(const jnode *a);
 jnode *jnode_arr_get(const jnode *a, size_t i);
@@ -73,7 +82,7 @@ void jw_obj_close(struct jw *w);
 void jw_arr_open(struct jw *w);
 void jw_arr_close(struct jw *w);
 void jw_key(struct jw *w, const char *k);
-void jw_str(struct jw *w, const char *s);        /* NULL writes null */
+void jw_str(struct jw *w, const char *s); /* NULL writes null */
 void jw_strn(struct jw *w, const char *s, size_t n);
 void jw_int(struct jw *w, int64_t v);
 void jw_bool(struct jw *w, int v);

@@ -23,7 +23,7 @@ enum { METRIC_WORKER, METRIC_RUNNER, METRIC_NKINDS };
 
 /* The master, once, before the first fork.  <0: no shared memory (the
  * process counters then read 0; ferryd still serves). */
-int  metrics_init(struct ferr *err);
+int metrics_init(struct ferr *err);
 /* A request worker, after answering: route label from method and path. */
 void metrics_request(const char *method, const char *uri, int status,
                      int64_t elapsed_us);
@@ -34,10 +34,10 @@ void metrics_children(int kind, int wanted, int up);
 /* 1 when every kind has as many children up as wanted, else 0 with
  * *kind set to the first kind short of them and *wanted, *up its counts;
  * -1 when there is no shared block (not under a master). */
-int  metrics_children_ok(int *kind, int *wanted, int *up);
+int metrics_children_ok(int *kind, int *wanted, int *up);
 /* "worker" or "runner" */
 const char *metrics_kind_name(int kind);
 /* The exposition text (format 0.0.4) into out. */
-int  metrics_render(struct app *app, struct sbuf *out, struct ferr *err);
+int metrics_render(struct app *app, struct sbuf *out, struct ferr *err);
 
 #endif

@@ -7,12 +7,12 @@
 #include "ferry/err.h"
 #include "ferry/util.h"
 
-#define MV_MIN 1                /* 2.1 */
-#define MV_MAX 93               /* 2.93 */
+#define MV_MIN 1  /* 2.1 */
+#define MV_MAX 93 /* 2.93 */
 
 struct mv {
-    int minor;                  /* resolved 2.<minor>, valid when rc == 0 */
-    const char *echo;           /* "X.Y" for the response headers (from the
+    int minor;        /* resolved 2.<minor>, valid when rc == 0 */
+    const char *echo; /* "X.Y" for the response headers (from the
                                  * arena, whole); set on success and on 406 */
 };
 
@@ -20,7 +20,7 @@ struct mv {
  * NULL when absent).  0; -FE_BADREQ for a malformed value (no version
  * headers go out); -FE_NOTACCEPT for a well-formed value out of range
  * (echo is set). */
-int mv_parse(struct arena *a, const char *api, const char *nova,
-             struct mv *out, struct ferr *err);
+int mv_parse(struct arena *a, const char *api, const char *nova, struct mv *out,
+             struct ferr *err);
 
 #endif

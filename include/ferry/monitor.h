@@ -13,17 +13,17 @@
 
 enum mon_action {
     MON_NONE,
-    MON_SET_DOWNTIME,               /* max downtime cmd->downtime_ms */
-    MON_POSTCOPY,                   /* switch the transfer to post-copy */
-    MON_PAUSE,                      /* pause the guest so it converges */
-    MON_RESUME,                     /* resume a guest MON_PAUSE paused */
-    MON_ABORT                       /* abort the job (cmd->reason) */
+    MON_SET_DOWNTIME, /* max downtime cmd->downtime_ms */
+    MON_POSTCOPY,     /* switch the transfer to post-copy */
+    MON_PAUSE,        /* pause the guest so it converges */
+    MON_RESUME,       /* resume a guest MON_PAUSE paused */
+    MON_ABORT         /* abort the job (cmd->reason) */
 };
 
 struct mon_cmd {
     enum mon_action action;
-    int64_t downtime_ms;            /* MON_SET_DOWNTIME */
-    const char *reason;             /* MON_ABORT: why */
+    int64_t downtime_ms; /* MON_SET_DOWNTIME */
+    const char *reason;  /* MON_ABORT: why */
 };
 
 /* What one migration is allowed, fixed when its monitoring starts. */
@@ -32,30 +32,30 @@ struct mon_opts {
      * (delay x i) s with a max downtime of base + offset x i ms */
     int steps;
     double delay, base, offset;
-    int64_t timeout_s;              /* completion timeout, 0 = never */
-    int64_t progress_timeout_s;     /* no new low of remaining, 0 = never */
-    int timeout_action;             /* TIMEOUT_ABORT, TIMEOUT_FORCE_... */
-    int postcopy_allowed;           /* else force-complete pauses */
+    int64_t timeout_s;          /* completion timeout, 0 = never */
+    int64_t progress_timeout_s; /* no new low of remaining, 0 = never */
+    int timeout_action;         /* TIMEOUT_ABORT, TIMEOUT_FORCE_... */
+    int postcopy_allowed;       /* else force-complete pauses */
 };
 
 /* One job sample and the requests pending when it was taken. */
 struct mon_sample {
     int64_t now_us;
-    int64_t mem_total, mem_remaining, data_remaining;  /* -1: unknown */
+    int64_t mem_total, mem_remaining, data_remaining; /* -1: unknown */
     int abort_requested, force_requested;
 };
 
 struct monitor {
     struct mon_opts o;
     int64_t start_us;
-    int64_t cur_downtime;           /* ms last set, -1 none yet */
-    int64_t best_remaining;         /* lowest remaining seen, -1 none */
-    int64_t best_at_us;             /* when it was seen */
-    int postcopy;                   /* the transfer is in post-copy */
-    int paused_by_us;               /* MON_PAUSE paused the guest */
-    int aborted;                    /* MON_ABORT was returned */
-    int forced;                     /* force-complete was tried */
-    const char *timeout_reason;     /* the timeout that aborted, or NULL */
+    int64_t cur_downtime;       /* ms last set, -1 none yet */
+    int64_t best_remaining;     /* lowest remaining seen, -1 none */
+    int64_t best_at_us;         /* when it was seen */
+    int postcopy;               /* the transfer is in post-copy */
+    int paused_by_us;           /* MON_PAUSE paused the guest */
+    int aborted;                /* MON_ABORT was returned */
+    int forced;                 /* force-complete was tried */
+    const char *timeout_reason; /* the timeout that aborted, or NULL */
 };
 
 /* The data a transfer moves, in GiB for the per-GiB options: Nova counts

@@ -20,9 +20,9 @@
 #define FERRY_VERSION "unknown"
 #endif
 
-#define FERRY_CONF_PATH   FERRY_SYSCONFDIR "/ferry/ferry.conf"
+#define FERRY_CONF_PATH FERRY_SYSCONFDIR "/ferry/ferry.conf"
 #define FERRY_POLICY_PATH FERRY_SYSCONFDIR "/ferry/policy.json"
-#define FERRY_STORE_PATH  FERRY_LOCALSTATEDIR "/lib/ferry/ferry.db"
+#define FERRY_STORE_PATH FERRY_LOCALSTATEDIR "/lib/ferry/ferry.db"
 #define FERRY_SOCKET_PATH FERRY_RUNSTATEDIR "/ferry/ferryd.sock"
 
 #endif

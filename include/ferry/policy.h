@@ -31,13 +31,13 @@ struct policy_target {
 struct policy *policy_new(void);
 /* Parses one rule; -FE_CONFIG with the reason if the text does not parse.
  * Replaces an existing rule of the same name. */
-int  policy_set_rule(struct policy *p, const char *name, const char *text,
-                     struct ferr *err);
+int policy_set_rule(struct policy *p, const char *name, const char *text,
+                    struct ferr *err);
 /* Loads a policy.json; -FE_CONFIG naming the file and the reason. */
-int  policy_load(const char *path, struct policy **out, struct ferr *err);
+int policy_load(const char *path, struct policy **out, struct ferr *err);
 void policy_free(struct policy *p);
 /* 1 if the set holds a rule of that name (for start-up checks and tests). */
-int  policy_has_rule(const struct policy *p, const char *name);
+int policy_has_rule(const struct policy *p, const char *name);
 size_t policy_count(const struct policy *p);
 
 /* 1 allowed, 0 denied.  creds: the identity, plus is_admin computed from

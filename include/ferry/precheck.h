@@ -18,30 +18,29 @@
 
 struct precheck_req {
     const char *uuid;
-    const char *source;             /* the server's host */
-    int64_t ram_mb;                 /* the instance's memory */
-    const char *host;               /* requested host, or NULL */
-    int forced;                     /* bypass the scheduler */
-    int block;                      /* 1, 0, or -1 for "auto" */
-    int disk_over_commit;           /* the request's (µv < 2.25) */
-    int mv_minor;                   /* the request's microversion 2.<n> */
-    int cold;                       /* a cold migration: a named host is
+    const char *source;   /* the server's host */
+    int64_t ram_mb;       /* the instance's memory */
+    const char *host;     /* requested host, or NULL */
+    int forced;           /* bypass the scheduler */
+    int block;            /* 1, 0, or -1 for "auto" */
+    int disk_over_commit; /* the request's (µv < 2.25) */
+    int mv_minor;         /* the request's microversion 2.<n> */
+    int cold;             /* a cold migration: a named host is
                                      * taken even when disabled */
 };
 
 struct precheck_out {
-    const char *dest;               /* chosen host */
+    const char *dest; /* chosen host */
     const char *source_node, *dest_node;
-    int block;                      /* resolved */
-    struct vdisk *disks;            /* disks to copy (block migration) */
+    int block;           /* resolved */
+    struct vdisk *disks; /* disks to copy (block migration) */
     size_t ndisks;
 };
 
 /* 0 when path does not exist on dc; -FE_BADREQ with Nova's
  * DestinationDiskExists message when it does (a local disk would land
  * on a file that is not ours). */
-int precheck_disk_absent(struct vconn *dc, const char *path,
-                         struct ferr *err);
+int precheck_disk_absent(struct vconn *dc, const char *path, struct ferr *err);
 
 /* §8.4 CPU: the decision on what virt_cpu_compare found (pure, so each
  * branch is unit-tested).  0 to go on; -FE_BADREQ with Nova's message. */

@@ -17,19 +17,19 @@
 #include <stddef.h>
 
 /* The bounds (see regex.c for why these numbers). */
-#define REGEX_MAX_PATTERN   1024        /* bytes of the pattern as sent */
-#define REGEX_MAX_NEST      64          /* nested parentheses */
-#define REGEX_MEM_BUDGET    (2u << 20)  /* bytes: compile + match, per regex */
-#define REGEX_MATCH_LIMIT   100000u     /* backtracking steps per search */
-#define REGEX_DEPTH_LIMIT   5000u       /* nested backtracking frames */
-#define REGEX_HEAP_LIMIT    1024u       /* KiB of backtracking frames */
+#define REGEX_MAX_PATTERN 1024      /* bytes of the pattern as sent */
+#define REGEX_MAX_NEST 64           /* nested parentheses */
+#define REGEX_MEM_BUDGET (2u << 20) /* bytes: compile + match, per regex */
+#define REGEX_MATCH_LIMIT 100000u   /* backtracking steps per search */
+#define REGEX_DEPTH_LIMIT 5000u     /* nested backtracking frames */
+#define REGEX_HEAP_LIMIT 1024u      /* KiB of backtracking frames */
 
 enum regex_flags {
-    REGEX_ICASE = 1 << 0            /* case-insensitive (Unicode folding) */
+    REGEX_ICASE = 1 << 0 /* case-insensitive (Unicode folding) */
 };
 
 enum regex_result {
-    REGEX_LIMIT = -1,               /* a limit was reached: no answer */
+    REGEX_LIMIT = -1, /* a limit was reached: no answer */
     REGEX_NOMATCH = 0,
     REGEX_MATCH = 1
 };

@@ -15,21 +15,21 @@
 #include "ferry/json.h"
 #include "ferry/util.h"
 
-#define ROUTE_SEGS 5            /* segments of the longest route */
-#define ROUTE_MAX_ARGS 4        /* captures ("*") of one route */
+#define ROUTE_SEGS 5     /* segments of the longest route */
+#define ROUTE_MAX_ARGS 4 /* captures ("*") of one route */
 
 struct route {
     const char *method;
-    const char *seg[ROUTE_SEGS];    /* "*" captures a segment */
-    handler_fn fn;              /* NULL for the .../action routes */
-    int min_mv;                 /* below it: 404 itemNotFound */
-    const struct action *actions;   /* POST .../action routes */
+    const char *seg[ROUTE_SEGS];  /* "*" captures a segment */
+    handler_fn fn;                /* NULL for the .../action routes */
+    int min_mv;                   /* below it: 404 itemNotFound */
+    const struct action *actions; /* POST .../action routes */
 };
 
 struct route_hit {
-    const struct route *rt;     /* NULL: no route (the plain 404) */
-    const char *project;        /* project segment, or NULL */
-    const char *args[ROUTE_MAX_ARGS];   /* captures, percent-decoded */
+    const struct route *rt;           /* NULL: no route (the plain 404) */
+    const char *project;              /* project segment, or NULL */
+    const char *args[ROUTE_MAX_ARGS]; /* captures, percent-decoded */
     size_t nargs;
 };
 

@@ -21,14 +21,14 @@
 #include "ferry/store.h"
 #include "ferry/virt.h"
 
-#define POLL_US 250000              /* job samples while a transfer runs */
+#define POLL_US 250000 /* job samples while a transfer runs */
 
 struct runner {
     struct app *app;
     const struct conf *conf;
-    int64_t id;                     /* runners row */
+    int64_t id; /* runners row */
     volatile sig_atomic_t *stop;
-    int lost;                       /* the record in hand was taken over */
+    int lost; /* the record in hand was taken over */
 };
 
 /* runner.c */
@@ -49,16 +49,15 @@ void runner_stats_into(struct migration *m, const struct vjob *j);
 /* live.c */
 
 /* accepted: prechecks, then queued and released for a claim in order. */
-void live_run_accepted(struct runner *rn, struct arena *a,
-                       struct migration *m);
+void live_run_accepted(struct runner *rn, struct arena *a, struct migration *m);
 /* queued (claimed): preparing, running with the monitor, then settled. */
 void live_run_queued(struct runner *rn, struct arena *a, struct migration *m);
 /* One job sample of an unbounded job on sc: the record's counts saved
  * (n: the sample's number), the requests re-read, and every action the
  * monitor decides carried out. */
-void live_monitor_poll(struct runner *rn, struct arena *a,
-                       struct monitor *mo, struct migration *m,
-                       struct vconn *sc, const struct vjob *job, int n);
+void live_monitor_poll(struct runner *rn, struct arena *a, struct monitor *mo,
+                       struct migration *m, struct vconn *sc,
+                       const struct vjob *job, int n);
 
 /* settle.c */
 

@@ -17,26 +17,26 @@
 #include "ferry/json.h"
 
 enum schema_id {
-    SCHEMA_LIVE_2_1,        /* os-migrateLive 2.1 - 2.24 */
-    SCHEMA_LIVE_2_25,       /* 2.25 - 2.29 and 2.68 - 2.93 */
-    SCHEMA_LIVE_2_30,       /* 2.30 - 2.67 */
-    SCHEMA_MIGRATE_2_56,    /* migrate, 2.56+ */
-    SCHEMA_FORCE_COMPLETE,  /* force_complete action body */
+    SCHEMA_LIVE_2_1,       /* os-migrateLive 2.1 - 2.24 */
+    SCHEMA_LIVE_2_25,      /* 2.25 - 2.29 and 2.68 - 2.93 */
+    SCHEMA_LIVE_2_30,      /* 2.30 - 2.67 */
+    SCHEMA_MIGRATE_2_56,   /* migrate, 2.56+ */
+    SCHEMA_FORCE_COMPLETE, /* force_complete action body */
     SCHEMA__BODY_COUNT
 };
 
 enum query_schema_id {
-    QSCHEMA_SERVERS_2_1,    /* GET /servers[/detail] before 2.75 */
-    QSCHEMA_SERVERS_2_75,   /* 2.75+: unknown parameters are errors */
+    QSCHEMA_SERVERS_2_1,  /* GET /servers[/detail] before 2.75 */
+    QSCHEMA_SERVERS_2_75, /* 2.75+: unknown parameters are errors */
     QSCHEMA_MIGRATIONS_2_1,
     QSCHEMA_MIGRATIONS_2_59,
     QSCHEMA_MIGRATIONS_2_66,
     QSCHEMA_MIGRATIONS_2_80,
-    QSCHEMA_SERVERS_2_26,   /* 2.26 - 2.65: tags filters (regex) */
-    QSCHEMA_SERVERS_2_66,   /* 2.66 - 2.72: changes-before */
-    QSCHEMA_SERVERS_2_73,   /* 2.73 - 2.74: locked, sort_key locked */
-    QSCHEMA_ACTIONS_2_58,   /* os-instance-actions 2.58 - 2.65 */
-    QSCHEMA_ACTIONS_2_66,   /* 2.66+: changes-before */
+    QSCHEMA_SERVERS_2_26, /* 2.26 - 2.65: tags filters (regex) */
+    QSCHEMA_SERVERS_2_66, /* 2.66 - 2.72: changes-before */
+    QSCHEMA_SERVERS_2_73, /* 2.73 - 2.74: locked, sort_key locked */
+    QSCHEMA_ACTIONS_2_58, /* os-instance-actions 2.58 - 2.65 */
+    QSCHEMA_ACTIONS_2_66, /* 2.66+: changes-before */
     QSCHEMA__COUNT
 };
 

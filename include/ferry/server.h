@@ -32,27 +32,27 @@ struct server_meta {
 
 struct server {
     char uuid[37];
-    const char *name;               /* display name */
-    const char *instance_name;      /* libvirt domain name */
-    const char *host;               /* configured host name */
-    const char *node;               /* virConnectGetHostname() */
-    const char *project_id;         /* "" when unknown */
+    const char *name;          /* display name */
+    const char *instance_name; /* libvirt domain name */
+    const char *host;          /* configured host name */
+    const char *node;          /* virConnectGetHostname() */
+    const char *project_id;    /* "" when unknown */
     const char *user_id;
     int has_metadata;
-    int power_state;                /* enum power_state (status.h) */
+    int power_state; /* enum power_state (status.h) */
     const char *vm_state;
-    const char *task_state;         /* NULL, or "migrating" */
+    const char *task_state; /* NULL, or "migrating" */
     int locked;
     const char *locked_reason;
     const char *description;
-    int64_t created;                /* epoch seconds, 0 unknown */
-    int64_t launched_at;            /* epoch seconds, 0 unset */
+    int64_t created;     /* epoch seconds, 0 unknown */
+    int64_t launched_at; /* epoch seconds, 0 unset */
     int launched;
     int vcpus;
     int64_t ram_mb;
     int64_t disk_gb, ephemeral_gb, swap_mb;
     const char *flavor_id, *flavor_name;
-    const char *image_id;           /* "" when none */
+    const char *image_id; /* "" when none */
     const char *az;
     const char *key_name;
     struct server_meta meta[SERVER_MAX_META];
@@ -60,9 +60,9 @@ struct server {
     int has_tpm, has_sev, has_vdpa, has_hostdev;
     int progress;
     /* the latest fault (store), shown in ERROR; fault_code 0: none */
-    int fault_code;                 /* FE_* */
+    int fault_code; /* FE_* */
     const char *fault_message;
-    int64_t fault_created;          /* µs */
+    int64_t fault_created; /* µs */
 };
 
 #endif

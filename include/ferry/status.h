@@ -18,69 +18,70 @@
 #include <stddef.h>
 
 /* What a status means (the columns of the table). */
-#define MIG_F_ENDED     0x01u   /* terminal: never overwritten */
-#define MIG_F_HOLDS     0x02u   /* in progress: holds its instance, one
+#define MIG_F_ENDED 0x01u /* terminal: never overwritten */
+#define MIG_F_HOLDS \
+    0x02u /* in progress: holds its instance, one
                                  * per server (the store's unique index) */
-#define MIG_F_WORKED    0x04u   /* a runner (or a request) works on it: a
+#define MIG_F_WORKED \
+    0x04u                     /* a runner (or a request) works on it: a
                                  * dead holder's record is taken over */
-#define MIG_F_IN_FLIGHT 0x08u   /* counts against a host's max in flight */
-#define MIG_F_LIVE_API  0x10u   /* "in progress" as Nova's live-migration
+#define MIG_F_IN_FLIGHT 0x08u /* counts against a host's max in flight */
+#define MIG_F_LIVE_API \
+    0x10u /* "in progress" as Nova's live-migration
                                  * endpoints mean it (spec §9.1) */
-#define MIG_F_WAITING   0x20u   /* no runner has started it: an abort
+#define MIG_F_WAITING \
+    0x20u                     /* no runner has started it: an abort
                                  * cancels it at once when unclaimed */
-#define MIG_F_COLD_STEP 0x40u   /* a cold-migration step a runner claims */
-#define MIG_F_SUCCEEDED 0x80u   /* ended as asked (its action succeeded) */
+#define MIG_F_COLD_STEP 0x40u /* a cold-migration step a runner claims */
+#define MIG_F_SUCCEEDED 0x80u /* ended as asked (its action succeeded) */
 
 /* Which migration types use a status. */
-#define MIG_K_LIVE      0x1u
-#define MIG_K_COLD      0x2u
-#define MIG_K_BOTH      (MIG_K_LIVE | MIG_K_COLD)
+#define MIG_K_LIVE 0x1u
+#define MIG_K_COLD 0x2u
+#define MIG_K_BOTH (MIG_K_LIVE | MIG_K_COLD)
 
 /* X(enum, wire name, flags, kind): one row per status.  The order of the
  * MIG_F_HOLDS rows is the order of the store's partial unique index text
  * (store.c): keep it. */
-#define MIG_STATUS_TABLE(X)                                                 \
-    X(MIG_ACCEPTED, "accepted",                                             \
-      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_WAITING, MIG_K_LIVE)               \
-    X(MIG_QUEUED, "queued",                                                 \
-      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_IN_FLIGHT | MIG_F_LIVE_API         \
-      | MIG_F_WAITING, MIG_K_LIVE)                                          \
-    X(MIG_PREPARING, "preparing",                                           \
-      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_IN_FLIGHT | MIG_F_LIVE_API,        \
-      MIG_K_LIVE)                                                           \
-    X(MIG_RUNNING, "running",                                               \
-      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_IN_FLIGHT | MIG_F_LIVE_API,        \
-      MIG_K_LIVE)                                                           \
-    X(MIG_POSTCOPY, "running (post-copy)",                                  \
-      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_IN_FLIGHT, MIG_K_LIVE)             \
-    X(MIG_POST_MIGRATING, "post-migrating",                                 \
-      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_LIVE_API, MIG_K_BOTH)              \
-    X(MIG_PRE_MIGRATING, "pre-migrating",                                   \
-      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_COLD_STEP, MIG_K_COLD)             \
-    X(MIG_MIGRATING, "migrating",                                           \
-      MIG_F_HOLDS | MIG_F_WORKED, MIG_K_COLD)                               \
-    /* moved, waiting for confirm or revert: nobody works on it */          \
-    X(MIG_FINISHED, "finished", MIG_F_HOLDS, MIG_K_COLD)                    \
-    X(MIG_CONFIRMING, "confirming",                                         \
-      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_COLD_STEP, MIG_K_COLD)             \
-    X(MIG_REVERTING, "reverting",                                           \
-      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_COLD_STEP, MIG_K_COLD)             \
-    X(MIG_COMPLETED, "completed", MIG_F_ENDED | MIG_F_SUCCEEDED,         \
-      MIG_K_LIVE)                                                           \
-    X(MIG_FAILED, "failed", MIG_F_ENDED, MIG_K_BOTH)                        \
-    X(MIG_CANCELLED, "cancelled", MIG_F_ENDED, MIG_K_LIVE)                  \
-    X(MIG_ERROR, "error", MIG_F_ENDED, MIG_K_BOTH)                          \
-    X(MIG_CONFIRMED, "confirmed", MIG_F_ENDED | MIG_F_SUCCEEDED,         \
-      MIG_K_COLD)                                                           \
-    X(MIG_REVERTED, "reverted", MIG_F_ENDED | MIG_F_SUCCEEDED,           \
-      MIG_K_COLD)
+#define MIG_STATUS_TABLE(X)                                                  \
+    X(MIG_ACCEPTED, "accepted", MIG_F_HOLDS | MIG_F_WORKED | MIG_F_WAITING,  \
+      MIG_K_LIVE)                                                            \
+    X(MIG_QUEUED, "queued",                                                  \
+      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_IN_FLIGHT | MIG_F_LIVE_API          \
+          | MIG_F_WAITING,                                                   \
+      MIG_K_LIVE)                                                            \
+    X(MIG_PREPARING, "preparing",                                            \
+      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_IN_FLIGHT | MIG_F_LIVE_API,         \
+      MIG_K_LIVE)                                                            \
+    X(MIG_RUNNING, "running",                                                \
+      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_IN_FLIGHT | MIG_F_LIVE_API,         \
+      MIG_K_LIVE)                                                            \
+    X(MIG_POSTCOPY, "running (post-copy)",                                   \
+      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_IN_FLIGHT, MIG_K_LIVE)              \
+    X(MIG_POST_MIGRATING, "post-migrating",                                  \
+      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_LIVE_API, MIG_K_BOTH)               \
+    X(MIG_PRE_MIGRATING, "pre-migrating",                                    \
+      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_COLD_STEP, MIG_K_COLD)              \
+    X(MIG_MIGRATING, "migrating", MIG_F_HOLDS | MIG_F_WORKED, MIG_K_COLD)    \
+    /* moved, waiting for confirm or revert: nobody works on it */           \
+    X(MIG_FINISHED, "finished", MIG_F_HOLDS, MIG_K_COLD)                     \
+    X(MIG_CONFIRMING, "confirming",                                          \
+      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_COLD_STEP, MIG_K_COLD)              \
+    X(MIG_REVERTING, "reverting",                                            \
+      MIG_F_HOLDS | MIG_F_WORKED | MIG_F_COLD_STEP, MIG_K_COLD)              \
+    X(MIG_COMPLETED, "completed", MIG_F_ENDED | MIG_F_SUCCEEDED, MIG_K_LIVE) \
+    X(MIG_FAILED, "failed", MIG_F_ENDED, MIG_K_BOTH)                         \
+    X(MIG_CANCELLED, "cancelled", MIG_F_ENDED, MIG_K_LIVE)                   \
+    X(MIG_ERROR, "error", MIG_F_ENDED, MIG_K_BOTH)                           \
+    X(MIG_CONFIRMED, "confirmed", MIG_F_ENDED | MIG_F_SUCCEEDED, MIG_K_COLD) \
+    X(MIG_REVERTED, "reverted", MIG_F_ENDED | MIG_F_SUCCEEDED, MIG_K_COLD)
 
 enum mig_status {
 #define MIG_STATUS_ENUM(e, name, flags, kind) e,
     MIG_STATUS_TABLE(MIG_STATUS_ENUM)
 #undef MIG_STATUS_ENUM
-    MIG_STATUS__COUNT,
-    MIG_UNKNOWN = MIG_STATUS__COUNT     /* not a status ferry writes */
+        MIG_STATUS__COUNT,
+    MIG_UNKNOWN = MIG_STATUS__COUNT /* not a status ferry writes */
 };
 
 /* The wire name; "" for MIG_UNKNOWN. */

@@ -13,21 +13,21 @@
 
 struct store;
 
-#define MIG_NULL_INT INT64_MIN      /* a NULL integer column */
+#define MIG_NULL_INT INT64_MIN /* a NULL integer column */
 
 /* Who holds a record (claimed_by): a runner (its id, > 0), the request
  * that runs its prechecks, or nobody.  The store writes nobody as NULL
  * (as every ferryd did) and reads NULL as MIG_UNCLAIMED; a zeroed record
  * is unclaimed. */
-#define MIG_UNCLAIMED       0
+#define MIG_UNCLAIMED 0
 #define MIG_HELD_BY_REQUEST (-1)
 
 struct migration {
     int64_t id;
     char uuid[37];
     char instance_uuid[37];
-    const char *migration_type;     /* live-migration, migration, ... */
-    const char *status;                 /* a wire name (status.h) */
+    const char *migration_type; /* live-migration, migration, ... */
+    const char *status;         /* a wire name (status.h) */
     const char *source_compute, *source_node;
     const char *dest_compute, *dest_node, *dest_host;
     int64_t old_instance_type_id, new_instance_type_id;
@@ -35,15 +35,15 @@ struct migration {
     int64_t disk_total, disk_processed, disk_remaining;
     const char *user_id, *project_id;
     int hidden;
-    int64_t created_at, updated_at;     /* µs since the epoch; 0 = NULL */
+    int64_t created_at, updated_at; /* µs since the epoch; 0 = NULL */
     /* the request, for the runner */
-    int block_migration;                /* 1, 0, or -1 for "auto" */
+    int block_migration; /* 1, 0, or -1 for "auto" */
     int disk_over_commit;
     int force;
     int mv_minor;
-    const char *requested_host;         /* the request's host, or NULL */
-    const char *error_reason;           /* why it failed, or NULL */
-    const char *request_id;             /* req-<uuid> of the request whose
+    const char *requested_host; /* the request's host, or NULL */
+    const char *error_reason;   /* why it failed, or NULL */
+    const char *request_id;     /* req-<uuid> of the request whose
                                          * step is in progress (the
                                          * instance action's), or NULL */
     /* the runner's side */
@@ -65,7 +65,7 @@ struct migration {
  * live migration queued, preparing, running or post-migrating. */
 int mig_live_in_progress(const struct migration *m);
 
-int  store_open(const char *path, struct store **out, struct ferr *err);
+int store_open(const char *path, struct store **out, struct ferr *err);
 /* How long one statement waits for a lock another process holds before
  * it fails with -FE_UNAVAILABLE (the default is 10 s). */
 void store_set_timeout(struct store *s, int ms);
@@ -82,9 +82,8 @@ int store_migration_active(struct store *s, const char *instance_uuid,
                            struct arena *a, struct migration *out,
                            struct ferr *err);
 /* Sets status (and the error reason, may be NULL) of record id. */
-int store_migration_set_status(struct store *s, int64_t id,
-                               const char *status, const char *reason,
-                               struct ferr *err);
+int store_migration_set_status(struct store *s, int64_t id, const char *status,
+                               const char *reason, struct ferr *err);
 
 /* Claims for runner, atomically (two runners never get the same one),
  * the oldest unclaimed record that is accepted (prechecks to run), or
@@ -102,7 +101,7 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
                                 struct arena *a, struct migration *out,
                                 struct ferr *err);
 /* Runner liveness: a row per runner process with a heartbeat. */
-int  store_runner_register(struct store *s, int64_t *id, struct ferr *err);
+int store_runner_register(struct store *s, int64_t *id, struct ferr *err);
 void store_runner_heartbeat(struct store *s, int64_t id);
 void store_runner_unregister(struct store *s, int64_t id);
 /* Writes the runner-side fields of m (status, nodes, destination,
@@ -142,15 +141,14 @@ int store_migrations_of(struct store *s, const char *instance_uuid,
 struct mig_group {
     const char *type, *status;
     int64_t count;
-    int64_t timed, time_ms_sum;         /* records with total_time_ms */
-    int64_t downed, downtime_ms_sum;    /* records with downtime_ms */
-    int64_t bytes_sum;                  /* memory + disk processed */
-    int64_t remaining_sum;              /* memory + disk remaining */
+    int64_t timed, time_ms_sum;      /* records with total_time_ms */
+    int64_t downed, downtime_ms_sum; /* records with downtime_ms */
+    int64_t bytes_sum;               /* memory + disk processed */
+    int64_t remaining_sum;           /* memory + disk remaining */
     int64_t time_le[MIG_GROUP_BOUNDS], down_le[MIG_GROUP_BOUNDS];
 };
-int store_migration_groups(struct store *s, const int64_t *bounds_ms,
-                           size_t nb, struct arena *a,
-                           struct mig_group **out, size_t *n,
+int store_migration_groups(struct store *s, const int64_t *bounds_ms, size_t nb,
+                           struct arena *a, struct mig_group **out, size_t *n,
                            struct ferr *err);
 
 /* ---- instance actions (Nova's instance_actions and
@@ -160,28 +158,28 @@ int store_migration_groups(struct store *s, const int64_t *bounds_ms,
  * (instance_uuid, request_id). */
 struct iaction {
     int64_t id;
-    const char *action;                 /* nova/compute/instance_actions.py */
+    const char *action; /* nova/compute/instance_actions.py */
     char instance_uuid[37];
     const char *request_id, *user_id, *project_id;
-    const char *message;                /* "Error" once an event failed */
-    int64_t start_time, updated_at;     /* µs */
+    const char *message;            /* "Error" once an event failed */
+    int64_t start_time, updated_at; /* µs */
 };
 
 /* A step of an action, on one host. */
 struct ievent {
-    const char *event;                  /* e.g. compute_live_migration */
-    const char *host;                   /* where it ran, or NULL */
-    const char *result;                 /* "Success", "Error", NULL */
-    const char *traceback;              /* ferry has none: always NULL */
-    const char *details;                /* the failure reason, or NULL */
-    int64_t start_time, finish_time;    /* µs; finish 0 while running */
+    const char *event;               /* e.g. compute_live_migration */
+    const char *host;                /* where it ran, or NULL */
+    const char *result;              /* "Success", "Error", NULL */
+    const char *traceback;           /* ferry has none: always NULL */
+    const char *details;             /* the failure reason, or NULL */
+    int64_t start_time, finish_time; /* µs; finish 0 while running */
 };
 
 /* One transaction around several writes (a record and its action):
  * BEGIN IMMEDIATE, so the writer lock is taken up front and a busy store
  * fails here, before anything is written. */
-int  store_begin(struct store *s, struct ferr *err);
-int  store_commit(struct store *s, struct ferr *err);
+int store_begin(struct store *s, struct ferr *err);
+int store_commit(struct store *s, struct ferr *err);
 void store_rollback(struct store *s);
 
 /* Inserts action a (start_time and updated_at now, message NULL). */
@@ -229,7 +227,7 @@ int store_host_set(struct store *s, const char *uuid, const char *host);
 struct instance_fault {
     int code;
     const char *message;
-    int64_t created_at;                 /* µs; 0: now, when saving */
+    int64_t created_at; /* µs; 0: now, when saving */
     int vm_error;
 };
 /* Creates the faults table if needed (store_open calls it). */
@@ -240,8 +238,7 @@ int store_faults_prepare(struct store *s, struct ferr *err);
 int store_fault_save(struct store *s, const struct migration *m,
                      const struct instance_fault *f, struct ferr *err);
 /* 1 and *out filled (strings from a), 0 none, <0 error. */
-int store_fault_get(struct store *s, const char *instance_uuid,
-                    struct arena *a, struct instance_fault *out,
-                    struct ferr *err);
+int store_fault_get(struct store *s, const char *instance_uuid, struct arena *a,
+                    struct instance_fault *out, struct ferr *err);
 
 #endif

@@ -20,17 +20,17 @@ struct arena {
     size_t chunk_size;
 };
 
-void  arena_init(struct arena *a, size_t chunk_size);
-void *arena_alloc(struct arena *a, size_t n);        /* zeroed, 16-aligned */
+void arena_init(struct arena *a, size_t chunk_size);
+void *arena_alloc(struct arena *a, size_t n); /* zeroed, 16-aligned */
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void  arena_reset(struct arena *a);                  /* keeps first chunk */
-void  arena_free(struct arena *a);
+void arena_reset(struct arena *a); /* keeps first chunk */
+void arena_free(struct arena *a);
 
 struct sbuf {
-    char  *buf;
+    char *buf;
     size_t len;
     size_t cap;
 };
@@ -54,7 +54,7 @@ void sbuf_put_xml(struct sbuf *s, const char *text);
  * code point, or 0 when it is not valid UTF-8. */
 size_t utf8_decode(const unsigned char *p, size_t n, int surrogates,
                    uint32_t *cp);
-int    utf8_valid(const char *p, size_t n);          /* 1 if valid */
+int utf8_valid(const char *p, size_t n); /* 1 if valid */
 size_t utf8_codepoints(const char *p, size_t n);
 /* A U+0000 inside a request string (a JSON key or value, a query
  * parameter, a path segment) cannot live in a C string.  Wherever such a
@@ -66,29 +66,29 @@ size_t utf8_codepoints(const char *p, size_t n);
 #define NUL_ESC "\xc0\x80"
 char *arena_nul_escape(struct arena *a, const char *s, size_t n);
 /* utf8_valid, the C0 80 above allowed. */
-int    utf8_valid_esc(const char *p, size_t n);
+int utf8_valid_esc(const char *p, size_t n);
 
 /* A random RFC 4122 version-4 UUID, lower-case, into out[37]. */
 void uuid4(char out[37]);
 /* 1 if s is a UUID (8-4-4-4-12 hex, any case; Nova also accepts no dashes?
  * no: ferry accepts exactly the dashed form). */
-int  uuid_valid(const char *s);
+int uuid_valid(const char *s);
 
 /* Lower-case hex SHA-224 of data into out[57]. */
 void sha224_hex(const void *data, size_t n, char out[57]);
 
 /* Timestamps: now, in the two output formats of spec §0. */
 struct tm;
-void time_tmformat(const struct tm *tm, char out[20]);     /* ...T..:..:.. */
-void time_zformat(int64_t epoch, char out[21]);          /* ...T..:..:..Z */
-void time_usformat(int64_t epoch_us, char out[27]);      /* ...T..:..:..... */
+void time_tmformat(const struct tm *tm, char out[20]); /* ...T..:..:.. */
+void time_zformat(int64_t epoch, char out[21]);        /* ...T..:..:..Z */
+void time_usformat(int64_t epoch_us, char out[27]);    /* ...T..:..:..... */
 int64_t time_now_us(void);
 
 /* The spellings a boolean may take, by who reads it. */
 enum bool_set {
-    BOOL_OSLO = 1,      /* oslo strutils.bool_from_string: 1 t true on y
+    BOOL_OSLO = 1, /* oslo strutils.bool_from_string: 1 t true on y
                          * yes / 0 f false off n no */
-    BOOL_CONF = 2,      /* ferry.conf: 1 true on yes / 0 false off no */
+    BOOL_CONF = 2, /* ferry.conf: 1 true on yes / 0 false off no */
 };
 /* 1 or 0 when the n bytes at s are one of the words of set (ASCII letters
  * in any case), else -1.  Nothing is trimmed: callers that strip as Python

@@ -20,9 +20,9 @@ typedef void (*virt_domain_fn)(void *opaque, const char *uuid);
 typedef void (*virt_closed_fn)(void *opaque);
 
 void virt_init(void);
-int  virt_connect(const char *uri, struct vconn **out, struct ferr *err);
+int virt_connect(const char *uri, struct vconn **out, struct ferr *err);
 void virt_close(struct vconn *c);
-int  virt_alive(struct vconn *c);
+int virt_alive(struct vconn *c);
 /* The hypervisor's host name (cached per connection). */
 const char *virt_hostname(struct vconn *c);
 
@@ -30,26 +30,25 @@ const char *virt_hostname(struct vconn *c);
 int virt_lookup(struct vconn *c, const char *uuid, struct arena *a,
                 struct server *s, struct ferr *err);
 /* Every domain of the host; *out is an arena array of *n servers. */
-int virt_list(struct vconn *c, struct arena *a, struct server **out,
-              size_t *n, struct ferr *err);
+int virt_list(struct vconn *c, struct arena *a, struct server **out, size_t *n,
+              struct ferr *err);
 
 /* --- what the prechecks and the runner need --------------------------- */
 
 struct vhost_info {
-    char type[32];                  /* virConnectGetType(), e.g. QEMU */
-    unsigned long version;          /* virConnectGetVersion() */
-    int64_t total_mb;               /* node memory */
-    int64_t guests_mb;              /* RAM of the defined, active guests */
+    char type[32];         /* virConnectGetType(), e.g. QEMU */
+    unsigned long version; /* virConnectGetVersion() */
+    int64_t total_mb;      /* node memory */
+    int64_t guests_mb;     /* RAM of the defined, active guests */
 };
-int virt_host_info(struct vconn *c, struct vhost_info *out,
-                   struct ferr *err);
+int virt_host_info(struct vconn *c, struct vhost_info *out, struct ferr *err);
 
 struct vdisk {
-    const char *path;               /* source file */
-    const char *dev;                /* target dev, e.g. vda */
-    const char *format;             /* driver type: qcow2, raw */
-    int64_t capacity;               /* virtual size in bytes */
-    int64_t allocation;             /* bytes used on the host */
+    const char *path;   /* source file */
+    const char *dev;    /* target dev, e.g. vda */
+    const char *format; /* driver type: qcow2, raw */
+    int64_t capacity;   /* virtual size in bytes */
+    int64_t allocation; /* bytes used on the host */
 };
 /* The writable, non-shareable file disks of a domain. */
 int virt_domain_disks(struct vconn *c, const char *uuid, struct arena *a,
@@ -85,9 +84,9 @@ int virt_disk_space(struct vconn *c, const char *dir, struct arena *a,
 int virt_guest_cpu(struct vconn *src, const char *uuid, struct arena *a,
                    const char **xml, struct ferr *err);
 struct vcpu_cmp {
-    int result;                     /* virCPUCompareResult, -1 on error */
-    int lv_code;                    /* libvirt's error code, 0 if none */
-    const char *lv_msg;             /* libvirt's message, or NULL */
+    int result;         /* virCPUCompareResult, -1 on error */
+    int lv_code;        /* libvirt's error code, 0 if none */
+    const char *lv_msg; /* libvirt's message, or NULL */
 };
 /* virConnectCompareCPU(xml) on c; the answer, error included, in out. */
 void virt_cpu_compare(struct vconn *c, const char *xml, struct arena *a,
@@ -101,47 +100,52 @@ int virt_domain_power(struct vconn *c, const char *uuid, int *power,
                       int *persistent, struct ferr *err);
 
 struct vjob {
-    int type;                       /* VJOB_* */
+    int type; /* VJOB_* */
     int64_t elapsed_ms, downtime_ms;
     int64_t mem_total, mem_processed, mem_remaining;
     int64_t disk_total, disk_processed, disk_remaining;
     int64_t data_remaining;
 };
-enum { VJOB_NONE, VJOB_BOUNDED, VJOB_UNBOUNDED, VJOB_COMPLETED,
-       VJOB_FAILED, VJOB_CANCELLED };
+enum {
+    VJOB_NONE,
+    VJOB_BOUNDED,
+    VJOB_UNBOUNDED,
+    VJOB_COMPLETED,
+    VJOB_FAILED,
+    VJOB_CANCELLED
+};
 /* The job running on the domain (or its completed stats with
  * completed=1).  Fields it does not report are -1. */
-int virt_job(struct vconn *c, const char *uuid, int completed,
-             struct vjob *out, struct ferr *err);
+int virt_job(struct vconn *c, const char *uuid, int completed, struct vjob *out,
+             struct ferr *err);
 
-#define VMIG_LIVE            1u
-#define VMIG_PEER2PEER       2u
-#define VMIG_TUNNELLED       4u
-#define VMIG_PERSIST_DEST    8u
+#define VMIG_LIVE 1u
+#define VMIG_PEER2PEER 2u
+#define VMIG_TUNNELLED 4u
+#define VMIG_PERSIST_DEST 8u
 #define VMIG_UNDEFINE_SOURCE 16u
-#define VMIG_PAUSED          32u
+#define VMIG_PAUSED 32u
 #define VMIG_NON_SHARED_DISK 64u
-#define VMIG_NON_SHARED_INC  128u
-#define VMIG_AUTO_CONVERGE   8192u
-#define VMIG_POSTCOPY        32768u
+#define VMIG_NON_SHARED_INC 128u
+#define VMIG_AUTO_CONVERGE 8192u
+#define VMIG_POSTCOPY 32768u
 
 struct vmigrate {
-    const char *dconnuri;           /* qemu+tcp://<dest>/system */
-    const char *migrate_uri;        /* tcp://<dest address>, or NULL */
-    unsigned flags;                 /* VMIG_* */
-    const char *const *disks;       /* migrate_disks (block migration) */
+    const char *dconnuri;     /* qemu+tcp://<dest>/system */
+    const char *migrate_uri;  /* tcp://<dest address>, or NULL */
+    unsigned flags;           /* VMIG_* */
+    const char *const *disks; /* migrate_disks (block migration) */
     size_t ndisks;
-    unsigned long bandwidth_mib;    /* 0: unlimited */
+    unsigned long bandwidth_mib; /* 0: unlimited */
 };
 /* Blocks until the migration ends: 0 done, <0 failed with libvirt's
  * reason.  Safe to call from a thread while another polls virt_job(). */
-int virt_migrate(struct vconn *src, const char *uuid,
-                 const struct vmigrate *m, struct ferr *err);
+int virt_migrate(struct vconn *src, const char *uuid, const struct vmigrate *m,
+                 struct ferr *err);
 int virt_abort_job(struct vconn *c, const char *uuid, struct ferr *err);
 int virt_set_max_downtime(struct vconn *c, const char *uuid, int64_t ms,
                           struct ferr *err);
-int virt_start_postcopy(struct vconn *c, const char *uuid,
-                        struct ferr *err);
+int virt_start_postcopy(struct vconn *c, const char *uuid, struct ferr *err);
 int virt_suspend(struct vconn *c, const char *uuid, struct ferr *err);
 int virt_resume(struct vconn *c, const char *uuid, struct ferr *err);
 
@@ -153,12 +157,12 @@ int virt_start(struct vconn *c, const char *uuid, struct ferr *err);
 int virt_destroy(struct vconn *c, const char *uuid, struct ferr *err);
 int virt_undefine(struct vconn *c, const char *uuid, struct ferr *err);
 /* Defines on dst the persistent definition the domain has on src. */
-int virt_copy_definition(struct vconn *src, struct vconn *dst,
-                         const char *uuid, struct ferr *err);
+int virt_copy_definition(struct vconn *src, struct vconn *dst, const char *uuid,
+                         struct ferr *err);
 /* Copies a disk file's content from src to the same path on dst (which
  * virt_disk_create made), through libvirt storage streams. */
-int virt_disk_copy(struct vconn *src, struct vconn *dst,
-                   const struct vdisk *d, struct ferr *err);
+int virt_disk_copy(struct vconn *src, struct vconn *dst, const struct vdisk *d,
+                   struct ferr *err);
 
 /* The libvirt event loop, in a thread of its own: call once per process
  * before any connection is opened (runners need it for job events). */
@@ -175,9 +179,8 @@ int virt_watch_end(struct vwatch *w, int wait_ms, struct vjob *out);
 
 /* Subscribes c to the domain events above (virt_events_start first);
  * virt_close ends the subscription. */
-int  virt_watch_domains(struct vconn *c, virt_domain_fn on_domain,
-                        virt_closed_fn on_close, void *opaque,
-                        struct ferr *err);
+int virt_watch_domains(struct vconn *c, virt_domain_fn on_domain,
+                       virt_closed_fn on_close, void *opaque, struct ferr *err);
 void virt_unwatch_domains(struct vconn *c);
 
 #endif

@@ -22,14 +22,12 @@
 #include "ferry/conf.h"
 #include "ferry/err.h"
 
-#define MARKER  "#--include--\n"
-
+#define MARKER "#--include--\n"
 
 /* 1 if some line of buf mentions include and holds a '/'. */
-static int
-include_leaves(const char *buf, size_t len)
+static int include_leaves(const char *buf, size_t len)
 {
-    const char  *p, *end, *nl;
+    const char *p, *end, *nl;
 
     for (p = buf, end = buf + len; p < end; p = nl + 1) {
         nl = memchr(p, '\n', (size_t) (end - p));
@@ -37,19 +35,16 @@ include_leaves(const char *buf, size_t len)
             nl = end;
         }
         if (memmem(p, (size_t) (nl - p), "include", 7) != NULL
-            && memchr(p, '/', (size_t) (nl - p)) != NULL)
-        {
+            && memchr(p, '/', (size_t) (nl - p)) != NULL) {
             return 1;
         }
     }
     return 0;
 }
 
-
-static void
-write_file(const char *path, const char *buf, size_t len)
+static void write_file(const char *path, const char *buf, size_t len)
 {
-    FILE  *f;
+    FILE *f;
 
     f = fopen(path, "wb");
     if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
@@ -58,16 +53,14 @@ write_file(const char *path, const char *buf, size_t len)
     }
 }
 
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char    *buf = (const char *) data, *mark;
-    char           dir[64], main_path[96], inc_path[96];
-    size_t         main_len;
-    struct conf   *c;
-    struct ferr    err;
-    const char    *msg;
+    const char *buf = (const char *) data, *mark;
+    char dir[64], main_path[96], inc_path[96];
+    size_t main_len;
+    struct conf *c;
+    struct ferr err;
+    const char *msg;
 
     if (include_leaves(buf, size)) {
         return 0;
@@ -76,8 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The marker at the start of the input or of a line. */
     mark = NULL;
     if (size >= sizeof(MARKER) - 1
-        && memcmp(buf, MARKER, sizeof(MARKER) - 1) == 0)
-    {
+        && memcmp(buf, MARKER, sizeof(MARKER) - 1) == 0) {
         mark = buf;
     } else {
         mark = memmem(buf, size, "\n" MARKER, sizeof(MARKER));
@@ -115,7 +107,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
         if (strncmp(msg, dir, strlen(dir)) != 0) {
-            abort();                /* every error names the file */
+            abort(); /* every error names the file */
         }
         ferr_clear(&err);
     }

@@ -16,14 +16,12 @@
 #include "ferry/json.h"
 #include "ferry/util.h"
 
-
-static void
-write_node(struct jw *w, const jnode *v)
+static void write_node(struct jw *w, const jnode *v)
 {
-    struct jiter  it;
-    const char   *key;
-    jnode        *val;
-    size_t        i, n;
+    struct jiter it;
+    const char *key;
+    jnode *val;
+    size_t i, n;
 
     switch (jnode_type(v)) {
     case JT_NULL:
@@ -59,15 +57,13 @@ write_node(struct jw *w, const jnode *v)
     }
 }
 
-
 /* Containers on the deepest path (a scalar is 0). */
-static size_t
-depth(const jnode *v)
+static size_t depth(const jnode *v)
 {
-    struct jiter  it;
-    const char   *key;
-    jnode        *val;
-    size_t        i, n, d, max;
+    struct jiter it;
+    const char *key;
+    jnode *val;
+    size_t i, n, d, max;
 
     max = 0;
     if (jnode_type(v) == JT_ARRAY) {
@@ -89,15 +85,13 @@ depth(const jnode *v)
     return 0;
 }
 
-
 /* 1 if b is what the writer and the parser make of a. */
-static int
-same(const jnode *a, const jnode *b)
+static int same(const jnode *a, const jnode *b)
 {
-    struct jiter  ia, ib;
-    const char   *ka, *kb;
-    jnode        *va, *vb;
-    size_t        i, n;
+    struct jiter ia, ib;
+    const char *ka, *kb;
+    jnode *va, *vb;
+    size_t i, n;
 
     if (jnode_type(a) == JT_DOUBLE) {
         return jnode_type(b) == JT_NULL;
@@ -115,7 +109,7 @@ same(const jnode *a, const jnode *b)
         return jnode_int(a) == jnode_int(b);
     case JT_STRING:
         return jnode_strlen(a) == jnode_strlen(b)
-               && memcmp(jnode_str(a), jnode_str(b), jnode_strlen(a)) == 0;
+            && memcmp(jnode_str(a), jnode_str(b), jnode_strlen(a)) == 0;
     case JT_ARRAY:
         n = jnode_arr_len(a);
         if (jnode_arr_len(b) != n) {
@@ -135,8 +129,7 @@ same(const jnode *a, const jnode *b)
         jnode_obj_iter(b, &ib);
         while (jnode_obj_next(&ia, &ka, &va)) {
             if (!jnode_obj_next(&ib, &kb, &vb) || strcmp(ka, kb) != 0
-                || !same(va, vb))
-            {
+                || !same(va, vb)) {
                 return 0;
             }
         }
@@ -146,14 +139,12 @@ same(const jnode *a, const jnode *b)
     }
 }
 
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct sbuf  out, again;
-    struct jw    w;
-    jnode       *v, *v2;
-    const char  *s;
+    struct sbuf out, again;
+    struct jw w;
+    jnode *v, *v2;
+    const char *s;
 
     if (json_parse((const char *) data, size, &v) != 0) {
         return 0;
@@ -186,10 +177,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     jw_arr_close(&w);
 
     if (json_parse(out.buf, out.len, &v2) != 0) {
-        abort();                    /* the writer wrote invalid JSON */
+        abort(); /* the writer wrote invalid JSON */
     }
     if (jnode_arr_len(v2) != 1 || !same(v, jnode_arr_get(v2, 0))) {
-        abort();                    /* the round trip changed the value */
+        abort(); /* the round trip changed the value */
     }
 
     sbuf_init(&again);
@@ -198,7 +189,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     write_node(&w, jnode_arr_get(v2, 0));
     jw_arr_close(&w);
     if (again.len != out.len || memcmp(again.buf, out.buf, out.len) != 0) {
-        abort();                    /* writing is not stable */
+        abort(); /* writing is not stable */
     }
 
     sbuf_free(&again);

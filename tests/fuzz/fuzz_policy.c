@@ -31,20 +31,20 @@
 #define FUZZ_TOPDIR "."
 #endif
 
-#define MAX_NAMES   64
-#define MAX_ROLES   16
+#define MAX_NAMES 64
+#define MAX_ROLES 16
 
-static int             memfd = -1;
-static char            memfd_path[64];
-static struct policy  *shipped;
-static char           *shipped_names[MAX_NAMES];
-static size_t          nshipped;
+static int memfd = -1;
+static char memfd_path[64];
+static struct policy *shipped;
+static char *shipped_names[MAX_NAMES];
+static size_t nshipped;
 
-static const char *const  r_admin[] = { "admin" };
-static const char *const  r_member[] = { "member", "reader" };
-static const char *const  r_odd[] = { NULL, "ADMIN", "", "%(project_id)s" };
+static const char *const r_admin[] = { "admin" };
+static const char *const r_member[] = { "member", "reader" };
+static const char *const r_odd[] = { NULL, "ADMIN", "", "%(project_id)s" };
 
-static const struct identity  idents[] = {
+static const struct identity idents[] = {
     { "u-admin", "p-admin", r_admin, 1 },
     { "u1", "p1", r_member, 2 },
     { "u2", "p2", NULL, 0 },
@@ -52,19 +52,17 @@ static const struct identity  idents[] = {
     { "", "", r_member, 1 },
 };
 
-static const struct policy_target  targets[] = {
+static const struct policy_target targets[] = {
     { "p1", "u1" },
     { "p2", "u9" },
     { NULL, NULL },
     { "", "%(project_id)s" },
 };
 
-
-static void
-check_all(const struct policy *p, char *const *names, size_t nnames)
+static void check_all(const struct policy *p, char *const *names, size_t nnames)
 {
-    size_t  i, j, k;
-    int     rc;
+    size_t i, j, k;
+    int rc;
 
     for (i = 0; i < nnames; i++) {
         for (j = 0; j < sizeof(idents) / sizeof(idents[0]); j++) {
@@ -83,15 +81,13 @@ check_all(const struct policy *p, char *const *names, size_t nnames)
     }
 }
 
-
 /* The names of a JSON object's members, at most MAX_NAMES (strdup()ed). */
-static size_t
-object_names(const char *buf, size_t len, char **names)
+static size_t object_names(const char *buf, size_t len, char **names)
 {
-    struct jiter  it;
-    const char   *key;
-    jnode        *root, *val;
-    size_t        n;
+    struct jiter it;
+    const char *key;
+    jnode *root, *val;
+    size_t n;
 
     if (json_parse(buf, len, &root) != 0) {
         return 0;
@@ -109,24 +105,20 @@ object_names(const char *buf, size_t len, char **names)
     return n;
 }
 
-
-static void
-free_names(char **names, size_t n)
+static void free_names(char **names, size_t n)
 {
     while (n > 0) {
         free(names[--n]);
     }
 }
 
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    struct ferr  err;
-    const char  *path = FUZZ_TOPDIR "/policy/policy.json";
-    FILE        *f;
-    char        *buf;
-    long         len;
+    struct ferr err;
+    const char *path = FUZZ_TOPDIR "/policy/policy.json";
+    FILE *f;
+    char *buf;
+    long len;
 
     memfd = memfd_create("fuzz_policy", 0);
     if (memfd < 0) {
@@ -156,18 +148,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-
-static void
-fuzz_load(const char *buf, size_t len)
+static void fuzz_load(const char *buf, size_t len)
 {
-    struct policy  *p = NULL;
-    struct ferr     err;
-    char           *names[MAX_NAMES];
-    size_t          n;
+    struct policy *p = NULL;
+    struct ferr err;
+    char *names[MAX_NAMES];
+    size_t n;
 
     if (ftruncate(memfd, 0) != 0
-        || pwrite(memfd, buf, len, 0) != (ssize_t) len)
-    {
+        || pwrite(memfd, buf, len, 0) != (ssize_t) len) {
         abort();
     }
 
@@ -187,14 +176,12 @@ fuzz_load(const char *buf, size_t len)
     policy_free(p);
 }
 
-
-static void
-fuzz_rules(const char *buf, size_t len)
+static void fuzz_rules(const char *buf, size_t len)
 {
-    struct policy  *p;
-    struct ferr     err;
-    char           *copy, *line, *next, *tab, *names[MAX_NAMES];
-    size_t          n;
+    struct policy *p;
+    struct ferr err;
+    char *copy, *line, *next, *tab, *names[MAX_NAMES];
+    size_t n;
 
     copy = strndup(buf, len);
     p = policy_new();
@@ -234,16 +221,14 @@ fuzz_rules(const char *buf, size_t len)
     free(copy);
 }
 
-
-static void
-fuzz_request(const char *buf, size_t len)
+static void fuzz_request(const char *buf, size_t len)
 {
-    struct identity       id;
-    struct policy_target  t;
-    const char           *roles[MAX_ROLES], *f[5];
-    char                 *copy, *line, *next;
-    size_t                nf;
-    int                   rc;
+    struct identity id;
+    struct policy_target t;
+    const char *roles[MAX_ROLES], *f[5];
+    char *copy, *line, *next;
+    size_t nf;
+    int rc;
 
     copy = strndup(buf, len);
     if (copy == NULL) {
@@ -288,9 +273,7 @@ fuzz_request(const char *buf, size_t len)
     free(copy);
 }
 
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) {
         return 0;

@@ -15,10 +15,13 @@
 #include "ferry/regex.h"
 
 static const struct {
-    const char  *s;
-    size_t       n;
+    const char *s;
+    size_t n;
 } subjects[] = {
-#define S(lit) { lit, sizeof(lit) - 1 }
+#define S(lit)               \
+    {                        \
+        lit, sizeof(lit) - 1 \
+    }
     S("suspended-1"),
     S("web-1"),
     S(""),
@@ -29,30 +32,26 @@ static const struct {
 #undef S
 };
 
-
-static double
-now_ms(void)
+static double now_ms(void)
 {
-    struct timespec  ts;
+    struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-
-static void
-run(const char *pat, size_t n, unsigned flags, const char *subj,
-    size_t sn)
+static void run(const char *pat, size_t n, unsigned flags, const char *subj,
+                size_t sn)
 {
-    struct regex  *re;
-    const char    *why = NULL;
-    size_t         i;
-    int            rc;
+    struct regex *re;
+    const char *why = NULL;
+    size_t i;
+    int rc;
 
     re = regex_compile(pat, n, flags, &why);
     if (re == NULL) {
         if (why == NULL) {
-            abort();            /* a refusal always says why */
+            abort(); /* a refusal always says why */
         }
         return;
     }
@@ -74,13 +73,11 @@ run(const char *pat, size_t n, unsigned flags, const char *subj,
     regex_free(re);
 }
 
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char  *p = (const char *) data, *subj = NULL, *nl;
-    size_t       n = size, sn = 0;
-    double       t0;
+    const char *p = (const char *) data, *subj = NULL, *nl;
+    size_t n = size, sn = 0;
+    double t0;
 
     if (n > 0 && p[0] == '\x01' && (nl = memchr(p, '\n', n)) != NULL) {
         subj = p + 1;

@@ -60,7 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* a method byte picks one of the route table's methods too */
     r.method = m[0] != '\0' && m[1] == '\0'
-               ? methods[(unsigned char) m[0] % ARRAY_LEN(methods)] : m;
+        ? methods[(unsigned char) m[0] % ARRAY_LEN(methods)]
+        : m;
     qs = strchr(path, '?');
     r.query = "";
     if (qs != NULL) {
@@ -88,14 +89,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void) api_qlast(q, nq, "limit");
     }
     ferr_clear(&err);
-    (void) mv_parse(&a, api[0] ? api : NULL, nova[0] ? nova : NULL, &mv,
-                    &err);
+    (void) mv_parse(&a, api[0] ? api : NULL, nova[0] ? nova : NULL, &mv, &err);
     ferr_clear(&err);
     (void) route_content_type_ok(ct[0] ? ct : NULL);
     if (hit.rt != NULL && hit.rt->actions != NULL) {
         if (route_action(hit.rt, (const char *) p, (size_t) (end - p), &act,
-                         &body, &err) == 0)
-        {
+                         &body, &err)
+            == 0) {
             json_free(body);
         }
         ferr_clear(&err);

@@ -23,9 +23,7 @@
 #include "ferry/json.h"
 #include "ferry/schema.h"
 
-
-static void
-check_rc(int rc, struct ferr *err)
+static void check_rc(int rc, struct ferr *err)
 {
     if (rc != 0 && (rc != -FE_BADREQ || ferr_msg(err)[0] == '\0')) {
         abort();
@@ -33,12 +31,10 @@ check_rc(int rc, struct ferr *err)
     ferr_clear(err);
 }
 
-
-static void
-fuzz_body(enum schema_id id, const char *buf, size_t len)
+static void fuzz_body(enum schema_id id, const char *buf, size_t len)
 {
-    struct ferr  err;
-    jnode       *body, *in, *v;
+    struct ferr err;
+    jnode *body, *in, *v;
 
     if (json_parse(buf, len, &body) != 0) {
         return;
@@ -60,18 +56,16 @@ fuzz_body(enum schema_id id, const char *buf, size_t len)
     json_free(body);
 }
 
-
-static void
-fuzz_query(enum query_schema_id id, const char *buf, size_t len)
+static void fuzz_query(enum query_schema_id id, const char *buf, size_t len)
 {
-    struct qparam  *q;
-    struct ferr     err;
-    char           *copy, *p, *end, *amp, *eq;
-    size_t          n;
-    int64_t         t;
+    struct qparam *q;
+    struct ferr err;
+    char *copy, *p, *end, *amp, *eq;
+    size_t n;
+    int64_t t;
 
     copy = malloc(len + 1);
-    q = calloc(len + 1, sizeof(*q));      /* one per '&', plus one */
+    q = calloc(len + 1, sizeof(*q)); /* one per '&', plus one */
     if (copy == NULL || q == NULL) {
         abort();
     }
@@ -115,18 +109,15 @@ fuzz_query(enum query_schema_id id, const char *buf, size_t len)
     free(copy);
 }
 
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const enum schema_id  bodies[] = {
-        SCHEMA_MIGRATE_2_56, SCHEMA_FORCE_COMPLETE
-    };
-    const char  *rest;
-    char        *s;
-    size_t       len;
-    int          minor;
-    int64_t      t;
+    static const enum schema_id bodies[] = { SCHEMA_MIGRATE_2_56,
+                                             SCHEMA_FORCE_COMPLETE };
+    const char *rest;
+    char *s;
+    size_t len;
+    int minor;
+    int64_t t;
 
     if (size < 2) {
         return 0;

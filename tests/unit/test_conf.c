@@ -49,7 +49,7 @@ static const char *err_of_file(const char *name)
         conf_free(c);
         return "ok";
     }
-    for (m = ferr_msg(&e); *m != '\0' && o + 1 < sizeof(out); ) {
+    for (m = ferr_msg(&e); *m != '\0' && o + 1 < sizeof(out);) {
         hit = strstr(m, dir);
         if (hit == m && m[dl] == '/') {
             m += dl + 1;
@@ -155,22 +155,26 @@ static void test_include_and_bad_input(void)
     memcpy(big + 4095, tail, sizeof(tail));
     CHECK_STR(err_of(big), "ok");
     memmove(big + 1, big, 4095 + sizeof(tail));
-    CHECK_STR(err_of(big), "t.conf:1: line too long (more than 4095 "
+    CHECK_STR(err_of(big),
+              "t.conf:1: line too long (more than 4095 "
               "bytes)");
     memset(big, 'y', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    CHECK_STR(err_of(big), "t.conf:1: line too long (more than 4095 "
+    CHECK_STR(err_of(big),
+              "t.conf:1: line too long (more than 4095 "
               "bytes)");
     write_bytes("t.conf", "[host a]\nuri = x\0junk\n", 22);
     CHECK_STR(err_of_file("t.conf"), "t.conf:2: NUL byte in line");
-    write_bytes("t.conf", "[host a]\nuri = x", 16);       /* no final \n */
+    write_bytes("t.conf", "[host a]\nuri = x", 16); /* no final \n */
     CHECK_STR(err_of_file("t.conf"), "ok");
 
     /* sections and values */
-    CHECK_STR(err_of("[host]\nuri = x\n"), "t.conf:1: unknown section "
+    CHECK_STR(err_of("[host]\nuri = x\n"),
+              "t.conf:1: unknown section "
               "[host] (expected [ferryd], [libvirt] or [host NAME])");
     CHECK_STR(err_of("[ferryd\n"), "t.conf:1: bad section line '[ferryd'");
-    CHECK_STR(err_of("[ferryd] x\n"), "t.conf:1: bad section line "
+    CHECK_STR(err_of("[ferryd] x\n"),
+              "t.conf:1: bad section line "
               "'[ferryd] x'");
     CHECK_STR(err_of("= x\n"), "t.conf:1: '' outside a section");
     CHECK_STR(err_of("[ferryd]\n= x\n"), "t.conf:2: unknown key ''");
@@ -213,10 +217,15 @@ static void test_include_and_bad_input(void)
         struct conf *c = NULL;
         struct ferr e = { 0 };
 
-        CHECK_INT(conf_load(write_file("t.conf", "[ferryd]\n"
-                  "fastcgi_allow_uids = root, 33 nobody\n"
-                  "fastcgi_allow_gids = nogroup,7\n[host a]\nuri = x\n"),
-                  &c, &e), 0);
+        CHECK_INT(
+            conf_load(
+                write_file(
+                    "t.conf",
+                    "[ferryd]\n"
+                    "fastcgi_allow_uids = root, 33 nobody\n"
+                    "fastcgi_allow_gids = nogroup,7\n[host a]\nuri = x\n"),
+                &c, &e),
+            0);
         if (c != NULL) {
             CHECK_INT(c->fastcgi_allow_uids.n, 3);
             CHECK_INT(c->fastcgi_allow_uids.id[0], 0);
@@ -228,9 +237,12 @@ static void test_include_and_bad_input(void)
             conf_free(c);
             c = NULL;
         }
-        CHECK_INT(conf_load(write_file("t.conf", "[ferryd]\n"
-                  "socket_group = daemon\n[host a]\nuri = x\n"), &c, &e),
-                  0);
+        CHECK_INT(
+            conf_load(write_file("t.conf",
+                                 "[ferryd]\n"
+                                 "socket_group = daemon\n[host a]\nuri = x\n"),
+                      &c, &e),
+            0);
         if (c != NULL) {
             CHECK_INT(c->fastcgi_allow_uids.n, geteuid() == 0 ? 1 : 2);
             CHECK_INT(c->fastcgi_allow_uids.id[0], 0);
@@ -253,7 +265,8 @@ int main(void)
     if (mkdtemp(dir) == NULL) {
         return 1;
     }
-    write_file("hosts.conf", "[host b]\nuri = test:///default\n"
+    write_file("hosts.conf",
+               "[host b]\nuri = test:///default\n"
                "enabled = no\n");
     p = write_file("t.conf",
                    "# comment\n[ferryd]\nsocket = /tmp/x.sock\n"
@@ -287,11 +300,13 @@ int main(void)
               "t.conf:2: expected a whole number in 1..256");
     CHECK_STR(err_of("[ferryd]\nwrokers = 2\n"),
               "t.conf:2: unknown key 'wrokers'");
-    CHECK_STR(err_of("workers = 2\n"), "t.conf:1: 'workers' outside a "
+    CHECK_STR(err_of("workers = 2\n"),
+              "t.conf:1: 'workers' outside a "
               "section");
     CHECK_STR(err_of("[host a]\nuri = x\n[host a]\nuri = y\n"),
               "t.conf:3: host 'a' defined twice");
-    CHECK_STR(err_of("[host bad name!]\n"), "t.conf:1: bad host name "
+    CHECK_STR(err_of("[host bad name!]\n"),
+              "t.conf:1: bad host name "
               "'bad name!' (1-255 of a-z A-Z 0-9 - . _)");
     CHECK_STR(err_of("[host a]\nmigration_address = 1.2.3.4\n"),
               "t.conf:2: [host a] has no uri");
@@ -304,27 +319,32 @@ int main(void)
     CHECK_STR(err_of("[ferryd]\ninventory_resync_interval = 0\n"),
               "t.conf:2: expected a whole number in 1..86400");
     CHECK_STR(err_of("[ferryd]\ninventory_resync_interval = 5\n"
-                     "[host a]\nuri = x\n"), "ok");
+                     "[host a]\nuri = x\n"),
+              "ok");
     CHECK_STR(err_of("[ferryd]\nno equals sign\n"),
               "t.conf:2: expected 'key = value', got 'no equals sign'");
-    CHECK_STR(err_of("[nova]\n"), "t.conf:1: unknown section [nova] "
+    CHECK_STR(err_of("[nova]\n"),
+              "t.conf:1: unknown section [nova] "
               "(expected [ferryd], [libvirt] or [host NAME])");
-    CHECK_STR(err_of("[ferryd]\nworkers = 2\n"), "t.conf: no [host NAME] "
+    CHECK_STR(err_of("[ferryd]\nworkers = 2\n"),
+              "t.conf: no [host NAME] "
               "section");
     p = err_of("[host a]\nuri = x\ninclude = missing.conf\n");
-    CHECK_STR(p, "t.conf:3: include missing.conf: No such file or "
+    CHECK_STR(p,
+              "t.conf:3: include missing.conf: No such file or "
               "directory");
     ferr_clear(&e);
     CHECK(conf_load("/nonexistent/ferry.conf", &c, &e) < 0);
-    CHECK_STR(ferr_msg(&e), "/nonexistent/ferry.conf: No such file or "
+    CHECK_STR(ferr_msg(&e),
+              "/nonexistent/ferry.conf: No such file or "
               "directory");
     ferr_clear(&e);
     test_include_and_bad_input();
     {
         static const char *const files[] = {
-            "t.conf", "hosts.conf", "inc.conf", "d0.conf", "d1.conf",
-            "d2.conf", "d3.conf", "d4.conf", "d5.conf", "d6.conf",
-            "d7.conf", "d8.conf",
+            "t.conf",  "hosts.conf", "inc.conf", "d0.conf",
+            "d1.conf", "d2.conf",    "d3.conf",  "d4.conf",
+            "d5.conf", "d6.conf",    "d7.conf",  "d8.conf",
         };
         size_t i;
 

@@ -108,7 +108,7 @@ static void two_hosts_and_lists(struct store *st, struct arena *a)
 
     memset(&v, 0, sizeof(v));
     CHECK_INT(instances_each(st, NULL, NULL, NULL, a, collect, &v, &e), 1);
-    CHECK_INT(v.n, 3);      /* created desc: U2, U3, U1 (on b) */
+    CHECK_INT(v.n, 3); /* created desc: U2, U3, U1 (on b) */
     CHECK_STR(v.ids[0], U2);
     CHECK_STR(v.ids[1], U3);
     CHECK_STR(v.ids[2], U1);
@@ -127,8 +127,7 @@ static void two_hosts_and_lists(struct store *st, struct arena *a)
     CHECK_INT(v.n, 1);
     CHECK_STR(v.ids[0], U1);
     memset(&v, 0, sizeof(v));
-    CHECK_INT(instances_each(st, NULL, "nosuch", NULL, a, collect, &v, &e),
-              0);
+    CHECK_INT(instances_each(st, NULL, "nosuch", NULL, a, collect, &v, &e), 0);
     CHECK_INT(v.n, 0);
     /* the name prefilter: any case, its LIKE characters taken literally */
     memset(&v, 0, sizeof(v));
@@ -136,8 +135,7 @@ static void two_hosts_and_lists(struct store *st, struct arena *a)
     CHECK_INT(v.n, 1);
     CHECK_STR(v.ids[0], U3);
     memset(&v, 0, sizeof(v));
-    CHECK_INT(instances_each(st, NULL, NULL, "c_che", a, collect, &v, &e),
-              1);
+    CHECK_INT(instances_each(st, NULL, NULL, "c_che", a, collect, &v, &e), 1);
     CHECK_INT(v.n, 0);
     memset(&v, 0, sizeof(v));
     CHECK_INT(instances_each(st, NULL, NULL, "%", a, collect, &v, &e), 1);
@@ -158,7 +156,7 @@ static void resync_and_hosts(struct store *st, struct arena *a)
     CHECK_INT(instances_sweep(st, "a", 2000, &e), 0);
     CHECK_INT(instances_get(st, U2, a, &got, &e), 0);
     CHECK_INT(instances_get(st, U3, a, &got, &e), 1);
-    CHECK_INT(instances_get(st, U1, a, &got, &e), 1);   /* on b: kept */
+    CHECK_INT(instances_get(st, U1, a, &got, &e), 1); /* on b: kept */
     CHECK_INT(instances_delete(st, U1, "b", &e), 0);
     CHECK_INT(instances_get(st, U1, a, &got, &e), 0);
 
@@ -169,7 +167,7 @@ static void resync_and_hosts(struct store *st, struct arena *a)
     CHECK_INT(instances_host_get(st, "a", a, &hs, &e), 0);
     CHECK_INT(hs.known, 1);
     CHECK_INT(hs.up, 0);
-    CHECK_STR(hs.node, "node-a");       /* kept from when it was up */
+    CHECK_STR(hs.node, "node-a"); /* kept from when it was up */
     CHECK_STR(hs.error, "refused");
     CHECK_INT(hs.synced_at, 2000);
 
@@ -212,8 +210,7 @@ static void marked(struct store *st, struct arena *a)
     CHECK_INT(store_migration_create(st, &m, &e), 0);
     snprintf(m.instance_uuid, sizeof(m.instance_uuid), "%s", U1);
     CHECK_INT(store_migration_create(st, &m, &e), 0);
-    CHECK_INT(store_migration_set_status(st, m.id, "completed", NULL, &e),
-              0);
+    CHECK_INT(store_migration_set_status(st, m.id, "completed", NULL, &e), 0);
     CHECK_INT(instances_marked(st, a, &v, &n, &e), 0);
     CHECK_INT(n, 1);
     CHECK_STR(v[0], U2);

@@ -9,10 +9,9 @@
 #include "unit.h"
 #include "ferry/json.h"
 
-static int
-parses(const char *s)
+static int parses(const char *s)
 {
-    jnode  *n;
+    jnode *n;
 
     if (json_parse(s, strlen(s), &n) != 0) {
         return 0;
@@ -21,10 +20,9 @@ parses(const char *s)
     return 1;
 }
 
-static int
-parses_n(const char *s, size_t len)
+static int parses_n(const char *s, size_t len)
 {
-    jnode  *n;
+    jnode *n;
 
     if (json_parse(s, len, &n) != 0) {
         return 0;
@@ -34,12 +32,11 @@ parses_n(const char *s, size_t len)
 }
 
 /* repr() of the parsed document, or "PARSE ERROR". */
-static const char *
-repr_of(const char *s)
+static const char *repr_of(const char *s)
 {
-    static char  out[4096];
-    struct sbuf  sb;
-    jnode       *n;
+    static char out[4096];
+    struct sbuf sb;
+    jnode *n;
 
     if (json_parse(s, strlen(s), &n) != 0) {
         return "PARSE ERROR";
@@ -52,12 +49,11 @@ repr_of(const char *s)
     return out;
 }
 
-static const char *
-str_of(const char *s)
+static const char *str_of(const char *s)
 {
-    static char  out[4096];
-    struct sbuf  sb;
-    jnode       *n;
+    static char out[4096];
+    struct sbuf sb;
+    jnode *n;
 
     if (json_parse(s, strlen(s), &n) != 0) {
         return "PARSE ERROR";
@@ -70,8 +66,7 @@ str_of(const char *s)
     return out;
 }
 
-static void
-test_accept(void)
+static void test_accept(void)
 {
     /* whitespace around the value is only JSON whitespace */
     CHECK(parses(" \t\r\n{\"a\": 1} \n"));
@@ -88,15 +83,15 @@ test_accept(void)
     CHECK(parses("-Infinity"));
     CHECK(parses("[NaN, Infinity, -Infinity]"));
     CHECK(parses("\"\\u00e9\\ud83d\\ude00\\/\\b\\f\\n\\r\\t\\\"\\\\\""));
-    CHECK(parses("\"\x7f\""));                  /* DEL is no control char */
+    CHECK(parses("\"\x7f\"")); /* DEL is no control char */
     CHECK(parses("\"\xc3\xa9\""));
-    CHECK(parses("\"\\ud800\""));               /* lone surrogate escape */
+    CHECK(parses("\"\\ud800\"")); /* lone surrogate escape */
     CHECK(parses("123456789012345678901234567890"));
 
     /* depth beyond json-c's default of 32 */
     {
-        char  buf[402];
-        int   i;
+        char buf[402];
+        int i;
 
         for (i = 0; i < 200; i++) {
             buf[i] = '[';
@@ -106,23 +101,22 @@ test_accept(void)
     }
 }
 
-static void
-test_reject(void)
+static void test_reject(void)
 {
-    jnode  *n;
+    jnode *n;
 
     CHECK(!parses(""));
     CHECK(!parses("   "));
-    CHECK(!parses("{\"a\": 1} x"));             /* trailing bytes */
+    CHECK(!parses("{\"a\": 1} x")); /* trailing bytes */
     CHECK(!parses("{\"a\": 1}{}"));
     CHECK(!parses("1 2"));
-    CHECK(!parses("\xef\xbb\xbf{}"));           /* BOM */
-    CHECK(!parses("\"\xff\""));                 /* bad UTF-8 */
-    CHECK(!parses("\"\xc0\xaf\""));             /* overlong */
-    CHECK(!parses("\"\xed\xa0\x80\""));         /* encoded surrogate */
-    CHECK(!parses("\"\xf4\x90\x80\x80\""));     /* above U+10FFFF */
+    CHECK(!parses("\xef\xbb\xbf{}"));       /* BOM */
+    CHECK(!parses("\"\xff\""));             /* bad UTF-8 */
+    CHECK(!parses("\"\xc0\xaf\""));         /* overlong */
+    CHECK(!parses("\"\xed\xa0\x80\""));     /* encoded surrogate */
+    CHECK(!parses("\"\xf4\x90\x80\x80\"")); /* above U+10FFFF */
     CHECK(!parses("{} \xff"));
-    CHECK(!parses("\"a\tb\""));                 /* raw control chars */
+    CHECK(!parses("\"a\tb\"")); /* raw control chars */
     CHECK(!parses("\"a\nb\""));
     CHECK(!parses("\"\x01\""));
     CHECK(!parses("'a'"));
@@ -151,15 +145,16 @@ test_reject(void)
     CHECK(!parses("\"abc"));
     CHECK(!parses("[1"));
     CHECK(!parses("{\"a\" 1}"));
-    CHECK(!parses("\f1"));                      /* not JSON whitespace */
+    CHECK(!parses("\f1")); /* not JSON whitespace */
     CHECK(!parses("\v1"));
-    CHECK(!parses("\xc2\xa0" "1"));             /* NBSP is no whitespace */
-    CHECK(!parses_n("1\0", 2));                 /* NUL after the value */
+    CHECK(!parses("\xc2\xa0"
+                  "1"));        /* NBSP is no whitespace */
+    CHECK(!parses_n("1\0", 2)); /* NUL after the value */
 
     /* beyond our depth cap (Python fails near 1000 too) */
     {
-        char  *buf = malloc(4000);
-        int    i;
+        char *buf = malloc(4000);
+        int i;
 
         for (i = 0; i < 2000; i++) {
             buf[i] = '[';
@@ -174,14 +169,13 @@ test_reject(void)
     CHECK(n == NULL);
 }
 
-static void
-test_access(void)
+static void test_access(void)
 {
-    jnode         *n, *v;
-    struct jiter   it;
-    const char    *k;
-    const char    *doc;
-    char           keys[64];
+    jnode *n, *v;
+    struct jiter it;
+    const char *k;
+    const char *doc;
+    char keys[64];
 
     doc = "{\"b\": 1, \"a\": [true, null, \"s\\u0000t\"], \"b\": 2.5}";
     CHECK(json_parse(doc, strlen(doc), &n) == 0);
@@ -241,8 +235,7 @@ test_access(void)
     json_free(n);
 }
 
-static void
-test_repr(void)
+static void test_repr(void)
 {
     /* scalars */
     CHECK_STR(repr_of("null"), "None");
@@ -326,7 +319,7 @@ test_repr(void)
     CHECK_STR(str_of("{\"a\": \"b\"}"), "{'a': 'b'}");
 
     {
-        struct sbuf  sb;
+        struct sbuf sb;
 
         sbuf_init(&sb);
         py_repr_cstr(&sb, "a\0b", 3);
@@ -335,11 +328,10 @@ test_repr(void)
     }
 }
 
-static void
-test_writer(void)
+static void test_writer(void)
 {
-    struct sbuf  sb;
-    struct jw    w;
+    struct sbuf sb;
+    struct jw w;
 
     sbuf_init(&sb);
     jw_init(&w, &sb);
@@ -350,7 +342,8 @@ test_writer(void)
     jw_kstr(&w, "message", "a \"q\" \\ \n\t\x01 \xc3\xa9");
     jw_obj_close(&w);
     jw_obj_close(&w);
-    CHECK_STR(sb.buf, "{\"badRequest\": {\"code\": 400, \"message\": "
+    CHECK_STR(sb.buf,
+              "{\"badRequest\": {\"code\": 400, \"message\": "
               "\"a \\\"q\\\" \\\\ \\n\\t\\u0001 \xc3\xa9\"}}");
 
     sbuf_reset(&sb);
@@ -371,7 +364,8 @@ test_writer(void)
     jw_obj_close(&w);
     jw_arr_close(&w);
     jw_obj_close(&w);
-    CHECK_STR(sb.buf, "{\"migrations\": [{\"id\": 1, \"dest_host\": null, "
+    CHECK_STR(sb.buf,
+              "{\"migrations\": [{\"id\": 1, \"dest_host\": null, "
               "\"ok\": true, \"links\": []}, {\"x\": null}]}");
 
     sbuf_reset(&sb);
@@ -382,17 +376,19 @@ test_writer(void)
     jw_null(&w);
     jw_str(&w, "s");
     jw_strn(&w, "a\0b", 3);
-    jw_strn(&w, "\xed\xa0\x80", 3);         /* a kept lone surrogate */
-    jw_strn(&w, "\xff", 1);                 /* never valid: U+FFFD */
-    jw_str(&w, "a\xc0\x80" "b");             /* a message's NUL */
+    jw_strn(&w, "\xed\xa0\x80", 3); /* a kept lone surrogate */
+    jw_strn(&w, "\xff", 1);         /* never valid: U+FFFD */
+    jw_str(&w,
+           "a\xc0\x80"
+           "b"); /* a message's NUL */
     jw_arr_close(&w);
-    CHECK_STR(sb.buf, "[-5, false, null, \"s\", \"a\\u0000b\", "
+    CHECK_STR(sb.buf,
+              "[-5, false, null, \"s\", \"a\\u0000b\", "
               "\"\\ud800\", \"\\ufffd\", \"a\\u0000b\"]");
     sbuf_free(&sb);
 }
 
-int
-main(void)
+int main(void)
 {
     test_accept();
     test_reject();

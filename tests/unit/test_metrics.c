@@ -65,8 +65,10 @@ int main(void)
 {
     char dir[] = "/tmp/ferry-test-metrics-XXXXXX", path[256], cmd[512];
     static const char *const families[] = {
-        "ferry_http_requests_total", "ferry_http_request_duration_seconds",
-        "ferry_migrations_total", "ferry_migrations_in_phase",
+        "ferry_http_requests_total",
+        "ferry_http_request_duration_seconds",
+        "ferry_migrations_total",
+        "ferry_migrations_in_phase",
         "ferry_migration_data_processed_bytes_total",
         "ferry_migration_data_remaining_bytes",
         "ferry_migration_duration_seconds",
@@ -88,11 +90,12 @@ int main(void)
     CHECK_INT(metrics_init(&e), 0);
 
     metrics_request("GET", "/v2.1/servers", 200, 2000);
-    metrics_request("GET", "/v2.1/servers", 200, 60000000);    /* 60 s */
+    metrics_request("GET", "/v2.1/servers", 200, 60000000); /* 60 s */
     add(app.store, "11111111-2222-4333-8444-555555555555", "running");
     add(app.store, "22222222-2222-4333-8444-555555555555", "failed");
     /* a record is created without progress: the runner's saves add it */
-    snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'UPDATE migrations SET"
+    snprintf(cmd, sizeof(cmd),
+             "sqlite3 '%s' 'UPDATE migrations SET"
              " memory_processed = CASE id WHEN 2 THEN 5 ELSE 700 END'",
              path);
     CHECK_INT(system(cmd), 0);
@@ -104,40 +107,59 @@ int main(void)
         CHECK_INT(count_of(out.buf, type), 1);
     }
     /* the slow request is in +Inf and in the count, as are the others */
-    CHECK(sample(out.buf, "ferry_http_request_duration_seconds_bucket"
-                 "{le=\"0.005\"}") == 1);
-    CHECK(sample(out.buf, "ferry_http_request_duration_seconds_bucket"
-                 "{le=\"10\"}") == 1);
-    CHECK(sample(out.buf, "ferry_http_request_duration_seconds_bucket"
-                 "{le=\"+Inf\"}") == 2);
-    CHECK(sample(out.buf, "ferry_http_request_duration_seconds_count")
+    CHECK(sample(out.buf,
+                 "ferry_http_request_duration_seconds_bucket"
+                 "{le=\"0.005\"}")
+          == 1);
+    CHECK(sample(out.buf,
+                 "ferry_http_request_duration_seconds_bucket"
+                 "{le=\"10\"}")
+          == 1);
+    CHECK(sample(out.buf,
+                 "ferry_http_request_duration_seconds_bucket"
+                 "{le=\"+Inf\"}")
           == 2);
+    CHECK(sample(out.buf, "ferry_http_request_duration_seconds_count") == 2);
     /* bytes moved: ended migrations by outcome, never a status in
      * progress (that series would fall when the migration ends) */
-    CHECK(sample(out.buf, "ferry_migration_data_processed_bytes_total"
-                 "{type=\"live-migration\",outcome=\"failed\"}") == 5);
-    CHECK_INT(count_of(out.buf, "processed_bytes_total{type=\"live-"
-                       "migration\",status="), 0);
+    CHECK(sample(out.buf,
+                 "ferry_migration_data_processed_bytes_total"
+                 "{type=\"live-migration\",outcome=\"failed\"}")
+          == 5);
+    CHECK_INT(count_of(out.buf,
+                       "processed_bytes_total{type=\"live-"
+                       "migration\",status="),
+              0);
     CHECK_INT(count_of(out.buf, "outcome=\"running\""), 0);
-    CHECK(sample(out.buf, "ferry_migrations_in_phase"
-                 "{type=\"live-migration\",phase=\"running\"}") == 1);
+    CHECK(sample(out.buf,
+                 "ferry_migrations_in_phase"
+                 "{type=\"live-migration\",phase=\"running\"}")
+          == 1);
     /* every status a type goes through has its series, 0 when empty (a
      * phase that empties must read 0, not vanish) */
-    CHECK(sample(out.buf, "ferry_migrations_in_phase"
-                 "{type=\"live-migration\",phase=\"queued\"}") == 0);
-    CHECK(sample(out.buf, "ferry_migrations_in_phase"
-                 "{type=\"migration\",phase=\"finished\"}") == 0);
-    CHECK(sample(out.buf, "ferry_migrations_total"
-                 "{type=\"live-migration\",outcome=\"completed\"}") == 0);
-    CHECK(sample(out.buf, "ferry_migrations_total"
-                 "{type=\"live-migration\",outcome=\"failed\"}") == 1);
-    CHECK(sample(out.buf, "ferry_migration_data_remaining_bytes"
-                 "{type=\"migration\",phase=\"reverting\"}") == 0);
+    CHECK(sample(out.buf,
+                 "ferry_migrations_in_phase"
+                 "{type=\"live-migration\",phase=\"queued\"}")
+          == 0);
+    CHECK(sample(out.buf,
+                 "ferry_migrations_in_phase"
+                 "{type=\"migration\",phase=\"finished\"}")
+          == 0);
+    CHECK(sample(out.buf,
+                 "ferry_migrations_total"
+                 "{type=\"live-migration\",outcome=\"completed\"}")
+          == 0);
+    CHECK(sample(out.buf,
+                 "ferry_migrations_total"
+                 "{type=\"live-migration\",outcome=\"failed\"}")
+          == 1);
+    CHECK(sample(out.buf,
+                 "ferry_migration_data_remaining_bytes"
+                 "{type=\"migration\",phase=\"reverting\"}")
+          == 0);
     /* no series for a status the type never takes */
-    CHECK_INT(count_of(out.buf, "type=\"migration\",outcome=\"completed"),
-              0);
-    CHECK_INT(count_of(out.buf, "type=\"live-migration\",phase=\"finished"),
-              0);
+    CHECK_INT(count_of(out.buf, "type=\"migration\",outcome=\"completed"), 0);
+    CHECK_INT(count_of(out.buf, "type=\"live-migration\",phase=\"finished"), 0);
     if (unit_fail) {
         fputs(out.buf, stderr);
     }

@@ -2,8 +2,7 @@
 #include "unit.h"
 #include "ferry/microversion.h"
 
-static int minor_of(const char *api, const char *nova, int *code,
-                    char *echo)
+static int minor_of(const char *api, const char *nova, int *code, char *echo)
 {
     struct mv mv = { 0 };
     struct ferr e = { 0 };
@@ -63,7 +62,8 @@ int main(void)
     CHECK_INT(minor_of(NULL, "2.94", &code, echo), -1);
     CHECK_INT(code, FE_NOTACCEPT);
     CHECK_STR(echo, "2.94");
-    CHECK_STR(msg_of(NULL, "2.94"), "Version 2.94 is not supported by the "
+    CHECK_STR(msg_of(NULL, "2.94"),
+              "Version 2.94 is not supported by the "
               "API. Minimum is 2.1 and maximum is 2.93.");
     /* a long value is taken whole (it was cut to 199 bytes): 406 with
      * the whole value echoed and in the message */
@@ -87,15 +87,17 @@ int main(void)
     CHECK_INT(minor_of(NULL, "2.123456789012", &code, echo), -1);
     CHECK_INT(code, FE_NOTACCEPT);
 
-    static const char *bad[] = { "2", "2.01", "02.1", "2.1.1", "v2.1",
-                                 "Latest", "", "2.", ".1", "2.-1", "2.a" };
+    static const char *bad[] = { "2", "2.01", "02.1", "2.1.1", "v2.1", "Latest",
+                                 "",  "2.",   ".1",   "2.-1",  "2.a" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         CHECK_INT(minor_of(NULL, bad[i], &code, NULL), -1);
         CHECK_INT(code, FE_BADREQ);
     }
-    CHECK_STR(msg_of(NULL, ""), "API Version String  is of invalid format. "
+    CHECK_STR(msg_of(NULL, ""),
+              "API Version String  is of invalid format. "
               "Must be of format MajorNum.MinorNum.");
-    CHECK_STR(msg_of("compute v2.1", NULL), "API Version String v2.1 is of "
+    CHECK_STR(msg_of("compute v2.1", NULL),
+              "API Version String v2.1 is of "
               "invalid format. Must be of format MajorNum.MinorNum.");
     return unit_done("test_microversion");
 }

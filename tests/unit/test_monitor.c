@@ -13,14 +13,14 @@
 #include "ferry/monitor.h"
 #include "ferry/util.h"
 
-#define S 1000000LL                 /* µs */
+#define S 1000000LL /* µs */
 #define GIB (1024.0 * 1024.0 * 1024.0)
-#define T0 (1700000000LL * S)       /* a transfer's start */
+#define T0 (1700000000LL * S) /* a transfer's start */
 
 /* One recorded sample: when (ms after T0), the job, the requests. */
 struct rec {
     int64_t ms;
-    int64_t total, remaining;       /* memory; data_remaining = -1 */
+    int64_t total, remaining; /* memory; data_remaining = -1 */
     int abort_rq, force_rq;
 };
 
@@ -37,23 +37,22 @@ static const char *drive(struct monitor *mo, const struct rec *r, size_t n,
     out[0] = '\0';
     for (i = 0; i < n; i++) {
         struct mon_sample s = { T0 + r[i].ms * 1000, r[i].total,
-                                r[i].remaining, -1, r[i].abort_rq,
-                                r[i].force_rq };
+                                r[i].remaining,      -1,
+                                r[i].abort_rq,       r[i].force_rq };
         struct mon_cmd cmd;
         int k = 0;
         char t[32];
 
         snprintf(t, sizeof(t), "%lld", (long long) (r[i].ms / 1000));
         while (monitor_next(mo, &s, &cmd) != MON_NONE) {
-            CHECK(++k <= 3);        /* each action once: the loop ends */
+            CHECK(++k <= 3); /* each action once: the loop ends */
             if (k > 3) {
                 break;
             }
             switch (cmd.action) {
             case MON_SET_DOWNTIME:
                 len += snprintf(out + len, size - len, "%s%s:D%lld",
-                                len ? " " : "", t,
-                                (long long) cmd.downtime_ms);
+                                len ? " " : "", t, (long long) cmd.downtime_ms);
                 break;
             case MON_POSTCOPY:
                 len += snprintf(out + len, size - len, "%s%s:PC",
@@ -68,8 +67,8 @@ static const char *drive(struct monitor *mo, const struct rec *r, size_t n,
                                 len ? " " : "", t, cmd.reason);
                 break;
             default:
-                len += snprintf(out + len, size - len, "%s%s:?",
-                                len ? " " : "", t);
+                len += snprintf(out + len, size - len, "%s%s:?", len ? " " : "",
+                                t);
             }
             monitor_done(mo, cmd.action, !(fail & FAIL(cmd.action)));
         }
@@ -80,8 +79,8 @@ static const char *drive(struct monitor *mo, const struct rec *r, size_t n,
 /* The options of a migration of data_gb GiB: downtime 500 ms in 3 steps
  * of delay s per GiB, completion timeout 5 s per GiB, progress timeout
  * progress s. */
-static void opts(struct mon_opts *o, int delay, double data_gb,
-                 int action, int postcopy, int completion, int progress)
+static void opts(struct mon_opts *o, int delay, double data_gb, int action,
+                 int postcopy, int completion, int progress)
 {
     struct conf c;
 
@@ -99,14 +98,14 @@ static void test_options(void)
 {
     struct mon_opts o;
 
-    CHECK(monitor_gib(1 * GIB) == 2.0);         /* at least 2 GiB */
+    CHECK(monitor_gib(1 * GIB) == 2.0); /* at least 2 GiB */
     CHECK(monitor_gib(0) == 2.0);
     CHECK(monitor_gib(3 * GIB) == 3.0);
     opts(&o, 75, 2.5, TIMEOUT_ABORT, 1, 800, 150);
     CHECK_INT(o.steps, 3);
-    CHECK(o.delay == 187.0);                    /* (int) (75 x 2.5) */
+    CHECK(o.delay == 187.0); /* (int) (75 x 2.5) */
     CHECK_INT((int64_t) o.base, 166);
-    CHECK_INT(o.timeout_s, 2000);               /* 800 s per GiB */
+    CHECK_INT(o.timeout_s, 2000); /* 800 s per GiB */
     CHECK_INT(o.progress_timeout_s, 150);
     CHECK_INT(o.timeout_action, TIMEOUT_ABORT);
     CHECK_INT(o.postcopy_allowed, 1);
@@ -117,16 +116,16 @@ static void test_options(void)
 static void test_downtime_steps(void)
 {
     static const struct rec r[] = {
-        { 0, 0, 0, 0, 0 }, { 500, 0, 0, 0, 0 }, { 1000, 1, 1, 0, 0 },
-        { 2000, 1, 1, 0, 0 }, { 3000, 1, 1, 0, 0 }, { 4000, 1, 1, 0, 0 },
-        { 5000, 1, 1, 0, 0 }, { 7000, 1, 1, 0, 0 }, { 9000, 1, 1, 0, 0 },
+        { 0, 0, 0, 0, 0 },     { 500, 0, 0, 0, 0 },  { 1000, 1, 1, 0, 0 },
+        { 2000, 1, 1, 0, 0 },  { 3000, 1, 1, 0, 0 }, { 4000, 1, 1, 0, 0 },
+        { 5000, 1, 1, 0, 0 },  { 7000, 1, 1, 0, 0 }, { 9000, 1, 1, 0, 0 },
         { 60000, 1, 1, 0, 0 },
     };
     struct mon_opts o;
     struct monitor mo;
     char out[512];
 
-    opts(&o, 1, 2.0, TIMEOUT_ABORT, 0, 0, 0);   /* delay 2 s */
+    opts(&o, 1, 2.0, TIMEOUT_ABORT, 0, 0, 0); /* delay 2 s */
     monitor_init(&mo, &o, T0);
     CHECK_STR(drive(&mo, r, ARRAY_LEN(r), 0, out, sizeof(out)),
               "0:D166 3:D277 5:D388 7:D500");
@@ -154,7 +153,7 @@ static void test_downtime_steps(void)
 static void test_completion_abort(void)
 {
     static const struct rec r[] = {
-        { 0, 100, 90, 0, 0 }, { 10000, 100, 80, 0, 0 },
+        { 0, 100, 90, 0, 0 },     { 10000, 100, 80, 0, 0 },
         { 10900, 100, 70, 0, 0 }, { 11000, 100, 60, 0, 0 },
         { 12000, 100, 50, 0, 0 }, { 13000, 100, 40, 0, 0 },
     };
@@ -168,12 +167,12 @@ static void test_completion_abort(void)
               "0:D166 11:AB(completion timeout)");
     CHECK(mo.aborted);
     CHECK_STR(mo.timeout_reason, "completion timeout");
-    CHECK_INT(monitor_after(&mo, 1, 1), MON_NONE);  /* nothing paused */
+    CHECK_INT(monitor_after(&mo, 1, 1), MON_NONE); /* nothing paused */
 
     /* an abort that libvirt refuses is not asked again either */
     monitor_init(&mo, &o, T0);
-    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), FAIL(MON_ABORT), out,
-                    sizeof(out)), "0:D166 11:AB(completion timeout)");
+    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), FAIL(MON_ABORT), out, sizeof(out)),
+              "0:D166 11:AB(completion timeout)");
 
     /* no completion timeout configured: never */
     opts(&o, 10, 2.0, TIMEOUT_ABORT, 1, 0, 0);
@@ -186,8 +185,10 @@ static void test_completion_abort(void)
 static void test_completion_postcopy(void)
 {
     static const struct rec r[] = {
-        { 0, 100, 90, 0, 0 }, { 11000, 100, 80, 0, 0 },
-        { 12000, 100, 80, 0, 0 }, { 30000, 100, 80, 0, 1 },
+        { 0, 100, 90, 0, 0 },
+        { 11000, 100, 80, 0, 0 },
+        { 12000, 100, 80, 0, 0 },
+        { 30000, 100, 80, 0, 1 },
     };
     struct mon_opts o;
     struct monitor mo;
@@ -203,8 +204,8 @@ static void test_completion_postcopy(void)
     /* a post-copy switch that fails has no pause fallback and is not
      * tried again; the transfer runs on */
     monitor_init(&mo, &o, T0);
-    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), FAIL(MON_POSTCOPY), out,
-                    sizeof(out)), "0:D166 11:PC 30:D277");
+    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), FAIL(MON_POSTCOPY), out, sizeof(out)),
+              "0:D166 11:PC 30:D277");
     CHECK(!mo.postcopy && mo.forced && !mo.aborted);
 }
 
@@ -214,7 +215,8 @@ static void test_completion_postcopy(void)
 static void test_completion_pause(void)
 {
     static const struct rec r[] = {
-        { 0, 100, 90, 0, 0 }, { 11000, 100, 80, 0, 0 },
+        { 0, 100, 90, 0, 0 },
+        { 11000, 100, 80, 0, 0 },
         { 12000, 100, 80, 0, 0 },
     };
     struct mon_opts o;
@@ -223,17 +225,16 @@ static void test_completion_pause(void)
 
     opts(&o, 10, 2.0, TIMEOUT_FORCE_COMPLETE, 0, 5, 0);
     monitor_init(&mo, &o, T0);
-    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), 0, out, sizeof(out)),
-              "0:D166 11:PA");
+    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), 0, out, sizeof(out)), "0:D166 11:PA");
     CHECK(mo.paused_by_us && mo.forced && !mo.postcopy);
     CHECK_INT(monitor_after(&mo, 1, 1), MON_RESUME);
-    CHECK_INT(monitor_after(&mo, 1, 0), MON_NONE);  /* running again */
-    CHECK_INT(monitor_after(&mo, 0, 1), MON_NONE);  /* not on the source */
+    CHECK_INT(monitor_after(&mo, 1, 0), MON_NONE); /* running again */
+    CHECK_INT(monitor_after(&mo, 0, 1), MON_NONE); /* not on the source */
 
     /* a pause that fails: nothing to resume, not tried again */
     monitor_init(&mo, &o, T0);
-    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), FAIL(MON_PAUSE), out,
-                    sizeof(out)), "0:D166 11:PA");
+    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), FAIL(MON_PAUSE), out, sizeof(out)),
+              "0:D166 11:PA");
     CHECK(!mo.paused_by_us);
     CHECK_INT(monitor_after(&mo, 1, 1), MON_NONE);
 }
@@ -244,14 +245,14 @@ static void test_completion_pause(void)
 static void test_progress(void)
 {
     static const struct rec r[] = {
-        { 0, 0, 0, 0, 0 }, { 5000, 0, 0, 0, 0 },        /* not sized yet */
-        { 6000, 100, 90, 0, 0 }, { 7000, 100, 80, 0, 0 }, /* 80 at 7 s */
-        { 8000, 100, 85, 0, 0 }, { 10000, 100, 80, 0, 0 }, /* not lower */
-        { 10100, 100, 81, 0, 0 },                   /* 3.1 s since 7 s */
+        { 0, 0, 0, 0, 0 },        { 5000, 0, 0, 0, 0 },     /* not sized yet */
+        { 6000, 100, 90, 0, 0 },  { 7000, 100, 80, 0, 0 },  /* 80 at 7 s */
+        { 8000, 100, 85, 0, 0 },  { 10000, 100, 80, 0, 0 }, /* not lower */
+        { 10100, 100, 81, 0, 0 }, /* 3.1 s since 7 s */
         { 11000, 100, 10, 0, 0 },
     };
     static const struct rec zero[] = {
-        { 0, 100, 50, 0, 0 }, { 1000, 100, 0, 0, 0 },
+        { 0, 100, 50, 0, 0 },    { 1000, 100, 0, 0, 0 },
         { 3500, 100, 60, 0, 0 }, { 6000, 100, 60, 0, 0 },
         { 6600, 100, 60, 0, 0 },
     };
@@ -264,18 +265,16 @@ static void test_progress(void)
     CHECK_STR(drive(&mo, r, ARRAY_LEN(r), 0, out, sizeof(out)),
               "0:D166 10:AB(progress timeout)");
     CHECK_STR(mo.timeout_reason, "progress timeout");
-    CHECK_INT(mo.best_remaining, 10);    /* the mark goes on after it */
+    CHECK_INT(mo.best_remaining, 10); /* the mark goes on after it */
     CHECK_INT(mo.best_at_us, T0 + 11 * S);
 
     opts(&o, 100, 2.0, TIMEOUT_FORCE_COMPLETE, 1, 0, 3);
     monitor_init(&mo, &o, T0);
-    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), 0, out, sizeof(out)),
-              "0:D166 10:PC");
+    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), 0, out, sizeof(out)), "0:D166 10:PC");
 
     opts(&o, 100, 2.0, TIMEOUT_FORCE_COMPLETE, 0, 0, 3);
     monitor_init(&mo, &o, T0);
-    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), 0, out, sizeof(out)),
-              "0:D166 10:PA");
+    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), 0, out, sizeof(out)), "0:D166 10:PA");
 
     /* 0 remaining at 1 s; 60 at 3.5 s is taken as the new mark (not a
      * rise from 0), so 3 s without progress end only after 6.5 s */
@@ -303,11 +302,13 @@ static void test_progress(void)
 static void test_abort_request(void)
 {
     static const struct rec r[] = {
-        { 0, 100, 90, 1, 0 }, { 1000, 100, 90, 1, 0 },
+        { 0, 100, 90, 1, 0 },
+        { 1000, 100, 90, 1, 0 },
         { 20000, 100, 90, 1, 0 },
     };
     static const struct rec later[] = {
-        { 0, 100, 90, 0, 0 }, { 2000, 100, 90, 0, 1 },
+        { 0, 100, 90, 0, 0 },
+        { 2000, 100, 90, 0, 1 },
         { 3000, 100, 90, 1, 0 },
     };
     struct mon_opts o;
@@ -335,8 +336,10 @@ static void test_abort_request(void)
 static void test_force_request(void)
 {
     static const struct rec r[] = {
-        { 0, 100, 90, 0, 0 }, { 2000, 100, 90, 0, 1 },
-        { 2500, 100, 90, 0, 1 }, { 11000, 100, 90, 0, 1 },
+        { 0, 100, 90, 0, 0 },
+        { 2000, 100, 90, 0, 1 },
+        { 2500, 100, 90, 0, 1 },
+        { 11000, 100, 90, 0, 1 },
     };
     struct mon_opts o;
     struct monitor mo;
@@ -344,9 +347,8 @@ static void test_force_request(void)
 
     opts(&o, 100, 2.0, TIMEOUT_ABORT, 1, 5, 0);
     monitor_init(&mo, &o, T0);
-    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), 0, out, sizeof(out)),
-              "0:D166 2:PC");
-    CHECK(mo.postcopy && !mo.aborted);      /* post-copy: no timeout */
+    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), 0, out, sizeof(out)), "0:D166 2:PC");
+    CHECK(mo.postcopy && !mo.aborted); /* post-copy: no timeout */
 
     opts(&o, 100, 2.0, TIMEOUT_ABORT, 0, 5, 0);
     monitor_init(&mo, &o, T0);
@@ -367,7 +369,8 @@ static void test_force_request(void)
 static void test_takeover(void)
 {
     static const struct rec r[] = {
-        { 20000, 100, 90, 0, 0 }, { 21000, 100, 90, 0, 1 },
+        { 20000, 100, 90, 0, 0 },
+        { 21000, 100, 90, 0, 1 },
         { 22000, 100, 90, 0, 0 },
     };
     struct mon_opts o;

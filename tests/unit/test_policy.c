@@ -31,11 +31,9 @@ static const struct identity noroles_a = { "u-none", "proj-a", NULL, 0 };
 static const struct policy_target tgt_a = { "proj-a", "u-mem" };
 static const struct policy_target tgt_nouser = { "proj-a", NULL };
 
-
 /* Evaluates text as the rule "t" (plus any rules already in p). */
-static int
-ev(struct policy *p, const char *text, const struct identity *id,
-    const struct policy_target *t)
+static int ev(struct policy *p, const char *text, const struct identity *id,
+              const struct policy_target *t)
 {
     struct ferr err;
 
@@ -48,13 +46,11 @@ ev(struct policy *p, const char *text, const struct identity *id,
     return policy_check(p, "t", id, t);
 }
 
-
 /* Returns the error code of a rule that must not parse; msg gets it. */
-static int
-bad(struct policy *p, const char *text, char *msg, size_t size)
+static int bad(struct policy *p, const char *text, char *msg, size_t size)
 {
     struct ferr err;
-    int         rc;
+    int rc;
 
     memset(&err, 0, sizeof(err));
     rc = policy_set_rule(p, "bad", text, &err);
@@ -63,9 +59,7 @@ bad(struct policy *p, const char *text, char *msg, size_t size)
     return rc;
 }
 
-
-static void
-test_constructs(void)
+static void test_constructs(void)
 {
     struct policy *p = policy_new();
 
@@ -124,8 +118,7 @@ test_constructs(void)
     CHECK_INT(ev(p, "user_id:%(user_id)s", &member_a, &tgt_a), 1);
     CHECK_INT(ev(p, "user_id:%(user_id)s", &reader_a, &tgt_a), 0);
     CHECK_INT(ev(p, "(project_id:%(project_id)s)", &member_a, &tgt_a), 1);
-    CHECK_INT(ev(p, "project_id:proj-%(project_id)s", &member_a, &tgt_a),
-              0);
+    CHECK_INT(ev(p, "project_id:proj-%(project_id)s", &member_a, &tgt_a), 0);
     /* A key the target lacks makes the check false, even under not. */
     CHECK_INT(ev(p, "user_id:%(user_id)s", &member_a, &tgt_nouser), 0);
     CHECK_INT(ev(p, "user_id:%(user_id)s", &member_a, NULL), 0);
@@ -160,19 +153,20 @@ test_constructs(void)
     CHECK_INT(ev(p, "is_admin:False", &member_a, &tgt_a), 1);
     CHECK_INT(ev(p, "is_admin:true", &admin_b, &tgt_a), 0);
     /* A context_is_admin that asks is_admin itself sees None, not itself. */
-    CHECK(policy_set_rule(p, "context_is_admin",
-                          "role:admin or is_admin:True", NULL) == 0);
+    CHECK(policy_set_rule(p, "context_is_admin", "role:admin or is_admin:True",
+                          NULL)
+          == 0);
     CHECK_INT(policy_is_admin(p, &admin_b), 1);
     CHECK_INT(policy_is_admin(p, &member_a), 0);
-    CHECK(policy_set_rule(p, "context_is_admin", "is_admin:None", NULL)
-          == 0);
+    CHECK(policy_set_rule(p, "context_is_admin", "is_admin:None", NULL) == 0);
     CHECK_INT(policy_is_admin(p, &member_a), 1);
     CHECK(policy_set_rule(p, "context_is_admin", "not is_admin:True", NULL)
           == 0);
     CHECK_INT(policy_is_admin(p, &member_a), 1);
     /* context_is_admin sees the caller's own project as the target. */
-    CHECK(policy_set_rule(p, "context_is_admin",
-                          "project_id:%(project_id)s", NULL) == 0);
+    CHECK(policy_set_rule(p, "context_is_admin", "project_id:%(project_id)s",
+                          NULL)
+          == 0);
     CHECK_INT(policy_is_admin(p, &member_b), 1);
     CHECK(policy_set_rule(p, "context_is_admin", "role:admin", NULL) == 0);
 
@@ -196,23 +190,21 @@ test_constructs(void)
     policy_free(p);
 }
 
-
-static void
-test_rules(void)
+static void test_rules(void)
 {
     struct policy *p = policy_new();
-    struct ferr    err;
+    struct ferr err;
 
     memset(&err, 0, sizeof(err));
 
     /* Chains. */
     CHECK(policy_set_rule(p, "is_reader", "role:reader", &err) == 0);
-    CHECK(policy_set_rule(p, "owner", "project_id:%(project_id)s", &err)
+    CHECK(policy_set_rule(p, "owner", "project_id:%(project_id)s", &err) == 0);
+    CHECK(policy_set_rule(p, "reader_owner", "rule:is_reader and rule:owner",
+                          &err)
           == 0);
-    CHECK(policy_set_rule(p, "reader_owner",
-                          "rule:is_reader and rule:owner", &err) == 0);
-    CHECK(policy_set_rule(p, "top", "rule:reader_owner or role:admin",
-                          &err) == 0);
+    CHECK(policy_set_rule(p, "top", "rule:reader_owner or role:admin", &err)
+          == 0);
     CHECK_INT(policy_check(p, "top", &reader_a, &tgt_a), 1);
     CHECK_INT(policy_check(p, "top", &member_b, &tgt_a), 0);
     CHECK_INT(policy_check(p, "top", &admin_b, &tgt_a), 1);
@@ -229,24 +221,21 @@ test_rules(void)
 
     /* Replacing a rule keeps one entry. */
     CHECK(policy_set_rule(p, "is_reader", "!", &err) == 0);
-    CHECK_INT(policy_count(p), 5);      /* 4 + "t" */
+    CHECK_INT(policy_count(p), 5); /* 4 + "t" */
     CHECK_INT(policy_check(p, "top", &reader_a, &tgt_a), 0);
 
     /* Loops are false, and terminate quickly even when they branch. */
     CHECK(policy_set_rule(p, "loop", "rule:loop", &err) == 0);
     CHECK_INT(policy_check(p, "loop", &admin_b, &tgt_a), 0);
-    CHECK(policy_set_rule(p, "l1", "rule:l2 or rule:l2 or rule:l2", &err)
-          == 0);
-    CHECK(policy_set_rule(p, "l2", "rule:l1 or rule:l1 or rule:l1", &err)
-          == 0);
+    CHECK(policy_set_rule(p, "l1", "rule:l2 or rule:l2 or rule:l2", &err) == 0);
+    CHECK(policy_set_rule(p, "l2", "rule:l1 or rule:l1 or rule:l1", &err) == 0);
     CHECK_INT(policy_check(p, "l1", &admin_b, &tgt_a), 0);
     CHECK(policy_set_rule(p, "l3", "rule:l1 or role:admin", &err) == 0);
     CHECK_INT(policy_check(p, "l3", &admin_b, &tgt_a), 1);
     CHECK(policy_set_rule(p, "l4", "not rule:l4", &err) == 0);
     CHECK_INT(policy_check(p, "l4", &admin_b, &tgt_a), 1);
     /* A rule used twice on one path is not a loop. */
-    CHECK(policy_set_rule(p, "twice", "rule:owner and rule:owner", &err)
-          == 0);
+    CHECK(policy_set_rule(p, "twice", "rule:owner and rule:owner", &err) == 0);
     CHECK_INT(policy_check(p, "twice", &reader_a, &tgt_a), 1);
     CHECK_INT(err.code, 0);
 
@@ -259,13 +248,11 @@ test_rules(void)
     policy_free(NULL);
 }
 
-
-static void
-test_errors(void)
+static void test_errors(void)
 {
     static const struct {
         const char *text;
-        const char *want;       /* substring of the message */
+        const char *want; /* substring of the message */
     } cases[] = {
         { "role:admin and", "unexpected end of rule" },
         { "and role:admin", "unexpected 'and' at column 1" },
@@ -283,16 +270,15 @@ test_errors(void)
         { "'x':'x'", "unexpected quoted string \"x':'x\" at column 1" },
     };
     struct policy *p = policy_new();
-    char           msg[512];
-    size_t         i;
-    int            rc;
+    char msg[512];
+    size_t i;
+    int rc;
 
     for (i = 0; i < ARRAY_LEN(cases); i++) {
         rc = bad(p, cases[i].text, msg, sizeof(msg));
         CHECK_INT(rc, -FE_CONFIG);
         if (strstr(msg, cases[i].want) == NULL
-            || strncmp(msg, "rule \"bad\": ", 12) != 0)
-        {
+            || strncmp(msg, "rule \"bad\": ", 12) != 0) {
             fprintf(stderr, "rule %s: message \"%s\" lacks \"%s\"\n",
                     cases[i].text, msg, cases[i].want);
             CHECK(0);
@@ -318,9 +304,7 @@ test_errors(void)
     policy_free(p);
 }
 
-
-static int
-write_file(const char *path, const char *text)
+static int write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
 
@@ -331,14 +315,12 @@ write_file(const char *path, const char *text)
     return fclose(f);
 }
 
-
-static void
-test_load_errors(void)
+static void test_load_errors(void)
 {
-    char           path[] = "/tmp/test_policy_XXXXXX";
+    char path[] = "/tmp/test_policy_XXXXXX";
     struct policy *p = NULL;
-    struct ferr    err;
-    int            fd;
+    struct ferr err;
+    int fd;
 
     fd = mkstemp(path);
     CHECK(fd >= 0);
@@ -387,14 +369,16 @@ test_load_errors(void)
     ferr_clear(&err);
 }
 
-
-static void
-test_shipped(void)
+static void test_shipped(void)
 {
     static const char *const rules[] = {
-        "context_is_admin", "admin_or_owner", "admin_api",
-        "project_member_api", "project_reader_api",
-        "project_member_or_admin", "project_reader_or_admin",
+        "context_is_admin",
+        "admin_or_owner",
+        "admin_api",
+        "project_member_api",
+        "project_reader_api",
+        "project_member_or_admin",
+        "project_reader_or_admin",
         "os_compute_api:os-migrate-server:migrate_live",
         "os_compute_api:os-migrate-server:migrate",
         "os_compute_api:servers:migrations:index",
@@ -402,7 +386,8 @@ test_shipped(void)
         "os_compute_api:servers:migrations:delete",
         "os_compute_api:servers:migrations:force_complete",
         "os_compute_api:os-migrations:index",
-        "os_compute_api:servers:show", "os_compute_api:servers:index",
+        "os_compute_api:servers:show",
+        "os_compute_api:servers:index",
         "os_compute_api:servers:detail",
         "os_compute_api:servers:index:get_all_tenants",
         "os_compute_api:servers:detail:get_all_tenants",
@@ -433,18 +418,22 @@ test_shipped(void)
         "os_compute_api:os-instance-actions:events:details",
     };
     static const char *const readers[] = {
-        "os_compute_api:servers:show", "os_compute_api:servers:index",
+        "os_compute_api:servers:show",
+        "os_compute_api:servers:index",
         "os_compute_api:servers:detail",
         "os_compute_api:servers:show:flavor-extra-specs",
         /* PROJECT_READER_OR_ADMIN or the deprecated ADMIN_OR_OWNER */
         "os_compute_api:os-instance-actions:list",
         "os_compute_api:os-instance-actions:show",
-        "project_reader_or_admin", "project_member_or_admin",
-        "project_member_api", "project_reader_api", "admin_or_owner",
+        "project_reader_or_admin",
+        "project_member_or_admin",
+        "project_member_api",
+        "project_reader_api",
+        "admin_or_owner",
     };
     struct policy *p = NULL;
-    struct ferr    err;
-    size_t         i;
+    struct ferr err;
+    size_t i;
 
     memset(&err, 0, sizeof(err));
     if (policy_load(SHIPPED, &p, &err) != 0) {
@@ -492,12 +481,11 @@ test_shipped(void)
     CHECK_INT(policy_check(p, "admin_api", &member_a, &tgt_a), 0);
 
     /* Absent rules deny, even the admin. */
-    CHECK_INT(policy_check(p, "os_compute_api:os-evacuate", &admin_b,
-                           &tgt_a), 0);
+    CHECK_INT(policy_check(p, "os_compute_api:os-evacuate", &admin_b, &tgt_a),
+              0);
 
     policy_free(p);
 }
-
 
 /*
  * Rules that share sub-rules: each level names the next twice, so a check
@@ -506,13 +494,12 @@ test_shipped(void)
  * rules loop as well as branch is cut off after a bounded number of steps.
  * Without that the check never returns: alarm() ends the test.
  */
-static void
-test_shared_rules(void)
+static void test_shared_rules(void)
 {
     struct policy *p = policy_new();
-    struct ferr    err;
-    char           name[16], text[64];
-    int            i;
+    struct ferr err;
+    char name[16], text[64];
+    int i;
 
     memset(&err, 0, sizeof(err));
     alarm(20);
@@ -522,8 +509,7 @@ test_shared_rules(void)
         snprintf(text, sizeof(text), "rule:or%d or rule:or%d", i + 1, i + 1);
         CHECK(policy_set_rule(p, name, text, &err) == 0);
         snprintf(name, sizeof(name), "and%d", i);
-        snprintf(text, sizeof(text), "rule:and%d and rule:and%d", i + 1,
-                 i + 1);
+        snprintf(text, sizeof(text), "rule:and%d and rule:and%d", i + 1, i + 1);
         CHECK(policy_set_rule(p, name, text, &err) == 0);
         snprintf(name, sizeof(name), "loop%d", i);
         snprintf(text, sizeof(text), "rule:loop%d or rule:loop%d", i + 1,
@@ -532,8 +518,7 @@ test_shared_rules(void)
     }
     CHECK(policy_set_rule(p, "or40", "role:reader", &err) == 0);
     CHECK(policy_set_rule(p, "and40", "role:reader", &err) == 0);
-    CHECK(policy_set_rule(p, "loop40", "rule:loop0 or role:nobody", &err)
-          == 0);
+    CHECK(policy_set_rule(p, "loop40", "rule:loop0 or role:nobody", &err) == 0);
 
     CHECK_INT(policy_check(p, "or0", &reader_a, &tgt_a), 1);
     CHECK_INT(policy_check(p, "or0", &admin_b, &tgt_a), 0);
@@ -562,8 +547,7 @@ test_shared_rules(void)
         }
         sbuf_puts(&big, "@");
         CHECK(policy_set_rule(p, "big", big.buf, &err) == 0);
-        CHECK(policy_set_rule(p, "bigger", "rule:big and rule:big", &err)
-              == 0);
+        CHECK(policy_set_rule(p, "bigger", "rule:big and rule:big", &err) == 0);
         CHECK_INT(policy_check(p, "bigger", &reader_a, &tgt_a), 1);
         CHECK_INT(policy_check(p, "bigger", &admin_b, &tgt_a), 0);
         sbuf_free(&big);
@@ -573,20 +557,18 @@ test_shared_rules(void)
     policy_free(p);
 }
 
-
 /*
  * A rule of 400000 "and"s (or "or"s) fits the 16 MB policy file; its
  * evaluation recursed once per operator and overflowed the stack (found by
  * fuzz_policy).
  */
-static void
-test_long_chains(void)
+static void test_long_chains(void)
 {
     static const char *const ops[] = { " and ", " or " };
     struct policy *p = policy_new();
-    struct ferr    err;
-    struct sbuf    text;
-    size_t         i, k;
+    struct ferr err;
+    struct sbuf text;
+    size_t i, k;
 
     memset(&err, 0, sizeof(err));
     for (k = 0; k < ARRAY_LEN(ops); k++) {
@@ -606,17 +588,15 @@ test_long_chains(void)
     CHECK_INT(ev(p, "! and @ or @ and @", &reader_a, &tgt_a), 1);
     CHECK_INT(ev(p, "@ and ! or ! and @ or !", &reader_a, &tgt_a), 0);
     CHECK_INT(ev(p, "@ or ! and !", &reader_a, &tgt_a), 1);
-    CHECK_INT(ev(p, "not @ or not ! and @ and role:reader", &reader_a,
-                 &tgt_a), 1);
-    CHECK_INT(ev(p, "not @ or not ! and @ and role:reader", &admin_b,
-                 &tgt_a), 0);
+    CHECK_INT(ev(p, "not @ or not ! and @ and role:reader", &reader_a, &tgt_a),
+              1);
+    CHECK_INT(ev(p, "not @ or not ! and @ and role:reader", &admin_b, &tgt_a),
+              0);
     CHECK_INT(err.code, 0);
     policy_free(p);
 }
 
-
-int
-main(void)
+int main(void)
 {
     test_constructs();
     test_rules();

@@ -8,13 +8,13 @@
 #include "unit.h"
 #include "ferry/precheck.h"
 
-#define REFUSED "Migration pre-check error: Unacceptable CPU info: CPU " \
-                "doesn't have compatibility.\n\n%s\n\nRefer to " \
-                "http://libvirt.org/html/libvirt-libvirt-host.html#" \
-                "virCPUCompareResult"
+#define REFUSED                                              \
+    "Migration pre-check error: Unacceptable CPU info: CPU " \
+    "doesn't have compatibility.\n\n%s\n\nRefer to "         \
+    "http://libvirt.org/html/libvirt-libvirt-host.html#"     \
+    "virCPUCompareResult"
 
-static void verdict(int result, int code, const char *msg,
-                    const char *want_ret)
+static void verdict(int result, int code, const char *msg, const char *want_ret)
 {
     struct vcpu_cmp c = { result, code, msg };
     struct ferr e = { 0 };
@@ -59,19 +59,22 @@ static void guest_cpu(struct vconn *c, struct arena *a)
         return;
     }
     /* the test driver's own domain is of type "test": not compared */
-    CHECK_INT(virt_guest_cpu(c, "6695eb01-f6a4-8304-79aa-97f2502e193f", a,
-                             &xml, &e), 0);
+    CHECK_INT(
+        virt_guest_cpu(c, "6695eb01-f6a4-8304-79aa-97f2502e193f", a, &xml, &e),
+        0);
     CHECK(xml == NULL);
     d1 = virDomainDefineXML(lv, with_model);
     d2 = virDomainDefineXML(lv, without);
     CHECK(d1 != NULL && d2 != NULL);
-    CHECK_INT(virt_guest_cpu(c, "11111111-2222-3333-4444-555555555555", a,
-                             &xml, &e), 0);
+    CHECK_INT(
+        virt_guest_cpu(c, "11111111-2222-3333-4444-555555555555", a, &xml, &e),
+        0);
     CHECK(xml != NULL && strncmp(xml, "<cpu mode=\"custom\"", 18) == 0
           && strstr(xml, "<model fallback=\"allow\">qemu64</model>")
           && strstr(xml, "name=\"sse4.2\""));
-    CHECK_INT(virt_guest_cpu(c, "11111111-2222-3333-4444-666666666666", a,
-                             &xml, &e), 0);
+    CHECK_INT(
+        virt_guest_cpu(c, "11111111-2222-3333-4444-666666666666", a, &xml, &e),
+        0);
     CHECK(xml != NULL && strncmp(xml, "<cpu><arch>", 11) == 0
           && strstr(xml, "</cpu>") != NULL);
     printf("host CPU compared for a kvm guest without a model: %s\n",
@@ -106,8 +109,7 @@ int main(void)
     verdict(0, 0, NULL, "0");
     verdict(-1, 0, NULL, "-1");
     /* "not supported" skips the check */
-    verdict(-1, VIRT_ERR_NO_SUPPORT, "this function is not supported",
-            NULL);
+    verdict(-1, VIRT_ERR_NO_SUPPORT, "this function is not supported", NULL);
     /* any other libvirt error refuses with libvirt's message */
     verdict(-1, 27, "XML error: Missing CPU model name",
             "XML error: Missing CPU model name");
@@ -122,8 +124,8 @@ int main(void)
         CHECK(r.result >= -1 && r.result <= 2);
         CHECK((r.lv_code != 0) == (r.lv_msg != NULL));
         CHECK((r.lv_code != 0) == (r.result == -1));
-        printf("test:///default compares: result %d, code %d (%s)\n",
-               r.result, r.lv_code, r.lv_msg ? r.lv_msg : "");
+        printf("test:///default compares: result %d, code %d (%s)\n", r.result,
+               r.lv_code, r.lv_msg ? r.lv_msg : "");
         if (r.lv_code == VIRT_ERR_NO_SUPPORT) {
             /* the test driver cannot compare CPUs: the check is skipped */
             CHECK_INT(precheck_cpu_verdict(&r, &e), 0);
@@ -132,8 +134,8 @@ int main(void)
         /* free space: the existing pool of the directory (the test
          * driver's default-pool has 100 GiB available); its domain has
          * no file disk, so nothing is over-committed */
-        CHECK_INT(virt_disk_space(c, "/default-pool", &a, &avail, &over,
-                                  &e), 0);
+        CHECK_INT(virt_disk_space(c, "/default-pool", &a, &avail, &over, &e),
+                  0);
         CHECK_INT(avail, 100LL << 30);
         CHECK_INT(over, 0);
         CHECK_STR(ferr_msg(&e), "");

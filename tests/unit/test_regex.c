@@ -59,13 +59,13 @@ int main(void)
     CHECK_INT(S("\\v", "\n"), REGEX_NOMATCH);
     CHECK_INT(S("^a{,2}$", "aa"), REGEX_MATCH);
     CHECK_INT(S("^a{,2}$", "aaa"), REGEX_NOMATCH);
-    CHECK_INT(S("[[:a]", ":"), REGEX_MATCH);      /* '[' literal in a set */
+    CHECK_INT(S("[[:a]", ":"), REGEX_MATCH); /* '[' literal in a set */
     CHECK_INT(S("[]a]", "]"), REGEX_MATCH);
     CHECK_INT(S("[(*]", "*"), REGEX_MATCH);
     CHECK_INT(S("a(?#(*comment)b", "ab"), REGEX_MATCH);
     CHECK_INT(S("(?i)AB", "ab"), REGEX_MATCH);
     CHECK_INT(S("(?>a+)b", "aab"), REGEX_MATCH);
-    CHECK_INT(S("\\w+", "\xc3\xa9"), REGEX_MATCH);    /* Unicode \w */
+    CHECK_INT(S("\\w+", "\xc3\xa9"), REGEX_MATCH); /* Unicode \w */
     /* refused where Python 3.11 refuses */
     CHECK(!VALID(""));
     CHECK(!VALID("("));
@@ -89,19 +89,27 @@ int main(void)
     CHECK(!VALID("(?|a)"));
     CHECK(!VALID("(?C1)a"));
     CHECK(!VALID("\\N{DIGIT ONE}"));
-    CHECK(VALID("a++"));                 /* possessive: Python 3.11 */
+    CHECK(VALID("a++")); /* possessive: Python 3.11 */
     CHECK(VALID("(?<=a)b(?<!c)"));
     CHECK(regex_compile("(", 1, 0, &why) == NULL && why != NULL);
 
     /* subjects: lengths, not strlen; NUL and invalid UTF-8 are data */
     CHECK_INT(search("b", 0, "a\0b", 3), REGEX_MATCH);
     CHECK_INT(search("a\\x00b", 0, "a\0b", 3), REGEX_MATCH);
-    CHECK_INT(search("b", 0, "\xff\xfe" "b", 3), REGEX_MATCH);
-    CHECK_INT(search("^.b", 0, "\xff" "b", 2), REGEX_NOMATCH);
+    CHECK_INT(search("b", 0,
+                     "\xff\xfe"
+                     "b",
+                     3),
+              REGEX_MATCH);
+    CHECK_INT(search("^.b", 0,
+                     "\xff"
+                     "b",
+                     2),
+              REGEX_NOMATCH);
     CHECK_INT(search("x", 0, "\xc3", 1), REGEX_NOMATCH);
     CHECK_INT(search("a", 0, NULL, 0), REGEX_NOMATCH);
     CHECK_INT(regex_valid("a\0b", 3), 1);
-    CHECK_INT(regex_valid("\xff", 1), 0);          /* pattern: UTF-8 */
+    CHECK_INT(regex_valid("\xff", 1), 0); /* pattern: UTF-8 */
 
     /* bounds at compile time: length, nesting, memory */
     memset(pat, 'a', REGEX_MAX_PATTERN);
@@ -139,8 +147,7 @@ int main(void)
     CHECK_INT(S("(a+)+$", subj), REGEX_LIMIT);
     CHECK_INT(S("^(a|a)*$", subj), REGEX_LIMIT);
     CHECK_INT(S("^(.*a){20}$", subj), REGEX_LIMIT);
-    CHECK_INT(S("^(a?){25}a{25}$", "aaaaaaaaaaaaaaaaaaaaaaaaa"),
-              REGEX_LIMIT);
+    CHECK_INT(S("^(a?){25}a{25}$", "aaaaaaaaaaaaaaaaaaaaaaaaa"), REGEX_LIMIT);
     /* ... while an ordinary amount of backtracking is answered */
     CHECK_INT(S("^(a?){10}a{10}$", "aaaaaaaaaa"), REGEX_MATCH);
     CHECK_INT(S("(a+)+b", subj), REGEX_MATCH);
@@ -163,7 +170,7 @@ int main(void)
     }
     CHECK(i < 100000);
     CHECK(now_ms() - t0 < 500);
-    CHECK_INT(regex_search(re, "x", 1), REGEX_LIMIT);   /* stays spent */
+    CHECK_INT(regex_search(re, "x", 1), REGEX_LIMIT); /* stays spent */
     regex_free(re);
 
     return unit_done("test_regex");

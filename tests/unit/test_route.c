@@ -62,8 +62,7 @@ static void test_instance_actions(void)
     CHECK_INT(h.nargs, 1);
     CHECK_STR(h.args[0], "x");
     CHECK(find("GET", "p1/servers/x/os-instance-actions/req-1", &h) == NULL);
-    CHECK(find("GET", "0a/servers/x/os-instance-actions/req%2D1", &h)
-          != NULL);
+    CHECK(find("GET", "0a/servers/x/os-instance-actions/req%2D1", &h) != NULL);
     CHECK(h.rt->fn == h_instance_action_show);
     CHECK_STR(h.args[1], "req-1");
     CHECK(find("POST", "servers/x/os-instance-actions", &h) == NULL);
@@ -96,15 +95,27 @@ static void test_segments_nul(void)
 static void test_content_type(void)
 {
     static const char *const ok[] = {
-        "", "text/plain", "text/plain; charset=utf-8", "application/json",
-        "application/json; charset=UTF-8", "application/json;",
-        "; charset=x", "application/vnd.openstack.compute+json",
+        "",
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/json",
+        "application/json; charset=UTF-8",
+        "application/json;",
+        "; charset=x",
+        "application/vnd.openstack.compute+json",
         "application/vnd.openstack.compute+json; version=2.1",
     };
     static const char *const bad[] = {
-        "application/json ; charset=utf-8", "application/json ",
-        "APPLICATION/JSON", "Application/Json", "text/plain ", "TEXT/PLAIN",
-        "text/html", "application/jsonx", "json", " ",
+        "application/json ; charset=utf-8",
+        "application/json ",
+        "APPLICATION/JSON",
+        "Application/Json",
+        "text/plain ",
+        "TEXT/PLAIN",
+        "text/html",
+        "application/jsonx",
+        "json",
+        " ",
         "application/x-www-form-urlencoded",
     };
     size_t i;
@@ -141,8 +152,7 @@ static void test_action(void)
     jw_init(&j, &sb);
     jw_str(&j, ferr_msg(&err));
     sbuf_putc(&sb, '\0');
-    CHECK_STR(sb.buf,
-              "\"There is no such action: os-migrateLive\\u0000junk\"");
+    CHECK_STR(sb.buf, "\"There is no such action: os-migrateLive\\u0000junk\"");
     sbuf_free(&sb);
     ferr_clear(&err);
     /* two keys: "migrate\0" is not "migrate" */
@@ -150,8 +160,8 @@ static void test_action(void)
               -FE_BADREQ);
     CHECK_STR(ferr_msg(&err), "Malformed request body");
     ferr_clear(&err);
-    CHECK_INT(route_action(h.rt, "{\"migrate\": null}", 17, &act, &body,
-                           &err), 0);
+    CHECK_INT(route_action(h.rt, "{\"migrate\": null}", 17, &act, &body, &err),
+              0);
     CHECK(act != NULL && strcmp(act->key, "migrate") == 0);
     json_free(body);
 }
@@ -218,7 +228,7 @@ static void test_headers(void)
         snprintf(name, sizeof(name), "X-%zu", i);
         resp_header(&r, &w, arena_strdup(&A, name), "v");
     }
-    CHECK_INT(w.nheaders, 100);     /* was cut at 16 */
+    CHECK_INT(w.nheaders, 100); /* was cut at 16 */
     CHECK_STR(w.headers[99].name, "X-99");
     CHECK_STR(w.headers[16].name, "X-16");
     /* the next request starts over */

@@ -11,10 +11,23 @@
 static void names(void)
 {
     static const char *const all[] = {
-        "accepted", "queued", "preparing", "running", "running (post-copy)",
-        "post-migrating", "pre-migrating", "migrating", "finished",
-        "confirming", "reverting", "completed", "failed", "cancelled",
-        "error", "confirmed", "reverted",
+        "accepted",
+        "queued",
+        "preparing",
+        "running",
+        "running (post-copy)",
+        "post-migrating",
+        "pre-migrating",
+        "migrating",
+        "finished",
+        "confirming",
+        "reverting",
+        "completed",
+        "failed",
+        "cancelled",
+        "error",
+        "confirmed",
+        "reverted",
     };
     size_t i;
     int s;
@@ -35,8 +48,8 @@ static void names(void)
         if (mig_status_has(s, MIG_F_WORKED)) {
             CHECK(mig_status_has(s, MIG_F_HOLDS));
         }
-        if (mig_status_flags(s) & (MIG_F_IN_FLIGHT | MIG_F_WAITING
-                                   | MIG_F_COLD_STEP)) {
+        if (mig_status_flags(s)
+            & (MIG_F_IN_FLIGHT | MIG_F_WAITING | MIG_F_COLD_STEP)) {
             CHECK(mig_status_has(s, MIG_F_WORKED));
         }
         if (mig_status_has(s, MIG_F_COLD_STEP)) {
@@ -71,7 +84,7 @@ static void predicates(void)
     m.migration_type = "live-migration";
     m.status = "post-migrating";
     CHECK(mig_live_in_progress(&m));
-    m.status = "running (post-copy)";   /* as Nova's list: not in it */
+    m.status = "running (post-copy)"; /* as Nova's list: not in it */
     CHECK(!mig_live_in_progress(&m));
     m.status = "accepted";
     CHECK(!mig_live_in_progress(&m));
@@ -87,19 +100,24 @@ static void sql_lists(void)
         unsigned flag;
         const char *want;
     } rows[] = {
-        { MIG_F_HOLDS, "'accepted', 'queued', 'preparing', 'running', "
+        { MIG_F_HOLDS,
+          "'accepted', 'queued', 'preparing', 'running', "
           "'running (post-copy)', 'post-migrating', 'pre-migrating', "
           "'migrating', 'finished', 'confirming', 'reverting'" },
-        { MIG_F_ENDED, "'completed', 'failed', 'cancelled', 'error', "
+        { MIG_F_ENDED,
+          "'completed', 'failed', 'cancelled', 'error', "
           "'confirmed', 'reverted'" },
-        { MIG_F_IN_FLIGHT, "'queued', 'preparing', 'running', "
+        { MIG_F_IN_FLIGHT,
+          "'queued', 'preparing', 'running', "
           "'running (post-copy)'" },
-        { MIG_F_WORKED, "'accepted', 'queued', 'preparing', 'running', "
+        { MIG_F_WORKED,
+          "'accepted', 'queued', 'preparing', 'running', "
           "'running (post-copy)', 'post-migrating', 'pre-migrating', "
           "'migrating', 'confirming', 'reverting'" },
         { MIG_F_WAITING, "'accepted', 'queued'" },
         { MIG_F_COLD_STEP, "'pre-migrating', 'confirming', 'reverting'" },
-        { MIG_F_LIVE_API, "'queued', 'preparing', 'running', "
+        { MIG_F_LIVE_API,
+          "'queued', 'preparing', 'running', "
           "'post-migrating'" },
         { MIG_F_SUCCEEDED, "'completed', 'confirmed', 'reverted'" },
     };
@@ -114,8 +132,8 @@ static void sql_lists(void)
     /* too small a buffer, or a set with no status: -1 */
     CHECK_INT(mig_status_sql_list(MIG_F_HOLDS, buf, 20), -1);
     CHECK_INT(mig_status_sql_list(MIG_F_WAITING, buf, 0), -1);
-    CHECK_INT(mig_status_sql_list(MIG_F_ENDED | MIG_F_HOLDS, buf,
-                                  sizeof(buf)), -1);
+    CHECK_INT(mig_status_sql_list(MIG_F_ENDED | MIG_F_HOLDS, buf, sizeof(buf)),
+              -1);
 }
 
 static void power(void)
@@ -126,7 +144,7 @@ static void power(void)
     CHECK(!server_is_active(POWER_CRASHED));
     CHECK(!server_is_active(POWER_SUSPENDED));
     CHECK(!server_is_active(2) && !server_is_active(-1));
-    CHECK_INT(POWER_RUNNING, 1);        /* Nova's numbers, the API's */
+    CHECK_INT(POWER_RUNNING, 1); /* Nova's numbers, the API's */
     CHECK_INT(POWER_PAUSED, 3);
     CHECK_INT(POWER_SHUTDOWN, 4);
     CHECK_STR(power_state_name(POWER_SHUTDOWN), "shutdown");

@@ -53,8 +53,8 @@ static void full_disk(const char *dir)
             m.requested_host = "a-long-enough-host-name-to-fill-pages-fast";
             rc = store_migration_create(s, &m, &e);
         }
-        _exit(rc == -FE_UNAVAILABLE && strstr(ferr_msg(&e), "unavailable")
-              ? 0 : 1);
+        _exit(rc == -FE_UNAVAILABLE && strstr(ferr_msg(&e), "unavailable") ? 0
+                                                                           : 1);
     }
     CHECK(pid > 0);
     CHECK(waitpid(pid, &status, 0) == pid);
@@ -99,13 +99,13 @@ static void fencing(struct store *s, struct arena *a)
     old = r1;
 
     /* runner 1 goes silent: runner 2 takes the record over */
-    CHECK_INT(store_migration_claim_stale(s, run2, 10000000, NULL, a, &r2,
-                                          &e), 0);
+    CHECK_INT(store_migration_claim_stale(s, run2, 10000000, NULL, a, &r2, &e),
+              0);
     /* a holder that is alive, though silent, is not taken over */
-    CHECK_INT(store_migration_claim_stale(s, run2, -1, always_alive, a, &r2,
-                                          &e), 0);
-    CHECK_INT(store_migration_claim_stale(s, run2, -1, never_alive, a, &r2,
-                                          &e), 1);
+    CHECK_INT(
+        store_migration_claim_stale(s, run2, -1, always_alive, a, &r2, &e), 0);
+    CHECK_INT(store_migration_claim_stale(s, run2, -1, never_alive, a, &r2, &e),
+              1);
     CHECK_INT(r2.id, m.id);
     CHECK_INT(r2.claimed_by, run2);
     CHECK_INT(r2.claim_gen, 2);
@@ -182,9 +182,9 @@ static void actions(struct store *s, struct arena *a)
     CHECK_STR(got.request_id, rid);
 
     /* events: unknown action -> not found; start, end, error */
-    CHECK_INT(store_event_start(s, inst, "req-x", "ev", "h", &e),
-              -FE_NOTFOUND);
-    CHECK_STR(ferr_msg(&e), "Action for request_id req-x on instance "
+    CHECK_INT(store_event_start(s, inst, "req-x", "ev", "h", &e), -FE_NOTFOUND);
+    CHECK_STR(ferr_msg(&e),
+              "Action for request_id req-x on instance "
               "66666666-2222-4333-8444-555555555555 not found");
     ferr_clear(&e);
     CHECK_INT(store_event_start(s, inst, rid, "one", "ha", &e), 0);
@@ -208,7 +208,7 @@ static void actions(struct store *s, struct arena *a)
     CHECK_STR(ev[1].host, "hb");
     CHECK_STR(ev[2].event, "one");
     CHECK_STR(ev[2].result, "Success");
-    CHECK(ev[2].details == NULL);           /* no details on success */
+    CHECK(ev[2].details == NULL); /* no details on success */
     CHECK(ev[2].finish_time >= ev[2].start_time);
     CHECK(list[0].updated_at == ev[0].finish_time);
 
@@ -220,10 +220,11 @@ static void actions(struct store *s, struct arena *a)
     CHECK_INT((int) n, 2);
     CHECK_STR(list[0].action, "live_migration_cancel");
     CHECK_INT(store_action_latest(s, inst, "live-migration", latest,
-                                  sizeof(latest), &e), 1);
+                                  sizeof(latest), &e),
+              1);
     CHECK_STR(latest, rid);
-    CHECK_INT(store_action_latest(s, inst, "migrate", latest,
-                                  sizeof(latest), &e), 0);
+    CHECK_INT(
+        store_action_latest(s, inst, "migrate", latest, sizeof(latest), &e), 0);
     CHECK_INT(store_migration_set_request(s, m.id, act.request_id, &e), 0);
     CHECK_INT(store_migration_get(s, m.id, a, &got, &e), 1);
     CHECK_STR(got.request_id, act.request_id);
@@ -244,7 +245,8 @@ static void upgrade(const char *dir, struct arena *a)
         return;
     }
     snprintf(path, sizeof(path), "%s/old.db", dir);
-    snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'CREATE TABLE migrations ("
+    snprintf(cmd, sizeof(cmd),
+             "sqlite3 '%s' 'CREATE TABLE migrations ("
              "id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE,"
              " instance_uuid TEXT NOT NULL, migration_type TEXT NOT NULL,"
              " status TEXT NOT NULL, source_compute TEXT, source_node TEXT,"
@@ -255,11 +257,13 @@ static void upgrade(const char *dir, struct arena *a)
              " disk_processed INTEGER, disk_remaining INTEGER, user_id TEXT,"
              " project_id TEXT, hidden INTEGER NOT NULL DEFAULT 0,"
              " deleted INTEGER NOT NULL DEFAULT 0,"
-             " created_at INTEGER NOT NULL, updated_at INTEGER, block_migration INTEGER,"
+             " created_at INTEGER NOT NULL, updated_at INTEGER, "
+             "block_migration INTEGER,"
              " disk_over_commit INTEGER, force INTEGER, mv_minor INTEGER,"
              " requested_host TEXT, error_reason TEXT, claimed_by INTEGER,"
              " total_time_ms INTEGER, downtime_ms INTEGER,"
-             " finished_at INTEGER)'", path);
+             " finished_at INTEGER)'",
+             path);
     CHECK_INT(system(cmd), 0);
     CHECK_INT(store_open(path, &s, &e), 0);
     CHECK_INT(store_actions_of(s, "x", a, &list, &n, &e), 0);
@@ -307,8 +311,8 @@ static void faults(struct store *s, struct arena *a)
     CHECK(got.created_at > 0);
 
     /* taken over: the old holder's fault is refused */
-    CHECK_INT(store_migration_claim_stale(s, run2, -1, never_alive, a, &r2,
-                                          &e), 1);
+    CHECK_INT(store_migration_claim_stale(s, run2, -1, never_alive, a, &r2, &e),
+              1);
     f.code = FE_INTERNAL;
     f.message = "late";
     f.vm_error = 1;
@@ -365,8 +369,7 @@ int main(void)
     ferr_clear(&e);
 
     /* a terminal status releases the instance */
-    CHECK_INT(store_migration_set_status(s, got.id, "error", "no host", &e),
-              0);
+    CHECK_INT(store_migration_set_status(s, got.id, "error", "no host", &e), 0);
     CHECK_INT(store_migration_active(s, inst, &a, &got, &e), 0);
     fill(&m, inst);
     CHECK_INT(store_migration_create(s, &m, &e), 0);

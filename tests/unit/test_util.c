@@ -10,14 +10,14 @@
  * with the one-letter forms, ferry.conf's without; any case; no trim. */
 static void test_str_bool(void)
 {
-    static const char *const oslo_yes[] = { "1", "t", "true", "on", "y",
-                                            "yes", "TRUE", "Yes", "T" };
-    static const char *const oslo_no[] = { "0", "f", "false", "off", "n",
-                                           "no", "FALSE", "No", "F" };
+    static const char *const oslo_yes[] = { "1",   "t",    "true", "on", "y",
+                                            "yes", "TRUE", "Yes",  "T" };
+    static const char *const oslo_no[] = { "0",  "f",     "false", "off", "n",
+                                           "no", "FALSE", "No",    "F" };
     static const char *const conf_yes[] = { "1", "true", "on", "yes", "ON" };
     static const char *const conf_no[] = { "0", "false", "off", "no", "NO" };
-    static const char *const neither[] = { "", " true", "true ", "tru",
-                                           "truee", "2", "yess", "nope" };
+    static const char *const neither[] = { "",      " true", "true ", "tru",
+                                           "truee", "2",     "yess",  "nope" };
     size_t i;
 
     for (i = 0; i < ARRAY_LEN(oslo_yes); i++) {
@@ -90,9 +90,9 @@ int main(void)
 
     CHECK(utf8_valid("h\xc3\xa9llo", 6));
     CHECK(!utf8_valid("\xc3", 1));
-    CHECK(!utf8_valid("\xc0\xaf", 2));           /* overlong */
-    CHECK(!utf8_valid("\xed\xa0\x80", 3));       /* surrogate */
-    CHECK(!utf8_valid("\xf4\x90\x80\x80", 4));   /* > U+10FFFF */
+    CHECK(!utf8_valid("\xc0\xaf", 2));         /* overlong */
+    CHECK(!utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    CHECK(!utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
     CHECK_INT(utf8_codepoints("h\xc3\xa9", 3), 2);
 
     uuid4(u);
@@ -106,8 +106,8 @@ int main(void)
     CHECK_STR(h, "d14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f");
     sha224_hex("abc", 3, h);
     CHECK_STR(h, "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7");
-    sha224_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-               56, h);
+    sha224_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56,
+               h);
     CHECK_STR(h, "75388b16512776cc5dba5da1fd890150b0c6455cb4f58b1952522525");
 
     time_usformat(1700000000123456LL, t);
@@ -116,9 +116,9 @@ int main(void)
     CHECK_STR(t, "2023-11-14T22:13:20Z");
     time_zformat(0, t);
     CHECK_STR(t, "1970-01-01T00:00:00Z");
-    time_usformat(951782399000007LL, t);            /* a leap year's day */
+    time_usformat(951782399000007LL, t); /* a leap year's day */
     CHECK_STR(t, "2000-02-28T23:59:59.000007");
-    time_zformat(253402300799LL, t);                /* the last of 9999 */
+    time_zformat(253402300799LL, t); /* the last of 9999 */
     CHECK_STR(t, "9999-12-31T23:59:59Z");
     {
         /* time_tmformat spells what strftime does, over a century */

@@ -10,7 +10,7 @@ int main(void)
 {
     static const char dir[] =
         "/ferry-test/x</path><target><path>/etc</path></target>&'\"";
-    static const char dir_xml[] =       /* dir, as libvirt writes it */
+    static const char dir_xml[] = /* dir, as libvirt writes it */
         "<pool type='dir'><name>hostile</name><target><path>/ferry-test/x"
         "&lt;/path&gt;&lt;target&gt;&lt;path&gt;/etc&lt;/path&gt;&lt;"
         "/target&gt;&amp;&apos;&quot;</path></target></pool>";
@@ -27,7 +27,7 @@ int main(void)
 
     virt_init();
     CHECK_INT(virt_connect("test:///default", &c, &e), 0);
-    lv = virConnectOpen("test:///default");     /* the same driver state */
+    lv = virConnectOpen("test:///default"); /* the same driver state */
     CHECK(lv != NULL);
     if (c == NULL || lv == NULL) {
         return unit_done("test_virt");

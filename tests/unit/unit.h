@@ -11,26 +11,40 @@
 
 static int unit_pass, unit_fail;
 
-#define CHECK(cond) do { \
-        if (cond) { unit_pass++; } else { unit_fail++; \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
-                    __LINE__, #cond); } \
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (cond) {                                                          \
+            unit_pass++;                                                     \
+        } else {                                                             \
+            unit_fail++;                                                     \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, \
+                    #cond);                                                  \
+        }                                                                    \
     } while (0)
 
-#define CHECK_STR(got, want) do { \
-        const char *g_ = (got), *w_ = (want); \
-        if (g_ && w_ && strcmp(g_, w_) == 0) { unit_pass++; } else { \
-            unit_fail++; \
-            fprintf(stderr, "%s:%d: got  \"%s\"\n%*s want \"%s\"\n", \
-                    __FILE__, __LINE__, g_ ? g_ : "(null)", \
-                    (int) strlen(__FILE__) + 6, "", w_ ? w_ : "(null)"); } \
+#define CHECK_STR(got, want)                                                   \
+    do {                                                                       \
+        const char *g_ = (got), *w_ = (want);                                  \
+        if (g_ && w_ && strcmp(g_, w_) == 0) {                                 \
+            unit_pass++;                                                       \
+        } else {                                                               \
+            unit_fail++;                                                       \
+            fprintf(stderr, "%s:%d: got  \"%s\"\n%*s want \"%s\"\n", __FILE__, \
+                    __LINE__, g_ ? g_ : "(null)", (int) strlen(__FILE__) + 6,  \
+                    "", w_ ? w_ : "(null)");                                   \
+        }                                                                      \
     } while (0)
 
-#define CHECK_INT(got, want) do { \
-        long long g_ = (long long) (got), w_ = (long long) (want); \
-        if (g_ == w_) { unit_pass++; } else { unit_fail++; \
+#define CHECK_INT(got, want)                                           \
+    do {                                                               \
+        long long g_ = (long long) (got), w_ = (long long) (want);     \
+        if (g_ == w_) {                                                \
+            unit_pass++;                                               \
+        } else {                                                       \
+            unit_fail++;                                               \
             fprintf(stderr, "%s:%d: %s = %lld, want %lld\n", __FILE__, \
-                    __LINE__, #got, g_, w_); } \
+                    __LINE__, #got, g_, w_);                           \
+        }                                                              \
     } while (0)
 
 static inline int unit_done(const char *name)
