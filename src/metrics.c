@@ -417,6 +417,11 @@ static void render_migrations(struct sbuf *o, const struct mig_group *g,
          "Memory and disk bytes still to move, migrations in progress.");
     by_status(o, "ferry_migration_data_remaining_bytes", "phase", 0,
               offsetof(struct mig_group, remaining_sum), g, n);
+    head(o, "ferry_migration_transfer_rate_bytes_per_second", "gauge",
+         "Memory and disk transfer rate of migrations in progress, as "
+         "libvirt's latest job sample gives it.");
+    by_status(o, "ferry_migration_transfer_rate_bytes_per_second", "phase", 0,
+              offsetof(struct mig_group, rate_sum), g, n);
     head(o, "ferry_migration_duration_seconds", "histogram",
          "Total time of completed migrations.");
     for (i = 0; i < n; i++) {

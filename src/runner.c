@@ -145,6 +145,11 @@ void runner_stats_into(struct migration *m, const struct vjob *j)
         m->disk_processed = j->disk_processed > 0 ? j->disk_processed : 0;
         m->disk_remaining = j->disk_remaining > 0 ? j->disk_remaining : 0;
     }
+    /* the rate of this sample; a completed job's average is not one */
+    if (j->type != VJOB_COMPLETED) {
+        m->transfer_bps = (j->mem_bps > 0 ? j->mem_bps : 0)
+            + (j->disk_bps > 0 ? j->disk_bps : 0);
+    }
 }
 
 /* Checked before every action, since a runner frozen for a while (a

@@ -84,6 +84,7 @@ static const struct {
     { "migrations", "claim_gen", "INTEGER NOT NULL DEFAULT 0" },
     { "migrations", "paused_by_migration", "INTEGER NOT NULL DEFAULT 0" },
     { "migrations", "request_id", "TEXT" },
+    { "migrations", "transfer_bps", "INTEGER NOT NULL DEFAULT 0" },
 };
 
 /* A store that is busy (locked by another process past the timeout),
@@ -482,7 +483,7 @@ static int64_t col_int(sqlite3_stmt *st, int i)
     " updated_at, block_migration, disk_over_commit, force, mv_minor," \
     " error_reason, requested_host, claimed_by, total_time_ms,"        \
     " downtime_ms, finished_at, abort_requested, force_requested,"     \
-    " claim_gen, paused_by_migration, request_id"
+    " claim_gen, paused_by_migration, request_id, transfer_bps"
 
 static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
 {
@@ -530,6 +531,7 @@ static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
     m->claim_gen = sqlite3_column_int64(st, 35);
     m->paused_by_migration = sqlite3_column_int(st, 36);
     m->request_id = col_text(st, 37, a);
+    m->transfer_bps = sqlite3_column_int64(st, 38);
 }
 
 static int one_row(struct store *s, sqlite3_stmt *st, struct arena *a,
@@ -751,7 +753,7 @@ int store_migration_save(struct store *s, const struct migration *m,
         " disk_total = ?10, disk_processed = ?11, disk_remaining = ?12,"
         " block_migration = ?13, error_reason = ?14, total_time_ms = ?15,"
         " downtime_ms = ?16, finished_at = ?17, updated_at = ?18,"
-        " claimed_by = ?19, paused_by_migration = ?21"
+        " claimed_by = ?19, paused_by_migration = ?21, transfer_bps = ?22"
         " WHERE id = ?1 AND claim_gen = ?20"
         " AND status NOT IN ({ENDED})";
     sqlite3_stmt *st;
@@ -785,6 +787,7 @@ int store_migration_save(struct store *s, const struct migration *m,
     bind_claim(st, 19, m->claimed_by);
     sqlite3_bind_int64(st, 20, m->claim_gen);
     sqlite3_bind_int(st, 21, m->paused_by_migration);
+    sqlite3_bind_int64(st, 22, m->transfer_bps);
     rc = sqlite3_step(st);
     stmt_done(s, st);
     if (rc != SQLITE_DONE) {
@@ -1328,7 +1331,8 @@ int store_migration_groups(struct store *s, const int64_t *bounds_ms, size_t nb,
               " TOTAL(COALESCE(memory_processed, 0)"
               " + COALESCE(disk_processed, 0)),"
               " TOTAL(COALESCE(memory_remaining, 0)"
-              " + COALESCE(disk_remaining, 0))");
+              " + COALESCE(disk_remaining, 0)),"
+              " TOTAL(transfer_bps)");
     for (i = 0; i < nb; i++) {
         sbuf_printf(&sql,
                     ", TOTAL(total_time_ms <= %lld),"
@@ -1357,8 +1361,9 @@ int store_migration_groups(struct store *s, const int64_t *bounds_ms, size_t nb,
         g->downtime_ms_sum = (int64_t) sqlite3_column_double(st, 6);
         g->bytes_sum = (int64_t) sqlite3_column_double(st, 7);
         g->remaining_sum = (int64_t) sqlite3_column_double(st, 8);
+        g->rate_sum = (int64_t) sqlite3_column_double(st, 9);
         for (i = 0; i < nb; i++) {
-            int c = 9 + 2 * (int) i;
+            int c = 10 + 2 * (int) i;
 
             g->time_le[i] = (int64_t) sqlite3_column_double(st, c);
             g->down_le[i] = (int64_t) sqlite3_column_double(st, c + 1);

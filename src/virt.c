@@ -1040,6 +1040,8 @@ int virt_job(struct vconn *c, const char *uuid, int completed, struct vjob *out,
     out->disk_processed = tp_ull(p, n, VIR_DOMAIN_JOB_DISK_PROCESSED);
     out->disk_remaining = tp_ull(p, n, VIR_DOMAIN_JOB_DISK_REMAINING);
     out->data_remaining = tp_ull(p, n, VIR_DOMAIN_JOB_DATA_REMAINING);
+    out->mem_bps = tp_ull(p, n, VIR_DOMAIN_JOB_MEMORY_BPS);
+    out->disk_bps = tp_ull(p, n, VIR_DOMAIN_JOB_DISK_BPS);
     virTypedParamsFree(p, n);
     virDomainFree(d);
     return 0;
@@ -1315,6 +1317,8 @@ static void on_job_completed(virConnectPtr conn, virDomainPtr dom,
     w->job.disk_processed = tp_ull(p, n, VIR_DOMAIN_JOB_DISK_PROCESSED);
     w->job.disk_remaining = tp_ull(p, n, VIR_DOMAIN_JOB_DISK_REMAINING);
     w->job.data_remaining = tp_ull(p, n, VIR_DOMAIN_JOB_DATA_REMAINING);
+    w->job.mem_bps = tp_ull(p, n, VIR_DOMAIN_JOB_MEMORY_BPS);
+    w->job.disk_bps = tp_ull(p, n, VIR_DOMAIN_JOB_DISK_BPS);
     w->done = 1;
     pthread_mutex_unlock(&w->mu);
 }

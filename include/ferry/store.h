@@ -57,6 +57,8 @@ struct migration {
     int paused_by_migration;            /* force-complete paused the guest:
                                          * the server is still active */
     int force_requested;                /* force_complete action */
+    int64_t transfer_bps;               /* memory + disk bytes/s of the
+                                         * latest sample, 0 unknown */
 };
 
 /* mig_status_ended, mig_status_in_progress and the other status
@@ -145,6 +147,7 @@ struct mig_group {
     int64_t downed, downtime_ms_sum; /* records with downtime_ms */
     int64_t bytes_sum;               /* memory + disk processed */
     int64_t remaining_sum;           /* memory + disk remaining */
+    int64_t rate_sum;                /* transfer_bps */
     int64_t time_le[MIG_GROUP_BOUNDS], down_le[MIG_GROUP_BOUNDS];
 };
 int store_migration_groups(struct store *s, const int64_t *bounds_ms, size_t nb,

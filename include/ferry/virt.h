@@ -105,6 +105,7 @@ struct vjob {
     int64_t mem_total, mem_processed, mem_remaining;
     int64_t disk_total, disk_processed, disk_remaining;
     int64_t data_remaining;
+    int64_t mem_bps, disk_bps; /* transfer rates, bytes/s */
 };
 enum {
     VJOB_NONE,

@@ -71,6 +71,7 @@ int main(void)
         "ferry_migrations_in_phase",
         "ferry_migration_data_processed_bytes_total",
         "ferry_migration_data_remaining_bytes",
+        "ferry_migration_transfer_rate_bytes_per_second",
         "ferry_migration_duration_seconds",
         "ferry_migration_downtime_seconds",
     };
@@ -96,7 +97,8 @@ int main(void)
     /* a record is created without progress: the runner's saves add it */
     snprintf(cmd, sizeof(cmd),
              "sqlite3 '%s' 'UPDATE migrations SET"
-             " memory_processed = CASE id WHEN 2 THEN 5 ELSE 700 END'",
+             " memory_processed = CASE id WHEN 2 THEN 5 ELSE 700 END,"
+             " transfer_bps = CASE id WHEN 2 THEN 9 ELSE 4096 END'",
              path);
     CHECK_INT(system(cmd), 0);
 
@@ -157,6 +159,15 @@ int main(void)
                  "ferry_migration_data_remaining_bytes"
                  "{type=\"migration\",phase=\"reverting\"}")
           == 0);
+    /* the rate of the running migration; an ended one has none */
+    CHECK(sample(out.buf,
+                 "ferry_migration_transfer_rate_bytes_per_second"
+                 "{type=\"live-migration\",phase=\"running\"}")
+          == 4096);
+    CHECK_INT(count_of(out.buf,
+                       "ferry_migration_transfer_rate_bytes_per_second"
+                       "{type=\"live-migration\",outcome"),
+              0);
     /* no series for a status the type never takes */
     CHECK_INT(count_of(out.buf, "type=\"migration\",outcome=\"completed"), 0);
     CHECK_INT(count_of(out.buf, "type=\"live-migration\",phase=\"finished"), 0);
