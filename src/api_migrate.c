@@ -184,10 +184,13 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
     if (mv < 34 && sync_precheck(app, r, &m, &s, err) < 0) {
         return ferr_fail(err);
     }
-    log_info("live migration %lld of %s from %s accepted (host %s, block "
-             "%d, microversion 2.%d) %s",
+    log_info("live migration %lld of %s from %s accepted (host %s, "
+             "block_migration %s, microversion 2.%d) %s",
              (long long) m.id, s.uuid, s.host, host ? host : "(scheduler)",
-             block, mv, r->request_id);
+             block < 0   ? "auto"
+                 : block ? "true"
+                         : "false",
+             mv, r->request_id);
     resp_accepted(w);
     return 0;
 }

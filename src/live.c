@@ -349,6 +349,7 @@ static int live_transfer(struct runner *rn, struct arena *a,
     struct vjob final;
     struct vwatch *watch;
     pthread_t th;
+    char words[160];
     int have_final;
 
     m->status = mig_status_name(MIG_RUNNING);
@@ -360,11 +361,11 @@ static int live_transfer(struct runner *rn, struct arena *a,
      * and a failure's reason is its details */
     iaction_ev_end(rn->app->store, m, IE_PRE_LIVE_MIGRATION, 1, NULL);
     iaction_ev_start(rn->app->store, m, IE_LIVE_MIGRATION, lv->s.host);
-    log_info("migration %lld of %s: running %s -> %s (flags %u, %s, "
+    log_info("migration %lld of %s: running %s -> %s (flags %s, %s, "
              "%.1f GiB, timeout %lld s)",
              (long long) m->id, m->instance_uuid, lv->s.host, m->dest_compute,
-             t->vm.flags, t->vm.dconnuri, lv->data_gb,
-             (long long) lv->opts.timeout_s);
+             virt_migrate_flags_str(t->vm.flags, words, sizeof(words)),
+             t->vm.dconnuri, lv->data_gb, (long long) lv->opts.timeout_s);
     monitor_init(&lv->mo, &lv->opts, time_now_us());
     watch = virt_watch_job(lv->sc, m->instance_uuid, &err);
     ferr_clear(&err);

@@ -1047,6 +1047,37 @@ int virt_job(struct vconn *c, const char *uuid, int completed, struct vjob *out,
     return 0;
 }
 
+const char *virt_migrate_flags_str(unsigned flags, char *buf, size_t n)
+{
+    static const struct {
+        unsigned flag;
+        const char *word;
+    } words[] = {
+        { VMIG_LIVE, "live" },
+        { VMIG_PEER2PEER, "p2p" },
+        { VMIG_TUNNELLED, "tunnelled" },
+        { VMIG_PERSIST_DEST, "persist-dest" },
+        { VMIG_UNDEFINE_SOURCE, "undefine-source" },
+        { VMIG_PAUSED, "paused" },
+        { VMIG_NON_SHARED_DISK, "copy-storage-all" },
+        { VMIG_NON_SHARED_INC, "copy-storage-inc" },
+        { VMIG_AUTO_CONVERGE, "auto-converge" },
+        { VMIG_POSTCOPY, "postcopy" },
+    };
+    size_t i, at = 0;
+
+    buf[0] = '\0';
+    for (i = 0; i < ARRAY_LEN(words) && at < n; i++) {
+        if (flags & words[i].flag) {
+            int k = snprintf(buf + at, n - at, "%s%s", at ? "+" : "",
+                             words[i].word);
+
+            at += k > 0 ? (size_t) k : 0;
+        }
+    }
+    return buf;
+}
+
 int virt_migrate(struct vconn *src, const char *uuid, const struct vmigrate *m,
                  struct ferr *err)
 {

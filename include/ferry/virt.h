@@ -130,6 +130,8 @@ int virt_job(struct vconn *c, const char *uuid, int completed, struct vjob *out,
 #define VMIG_NON_SHARED_INC 128u
 #define VMIG_AUTO_CONVERGE 8192u
 #define VMIG_POSTCOPY 32768u
+/* flags as words for the log ("live+p2p+..."), into buf of size n */
+const char *virt_migrate_flags_str(unsigned flags, char *buf, size_t n);
 
 struct vmigrate {
     const char *dconnuri;     /* qemu+tcp://<dest>/system */

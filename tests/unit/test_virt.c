@@ -23,8 +23,17 @@ int main(void)
     virConnectPtr lv;
     virStoragePoolPtr pool;
     virStorageVolPtr v;
-    char *got;
+    char *got, words[64], tiny[8];
 
+    /* migration flags as words in the log, never a bare number */
+    CHECK_STR(
+        virt_migrate_flags_str(VMIG_LIVE | VMIG_PEER2PEER | VMIG_NON_SHARED_INC,
+                               words, sizeof(words)),
+        "live+p2p+copy-storage-inc");
+    CHECK_STR(virt_migrate_flags_str(0, words, sizeof(words)), "");
+    CHECK_STR(
+        virt_migrate_flags_str(VMIG_LIVE | VMIG_POSTCOPY, tiny, sizeof(tiny)),
+        "live+po");
     virt_init();
     CHECK_INT(virt_connect("test:///default", &c, &e), 0);
     lv = virConnectOpen("test:///default"); /* the same driver state */
