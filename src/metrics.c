@@ -398,30 +398,39 @@ static void render_migrations(struct sbuf *o, const struct mig_group *g,
 {
     size_t i;
 
-    head(o, "ferry_migrations_total", "counter",
-         "Migrations that ended, by type and outcome (final status).");
-    by_status(o, "ferry_migrations_total", "outcome", 1,
-              offsetof(struct mig_group, count), g, n);
-    head(o, "ferry_migrations_in_phase", "gauge",
-         "Migrations in progress, by type and phase (status).");
-    by_status(o, "ferry_migrations_in_phase", "phase", 0,
-              offsetof(struct mig_group, count), g, n);
-    /* ended migrations only: a series per status in progress would drop
-     * when its migrations move on, which a counter must never do */
-    head(o, "ferry_migration_data_processed_bytes_total", "counter",
-         "Memory and disk bytes moved by migrations that ended, by type "
-         "and outcome (libvirt's counts).");
-    by_status(o, "ferry_migration_data_processed_bytes_total", "outcome", 1,
-              offsetof(struct mig_group, bytes_sum), g, n);
-    head(o, "ferry_migration_data_remaining_bytes", "gauge",
-         "Memory and disk bytes still to move, migrations in progress.");
-    by_status(o, "ferry_migration_data_remaining_bytes", "phase", 0,
-              offsetof(struct mig_group, remaining_sum), g, n);
-    head(o, "ferry_migration_transfer_rate_bytes_per_second", "gauge",
-         "Memory and disk transfer rate of migrations in progress, as "
-         "libvirt's latest job sample gives it.");
-    by_status(o, "ferry_migration_transfer_rate_bytes_per_second", "phase", 0,
-              offsetof(struct mig_group, rate_sum), g, n);
+    /* the by-status families, one row each; counters only over ended
+     * migrations: a series per status in progress would drop when its
+     * migrations move on, which a counter must never do */
+    static const struct {
+        const char *name, *type, *help, *label;
+        int ended;
+        size_t off;
+    } fams[] = {
+        { "ferry_migrations_total", "counter",
+          "Migrations that ended, by type and outcome (final status).",
+          "outcome", 1, offsetof(struct mig_group, count) },
+        { "ferry_migrations_in_phase", "gauge",
+          "Migrations in progress, by type and phase (status).", "phase", 0,
+          offsetof(struct mig_group, count) },
+        { "ferry_migration_data_processed_bytes_total", "counter",
+          "Memory and disk bytes moved by migrations that ended, by type "
+          "and outcome (libvirt's counts).",
+          "outcome", 1, offsetof(struct mig_group, bytes_sum) },
+        { "ferry_migration_data_remaining_bytes", "gauge",
+          "Memory and disk bytes still to move, migrations in progress.",
+          "phase", 0, offsetof(struct mig_group, remaining_sum) },
+        { "ferry_migration_transfer_rate_bytes_per_second", "gauge",
+          "Memory and disk transfer rate of migrations in progress, as "
+          "libvirt's latest job sample gives it.",
+          "phase", 0, offsetof(struct mig_group, rate_sum) },
+    };
+    size_t f;
+
+    for (f = 0; f < ARRAY_LEN(fams); f++) {
+        head(o, fams[f].name, fams[f].type, fams[f].help);
+        by_status(o, fams[f].name, fams[f].label, fams[f].ended, fams[f].off, g,
+                  n);
+    }
     head(o, "ferry_migration_duration_seconds", "histogram",
          "Total time of completed migrations.");
     for (i = 0; i < n; i++) {
