@@ -177,34 +177,32 @@ int api_authorize(struct app *app, struct req *r, const char *rule,
  * of each server action ferry has, one row each, checked in Nova's order:
  * lock, vm_state, task_state, launched_at.  An empty vm list allows any
  * vm_state; an empty task list allows only no task.  confirmResize and
- * revertResize check neither the task nor the launch, as ferry always did
- * (Nova checks both; there the record's status decides, settle_resize).
+ * revertResize check the task and the launch too, as Nova's decorators do
+ * (check_instance_state's defaults): a revert in progress (task
+ * resize_reverting) is a 409 before the record's status is looked at.
  * abort words a lock as server_migrations.py does.
  */
 static const struct state_rule {
     const char *action; /* as the 409 messages name it */
     const char *vm[3];
     const char *task[2];
-    unsigned any_task : 1;
     unsigned launched : 1;
     unsigned lock_as_state : 1;
 } state_rules[] = {
     [AS_LIVE_MIGRATE] = { "os-migrateLive",
                           { "active", "paused" },
                           { 0 },
-                          0,
                           1,
                           0 },
-    [AS_MIGRATE] = { "migrate", { "active", "stopped" }, { 0 }, 0, 1, 0 },
-    [AS_CONFIRM_RESIZE] = { "confirmResize", { "resized" }, { 0 }, 1, 0, 0 },
-    [AS_REVERT_RESIZE] = { "revertResize", { "resized" }, { 0 }, 1, 0, 0 },
+    [AS_MIGRATE] = { "migrate", { "active", "stopped" }, { 0 }, 1, 0 },
+    [AS_CONFIRM_RESIZE] = { "confirmResize", { "resized" }, { 0 }, 1, 0 },
+    [AS_REVERT_RESIZE] = { "revertResize", { "resized" }, { 0 }, 1, 0 },
     [AS_FORCE_COMPLETE] = { "force_complete",
                             { "active" },
                             { "migrating" },
-                            0,
                             1,
                             0 },
-    [AS_ABORT] = { "abort live migration", { 0 }, { "migrating" }, 0, 1, 1 },
+    [AS_ABORT] = { "abort live migration", { 0 }, { "migrating" }, 1, 1 },
 };
 
 /* 1 if state is one of the n (or fewer, NULL-ended) names of list. */
@@ -245,7 +243,7 @@ int api_check_state(struct req *r, const struct server *s,
     task_ok = rule->task[0] == NULL
         ? task == NULL
         : task != NULL && state_in(task, rule->task, ARRAY_LEN(rule->task));
-    if (!rule->any_task && !task_ok) {
+    if (!task_ok) {
         return ferr_set(err, FE_CONFLICT,
                         "Cannot '%s' instance %s while it "
                         "is in task_state %s",

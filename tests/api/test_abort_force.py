@@ -944,3 +944,26 @@ def test_cold_migration_in_progress(msb, status):
     finally:
         set_rec(msb, mid, status="error")
     assert show(ops, uuid)["status"] == "ACTIVE"
+
+
+@pytest.mark.parametrize("act", ["confirmResize", "revertResize"])
+def test_resize_actions_check_the_task_state(msb, act):
+    """confirm_resize and revert_resize carry check_instance_state's
+    defaults in Nova (nova/compute/api.py): a resized server with a task
+    (a revert in progress: resize_reverting) is refused 409 by its task
+    state before any migration record is looked for."""
+    ops = cl(msb, "ops")
+    uuid = S["vm1"]
+    mid = insert(msb, uuid, "reverting", "migration")
+    try:
+        s = show(ops, uuid)
+        assert (s["OS-EXT-STS:vm_state"], s["OS-EXT-STS:task_state"]) == (
+            "resized", "resize_reverting"), s
+        for ident in (uuid, uuid.upper()):
+            r = ops.action(ident, json_body={act: None})
+            assert_fault(r, 409, "conflictingRequest",
+                         "Cannot '%s' instance %s while it is in task_state "
+                         "resize_reverting" % (act, ident))
+        assert flags(msb, mid) == ("reverting", 0, 0)
+    finally:
+        set_rec(msb, mid, status="error")
