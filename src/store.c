@@ -271,56 +271,12 @@ void store_set_timeout(struct store *s, int ms)
     sqlite3_busy_timeout(s->db, ms);
 }
 
-int store_open(const char *path, struct store **out, struct ferr *err)
+/* Columns added since the first schema: an older store gains them. */
+static int add_late_columns(struct store *s, const char *path, struct ferr *err)
 {
-    struct store *s = calloc(1, sizeof(*s));
-    char *msg = NULL, index[SQL_MAX];
+    char *msg = NULL;
     int rc;
 
-    if (s == NULL) {
-        return ferr_set(err, FE_NOMEM, "out of memory");
-    }
-    rc = sqlite3_open_v2(
-        path, &s->db,
-        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        rc = ferr_set(err, FE_CONFIG, "%s: cannot open the store: %s", path,
-                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        sqlite3_close(s->db);
-        free(s);
-        return rc;
-    }
-    s->timeout_ms = 10000;
-    sqlite3_busy_timeout(s->db, s->timeout_ms);
-    rc = sql_expand(index_sql, index, err);
-    if (rc < 0) {
-        sqlite3_close(s->db);
-        free(s);
-        return rc;
-    }
-    if (sqlite3_exec(s->db,
-                     "PRAGMA journal_mode=WAL;"
-                     "PRAGMA synchronous=NORMAL;",
-                     NULL, NULL, &msg)
-            != SQLITE_OK
-        || sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK
-        || sqlite3_exec(s->db, index, NULL, NULL, &msg) != SQLITE_OK) {
-        rc = ferr_set(err, FE_CONFIG, "%s: cannot prepare the store: %s", path,
-                      msg ? msg : sqlite3_errmsg(s->db));
-        sqlite3_free(msg);
-        sqlite3_close(s->db);
-        free(s);
-        return rc;
-    }
-    rc = store_faults_prepare(s, err);
-    if (rc == 0) {
-        rc = store_instances_prepare(s, err);
-    }
-    if (rc < 0) {
-        sqlite3_close(s->db);
-        free(s);
-        return rc;
-    }
     for (size_t i = 0; i < ARRAY_LEN(late_columns); i++) {
         char sql[256];
         sqlite3_stmt *st;
@@ -342,12 +298,70 @@ int store_open(const char *path, struct store **out, struct ferr *err)
             rc = ferr_set(err, FE_CONFIG, "%s: cannot upgrade the store: %s",
                           path, msg ? msg : sqlite3_errmsg(s->db));
             sqlite3_free(msg);
-            sqlite3_close(s->db);
-            free(s);
             return rc;
         }
         sqlite3_free(msg);
         msg = NULL;
+    }
+    return 0;
+}
+
+/* The schema, its index (rendered from the status table) and the store's
+ * own statements. */
+static int prepare_schema(struct store *s, const char *path, struct ferr *err)
+{
+    char *msg = NULL, index[SQL_MAX];
+    int rc = sql_expand(index_sql, index, err);
+
+    if (rc < 0) {
+        return rc;
+    }
+    if (sqlite3_exec(s->db,
+                     "PRAGMA journal_mode=WAL;"
+                     "PRAGMA synchronous=NORMAL;",
+                     NULL, NULL, &msg)
+            != SQLITE_OK
+        || sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK
+        || sqlite3_exec(s->db, index, NULL, NULL, &msg) != SQLITE_OK) {
+        rc = ferr_set(err, FE_CONFIG, "%s: cannot prepare the store: %s", path,
+                      msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return rc;
+    }
+    rc = store_faults_prepare(s, err);
+    if (rc == 0) {
+        rc = store_instances_prepare(s, err);
+    }
+    if (rc == 0) {
+        rc = add_late_columns(s, path, err);
+    }
+    return rc;
+}
+
+int store_open(const char *path, struct store **out, struct ferr *err)
+{
+    struct store *s = calloc(1, sizeof(*s));
+    int rc;
+
+    if (s == NULL) {
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
+    rc = sqlite3_open_v2(
+        path, &s->db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        rc = ferr_set(err, FE_CONFIG, "%s: cannot open the store: %s", path,
+                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        sqlite3_close(s->db);
+        free(s);
+        return rc;
+    }
+    s->timeout_ms = 10000;
+    sqlite3_busy_timeout(s->db, s->timeout_ms);
+    rc = prepare_schema(s, path, err);
+    if (rc < 0) {
+        store_close(s); /* also the statements prepared so far */
+        return rc;
     }
     *out = s;
     return 0;
