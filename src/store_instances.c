@@ -142,6 +142,9 @@ static const char *const queries[Q__COUNT] = {
                    " host = ?2, updated_at = ?3",
 };
 
+_Static_assert(Q__COUNT <= STORE_NCACHED,
+               "store_priv.h: STORE_NCACHED too small");
+
 /* flags bits */
 enum { F_TPM = 1, F_SEV = 2, F_VDPA = 4, F_HOSTDEV = 8 };
 

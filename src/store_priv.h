@@ -9,8 +9,9 @@
 #include <sqlite3.h>
 #include "ferry/store.h"
 
-/* Statements prepared once per handle and kept (store_instances.c). */
-#define STORE_NCACHED 16
+/* Statements prepared once per handle and kept (store_instances.c, which
+ * asserts at compile time that its queries fit). */
+#define STORE_NCACHED 24
 /* store.c's statements kept by the address of their text (more than
  * store.c has: one past it is prepared per use, still correct). */
 #define STORE_NKEPT 48

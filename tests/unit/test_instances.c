@@ -171,6 +171,11 @@ static void resync_and_hosts(struct store *st, struct arena *a)
     CHECK_STR(hs.error, "refused");
     CHECK_INT(hs.synced_at, 2000);
 
+    /* the row of a given host (every cached statement is used here) */
+    CHECK_INT(instances_get_on(st, U3, "a", a, &got, &e), 1);
+    CHECK_STR(got.name, "cache");
+    CHECK_INT(instances_get_on(st, U3, "b", a, &got, &e), 0);
+
     /* the runner's word moves the row at once */
     CHECK_INT(store_host_set(st, U3, "b"), 0);
     CHECK_INT(instances_get(st, U3, a, &got, &e), 1);
