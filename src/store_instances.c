@@ -71,6 +71,7 @@ enum {
     Q_HOST_SET,
     Q_HOST_GET,
     Q_MOVE,
+    Q_MOVED,
     Q_HINT_GET,
     Q_HINT_SET,
     Q_MARKED,
@@ -121,6 +122,10 @@ static const char *const queries[Q__COUNT] = {
      * from both hosts follow */
     [Q_MOVE] = "UPDATE OR IGNORE instances SET host = ?2, updated_at = ?3"
                " WHERE uuid = ?1 AND host != ?2",
+    /* the destination's row, when there was one already (the incoming
+     * domain), is the newest: the move above was ignored for it */
+    [Q_MOVED] = "UPDATE instances SET updated_at = ?3"
+                " WHERE uuid = ?1 AND host = ?2",
     /* the newer of the index (where it is active) and the runner's word */
     [Q_HINT_GET] =
         "SELECT host FROM (SELECT host, updated_at FROM"
@@ -688,7 +693,7 @@ int store_host_get(struct store *s, const char *uuid, char *host, size_t hostsz)
  * reads the new host before the inventory's events confirm it. */
 int store_host_set(struct store *s, const char *uuid, const char *host)
 {
-    static const int steps[] = { Q_HINT_SET, Q_MOVE };
+    static const int steps[] = { Q_HINT_SET, Q_MOVE, Q_MOVED };
     struct ferr err = { 0 };
     int64_t now = time_now_us();
     size_t i;

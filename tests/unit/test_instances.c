@@ -183,6 +183,20 @@ static void resync_and_hosts(struct store *st, struct arena *a)
     CHECK_INT(store_host_get(st, U3, host, sizeof(host)), 1);
     CHECK_STR(host, "b");
 
+    /* the runner's word when the destination's row exists already (the
+     * incoming domain, seen paused) and the source's row is the newer:
+     * the move must still win over the source's last event */
+    server(&s, U3, "b", "cache", "p1", 200, 3);
+    CHECK_INT(instances_put(st, &s, 2500, &e), 0);
+    server(&s, U3, "a", "cache", "p1", 200, 1);
+    CHECK_INT(instances_put(st, &s, 2600, &e), 0);
+    CHECK_INT(instances_get(st, U3, a, &got, &e), 1);
+    CHECK_STR(got.host, "a");
+    CHECK_INT(store_host_set(st, U3, "b"), 0);
+    CHECK_INT(instances_get(st, U3, a, &got, &e), 1);
+    CHECK_STR(got.host, "b");
+    CHECK_INT(instances_delete(st, U3, "a", &e), 0);
+
     /* host a taken out of the configuration */
     server(&s, U2, "a", "db", "p2", 300, 1);
     CHECK_INT(instances_put(st, &s, 3000, &e), 0);
