@@ -405,6 +405,19 @@ static void render_srv_attrs(struct app *app, struct req *r, struct jw *j,
     }
 }
 
+/* Nova's host_status (get_instance_host_status): a host the inventory
+ * cannot reach has no heartbeat, UNKNOWN; a disabled one MAINTENANCE. */
+static const char *host_status(struct app *app, const struct conf_host *h)
+{
+    if (h == NULL) {
+        return "";
+    }
+    if (!h->enabled) {
+        return "MAINTENANCE";
+    }
+    return inventory_host_up(app->store, h->name) ? "UP" : "UNKNOWN";
+}
+
 /* The fields that microversions 2.9 to 2.73 added, in Nova's order. */
 static void render_later(struct app *app, struct req *r, struct jw *j,
                          const struct server *s, const struct policy_target *t)
@@ -418,10 +431,7 @@ static void render_later(struct app *app, struct req *r, struct jw *j,
     if (mv >= 16
         && policy_check(app->policy, "os_compute_api:servers:show:host_status",
                         &r->ident, t)) {
-        jw_kstr(j, "host_status",
-                h == NULL        ? ""
-                    : h->enabled ? "UP"
-                                 : "MAINTENANCE");
+        jw_kstr(j, "host_status", host_status(app, h));
     }
     if (mv >= 19) {
         jw_kstr(j, "description", s->description);

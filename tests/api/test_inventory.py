@@ -265,6 +265,11 @@ def test_host_that_goes_away_keeps_last_state_and_comes_back(live, lvd):
             r = c.show(uuid)
             assert r.status == 200, r
             assert r.json()["server"]["status"] == "SHUTOFF"
+            # as Nova shows a compute service with no heartbeat
+            r = c.show(uuid, mv="2.16")
+            assert r.json()["server"]["host_status"] == "UNKNOWN", r
+        assert c.show(conftest.S["web-1"], mv="2.16").json()[
+            "server"]["host_status"] == "UP"
         # servers of the hosts that answer read as usual
         assert c.show(conftest.S["web-1"]).status == 200
         # an action that needs the host: Nova's "service is down"
@@ -280,6 +285,8 @@ def test_host_that_goes_away_keeps_last_state_and_comes_back(live, lvd):
                      and status_of(c, OOB) == 404)
     assert v, "host-live not resynced in %.2f s" % took
     assert c.show(nosuch).status == 404
+    assert c.show(DEFAULT_TEST_UUID, mv="2.16").json()[
+        "server"]["host_status"] == "UP"
 
 
 # ---- scale: no host limit ---------------------------------------------------
