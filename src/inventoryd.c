@@ -34,6 +34,10 @@
 
 #define BACKOFF_MAX 60
 #define MAX_THREADS 16
+/* Refreshes queued per host at most: past it (an event storm, or a host
+ * whose lookups are slower than its events) the queue stops growing and
+ * the host is resynced whole instead, which covers every dropped event. */
+#define MAX_PENDING 1024
 
 enum { J_CONNECT, J_SYNC, J_REFRESH };
 
@@ -52,6 +56,8 @@ struct ihost {
     char *node;
     /* the rest under d->qmu */
     int up, queued, lost, tried;
+    int resync;     /* events were dropped: a full resync is due */
+    size_t pending; /* its refreshes in the queue */
     time_t next_try, next_sync;
     int backoff;
 };
@@ -78,16 +84,17 @@ static void wake_main(struct inventoryd *d)
     }
 }
 
-/* Queues a job (d->qmu held).  A refresh of a lost host is dropped: its
- * reconnect resyncs everything. */
-static void push(struct inventoryd *d, size_t host, int kind, const char *uuid)
+/* Queues a job (d->qmu held): 0, or -1 when out of memory (the host is
+ * then resynced whole as soon as memory allows). */
+static int push(struct inventoryd *d, size_t host, int kind, const char *uuid)
 {
     struct job *j = calloc(1, sizeof(*j));
 
     if (j == NULL) {
         log_error("inventory: out of memory; %s resyncs later",
                   d->hosts[host].h->name);
-        return;
+        d->hosts[host].resync = 1;
+        return -1;
     }
     j->host = host;
     j->kind = kind;
@@ -101,18 +108,29 @@ static void push(struct inventoryd *d, size_t host, int kind, const char *uuid)
     }
     d->tail = j;
     pthread_cond_signal(&d->qcv);
+    return 0;
 }
 
 static void on_domain(void *opaque, const char *uuid)
 {
     struct ihost *h = opaque;
     struct inventoryd *d = h->d;
+    int drop;
 
     pthread_mutex_lock(&d->qmu);
-    if (!h->lost) {
-        push(d, (size_t) (h - d->hosts), J_REFRESH, uuid);
+    drop = h->lost || h->pending >= MAX_PENDING;
+    if (!h->lost && drop && !h->resync) {
+        h->resync = 1;
+        log_error("inventory: %s: more than %d events queued; resyncing",
+                  h->h->name, MAX_PENDING);
+    }
+    if (!drop && push(d, (size_t) (h - d->hosts), J_REFRESH, uuid) == 0) {
+        h->pending++;
     }
     pthread_mutex_unlock(&d->qmu);
+    if (drop) {
+        wake_main(d);
+    }
 }
 
 static void on_closed(void *opaque)
@@ -272,11 +290,13 @@ static void run_job(struct inventoryd *d, const struct job *j)
     }
     pthread_mutex_unlock(&h->mu);
     ferr_clear(&err);
+    pthread_mutex_lock(&d->qmu);
     if (j->kind != J_REFRESH) {
-        pthread_mutex_lock(&d->qmu);
         h->queued = 0;
-        pthread_mutex_unlock(&d->qmu);
+    } else {
+        h->pending--;
     }
+    pthread_mutex_unlock(&d->qmu);
 }
 
 static void *worker(void *arg)
@@ -318,12 +338,14 @@ static size_t schedule(struct inventoryd *d)
         if (h->queued) {
             continue;
         }
+        /* a resync clears the flag when it is queued, before it lists:
+         * an event dropped after that sets it again */
         if ((!h->up && now >= h->next_try) || h->lost) {
-            h->queued = 1;
-            push(d, i, J_CONNECT, NULL);
-        } else if (h->up && now >= h->next_sync) {
-            h->queued = 1;
-            push(d, i, J_SYNC, NULL);
+            h->queued = push(d, i, J_CONNECT, NULL) == 0;
+            h->resync = h->queued ? 0 : h->resync;
+        } else if (h->up && (now >= h->next_sync || h->resync)) {
+            h->queued = push(d, i, J_SYNC, NULL) == 0;
+            h->resync = h->queued ? 0 : h->resync;
         }
     }
     pthread_mutex_unlock(&d->qmu);
