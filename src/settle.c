@@ -223,8 +223,10 @@ void settle(struct runner *rn, struct arena *a, struct migration *m,
 {
     struct where w;
 
-    if (where_is(rn, a, m, call_ok, &w) < 0) {
-        return; /* left in progress: reconciled after the restart */
+    /* asked again after the hosts answered: their calls can take long,
+     * and a runner taken over meanwhile touches neither guest nor record */
+    if (where_is(rn, a, m, call_ok, &w) < 0 || runner_requests(rn, a, m) < 0) {
+        return; /* a stop: reconciled after the restart; or not ours */
     }
     /* with a silent source, only a running destination says it moved: a
      * paused one may be the incoming domain of an unfinished pre-copy */
