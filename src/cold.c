@@ -182,7 +182,10 @@ static void cold_undo(struct runner *rn, struct arena *a, struct migration *m,
     struct ferr e = { 0 };
     size_t i;
 
-    if (rn->lost) {
+    /* the claim is asked again, not only remembered: a runner frozen
+     * during a long copy may have been taken over and the record ended
+     * (reconcile.c leaves the guest as the move left it) */
+    if (runner_requests(rn, a, m) < 0) {
         return; /* the new holder decides */
     }
     if (c->defined) {
