@@ -228,12 +228,18 @@ struct cand {
     struct vhost_info info;
 };
 
+/* Equals keep the configuration's order (cands point into conf->hosts):
+ * qsort need not be stable, and the host picked among equals must not
+ * depend on the C library (cold migration's first-found rule). */
 static int by_free_memory(const void *x, const void *y)
 {
-    double ax = avail_mb(&((const struct cand *) x)->info);
-    double ay = avail_mb(&((const struct cand *) y)->info);
+    const struct cand *cx = x, *cy = y;
+    double ax = avail_mb(&cx->info), ay = avail_mb(&cy->info);
 
-    return ax < ay ? 1 : ax > ay ? -1 : 0;
+    if (ax != ay) {
+        return ax < ay ? 1 : -1;
+    }
+    return cx->h < cy->h ? -1 : cx->h > cy->h;
 }
 
 /* The scheduler's candidates for rq, most available memory first (Nova's

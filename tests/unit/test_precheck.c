@@ -4,6 +4,7 @@
  * driver, in memory.
  */
 #include <stdlib.h>
+#include <unistd.h>
 #include <libvirt/libvirt.h>
 #include "unit.h"
 #include "ferry/precheck.h"
@@ -91,6 +92,58 @@ static void guest_cpu(struct vconn *c, struct arena *a)
     virConnectClose(lv);
 }
 
+/* The scheduler's pick among hosts with the same memory (test:// hosts
+ * all report the same): the first in the configuration, whatever order
+ * qsort leaves equals in; a named host only; the memory rule. */
+static void cold_dest(struct arena *a)
+{
+    char dir[] = "/tmp/ferry-test-precheck-XXXXXX", path[128], uri[160];
+    struct conf_host hosts[] = {
+        { "a", uri, NULL, 1 }, { "b", uri, NULL, 0 }, { "c", uri, NULL, 1 },
+        { "d", uri, NULL, 1 }, { "e", uri, NULL, 1 },
+    };
+    struct precheck_req rq;
+    struct conf conf;
+    struct inventory *inv = NULL;
+    const struct conf_host *h;
+    struct ferr e = { 0 };
+    FILE *f;
+
+    /* an 8 GiB node without guests: every host the same */
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/node.xml", dir);
+    snprintf(uri, sizeof(uri), "test://%s", path);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f == NULL) {
+        return;
+    }
+    fputs("<node><memory>8388608</memory></node>\n", f);
+    fclose(f);
+    memset(&conf, 0, sizeof(conf));
+    conf.hosts = hosts;
+    conf.nhosts = ARRAY_LEN(hosts);
+    CHECK_INT(inventory_open(&conf, &inv, &e), 0);
+    memset(&rq, 0, sizeof(rq));
+    rq.uuid = "6695eb01-f6a4-8304-79aa-97f2502e193f";
+    rq.source = "a";
+    rq.ram_mb = 512;
+    rq.cold = 1;
+    h = precheck_cold_dest(inv, a, &rq, &e);
+    CHECK_STR(h ? h->name : "(none)", "c"); /* b is disabled */
+    rq.host = "b";                          /* named: taken even disabled */
+    h = precheck_cold_dest(inv, a, &rq, &e);
+    CHECK_STR(h ? h->name : "(none)", "b");
+    rq.host = NULL;
+    rq.ram_mb = 1LL << 40; /* no room anywhere */
+    CHECK(precheck_cold_dest(inv, a, &rq, &e) == NULL);
+    CHECK_INT(e.code, FE_BADREQ);
+    ferr_clear(&e);
+    inventory_close(inv);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     /* a minimal x86 CPU, as Nova builds it from the source host */
@@ -144,6 +197,7 @@ int main(void)
         CHECK(r.lv_code != 0 && r.lv_msg != NULL);
         virt_close(c);
     }
+    cold_dest(&a);
     arena_free(&a);
     return unit_done("test_precheck");
 }
