@@ -2,7 +2,7 @@
  * test_runner.c: the runner's claim fencing (runner.c, settle.c) on a
  * store of its own and libvirt's test driver: a runner whose claim was
  * taken over while it asked the hosts where the guest is touches neither
- * the guest nor the record.
+ * the guest nor the record; and a job sample's counts and rate.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -92,6 +92,41 @@ static void test_settle_lost_claim(struct app *app, const char *db)
     arena_free(&a);
 }
 
+/* A job sample's counts into the record: the rate is the sample's memory
+ * and disk rates (an unknown one counts 0); a completed job's average
+ * rate is not taken; disk counts are kept against a sample without. */
+static void test_stats_into(void)
+{
+    struct migration m;
+    struct vjob j;
+
+    memset(&m, 0, sizeof(m));
+    m.disk_total = MIG_NULL_INT;
+    memset(&j, 0, sizeof(j));
+    j.type = VJOB_UNBOUNDED;
+    j.mem_total = 100;
+    j.mem_processed = 40;
+    j.mem_remaining = 60;
+    j.disk_total = 50;
+    j.disk_processed = 10;
+    j.disk_remaining = 40;
+    j.mem_bps = 1000;
+    j.disk_bps = 24;
+    runner_stats_into(&m, &j);
+    CHECK_INT(m.transfer_bps, 1024);
+    CHECK_INT(m.memory_remaining, 60);
+    CHECK_INT(m.disk_total, 50);
+    j.disk_bps = -1; /* libvirt left it out */
+    runner_stats_into(&m, &j);
+    CHECK_INT(m.transfer_bps, 1000);
+    j.type = VJOB_COMPLETED;
+    j.mem_bps = 7;
+    j.disk_total = j.disk_processed = j.disk_remaining = -1;
+    runner_stats_into(&m, &j);
+    CHECK_INT(m.transfer_bps, 1000);
+    CHECK_INT(m.disk_total, 50);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/ferry-test-runner-XXXXXX", path[256];
@@ -113,6 +148,7 @@ int main(void)
     CHECK_INT(store_open(path, &app.store, &e), 0);
     CHECK_INT(inventory_open(&conf, &app.inv, &e), 0);
 
+    test_stats_into();
     test_settle_lost_claim(&app, path);
 
     inventory_close(app.inv);
