@@ -48,7 +48,7 @@ LIB_OBJ  = $(LIB_SRC:src/%.c=build/obj/%.o)
 SAN_OBJ  = $(LIB_SRC:src/%.c=build/san/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
-HDR      = $(wildcard include/ferry/*.h)
+HDR      = $(wildcard include/ferry/*.h src/*.h)
 
 # libFuzzer targets: tests/fuzz/fuzz_<name>.c, its seeds in corpus/<name>/,
 # its dictionary <name>.dict, its reproducers in regress/<name>/ (run.sh
