@@ -469,44 +469,49 @@ static int render_downtime(struct app *app, struct sbuf *o, struct arena *a,
 /* The inventory's word (its hosts table): a request worker has no libvirt
  * connection of its own.  Freshness: the time of a host's last full
  * resync, between which its events keep the index current. */
+/* One sample of a per-host family: its labels, then the value. */
+static void host_sample(struct sbuf *o, const char *name,
+                        const struct conf_host *h)
+{
+    sbuf_printf(o, "%s{host=\"", name);
+    label(o, h->name);
+    sbuf_printf(o, "\",enabled=\"%s\"} ", h->enabled ? "true" : "false");
+}
+
 static void render_hosts(struct app *app, struct sbuf *o)
 {
-    static const char *const names[][2] = {
-        { "ferry_host_reachable",
-          "1 when the inventory process holds a "
-          "live libvirt connection to the host." },
-        { "ferry_inventory_synced_timestamp_seconds",
-          "When the inventory "
-          "last read every domain of the host (0: never)." },
-    };
     const struct conf *c = app->conf;
-    size_t k, i;
+    struct host_state *hs;
+    struct arena a;
+    size_t i;
 
-    for (k = 0; k < ARRAY_LEN(names); k++) {
-        head(o, names[k][0], "gauge", names[k][1]);
-        for (i = 0; i < c->nhosts; i++) {
-            struct host_state hs = { 0 };
-            struct ferr err = { 0 };
-            struct arena a;
+    /* each host's row read once, for both families */
+    arena_init(&a, 1024);
+    hs = arena_alloc(&a, (c->nhosts ? c->nhosts : 1) * sizeof(*hs));
+    for (i = 0; i < c->nhosts; i++) {
+        struct ferr err = { 0 };
 
-            arena_init(&a, 512);
-            if (instances_host_get(app->store, c->hosts[i].name, &a, &hs, &err)
-                < 0) {
-                memset(&hs, 0, sizeof(hs));
-            }
-            ferr_clear(&err);
-            arena_free(&a);
-            sbuf_printf(o, "%s{host=\"", names[k][0]);
-            label(o, c->hosts[i].name);
-            sbuf_printf(o, "\",enabled=\"%s\"} ",
-                        c->hosts[i].enabled ? "true" : "false");
-            if (k == 0) {
-                sbuf_printf(o, "%d\n", hs.up);
-            } else {
-                sbuf_printf(o, "%.3f\n", (double) hs.synced_at / 1e6);
-            }
+        if (instances_host_get(app->store, c->hosts[i].name, &a, &hs[i], &err)
+            < 0) {
+            memset(&hs[i], 0, sizeof(hs[i]));
         }
+        ferr_clear(&err);
     }
+    head(o, "ferry_host_reachable", "gauge",
+         "1 when the inventory process holds a live libvirt connection to "
+         "the host.");
+    for (i = 0; i < c->nhosts; i++) {
+        host_sample(o, "ferry_host_reachable", &c->hosts[i]);
+        sbuf_printf(o, "%d\n", hs[i].up);
+    }
+    head(o, "ferry_inventory_synced_timestamp_seconds", "gauge",
+         "When the inventory last read every domain of the host (0: never).");
+    for (i = 0; i < c->nhosts; i++) {
+        host_sample(o, "ferry_inventory_synced_timestamp_seconds",
+                    &c->hosts[i]);
+        sbuf_printf(o, "%.3f\n", (double) hs[i].synced_at / 1e6);
+    }
+    arena_free(&a);
 }
 
 int metrics_render(struct app *app, struct sbuf *out, struct ferr *err)
