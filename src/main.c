@@ -126,14 +126,21 @@ static void on_signal(int sig)
     errno = saved;
 }
 
-static void install(int sig, void (*fn)(int))
+static void install_flags(int sig, void (*fn)(int), int flags)
 {
     struct sigaction sa;
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = fn;
+    sa.sa_flags = flags;
     sigemptyset(&sa.sa_mask);
-    sigaction(sig, &sa, NULL); /* no SA_RESTART: poll() returns */
+    sigaction(sig, &sa, NULL);
+}
+
+/* The master's: no SA_RESTART, so its poll() returns. */
+static void install(int sig, void (*fn)(int))
+{
+    install_flags(sig, fn, 0);
 }
 
 static int load_all(const char *path, struct conf **conf, struct policy **pol,
@@ -185,7 +192,12 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
     /* a SIGTERM that came between fork and here (the master stopping
      * right after a reload) was caught by the inherited handler: keep it */
     got_hup = 0;
-    install(SIGTERM, on_signal);
+    /* SA_RESTART: a SIGTERM while libfcgi reads a request or writes its
+     * answer must not fail that read(2)/write(2) (libfcgi does not retry
+     * EINTR: the request was dropped, a 502 during a reload); the wait
+     * for work still returns, as epoll_wait and poll never restart and the
+     * wake pipe is written too */
+    install_flags(SIGTERM, on_signal, SA_RESTART);
     install(SIGINT, SIG_IGN); /* the master decides */
     install(SIGHUP, SIG_IGN);
     install(SIGCHLD, SIG_DFL);
