@@ -110,7 +110,7 @@ static void api_v21(struct app *app, struct req *r, struct resp *w,
     const struct action *act = NULL;
     jnode *body = NULL;
     struct mv mv;
-    int rc;
+    int rc, read_only;
 
     if (refused_identity(r, w)) {
         return;
@@ -160,7 +160,14 @@ static void api_v21(struct app *app, struct req *r, struct resp *w,
         goto fault;
     }
     r->action_body = body;
+    read_only = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    if (read_only) {
+        store_snapshot_begin(app->store);
+    }
     rc = act != NULL ? act->fn(app, r, w, &err) : rt->fn(app, r, w, &err);
+    if (read_only) {
+        store_snapshot_end(app->store);
+    }
     r->action_body = NULL;
     if (rc < 0) {
         goto fault;

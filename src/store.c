@@ -944,8 +944,40 @@ static int exec_done(struct store *s, sqlite3_stmt *st, struct ferr *err,
     return rc == SQLITE_DONE ? 0 : db_err(s, err, what);
 }
 
+static void exec_kept(struct store *s, const char *text)
+{
+    sqlite3_stmt *st;
+
+    if (stmt_prepare(s, text, &st) == SQLITE_OK) {
+        sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+}
+
+void store_snapshot_begin(struct store *s)
+{
+    static const char begin[] = "BEGIN";
+
+    if (!s->snapshot && sqlite3_get_autocommit(s->db)) {
+        exec_kept(s, begin);
+        s->snapshot = !sqlite3_get_autocommit(s->db);
+    }
+}
+
+void store_snapshot_end(struct store *s)
+{
+    static const char commit[] = "COMMIT";
+
+    if (s->snapshot) {
+        s->snapshot = 0;
+        exec_kept(s, commit);
+        store_rollback(s); /* a COMMIT that failed leaves it open */
+    }
+}
+
 int store_begin(struct store *s, struct ferr *err)
 {
+    store_snapshot_end(s);
     return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
         ? 0
         : db_err(s, err, "begin");

@@ -25,6 +25,7 @@ struct store {
         sqlite3_stmt *st;
     } kept[STORE_NKEPT];
     int nkept;
+    int snapshot; /* a read transaction of store_snapshot_begin is open */
 };
 
 /* The longest statement a template expands to. */

@@ -185,6 +185,13 @@ int store_begin(struct store *s, struct ferr *err);
 int store_commit(struct store *s, struct ferr *err);
 void store_rollback(struct store *s);
 
+/* One read transaction around the reads of a GET: every read sees the
+ * same state, and the store's file locks are taken once a request, not
+ * once a statement (each costs fcntl calls).  A store_begin inside ends
+ * it first; a failed begin leaves the reads to autocommit. */
+void store_snapshot_begin(struct store *s);
+void store_snapshot_end(struct store *s);
+
 /* Inserts action a (start_time and updated_at now, message NULL). */
 int store_action_start(struct store *s, const struct iaction *a,
                        struct ferr *err);
