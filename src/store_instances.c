@@ -77,6 +77,7 @@ enum {
     Q_MARKED,
     Q_IS_MARKED,
     Q_GET_ON,
+    Q_HOSTS_UP,
     Q__COUNT
 };
 
@@ -118,6 +119,7 @@ static const char *const queries[Q__COUNT] = {
                    " synced_at = coalesce(?5, synced_at), updated_at = ?6",
     [Q_HOST_GET] = "SELECT up, node, error, synced_at, updated_at"
                    " FROM inventory_hosts WHERE name = ?1",
+    [Q_HOSTS_UP] = "SELECT name FROM inventory_hosts WHERE up = 1",
     /* a runner that moved a guest says so at once; the inventory's events
      * from both hosts follow */
     [Q_MOVE] = "UPDATE OR IGNORE instances SET host = ?2, updated_at = ?3"
@@ -618,10 +620,12 @@ static int by_str(const void *a, const void *b)
     return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-int instances_marked(struct store *st, struct arena *a, const char ***out,
-                     size_t *n, struct ferr *err)
+/* The first column of every row of statement i, sorted (for bsearch). */
+static int collect_sorted(struct store *st, int i, const char *what,
+                          struct arena *a, const char ***out, size_t *n,
+                          struct ferr *err)
 {
-    sqlite3_stmt *q = stmt(st, Q_MARKED, err);
+    sqlite3_stmt *q = stmt(st, i, err);
     const char **v = NULL, **g;
     size_t cap = 0;
     int rc;
@@ -643,13 +647,25 @@ int instances_marked(struct store *st, struct arena *a, const char ***out,
     }
     sqlite3_reset(q);
     if (rc != SQLITE_DONE) {
-        return store_db_err(st, err, "marked instances");
+        return store_db_err(st, err, what);
     }
     if (*n > 0) {
         qsort(v, *n, sizeof(*v), by_str);
     }
     *out = v;
     return 0;
+}
+
+int instances_marked(struct store *st, struct arena *a, const char ***out,
+                     size_t *n, struct ferr *err)
+{
+    return collect_sorted(st, Q_MARKED, "marked instances", a, out, n, err);
+}
+
+int instances_hosts_up(struct store *st, struct arena *a, const char ***out,
+                       size_t *n, struct ferr *err)
+{
+    return collect_sorted(st, Q_HOSTS_UP, "hosts up", a, out, n, err);
 }
 
 int instances_is_marked(struct store *st, const char *uuid)

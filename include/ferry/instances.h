@@ -80,5 +80,8 @@ int instances_host_set(struct store *st, const char *host, int up,
                        struct ferr *err);
 int instances_host_get(struct store *st, const char *host, struct arena *a,
                        struct host_state *out, struct ferr *err);
+/* The names of the hosts up, sorted: one statement however many hosts. */
+int instances_hosts_up(struct store *st, struct arena *a, const char ***out,
+                       size_t *n, struct ferr *err);
 
 #endif
