@@ -32,6 +32,7 @@
 #include <fcgiapp.h>
 #include "ferry/app.h"
 #include "ferry/fault.h"
+#include "ferry/log.h"
 #include "ferry/metrics.h"
 
 int fcgi_open(const struct conf *c, struct ferr *err)
@@ -73,33 +74,103 @@ int fcgi_open(const struct conf *c, struct ferr *err)
     return fd;
 }
 
-static const char *param(FCGX_Request *rq, struct arena *a, const char *name)
-{
-    const char *v = FCGX_GetParam(name, rq->envp);
+/* The params build_req takes, found in one pass over what nginx sent
+ * (FCGX_GetParam scans every param per name asked). */
+enum param_id {
+    P_METHOD,
+    P_URI,
+    P_QUERY,
+    P_PREFIX,
+    P_CTYPE,
+    P_ACCEPT,
+    P_API_VERSION,
+    P_NOVA_VERSION,
+    P_CLEN,
+    P_TE,
+    P_HTTPS,
+    P_SCHEME,
+    P_HOST,
+    P_SERVER_NAME,
+    P_REQUEST_ID,
+    P_USER,
+    P_PROJECT,
+    P_ROLES,
+    P_AUTHENTICATED,
+    P_OPS,
+    P_TOKEN,
+    P_COUNT
+};
 
-    return v ? arena_strdup(a, v) : NULL;
-}
+static const char *const param_names[P_COUNT] = {
+    [P_METHOD] = "REQUEST_METHOD",
+    [P_URI] = "REQUEST_URI",
+    [P_QUERY] = "QUERY_STRING",
+    [P_PREFIX] = "FERRY_PREFIX",
+    [P_CTYPE] = "CONTENT_TYPE",
+    [P_ACCEPT] = "HTTP_ACCEPT",
+    [P_API_VERSION] = "HTTP_OPENSTACK_API_VERSION",
+    [P_NOVA_VERSION] = "HTTP_X_OPENSTACK_NOVA_API_VERSION",
+    [P_CLEN] = "CONTENT_LENGTH",
+    [P_TE] = "HTTP_TRANSFER_ENCODING",
+    [P_HTTPS] = "HTTPS",
+    [P_SCHEME] = "REQUEST_SCHEME",
+    [P_HOST] = "HTTP_HOST",
+    [P_SERVER_NAME] = "SERVER_NAME",
+    [P_REQUEST_ID] = "FERRY_REQUEST_ID",
+    [P_USER] = "FERRY_USER_ID",
+    [P_PROJECT] = "FERRY_PROJECT_ID",
+    [P_ROLES] = "FERRY_ROLES",
+    [P_AUTHENTICATED] = "FERRY_AUTHENTICATED",
+    [P_OPS] = "FERRY_OPS",
+    [P_TOKEN] = "HTTP_X_AUTH_TOKEN",
+};
 
-/* How many params named <name> nginx sent: FCGX_GetParam sees only the
- * first.  Only the count is taken; the values are never copied. */
-static int count_params(FCGX_Request *rq, const char *name)
+struct params {
+    const char *v[P_COUNT]; /* the first value of each, NULL if absent */
+    int ntoken;             /* how many X-Auth-Token headers came */
+};
+
+/* The value of each param in param_names (the first, as FCGX_GetParam
+ * gives) and how many X-Auth-Token params came; the values point into
+ * libfcgi's envp, copied only where build_req keeps them. */
+static void scan_params(FCGX_Request *rq, struct params *p)
 {
-    size_t len = strlen(name);
+    static size_t len[P_COUNT];
     char **e;
-    int n = 0;
+    int i;
 
-    for (e = rq->envp; e != NULL && *e != NULL; e++) {
-        if (strncmp(*e, name, len) == 0 && (*e)[len] == '=') {
-            n++;
+    if (len[0] == 0) {
+        for (i = 0; i < P_COUNT; i++) {
+            len[i] = strlen(param_names[i]);
         }
     }
-    return n;
+    memset(p, 0, sizeof(*p));
+    for (e = rq->envp; e != NULL && *e != NULL; e++) {
+        const char *eq = strchr(*e, '=');
+        size_t n = eq ? (size_t) (eq - *e) : 0;
+
+        for (i = 0; eq != NULL && i < P_COUNT; i++) {
+            if (n == len[i] && memcmp(*e, param_names[i], n) == 0) {
+                if (p->v[i] == NULL) {
+                    p->v[i] = eq + 1;
+                }
+                p->ntoken += i == P_TOKEN;
+                break;
+            }
+        }
+    }
 }
 
-static const char *param_or(FCGX_Request *rq, struct arena *a, const char *name,
-                            const char *dflt)
+static const char *param(const struct params *p, struct arena *a,
+                         enum param_id id)
 {
-    const char *v = param(rq, a, name);
+    return p->v[id] ? arena_strdup(a, p->v[id]) : NULL;
+}
+
+static const char *param_or(const struct params *p, struct arena *a,
+                            enum param_id id, const char *dflt)
+{
+    const char *v = param(p, a, id);
 
     return v ? v : dflt;
 }
@@ -168,14 +239,16 @@ static void build_req(FCGX_Request *rq, struct req *r)
 {
     struct arena *a = r->arena;
     const char *uri, *q, *cl, *te, *https, *scheme, *host;
+    struct params p;
     size_t plen;
 
-    r->method = param_or(rq, a, "REQUEST_METHOD", "GET");
-    uri = param_or(rq, a, "REQUEST_URI", "/");
+    scan_params(rq, &p);
+    r->method = param_or(&p, a, P_METHOD, "GET");
+    uri = param_or(&p, a, P_URI, "/");
     q = strchr(uri, '?');
-    r->query = param_or(rq, a, "QUERY_STRING", "");
+    r->query = param_or(&p, a, P_QUERY, "");
     r->uri = q ? arena_strndup(a, uri, (size_t) (q - uri)) : uri;
-    r->prefix = param_or(rq, a, "FERRY_PREFIX", "");
+    r->prefix = param_or(&p, a, P_PREFIX, "");
     plen = strlen(r->prefix);
     if (plen > 0) {
         if (strncmp(r->uri, r->prefix, plen) != 0
@@ -188,31 +261,28 @@ static void build_req(FCGX_Request *rq, struct req *r)
             }
         }
     }
-    r->content_type = param(rq, a, "CONTENT_TYPE");
-    r->accept = param(rq, a, "HTTP_ACCEPT");
-    r->hdr_api_version = param(rq, a, "HTTP_OPENSTACK_API_VERSION");
-    r->hdr_nova_version = param(rq, a, "HTTP_X_OPENSTACK_NOVA_API_VERSION");
-    cl = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
+    r->content_type = param(&p, a, P_CTYPE);
+    r->accept = param(&p, a, P_ACCEPT);
+    r->hdr_api_version = param(&p, a, P_API_VERSION);
+    r->hdr_nova_version = param(&p, a, P_NOVA_VERSION);
+    cl = p.v[P_CLEN];
     r->content_length = (cl && *cl) ? strtoll(cl, NULL, 10) : -1;
-    te = FCGX_GetParam("HTTP_TRANSFER_ENCODING", rq->envp);
+    te = p.v[P_TE];
     if (te != NULL && strcasestr(te, "chunked") != NULL) {
         /* nginx de-chunks the body and passes the length it counted; the
          * client sent none, so the size is known only by counting (spec
          * 3.3: the chunked 413 has its own message) */
         r->content_length = -1;
     }
-    https = FCGX_GetParam("HTTPS", rq->envp);
-    scheme = FCGX_GetParam("REQUEST_SCHEME", rq->envp);
+    https = p.v[P_HTTPS];
+    scheme = p.v[P_SCHEME];
     if (scheme == NULL) {
         scheme = (https && *https) ? "https" : "http";
     }
-    host = FCGX_GetParam("HTTP_HOST", rq->envp);
-    if (host == NULL) {
-        host = FCGX_GetParam("SERVER_NAME", rq->envp);
-    }
+    host = p.v[P_HOST] ? p.v[P_HOST] : p.v[P_SERVER_NAME];
     r->app_url =
         arena_printf(a, "%s://%s%s", scheme, host ? host : "", r->prefix);
-    r->request_id = param(rq, a, "FERRY_REQUEST_ID");
+    r->request_id = param(&p, a, P_REQUEST_ID);
     if (r->request_id == NULL || strncmp(r->request_id, "req-", 4) != 0
         || !uuid_valid(r->request_id + 4)) {
         char u[37];
@@ -221,12 +291,12 @@ static void build_req(FCGX_Request *rq, struct req *r)
         r->request_id = arena_printf(a, "req-%s", u);
     }
     /* identity: FERRY_* only; nginx sets them from the token map */
-    r->ident.user_id = param(rq, a, "FERRY_USER_ID");
-    r->ident.project_id = param(rq, a, "FERRY_PROJECT_ID");
-    r->roles_raw = param(rq, a, "FERRY_ROLES");
-    r->authenticated = param_or(rq, a, "FERRY_AUTHENTICATED", "0")[0] == '1';
-    r->token_headers = count_params(rq, "HTTP_X_AUTH_TOKEN");
-    r->ops = strcmp(param_or(rq, a, "FERRY_OPS", ""), "1") == 0;
+    r->ident.user_id = param(&p, a, P_USER);
+    r->ident.project_id = param(&p, a, P_PROJECT);
+    r->roles_raw = param(&p, a, P_ROLES);
+    r->authenticated = param_or(&p, a, P_AUTHENTICATED, "0")[0] == '1';
+    r->token_headers = p.ntoken;
+    r->ops = strcmp(param_or(&p, a, P_OPS, ""), "1") == 0;
     split_roles(r);
 }
 
@@ -286,115 +356,225 @@ static int accept_peer(int listen_fd, const struct conf *c)
         close(fd);
         return -1;
     }
+    metrics_fcgi_connection();
     return fd;
 }
 
-/* An epoll instance of this worker's: the listening socket (exclusive
- * wake-ups) and the wake pipe; -1 on failure (logged). */
-static int wait_set(int listen_fd, int wake_fd)
-{
-    struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
-    int ep = epoll_create1(EPOLL_CLOEXEC);
+/* The connections nginx keeps open to this worker (fastcgi_keep_conn
+ * with an upstream keepalive pool).  A worker watches all of them and the
+ * listening socket in one epoll set and serves whichever has a request:
+ * a kept connection never pins a worker (each nginx worker process keeps
+ * its own pool, and a worker that served one connection at a time was
+ * held by another process's idle one).  At CONNS_MAX a worker stops
+ * accepting and leaves new connections to the other workers. */
+#define CONNS_MAX 256
 
-    ev.data.fd = listen_fd;
-    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
-        goto fail;
+/* How long a stopping worker goes on serving its kept connections: nginx
+ * closes each within its keepalive_time / keepalive_timeout (2 s in
+ * ferry's nginx files) after the request in flight, and only a close by
+ * nginx is free of the race with a request nginx is sending on it. */
+#define STOP_GRACE_MS 5000
+
+#define NEV 16 /* events taken from epoll at once */
+
+struct loop {
+    int ep, listen_fd, wake_fd;
+    int listening; /* listen_fd is in the set */
+    size_t nconns;
+};
+
+static int watch(struct loop *l, int fd, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.fd = fd };
+
+    if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        log_error("epoll: %s", strerror(errno));
+        return -1;
     }
-    ev.events = EPOLLIN;
-    ev.data.fd = wake_fd;
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, wake_fd, &ev) != 0) {
-        goto fail;
-    }
-    return ep;
-fail:
-    log_error("epoll: %s", strerror(errno));
-    if (ep >= 0) {
-        close(ep);
-    }
-    return -1;
+    return 0;
 }
 
-/* Waits for a connection or the wake pipe: 1 if one may be pending. */
-static int wait_conn(int ep, int listen_fd)
+/* Accepts new connections only below CONNS_MAX and until stopping. */
+static void set_listening(struct loop *l, int on)
 {
-    struct epoll_event ev[2];
-    int i, n = epoll_wait(ep, ev, 2, -1);
-
-    for (i = 0; i < n; i++) {
-        if (ev[i].data.fd == listen_fd && (ev[i].events & EPOLLIN)) {
-            return 1;
-        }
+    if (on == l->listening) {
+        return;
     }
-    return 0; /* EINTR or the wake pipe: *stop decides */
+    if (on) {
+        l->listening = watch(l, l->listen_fd, EPOLLIN | EPOLLEXCLUSIVE) == 0;
+    } else {
+        epoll_ctl(l->ep, EPOLL_CTL_DEL, l->listen_fd, NULL);
+        l->listening = 0;
+    }
+}
+
+/* An epoll set of this worker's: the listening socket (exclusive
+ * wake-ups) and the wake pipe; -1 on failure (logged). */
+static int loop_open(struct loop *l, int listen_fd, int wake_fd)
+{
+    memset(l, 0, sizeof(*l));
+    l->listen_fd = listen_fd;
+    l->wake_fd = wake_fd;
+    l->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (l->ep < 0) {
+        log_error("epoll: %s", strerror(errno));
+        return -1;
+    }
+    set_listening(l, 1);
+    if (!l->listening || watch(l, wake_fd, EPOLLIN) < 0) {
+        close(l->ep);
+        return -1;
+    }
+    return 0;
+}
+
+/* A kept connection goes on being watched after its request; one that
+ * libfcgi closed (nginx did not ask to keep it) leaves the count. */
+static void conn_done(struct loop *l, int fd, int was_kept, int kept)
+{
+    if (kept && !was_kept) {
+        if (watch(l, fd, EPOLLIN | EPOLLRDHUP) < 0) {
+            close(fd);
+            return;
+        }
+        l->nconns++;
+    } else if (!kept && was_kept) {
+        l->nconns--; /* closing it took it out of the set */
+    }
+}
+
+static void conn_close(struct loop *l, int fd)
+{
+    close(fd);
+    l->nconns--;
+}
+
+struct worker_ctx {
+    FCGX_Request rq;
+    struct arena arena;
+    struct resp w;
+    struct app *app;
+};
+
+/* Serves the one request waiting on fd: 1 if nginx keeps the connection
+ * (it stays open), 0 if it is closed. */
+static int serve_one(struct worker_ctx *x, int fd)
+{
+    struct req r;
+    int kept;
+
+    /* FCGX_Accept_r reads a request from an open ipcFd instead of
+     * accepting (fcgiapp.c); keepConnection keeps the Finish_r it
+     * starts with from closing it.  The request's own begin record
+     * sets keepConnection again (FCGI_KEEP_CONN). */
+    x->rq.ipcFd = fd;
+    x->rq.keepConnection = 1;
+    if (FCGX_Accept_r(&x->rq) < 0) {
+        x->rq.ipcFd = -1;
+        return 0; /* malformed or closed: libfcgi closed it */
+    }
+    memset(&r, 0, sizeof(r));
+    r.arena = &x->arena;
+    r.start_us = time_now_us();
+    r.ctx = x->app;
+    build_req(&x->rq, &r);
+    read_body(&x->rq, &r);
+    x->w.status = 500;
+    x->w.content_type = NULL;
+    x->w.nheaders = 0;
+    sbuf_reset(&x->w.body);
+    api_handle(x->app, &r, &x->w);
+    write_resp(&x->rq, &r, &x->w);
+    FCGX_Finish_r(&x->rq);
+    kept = x->rq.ipcFd >= 0;
+    x->rq.ipcFd = -1;
+    log_info("%s %s%s%s %d %.1fms %s", r.method, r.uri, r.query[0] ? "?" : "",
+             r.query, x->w.status,
+             (double) (time_now_us() - r.start_us) / 1000.0, r.request_id);
+    metrics_request(r.method, r.uri, x->w.status, time_now_us() - r.start_us);
+    arena_reset(&x->arena);
+    return kept;
+}
+
+/* One event of the set. */
+static void on_event(struct loop *l, struct worker_ctx *x,
+                     const struct epoll_event *ev)
+{
+    int fd = ev->data.fd;
+
+    if (fd == l->wake_fd) {
+        return; /* a signal: the loop checks *stop */
+    }
+    if (fd == l->listen_fd) {
+        fd = accept_peer(l->listen_fd, x->app->conf);
+        if (fd >= 0) {
+            conn_done(l, fd, 0, serve_one(x, fd));
+        }
+        return;
+    }
+    if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        conn_close(l, fd); /* nginx closed it (idle, or its client left) */
+        return;
+    }
+    conn_done(l, fd, 1, serve_one(x, fd));
+}
+
+/* Stopping: no new connections and no more wake-ups from the pipe (it
+ * stays readable); kept connections are served until nginx closes them
+ * or STOP_GRACE_MS passes. */
+static void stop_listening(struct loop *l)
+{
+    set_listening(l, 0);
+    epoll_ctl(l->ep, EPOLL_CTL_DEL, l->wake_fd, NULL);
 }
 
 int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
                int wake_fd)
 {
-    FCGX_Request rq;
-    struct arena arena;
-    struct resp w;
-    struct req r;
-    int fd, ep;
+    struct epoll_event ev[NEV];
+    struct worker_ctx x;
+    struct loop l;
+    int64_t deadline = 0;
+    int i, n, timeout;
 
     /* no listening socket for libfcgi: it must never accept a connection
      * itself, unchecked (after a malformed request it would try) */
-    if (FCGX_InitRequest(&rq, -1, 0) != 0) {
+    if (FCGX_InitRequest(&x.rq, -1, 0) != 0) {
         log_error("FCGX_InitRequest failed");
         return -1;
     }
-    ep = wait_set(listen_fd, wake_fd);
-    if (ep < 0) {
-        FCGX_Free(&rq, 1);
+    if (loop_open(&l, listen_fd, wake_fd) < 0) {
+        FCGX_Free(&x.rq, 1);
         return -1;
     }
-    arena_init(&arena, 32768);
-    sbuf_init(&w.body);
-    while (!*stop) {
-        if (!wait_conn(ep, listen_fd) || *stop) {
-            continue; /* the loop re-checks *stop */
+    x.app = app;
+    log_hold(1);
+    arena_init(&x.arena, 32768);
+    sbuf_init(&x.w.body);
+    for (;;) {
+        if (*stop && deadline == 0) {
+            stop_listening(&l);
+            deadline = time_now_us() + STOP_GRACE_MS * 1000LL;
         }
-        fd = accept_peer(listen_fd, app->conf);
-        if (fd < 0) {
-            continue;
+        if (deadline != 0 && (l.nconns == 0 || time_now_us() >= deadline)) {
+            break;
         }
-        /* FCGX_Accept_r reads a request from an open ipcFd instead of
-         * accepting (fcgiapp.c); keepConnection keeps the Finish_r it
-         * starts with from closing it.  The request's own begin record
-         * sets keepConnection again. */
-        rq.ipcFd = fd;
-        rq.keepConnection = 1;
-        if (FCGX_Accept_r(&rq) < 0) {
-            continue; /* malformed: libfcgi closed it */
+        set_listening(&l, deadline == 0 && l.nconns < CONNS_MAX);
+        timeout = deadline ? (int) ((deadline - time_now_us()) / 1000) + 1 : -1;
+        /* held log lines wait only while another request is waiting */
+        n = log_held() ? epoll_wait(l.ep, ev, NEV, 0) : 0;
+        if (n <= 0) {
+            log_flush();
+            n = epoll_wait(l.ep, ev, NEV, timeout);
         }
-        memset(&r, 0, sizeof(r));
-        r.arena = &arena;
-        r.start_us = time_now_us();
-        r.ctx = app;
-        build_req(&rq, &r);
-        read_body(&rq, &r);
-        w.status = 500;
-        w.content_type = NULL;
-        w.nheaders = 0;
-        sbuf_reset(&w.body);
-        api_handle(app, &r, &w);
-        write_resp(&rq, &r, &w);
-        FCGX_Finish_r(&rq);
-        if (rq.ipcFd >= 0) {
-            /* a kept connection (fastcgi_keep_conn): every request comes
-             * through accept_peer, so it is not read again here */
-            close(rq.ipcFd);
-            rq.ipcFd = -1;
+        for (i = 0; i < n; i++) {
+            on_event(&l, &x, &ev[i]);
         }
-        log_info("%s %s%s%s %d %.1fms %s", r.method, r.uri,
-                 r.query[0] ? "?" : "", r.query, w.status,
-                 (double) (time_now_us() - r.start_us) / 1000.0, r.request_id);
-        metrics_request(r.method, r.uri, w.status, time_now_us() - r.start_us);
-        arena_reset(&arena);
     }
-    close(ep);
-    sbuf_free(&w.body);
-    arena_free(&arena);
-    FCGX_Free(&rq, 1);
+    log_hold(0);
+    close(l.ep); /* and every kept connection still open, by exit */
+    sbuf_free(&x.w.body);
+    arena_free(&x.arena);
+    FCGX_Free(&x.rq, 1);
     return 0;
 }

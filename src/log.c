@@ -57,12 +57,55 @@ void log_target(int target)
     log_syslog = target == LOG_TO_SYSLOG;
 }
 
-/* line[len] with the context and a newline, to stderr in one write. */
+/* Lines a request worker holds while requests keep coming (log_hold):
+ * written in one write(2) when the worker finds no request waiting, when
+ * the next line would not fit, or at once for an error. */
+static char held[8192];
+static size_t held_len;
+static int holding;
+
+static void write_all(const char *buf, size_t n)
+{
+    size_t done;
+    ssize_t w;
+
+    for (done = 0; done < n; done += (size_t) w) {
+        w = write(STDERR_FILENO, buf + done, n - done);
+        if (w < 0 && errno == EINTR) {
+            w = 0;
+        } else if (w <= 0) {
+            return; /* nowhere to say it */
+        }
+    }
+}
+
+void log_flush(void)
+{
+    if (held_len > 0) {
+        write_all(held, held_len);
+        held_len = 0;
+    }
+}
+
+void log_hold(int on)
+{
+    holding = on;
+    if (!on) {
+        log_flush();
+    }
+}
+
+int log_held(void)
+{
+    return held_len > 0;
+}
+
+/* line[len] with the context and a newline, to stderr in one write (or
+ * held, see above). */
 static void write_line(const char *line, size_t len)
 {
     char out[2048 + sizeof(log_ctx) + 2];
     size_t n = 0;
-    ssize_t w;
 
     memcpy(out, line, len);
     n = len;
@@ -72,14 +115,15 @@ static void write_line(const char *line, size_t len)
         n += strlen(log_ctx);
     }
     out[n++] = '\n';
-    for (len = 0; len < n; len += (size_t) w) {
-        w = write(STDERR_FILENO, out + len, n - len);
-        if (w < 0 && errno == EINTR) {
-            w = 0;
-        } else if (w <= 0) {
-            return; /* nowhere to say it */
-        }
+    if (!holding) {
+        write_all(out, n);
+        return;
     }
+    if (held_len + n > sizeof(held)) {
+        log_flush();
+    }
+    memcpy(held + held_len, out, n);
+    held_len += n;
 }
 
 /* A line is put together in one buffer and written with one write(2),
@@ -141,6 +185,7 @@ void log_error(const char *fmt, ...)
     va_start(ap, fmt);
     vlog("error", fmt, ap);
     va_end(ap);
+    log_flush(); /* an error is not kept waiting */
 }
 
 void log_debug(const char *fmt, ...)

@@ -73,6 +73,7 @@ struct shm {
     uint64_t req_le[NREQ_LE + 1];
     uint64_t req_sum_us;
     uint64_t restarts[METRIC_NKINDS];
+    uint64_t fcgi_conns; /* FastCGI connections accepted from nginx */
     int32_t wanted[METRIC_NKINDS], up[METRIC_NKINDS];
 };
 
@@ -163,6 +164,13 @@ void metrics_request(const char *method, const char *uri, int status,
     __atomic_fetch_add(&shm->req_sum_us,
                        (uint64_t) (elapsed_us > 0 ? elapsed_us : 0),
                        __ATOMIC_RELAXED);
+}
+
+void metrics_fcgi_connection(void)
+{
+    if (shm != NULL) {
+        __atomic_fetch_add(&shm->fcgi_conns, 1, __ATOMIC_RELAXED);
+    }
 }
 
 void metrics_restart(int kind)
@@ -275,6 +283,12 @@ static void render_processes(struct sbuf *o)
 {
     int k;
 
+    head(o, "ferry_fastcgi_connections_total", "counter",
+         "FastCGI connections the request workers accepted from nginx "
+         "(with kept connections, far fewer than requests).");
+    sbuf_printf(o, "ferry_fastcgi_connections_total %llu\n",
+                (unsigned long long) __atomic_load_n(&shm->fcgi_conns,
+                                                     __ATOMIC_RELAXED));
     head(o, "ferry_process_restarts_total", "counter",
          "Workers and runners restarted by the master after they died.");
     for (k = 0; k < METRIC_NKINDS; k++) {

@@ -14,6 +14,14 @@ enum { LOG_TO_STDERR, LOG_TO_SYSLOG };
  * ferry.conf's log_target, once the file is read. */
 void log_target(int target);
 
+/* A request worker's lines, held in a buffer while requests keep coming
+ * and written together (one write(2) for many lines): log_hold(1) starts
+ * holding, log_flush writes what is held, log_hold(0) flushes and stops.
+ * Errors are written at once.  Syslog lines are never held. */
+void log_hold(int on);
+void log_flush(void);
+int log_held(void);
+
 /* One line when m's status differs from the last one logged for it in
  * this process (a save that only updates progress writes nothing):
  *   migration id=7 uuid=... type=live-migration from=queued to=running

@@ -27,6 +27,9 @@ int metrics_init(struct ferr *err);
 /* A request worker, after answering: route label from method and path. */
 void metrics_request(const char *method, const char *uri, int status,
                      int64_t elapsed_us);
+/* A request worker: a FastCGI connection accepted (and its peer
+ * allowed). */
+void metrics_fcgi_connection(void);
 /* The master: a child of kind restarted after it died. */
 void metrics_restart(int kind);
 /* The master: children of the running generation, wanted and alive. */

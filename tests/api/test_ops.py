@@ -241,3 +241,20 @@ def test_healthz_503_when_an_enabled_host_is_down(ops):
     assert body["status"] == "fail"
     assert body["checks"]["hosts"]["host-y"] != "ok"
     assert body["checks"]["hosts"]["host-a"] == "ok"
+
+
+def test_fastcgi_connections_are_kept(ops):
+    """nginx keeps its FastCGI connections to ferryd (fastcgi_keep_conn,
+    an upstream keepalive pool): requests far outnumber the connections
+    the workers accept.  One connection per request would accept 40."""
+    c = ops.client()
+    before = scrape(ops)
+    for _ in range(40):
+        r = c.get("/v2.1")
+        assert r.status == 200, r.body
+    after = scrape(ops)
+    accepted = (val(after, "ferry_fastcgi_connections_total")
+                - val(before, "ferry_fastcgi_connections_total"))
+    # the scrapes themselves and nginx's 2 s keepalive_time may open a
+    # few; 40 requests on fresh connections would be 41 or more
+    assert 1 <= accepted <= 20, accepted
