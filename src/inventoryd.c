@@ -72,7 +72,9 @@ struct inventoryd {
     int quit;
     struct ihost *hosts;
     size_t nhosts;
-    int wake[2]; /* a worker or an event wakes the main loop */
+    const char **names; /* the configured hosts' names */
+    int64_t next_keep;  /* µs: when to drop unconfigured hosts' rows again */
+    int wake[2];        /* a worker or an event wakes the main loop */
 };
 
 static void wake_main(struct inventoryd *d)
@@ -352,20 +354,33 @@ static size_t schedule(struct inventoryd *d)
     return tried;
 }
 
+/* Hosts taken out of the configuration take their servers along.  Done
+ * at start and again every resync interval: after a reload the previous
+ * generation's inventory may still be finishing a sync of a host the new
+ * configuration dropped, and write its rows back. */
+static int keep_hosts(struct inventoryd *d, struct ferr *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&d->smu);
+    rc = instances_keep_hosts(d->st, d->names, d->nhosts, err);
+    pthread_mutex_unlock(&d->smu);
+    d->next_keep =
+        time_now_us() + (int64_t) d->conf->inventory_resync_interval * 1000000;
+    return rc;
+}
+
 static int setup(struct inventoryd *d, struct app *app, struct ferr *err)
 {
-    const char **names;
     size_t i;
-    int rc;
 
     d->conf = app->conf;
     d->st = app->store;
     d->nhosts = app->conf->nhosts;
     d->hosts = calloc(d->nhosts ? d->nhosts : 1, sizeof(*d->hosts));
-    names = calloc(d->nhosts ? d->nhosts : 1, sizeof(*names));
-    if (d->hosts == NULL || names == NULL
+    d->names = calloc(d->nhosts ? d->nhosts : 1, sizeof(*d->names));
+    if (d->hosts == NULL || d->names == NULL
         || pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-        free(names);
         return ferr_set(err, FE_NOMEM, "inventory: out of resources");
     }
     pthread_mutex_init(&d->smu, NULL);
@@ -376,12 +391,9 @@ static int setup(struct inventoryd *d, struct app *app, struct ferr *err)
         d->hosts[i].h = &app->conf->hosts[i];
         d->hosts[i].backoff = 1;
         pthread_mutex_init(&d->hosts[i].mu, NULL);
-        names[i] = app->conf->hosts[i].name;
+        d->names[i] = app->conf->hosts[i].name;
     }
-    /* hosts taken out of the configuration take their servers along */
-    rc = instances_keep_hosts(d->st, names, d->nhosts, err);
-    free(names);
-    return rc;
+    return keep_hosts(d, err);
 }
 
 /* The process ends right after (_exit, nothing freed): the workers are
@@ -433,6 +445,10 @@ int inventoryd_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd,
             close(ready_fd);
             ready_fd = -1;
             log_info("inventory: every host tried; serving");
+        }
+        if (time_now_us() >= d.next_keep && keep_hosts(&d, &err) < 0) {
+            log_error("inventory: %s", ferr_msg(&err));
+            ferr_clear(&err);
         }
         poll(p, 2, 1000);
         for (i = 0; i < 2; i++) {

@@ -244,6 +244,30 @@ def test_change_without_an_event_shows_within_the_resync_interval(live,
         within(1, lambda: status_of(c, OOB) == 404)
 
 
+def test_rows_of_an_unconfigured_host_are_dropped_again(live):
+    """A host taken out of the configuration takes its servers along, and
+    rows of it that come back later are dropped again within a resync
+    interval (after a reload, the old generation's inventory may still
+    finish a sync of the host the new configuration dropped)."""
+    c = live.client(live.tokens["ops"])
+    gone = "c0000000-0000-4000-8000-000000000997"
+    con = sqlite3.connect(str(live.db), timeout=10)
+    try:
+        cols = [r[1] for r in con.execute("PRAGMA table_info(instances)")]
+        src = con.execute("SELECT uuid FROM instances LIMIT 1").fetchone()
+        assert src
+        sel = ", ".join("?" if col == "uuid" else "'host-gone'"
+                        if col == "host" else col for col in cols)
+        with con:
+            con.execute("INSERT INTO instances (%s) SELECT %s FROM instances"
+                        " WHERE uuid = ? LIMIT 1" % (", ".join(cols), sel),
+                        (gone, src[0]))
+    finally:
+        con.close()
+    v, took = within(RESYNC_S + 2, lambda: status_of(c, gone) == 404)
+    assert v, "still shown after %.1f s" % took
+
+
 def test_host_that_goes_away_keeps_last_state_and_comes_back(live, lvd):
     c = live.client(live.tokens["ops"])
     nosuch = "c0000000-0000-4000-8000-000000000998"
