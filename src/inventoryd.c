@@ -180,9 +180,24 @@ static void host_state(struct ihost *h, int up, const struct ferr *why,
     wake_main(d);
 }
 
+/* A write the store refused (busy, full) is no fault of the host: its
+ * connection stays, and a full sync follows after this many seconds
+ * (not after the resync interval: an event it lost is caught up). */
+#define STORE_RETRY_S 2
+
+static void store_retry(struct ihost *h)
+{
+    pthread_mutex_lock(&h->d->qmu);
+    h->tried = 1;
+    h->up = h->c != NULL; /* connected: the hosts table says so later */
+    h->next_sync = time(NULL) + STORE_RETRY_S;
+    pthread_mutex_unlock(&h->d->qmu);
+}
+
 /* Every domain of the host, in one transaction: written with one time,
- * then the rows of the host older than it (domains gone) removed. */
-static int full_sync(struct ihost *h, struct ferr *err)
+ * then the rows of the host older than it (domains gone) removed.  *in_store
+ * says whether a failure was the store's. */
+static int full_sync(struct ihost *h, int *in_store, struct ferr *err)
 {
     struct inventoryd *d = h->d;
     struct arena a;
@@ -197,6 +212,7 @@ static int full_sync(struct ihost *h, struct ferr *err)
         return ferr_fail(err);
     }
     ferr_clear(err); /* a domain gone while listed: skipped */
+    *in_store = 1;
     pthread_mutex_lock(&d->smu);
     at = time_now_us();
     rc = store_begin(d->st, err);
@@ -241,7 +257,8 @@ static int connect_host(struct ihost *h, struct ferr *err)
 }
 
 /* One domain, as libvirt has it now on this host (or no longer). */
-static int refresh(struct ihost *h, const char *uuid, struct ferr *err)
+static int refresh(struct ihost *h, const char *uuid, int *in_store,
+                   struct ferr *err)
 {
     struct inventoryd *d = h->d;
     struct arena a;
@@ -256,6 +273,7 @@ static int refresh(struct ihost *h, const char *uuid, struct ferr *err)
     if (rc >= 0) {
         s.host = h->h->name;
         s.node = h->node;
+        *in_store = 1;
         pthread_mutex_lock(&d->smu);
         rc = rc == 1 ? instances_put(d->st, &s, time_now_us(), err)
                      : instances_delete(d->st, uuid, h->h->name, err);
@@ -269,18 +287,22 @@ static void run_job(struct inventoryd *d, const struct job *j)
 {
     struct ihost *h = &d->hosts[j->host];
     struct ferr err = { 0 };
-    int rc = 0;
+    int rc = 0, in_store = 0;
 
     pthread_mutex_lock(&h->mu);
     if (j->kind == J_CONNECT) {
         rc = connect_host(h, &err);
     }
     if (rc == 0 && j->kind != J_REFRESH) {
-        rc = h->c != NULL ? full_sync(h, &err) : 0;
+        rc = h->c != NULL ? full_sync(h, &in_store, &err) : 0;
     } else if (rc == 0) {
-        rc = refresh(h, j->uuid, &err);
+        rc = refresh(h, j->uuid, &in_store, &err);
     }
-    if (rc < 0 && err.code == FE_UNAVAILABLE) {
+    if (rc < 0 && in_store) {
+        log_error("inventory: %s: %s; full sync in %d s", h->h->name,
+                  ferr_msg(&err), STORE_RETRY_S);
+        store_retry(h);
+    } else if (rc < 0 && err.code == FE_UNAVAILABLE) {
         virt_close(h->c);
         h->c = NULL;
         host_state(h, 0, &err, 0);

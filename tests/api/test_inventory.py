@@ -268,6 +268,43 @@ def test_rows_of_an_unconfigured_host_are_dropped_again(live):
     assert v, "still shown after %.1f s" % took
 
 
+@pytest.fixture(scope="module")
+def live_slow(lvd):
+    """The same host with a resync only every minute and a store that
+    gives up waiting for a lock after 1 s."""
+    extra = ("\n[host host-live]\nuri = %s\nmigration_address = 127.0.0.1\n"
+             "\n[ferryd]\ninventory_resync_interval = 60\nstore_timeout = 1\n"
+             % lvd.uri)
+    yield from conftest.run_sandbox("live-slow", extra_config=extra)
+
+
+def test_change_lost_to_a_busy_store_shows_soon(live_slow, lvd):
+    """An event whose write the store refused (busy) is caught up by a
+    full sync 2 s later, not at the next resync (60 s here), and the host
+    is not taken for down: its connection was fine."""
+    c = live_slow.client(live_slow.tokens["ops"])
+    logf = live_slow.dir / "ferryd.log"
+    log_before = len(logf.read_text(errors="replace"))
+    con = sqlite3.connect(str(live_slow.db), timeout=10,
+                          isolation_level=None)
+    con.execute("BEGIN EXCLUSIVE")
+    try:
+        lvd.virsh("define", "/dev/stdin", stdin=DOMAIN)
+        time.sleep(2.5)     # the event's write waits 1 s and fails
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    try:
+        v, took = within(6, lambda: c.show(OOB).status == 200)
+        assert v, "not shown %.1f s after the store was free" % took
+        new = logf.read_text(errors="replace")[log_before:]
+        assert "full sync in 2 s" in new, new
+        assert "host-live unreachable" not in new, new
+    finally:
+        lvd.virsh("undefine", "oob-1", check=False)
+        within(2, lambda: status_of(c, OOB) == 404)
+
+
 def test_host_that_goes_away_keeps_last_state_and_comes_back(live, lvd):
     c = live.client(live.tokens["ops"])
     nosuch = "c0000000-0000-4000-8000-000000000998"
