@@ -67,7 +67,10 @@ class Sandbox:
             capture_output=True, text=True).stdout.strip()
         subprocess.run([SANDBOX, "reload", "--dir", self.dir, "--nginx"],
                        check=True)
-        time.sleep(0.3)
+        # nginx reloads asynchronously: until its old workers are gone, a
+        # new connection may still meet the old token map (401)
+        assert wait_for(lambda: self.get("/servers", token=self.member)
+                        .status_code == 200, timeout=15)
 
     @property
     def master(self):

@@ -255,6 +255,7 @@ def test_fastcgi_connections_are_kept(ops):
     after = scrape(ops)
     accepted = (val(after, "ferry_fastcgi_connections_total")
                 - val(before, "ferry_fastcgi_connections_total"))
-    # the scrapes themselves and nginx's 2 s keepalive_time may open a
-    # few; 40 requests on fresh connections would be 41 or more
-    assert 1 <= accepted <= 20, accepted
+    # connections nginx kept from earlier requests may serve all 40; its
+    # 2 s keepalive_time may open a few; one connection per request
+    # would be 41 or more (the scrape too)
+    assert accepted <= 20, accepted
