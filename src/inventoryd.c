@@ -415,7 +415,14 @@ static int setup(struct inventoryd *d, struct app *app, struct ferr *err)
         pthread_mutex_init(&d->hosts[i].mu, NULL);
         d->names[i] = app->conf->hosts[i].name;
     }
-    return keep_hosts(d, err);
+    /* a busy store (a reload's crowd of new processes) is no reason to
+     * die and be restarted into the same crowd: tried again soon */
+    if (keep_hosts(d, err) < 0) {
+        log_error("inventory: %s; again in %d s", ferr_msg(err), STORE_RETRY_S);
+        ferr_clear(err);
+        d->next_keep = time_now_us() + STORE_RETRY_S * 1000000LL;
+    }
+    return 0;
 }
 
 /* The process ends right after (_exit, nothing freed): the workers are

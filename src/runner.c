@@ -207,8 +207,16 @@ static int runner_start(struct runner *rn, struct heart *heart)
     struct ferr err = { 0 };
     pthread_t hth;
 
-    if (store_runner_register(rn->app->store, &rn->id, &err) < 0
-        || store_open(rn->conf->store, &heart->store, &err) < 0) {
+    /* many processes starting at once (a large pool, a reload) may keep
+     * the store busy past store_timeout: a busy store is waited for, not
+     * a reason to die and be restarted into the same crowd */
+    while (store_runner_register(rn->app->store, &rn->id, &err) < 0
+           && err.code == FE_UNAVAILABLE && !*rn->stop) {
+        log_info("runner: %s; registering again in 1 s", ferr_msg(&err));
+        ferr_clear(&err);
+        usleep(1000000);
+    }
+    if (err.code != 0 || store_open(rn->conf->store, &heart->store, &err) < 0) {
         log_error("runner: %s", ferr_msg(&err));
         ferr_clear(&err);
         return -1;

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -14,6 +15,8 @@ import time
 
 import pytest
 import requests
+
+import conftest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -555,3 +558,37 @@ def test_new_master_refuses_while_an_old_generation_lives(short_tmp):
             os.close(fd)
     finally:
         sb.stop()
+
+
+def test_runner_waits_for_a_busy_store_instead_of_dying():
+    """A runner of a new generation that finds the store busy (another
+    process holds its write lock past store_timeout) waits for it and
+    registers, instead of exiting and being restarted by the master."""
+    gen = conftest.run_sandbox(
+        "busy-runner", extra_config="\n[ferryd]\nrunners = 1\n"
+        "store_timeout = 1\n")
+    sb = next(gen)
+    try:
+        logf = sb.dir / "ferryd.log"
+        master = int((sb.dir / "ferryd.pid").read_text())
+        con = sqlite3.connect(str(sb.db), timeout=10, isolation_level=None)
+        con.execute("BEGIN EXCLUSIVE")
+        try:
+            os.kill(master, signal.SIGHUP)
+            assert wait_for(lambda: "registering again" in logf.read_text(),
+                            timeout=20), logf.read_text()[-2000:]
+        finally:
+            con.execute("ROLLBACK")
+            con.close()
+        assert wait_for(lambda: "reloaded" in logf.read_text(), timeout=20)
+        time.sleep(2)
+        log = logf.read_text()
+        assert "restarting" not in log, log[-2000:]
+        con = sqlite3.connect(str(sb.db), timeout=10)
+        try:
+            n = con.execute("SELECT count(*) FROM runners").fetchone()[0]
+        finally:
+            con.close()
+        assert n >= 1
+    finally:
+        gen.close()
