@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -548,6 +549,12 @@ int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
         return -1;
     }
     x.app = app;
+    /* a large answer (a page of 1000 servers is ~2 MB) is freed after
+     * each request; glibc gave the top of the heap back to the kernel
+     * every time (brk), and each shrink cost a TLB flush on every CPU:
+     * 13% of a worker listing servers.  The heap keeps up to 8 MiB free
+     * (the worker's peak is unchanged: it reached that size anyway). */
+    mallopt(M_TRIM_THRESHOLD, 8 << 20);
     log_hold(1);
     arena_init(&x.arena, 32768);
     sbuf_init(&x.w.body);

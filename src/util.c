@@ -37,7 +37,8 @@ void arena_init(struct arena *a, size_t chunk_size)
     a->chunk_size = chunk_size ? chunk_size : 16384;
 }
 
-void *arena_alloc(struct arena *a, size_t n)
+/* n bytes of the arena, not cleared: for what the caller fills whole. */
+static void *arena_raw(struct arena *a, size_t n)
 {
     struct arena_chunk *c = a->head;
     size_t need = (n + 15) & ~(size_t) 15;
@@ -57,13 +58,17 @@ void *arena_alloc(struct arena *a, size_t n)
     }
     p = c->data + c->used;
     c->used += need;
-    memset(p, 0, n);
     return p;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+    return memset(arena_raw(a, n), 0, n);
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-    char *p = arena_alloc(a, n + 1);
+    char *p = arena_raw(a, n + 1);
 
     memcpy(p, s, n);
     p[n] = '\0';
@@ -84,10 +89,35 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
     va_start(ap, fmt);
     n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    p = arena_alloc(a, (size_t) n + 1);
+    p = arena_raw(a, (size_t) n + 1);
     va_start(ap, fmt);
     vsnprintf(p, (size_t) n + 1, fmt, ap);
     va_end(ap);
+    return p;
+}
+
+char *arena_cat(struct arena *a, ...)
+{
+    va_list ap;
+    const char *s;
+    size_t n = 0;
+    char *p, *o;
+
+    va_start(ap, a);
+    while ((s = va_arg(ap, const char *)) != NULL) {
+        n += strlen(s);
+    }
+    va_end(ap);
+    o = p = arena_raw(a, n + 1);
+    va_start(ap, a);
+    while ((s = va_arg(ap, const char *)) != NULL) {
+        size_t k = strlen(s);
+
+        memcpy(o, s, k);
+        o += k;
+    }
+    va_end(ap);
+    *o = '\0';
     return p;
 }
 
@@ -154,7 +184,9 @@ static void sbuf_grow(struct sbuf *s, size_t extra)
 
 void sbuf_putn(struct sbuf *s, const char *p, size_t n)
 {
-    sbuf_grow(s, n);
+    if (s->len + n + 1 > s->cap) {
+        sbuf_grow(s, n);
+    }
     memcpy(s->buf + s->len, p, n);
     s->len += n;
     s->buf[s->len] = '\0';
@@ -167,7 +199,11 @@ void sbuf_puts(struct sbuf *s, const char *p)
 
 void sbuf_putc(struct sbuf *s, char c)
 {
-    sbuf_putn(s, &c, 1);
+    if (s->len + 2 > s->cap) {
+        sbuf_grow(s, 1);
+    }
+    s->buf[s->len++] = c;
+    s->buf[s->len] = '\0';
 }
 
 void sbuf_vprintf(struct sbuf *s, const char *fmt, va_list ap)

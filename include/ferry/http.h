@@ -28,6 +28,7 @@ struct req {
     const char *app_url;          /* scheme://host + prefix, as requested */
     const char *link_url;         /* the same for links in bodies, with
                                  * [ferryd] link_prefix applied */
+    const char *base[2];          /* api_base(r, versioned), once made */
     const char *content_type;     /* or NULL */
     const char *accept;           /* or NULL */
     const char *hdr_api_version;  /* OpenStack-API-Version */

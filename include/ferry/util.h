@@ -26,6 +26,9 @@ char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The strings up to a NULL, joined (no printf: links are built per
+ * server of a list). */
+char *arena_cat(struct arena *a, ...) __attribute__((sentinel));
 void arena_reset(struct arena *a); /* keeps first chunk */
 void arena_free(struct arena *a);
 

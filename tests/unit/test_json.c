@@ -368,6 +368,20 @@ static void test_writer(void)
               "{\"migrations\": [{\"id\": 1, \"dest_host\": null, "
               "\"ok\": true, \"links\": []}, {\"x\": null}]}");
 
+    /* jw_int writes its digits by hand: the edges */
+    sbuf_reset(&sb);
+    jw_init(&w, &sb);
+    jw_arr_open(&w);
+    jw_int(&w, 0);
+    jw_int(&w, 7);
+    jw_int(&w, -10);
+    jw_int(&w, INT64_MAX);
+    jw_int(&w, INT64_MIN);
+    jw_arr_close(&w);
+    CHECK_STR(sb.buf,
+              "[0, 7, -10, 9223372036854775807, "
+              "-9223372036854775808]");
+
     sbuf_reset(&sb);
     jw_init(&w, &sb);
     jw_arr_open(&w);

@@ -62,6 +62,13 @@ int main(void)
     }
     arena_reset(&a);
     CHECK_STR(arena_strndup(&a, "abcdef", 3), "abc");
+    CHECK_STR(arena_cat(&a, (char *) NULL), "");
+    CHECK_STR(arena_cat(&a, "https://h", "/v2.1", "", "/p1", (char *) NULL),
+              "https://h/v2.1/p1");
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    CHECK(strlen(arena_cat(&a, big, "/", big, (char *) NULL))
+          == 2 * (sizeof(big) - 1) + 1); /* beyond the 64-byte chunk */
     arena_free(&a);
 
     sbuf_init(&s);
