@@ -5,7 +5,8 @@
  * as migrating, and answers 202.  The store's unique in-progress row
  * decides a race between two requests for one server.  Each action starts
  * an instance action (Nova's _record_action_start, nova/compute/api.py)
- * in the transaction of its record change.
+ * in the transaction of its record change.  Below µv 2.34 the request
+ * waits for the prechecks of the precheck service (precheckd.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 #include "ferry/iaction.h"
 #include "ferry/inventory.h"
 #include "ferry/log.h"
-#include "ferry/precheck.h"
+#include "ferry/precheckd.h"
 #include "ferry/schema.h"
 #include "ferry/store.h"
 
@@ -37,14 +38,19 @@ static int create_with_action(struct app *app, struct req *r,
     return 0;
 }
 
-/* Sync mode: prechecks inside the request.  Failure: the record ends in
- * "error" and the error is the answer (400s / 409 / 500, spec 4.4);
- * success: the record is "queued" for a runner. */
+/* Sync mode: the request waits for its prechecks, which the precheck
+ * service runs (a request worker never speaks to libvirt).  Failure: the
+ * record ends in "error" and the error is the answer (400s / 409 / 500,
+ * spec 4.4); a service that does not answer in precheck_timeout is such
+ * a failure, a 500 as any other (Nova's API answers an RPC timeout of
+ * the conductor's migrate_server with a 500 too).  Success: the record
+ * is "queued" for a runner.  Either way the request releases it. */
 static int sync_precheck(struct app *app, struct req *r, struct migration *m,
-                         const struct server *s, struct ferr *err)
+                         struct ferr *err)
 {
     struct ferr e = { 0 };
-    int rc = precheck_migration(app, r->arena, m, s, err);
+    int rc = precheckd_ask(app->precheck_fd, app->conf->precheck_timeout,
+                           r->arena, m, err);
 
     m->claimed_by = MIG_UNCLAIMED;
     if (rc < 0) {
@@ -181,7 +187,7 @@ static int live_migrate(struct app *app, struct req *r, struct resp *w,
         }
         return ferr_fail(err);
     }
-    if (mv < 34 && sync_precheck(app, r, &m, &s, err) < 0) {
+    if (mv < 34 && sync_precheck(app, r, &m, err) < 0) {
         return ferr_fail(err);
     }
     log_info("live migration %lld of %s from %s accepted (host %s, "

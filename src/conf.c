@@ -115,6 +115,13 @@ static int v_store_timeout(struct pstate *st, const char *val, void *dst)
     return v_int(st, val, dst, 0, 3600, 10);
 }
 
+/* Seconds a request below µv 2.34 waits for its prechecks: at least one,
+ * at most an hour (nginx's fastcgi_read_timeout must be longer). */
+static int v_precheck_timeout(struct pstate *st, const char *val, void *dst)
+{
+    return v_int(st, val, dst, 1, 3600, 10);
+}
+
 /* A full resync per host at most every second, at least once a day. */
 static int v_resync(struct pstate *st, const char *val, void *dst)
 {
@@ -277,6 +284,8 @@ static const struct key keys[] = {
       offsetof(struct conf, host_answer_timeout), 0 },
     { S_FERRYD, "store_timeout", v_store_timeout,
       offsetof(struct conf, store_timeout), 0 },
+    { S_FERRYD, "precheck_timeout", v_precheck_timeout,
+      offsetof(struct conf, precheck_timeout), 0 },
     { S_FERRYD, "inventory_resync_interval", v_resync,
       offsetof(struct conf, inventory_resync_interval), 0 },
 #define LV(name, fn)                                         \
@@ -626,6 +635,7 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     c->shutdown_timeout = 60;
     c->host_answer_timeout = 120;
     c->store_timeout = 3;
+    c->precheck_timeout = 30;
     c->inventory_resync_interval = 60;
     if (c->path == NULL || c->socket == NULL || c->store == NULL
         || c->policy == NULL) {

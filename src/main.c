@@ -20,7 +20,9 @@
  * like the others; the request workers start once it has tried every
  * host (bounded by READY_WAIT_S), so the first answers already come from
  * a synced index.  Until then nginx's connections wait in the socket's
- * backlog.
+ * backlog.  The inventory process also runs the precheck service
+ * (precheckd.h) on a channel the master makes before its first fork and
+ * keeps, so requests queued while an inventory restarts are not lost.
  *
  * One ferryd per socket: SOCKET.lock is held by the master and inherited
  * by its children, and children die with the master (PR_SET_PDEATHSIG), so
@@ -51,6 +53,7 @@
 #include "ferry/store.h"
 #include "ferry/inventory.h"
 #include "ferry/inventoryd.h"
+#include "ferry/precheckd.h"
 #include "ferry/runner.h"
 #include "ferry/virt.h"
 
@@ -161,6 +164,43 @@ static int load_all(const char *path, struct conf **conf, struct policy **pol,
  * inventory process, the master waits on the read end. */
 static int ready_pipe[2] = { -1, -1 };
 
+/* The precheck service's channel (precheckd.h), made before the first
+ * fork and held by the master for its life, so that queued requests
+ * outlive an inventory that restarts: [0] the inventory reads requests,
+ * [1] request workers send them. */
+static int precheck_chan[2] = { -1, -1 };
+
+/* Keeps the end of the precheck channel a child of kind uses (the other
+ * closed), or none; returns it, or -1. */
+static int precheck_end(int kind)
+{
+    int keep = kind == KIND_INVENTORY ? 0 : kind == KIND_REQUEST ? 1 : -1;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        if (i != keep && precheck_chan[i] >= 0) {
+            close(precheck_chan[i]);
+        }
+    }
+    return keep >= 0 ? precheck_chan[keep] : -1;
+}
+
+/* The inventory process: its precheck threads beside the index. */
+static int inventory_main(struct app *app, int chan)
+{
+    struct precheckd *pd = NULL;
+    struct ferr err = { 0 };
+    int rc;
+
+    if (precheckd_start(app->conf, chan, &pd, &err) < 0) {
+        log_error("precheck service: %s", ferr_msg(&err));
+        _exit(71);
+    }
+    rc = inventoryd_main(app, &got_term, wake_pipe[0], ready_pipe[1]);
+    precheckd_stop(pd);
+    return rc;
+}
+
 /* The body of a request worker, a runner or the inventory; never
  * returns. */
 static void worker_main(int kind, int listen_fd, const char *conf_path)
@@ -172,9 +212,10 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
     };
     struct app app;
     struct ferr err = { 0 };
-    int rc;
+    int rc, chan = precheck_end(kind);
 
     memset(&app, 0, sizeof(app));
+    app.precheck_fd = kind == KIND_REQUEST ? chan : -1;
     /* children die with their master, so a master killed with -9 leaves
      * no orphans serving or migrating on an old configuration: a worker
      * finishes the request in hand (SIGTERM), a runner stops at once (its
@@ -226,7 +267,7 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
     } else if (kind == KIND_INVENTORY) {
         close(listen_fd);
         prctl(PR_SET_NAME, "ferry-inventory"); /* for ps, and tests */
-        rc = inventoryd_main(&app, &got_term, wake_pipe[0], ready_pipe[1]);
+        rc = inventory_main(&app, chan);
         /* its threads still hold the configuration and the connections:
          * nothing is freed under them */
         _exit(rc == 0 ? 0 : 1);
@@ -565,6 +606,11 @@ static int open_master(const struct conf *conf)
     }
     if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         perror("ferryd: pipe");
+        exit(1);
+    }
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, precheck_chan)
+        != 0) {
+        perror("ferryd: socketpair");
         exit(1);
     }
     /* before the first fork: every child shares the counters */

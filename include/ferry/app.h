@@ -18,6 +18,8 @@ struct app {
     struct policy *policy;
     struct store *store;
     struct inventory *inv;
+    int precheck_fd; /* a request worker's end of the precheck service's
+                      * channel (precheckd.h), or -1 */
 };
 
 /* api.c: one request, start to end (never fails: errors become faults). */

@@ -50,6 +50,8 @@ struct conf {
     int host_answer_timeout;       /* s a runner waits for a host that cannot
                                  * be asked before it settles without it */
     int store_timeout;             /* s a statement waits for a store lock */
+    int precheck_timeout;          /* s a request (µv < 2.34) waits for the
+                                    * precheck service's answer */
     int inventory_resync_interval; /* s between full host resyncs */
     /* [libvirt], Nova's option names and defaults (spec 9.3) */
     int live_migration_bandwidth; /* MiB/s, 0 = unlimited */
