@@ -6,7 +6,8 @@
  * after a hypervisor, memory, CPU, disk-space or host-down failure and
  * stopping at once on a storage failure (as Nova).  When candidates run
  * out the answer is NoValidHost.  precheck_migration runs them for a
- * migration record, in a runner or (below µv 2.34) in the request.
+ * migration record, in a runner or (below µv 2.34, for the request that
+ * waits) in the precheck service of the inventory process (precheckd.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

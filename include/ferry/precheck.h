@@ -4,8 +4,8 @@
  * memory, §8.4 storage), and the scheduler that picks a destination when
  * none is forced (for cold migration too).  Failures carry Nova's exact
  * message: FE_BADREQ for the 400s class, FE_CONFLICT for the power-state
- * 409, FE_INTERNAL otherwise.  Below µv 2.34 the request worker runs this;
- * above, the runner.
+ * 409, FE_INTERNAL otherwise.  Below µv 2.34 the precheck service runs
+ * this for the waiting request (precheckd.h); from 2.34, the runner.
  */
 #ifndef FERRY_PRECHECK_H
 #define FERRY_PRECHECK_H

@@ -284,6 +284,7 @@ int main(void)
         CHECK_INT(c->live_migration_downtime, 500);
         CHECK_INT(c->live_migration_completion_timeout, 800);
         CHECK_INT(c->max_concurrent_live_migrations, 1);
+        CHECK_INT(c->precheck_timeout, 30);
         CHECK_STR(c->store, "/var/lib/ferry/ferry.db");
         CHECK_INT(c->nhosts, 2);
         CHECK_STR(c->hosts[0].name, "a");
@@ -320,6 +321,12 @@ int main(void)
               "t.conf:2: expected a whole number in 1..86400");
     CHECK_STR(err_of("[ferryd]\ninventory_resync_interval = 5\n"
                      "[host a]\nuri = x\n"),
+              "ok");
+    CHECK_STR(err_of("[ferryd]\nprecheck_timeout = 0\n"),
+              "t.conf:2: expected a whole number in 1..3600");
+    CHECK_STR(err_of("[ferryd]\nprecheck_timeout = 3601\n"),
+              "t.conf:2: expected a whole number in 1..3600");
+    CHECK_STR(err_of("[ferryd]\nprecheck_timeout = 5\n[host a]\nuri = x\n"),
               "ok");
     CHECK_STR(err_of("[ferryd]\nno equals sign\n"),
               "t.conf:2: expected 'key = value', got 'no equals sign'");
