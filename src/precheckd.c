@@ -289,6 +289,10 @@ static void *serve(void *arg)
         }
         if (!d->quit && (p[0].revents & POLLIN)) {
             take_request(&t->app, d->fd);
+        } else if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+            /* the master's end is gone: so is the master */
+            log_error("precheck service: its channel is closed");
+            break;
         }
     }
     return NULL;
