@@ -92,6 +92,15 @@ def comm(pid):
         return None
 
 
+def state(pid):
+    """The process state letter (T: stopped), or None when gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
 def children(sb):
     master = int((sb.dir / "ferryd.pid").read_text())
     out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True,
@@ -162,11 +171,14 @@ def test_a_silent_service_is_500_and_the_record_is_released(fake):
     inv = inventory_pid(sb)
     os.kill(inv, signal.SIGSTOP)
     try:
+        assert wait_for(lambda: state(inv) == "T"), (state(inv),
+                                                      sb.log_tail())
         t0 = time.monotonic()
         r = live_forced(sb)
         took = time.monotonic() - t0
     finally:
         os.kill(inv, signal.SIGCONT)
+    assert r.status == 500, (r, sb.log_tail())
     assert_fault(r, 500, "computeFault")
     assert TIMEOUT_S - 0.2 < took < TIMEOUT_S + 3, took
     rec = last_record(sb)
