@@ -94,7 +94,7 @@ static void answer(struct arena *a, int rfd, int rc, const struct ferr *err,
     size_t at = sizeof(h);
 
     memset(&h, 0, sizeof(h));
-    h.code = rc < 0 ? err->code : 0;
+    h.code = rc >= 0 ? 0 : err->code != 0 ? err->code : FE_INTERNAL;
     h.block = m->block_migration;
     at = put_str(buf, at, ANSWER_MAX, &h.len[S_DEST],
                  rc < 0 ? NULL : m->dest_compute);
