@@ -101,6 +101,26 @@ static int refused_identity(struct req *r, struct resp *w)
     return 0;
 }
 
+/* The route's (or the action's) handler; a GET's reads in one store
+ * snapshot (store_snapshot_begin). */
+static int run_handler(struct app *app, struct req *r, struct resp *w,
+                       const struct route *rt, const struct action *act,
+                       struct ferr *err)
+{
+    int read_only =
+        strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    int rc;
+
+    if (read_only) {
+        store_snapshot_begin(app->store);
+    }
+    rc = act != NULL ? act->fn(app, r, w, err) : rt->fn(app, r, w, err);
+    if (read_only) {
+        store_snapshot_end(app->store);
+    }
+    return rc;
+}
+
 static void api_v21(struct app *app, struct req *r, struct resp *w,
                     const char *rest)
 {
@@ -110,7 +130,7 @@ static void api_v21(struct app *app, struct req *r, struct resp *w,
     const struct action *act = NULL;
     jnode *body = NULL;
     struct mv mv;
-    int rc, read_only;
+    int rc;
 
     if (refused_identity(r, w)) {
         return;
@@ -160,14 +180,7 @@ static void api_v21(struct app *app, struct req *r, struct resp *w,
         goto fault;
     }
     r->action_body = body;
-    read_only = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
-    if (read_only) {
-        store_snapshot_begin(app->store);
-    }
-    rc = act != NULL ? act->fn(app, r, w, &err) : rt->fn(app, r, w, &err);
-    if (read_only) {
-        store_snapshot_end(app->store);
-    }
+    rc = run_handler(app, r, w, rt, act, &err);
     r->action_body = NULL;
     if (rc < 0) {
         goto fault;
