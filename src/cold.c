@@ -118,6 +118,7 @@ static int cold_begin(struct runner *rn, struct arena *a, struct migration *m,
         rq.ram_mb = c->s.ram_mb;
         rq.host = m->requested_host;
         rq.cold = 1;
+        precheck_drained_from(rn->app->store, a, &rq);
         c->dh = precheck_cold_dest(rn->app->inv, a, &rq, &err);
     }
     if (rc != 1 || c->dh == NULL) {

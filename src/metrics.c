@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "ferry/app.h"
+#include "ferry/drain.h"
 #include "ferry/inventory.h"
 #include "ferry/metrics.h"
 #include "ferry/instances.h"
@@ -34,6 +35,9 @@ static const struct {
     { "instance_actions", { "servers", "*", "os-instance-actions" } },
     { "instance_action", { "servers", "*", "os-instance-actions", "*" } },
     { "os_migrations", { "os-migrations" } },
+    { "drains", { "os-ferry-drains" } },
+    { "drain", { "os-ferry-drains", "*" } },
+    { "drain_action", { "os-ferry-drains", "*", "action" } },
 };
 /* after the table's rows */
 enum { R_VERSIONS = ARRAY_LEN(routes), R_HEALTH, R_METRICS, R_OTHER, NROUTES };
@@ -130,7 +134,8 @@ static int route_of(const char *uri)
     }
     /* a project segment comes first when the next one is a resource */
     skip = n > 1 && strcmp(segs[0], "servers") != 0
-        && strcmp(segs[0], "os-migrations") != 0;
+        && strcmp(segs[0], "os-migrations") != 0
+        && strcmp(segs[0], "os-ferry-drains") != 0;
     for (i = 0; i < ARRAY_LEN(routes); i++) {
         if (n > skip && match_segs(routes[i].seg, segs + skip, n - skip)) {
             return (int) i;
@@ -528,6 +533,30 @@ static void render_hosts(struct app *app, struct sbuf *o)
     arena_free(&a);
 }
 
+/* Drains (drain.h): every drain by status, and the servers of the drains
+ * not ended by their state, from the store. */
+static int render_drains(struct app *app, struct sbuf *o, struct ferr *err)
+{
+    int64_t counts[DR__COUNT], srv[DS__COUNT];
+    int i;
+
+    if (store_drain_counts(app->store, counts, srv, err) < 0) {
+        return ferr_fail(err);
+    }
+    head(o, "ferry_drains", "gauge", "Host drains by status.");
+    for (i = 0; i < DR__COUNT; i++) {
+        sbuf_printf(o, "ferry_drains{status=\"%s\"} %lld\n",
+                    drain_status_name(i), (long long) counts[i]);
+    }
+    head(o, "ferry_drains_servers", "gauge",
+         "The servers of the host drains not ended, by state.");
+    for (i = 0; i < DS__COUNT; i++) {
+        sbuf_printf(o, "ferry_drains_servers{state=\"%s\"} %lld\n",
+                    drain_srv_state_name(i), (long long) srv[i]);
+    }
+    return 0;
+}
+
 int metrics_render(struct app *app, struct sbuf *out, struct ferr *err)
 {
     struct mig_group *g;
@@ -553,5 +582,5 @@ int metrics_render(struct app *app, struct sbuf *out, struct ferr *err)
         return rc;
     }
     render_hosts(app, out);
-    return 0;
+    return render_drains(app, out, err);
 }

@@ -13,12 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ferry/app.h"
+#include "ferry/drain.h"
 #include "ferry/iaction.h"
 #include "ferry/precheck.h"
 
 #define NO_VALID_HOST                                      \
     "No valid host was found. There are not enough hosts " \
     "available."
+/* a host a drain disabled, named by a forced migration or a plan */
+#define DRAINED_MSG                                            \
+    "Compute host %s is disabled by a drain: it takes no new " \
+    "servers until it is enabled again."
 #define RESERVED_HOST_MEMORY_MB 512
 #define RAM_ALLOCATION_RATIO 1.5
 #define RESERVED_HOST_DISK_MB 0
@@ -223,6 +228,17 @@ static int check_disk_space(struct arena *a, struct vconn *dc,
     return 0;
 }
 
+/* 1 when a drain disabled host name (rq->drained). */
+static int host_drained(const struct precheck_req *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->ndrained; i++) {
+        if (strcmp(rq->drained[i], name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 struct cand {
     const struct conf_host *h;
     struct vconn *c;
@@ -261,7 +277,8 @@ static size_t schedule(struct inventory *inv, struct arena *a,
 
         if (strcmp(h->name, rq->source) == 0
             || (rq->host != NULL && strcmp(h->name, rq->host) != 0)
-            || (!h->enabled && !(rq->cold && rq->host != NULL))) {
+            || (!h->enabled && !(rq->cold && rq->host != NULL))
+            || host_drained(rq, h->name)) {
             continue;
         }
         cands[n].h = h;
@@ -344,6 +361,9 @@ static int run_forced(struct inventory *inv, struct arena *a,
                         "Unable to migrate instance (%s) "
                         "to current host (%s).",
                         rq->uuid, rq->host);
+    }
+    if (host_drained(rq, rq->host)) {
+        return ferr_set(err, FE_BADREQ, DRAINED_MSG, rq->host);
     }
     dc = inventory_conn(inv, rq->host, &e);
     ferr_clear(&e);
@@ -451,6 +471,7 @@ int precheck_migration(struct app *app, struct arena *a, struct migration *m,
     rq.block = m->block_migration;
     rq.disk_over_commit = m->disk_over_commit;
     rq.mv_minor = m->mv_minor;
+    precheck_drained_from(app->store, a, &rq);
     if (precheck_run(app->inv, a, &rq, &out, err) < 0) {
         iaction_ev_end(app->store, m, ev, 0, ferr_msg(err));
         return ferr_fail(err);
@@ -462,4 +483,115 @@ int precheck_migration(struct app *app, struct arena *a, struct migration *m,
     m->block_migration = out.block;
     m->status = mig_status_name(MIG_QUEUED);
     return 0;
+}
+
+void precheck_drained_from(struct store *st, struct arena *a,
+                           struct precheck_req *rq)
+{
+    struct ferr e = { 0 };
+    const char **names = NULL;
+    size_t n = 0;
+
+    if (store_hosts_disabled(st, a, &names, &n, &e) < 0) {
+        log_error("prechecks: the drained hosts are unknown: %s", ferr_msg(&e));
+        ferr_clear(&e);
+        names = NULL;
+        n = 0;
+    }
+    rq->drained = names;
+    rq->ndrained = n;
+}
+
+/* A plan's reason: the message of e (cleared), counted in *n. */
+static void plan_reason(precheck_reason_fn add, void *ctx, int *n,
+                        struct ferr *e)
+{
+    add(ctx, ferr_msg(e));
+    ferr_clear(e);
+    (*n)++;
+}
+
+/* The reasons that need no libvirt: dest is no host a plan may use. */
+static int plan_host_reasons(struct inventory *inv,
+                             const struct precheck_req *rq, const char *dest,
+                             precheck_reason_fn add, void *ctx)
+{
+    const struct conf_host *h = inventory_host(inv, dest);
+    struct ferr e = { 0 };
+    int n = 0;
+
+    if (h == NULL) {
+        ferr_set(&e, FE_BADREQ, "Compute host %s could not be found.", dest);
+        plan_reason(add, ctx, &n, &e);
+        return n;
+    }
+    if (strcmp(dest, rq->source) == 0) {
+        ferr_set(&e, FE_BADREQ,
+                 "Unable to migrate instance (%s) to current host (%s).",
+                 rq->uuid, dest);
+        plan_reason(add, ctx, &n, &e);
+    }
+    if (!h->enabled) {
+        ferr_set(&e, FE_BADREQ, "Compute host %s is disabled.", dest);
+        plan_reason(add, ctx, &n, &e);
+    }
+    if (host_drained(rq, dest)) {
+        ferr_set(&e, FE_BADREQ, DRAINED_MSG, dest);
+        plan_reason(add, ctx, &n, &e);
+    }
+    return n;
+}
+
+int precheck_reasons(struct inventory *inv, struct arena *a,
+                     const struct precheck_req *rq, const char *dest,
+                     int64_t planned_mb, precheck_reason_fn add, void *ctx,
+                     double *avail)
+{
+    struct vhost_info si, di;
+    struct precheck_out out;
+    struct ferr e = { 0 };
+    struct vconn *sc, *dc;
+    int n = plan_host_reasons(inv, rq, dest, add, ctx);
+
+    if (inventory_host(inv, dest) == NULL) {
+        return n;
+    }
+    sc = inventory_conn(inv, rq->source, &e);
+    ferr_clear(&e);
+    dc = inventory_conn(inv, dest, &e);
+    ferr_clear(&e);
+    if (sc == NULL || virt_host_info(sc, &si, &e) < 0 || dc == NULL
+        || virt_host_info(dc, &di, &e) < 0) {
+        ferr_clear(&e);
+        ferr_set(&e, FE_BADREQ,
+                 "Compute service of %s is unavailable at this time.",
+                 sc == NULL ? rq->source : dest);
+        plan_reason(add, ctx, &n, &e);
+        return n;
+    }
+    if (!rq->cold && strcmp(si.type, di.type) != 0) {
+        ferr_set(&e, FE_BADREQ, "The supplied hypervisor type of is invalid.");
+        plan_reason(add, ctx, &n, &e);
+    }
+    if (!rq->cold && si.version > di.version) {
+        ferr_set(&e, FE_BADREQ,
+                 "The instance requires a newer hypervisor version than has "
+                 "been provided.");
+        plan_reason(add, ctx, &n, &e);
+    }
+    *avail = avail_mb(&di) - (double) planned_mb;
+    if (rq->ram_mb == 0 || *avail <= (double) rq->ram_mb) {
+        ferr_set(&e, FE_BADREQ,
+                 "Migration pre-check error: Unable to migrate %s to %s: "
+                 "Lack of memory(host:%.1f <= instance:%lld)",
+                 rq->uuid, dest, *avail, (long long) rq->ram_mb);
+        plan_reason(add, ctx, &n, &e);
+    }
+    if (!rq->cold && check_cpu(a, sc, dc, rq, &e) < 0) {
+        plan_reason(add, ctx, &n, &e);
+    }
+    if (!rq->cold && check_storage(a, sc, dc, rq, &out, &e) < 0) {
+        plan_reason(add, ctx, &n, &e);
+    }
+    return n;
 }

@@ -47,6 +47,16 @@ static const struct route routes[] = {
       h_instance_action_show,
       1,
       NULL },
+    /* ferry's own admin API (api_drains.c): every microversion */
+    { "GET", { "os-ferry-drains", NULL }, h_drains_index, 1, NULL },
+    { "POST", { "os-ferry-drains", NULL }, h_drains_create, 1, NULL },
+    { "GET", { "os-ferry-drains", "*", NULL }, h_drain_show, 1, NULL },
+    { "DELETE", { "os-ferry-drains", "*", NULL }, h_drain_cancel, 1, NULL },
+    { "POST",
+      { "os-ferry-drains", "*", "action", NULL },
+      NULL,
+      1,
+      drain_actions },
 };
 
 static int hexval(int c)

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "ferry/drain.h"
 #include "ferry/iaction.h"
 #include "ferry/inventory.h"
 #include "ferry/log.h"
@@ -250,6 +251,7 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
     }
     arena_init(&a, 65536);
     while (!*stop) {
+        drain_step(app, rn.id, stop); /* drains start records: drain.c */
         rc = store_migration_claim_stale(app->store, rn.id, STALE_US,
                                          reconcile_sibling_alive, &a, &m, &err);
         rn.lost = 0;

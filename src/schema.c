@@ -40,7 +40,8 @@ enum skw {
     SK_FORMAT,
     SK_MINIMUM,
     SK_ITEMS,
-    SK_MAXITEMS
+    SK_MAXITEMS,
+    SK_MAXIMUM
 };
 
 /* An enum member: a boolean (s == NULL) or a string. */
@@ -81,6 +82,7 @@ struct snode {
     long minimum;
     const struct snode *items;
     long max_items;
+    long maximum;
 };
 
 /* Patterns and formats */
@@ -434,6 +436,8 @@ static const char *const t_string_null[] = { "string", "null", NULL };
 static const char *const t_bool_string[] = { "boolean", "string", NULL };
 static const char *const t_int_string[] = { "integer", "string", NULL };
 static const char *const t_array[] = { "array", NULL };
+static const char *const t_array_null[] = { "array", "null", NULL };
+static const char *const t_integer[] = { "integer", NULL };
 
 /* parameter_types.boolean, then with 'auto' appended (live 2.25+) */
 static const struct sval e_bool_auto[] = {
@@ -530,12 +534,61 @@ static const struct sprop p_force[] = { { "force_complete", &s_null },
 
 static const char *const r_force[] = { "force_complete", NULL };
 
+/* os-ferry-drains (ferry's own: doc/api.md) */
+
+static const struct snode s_drain_host = {
+    KW(SK_TYPE, SK_MINLEN, SK_MAXLEN, SK_PATTERN), .types = t_string,
+    .min_len = 1, .max_len = 255, .pattern = &pat_host
+};
+
+static const struct snode s_drain_targets = {
+    KW(SK_TYPE, SK_ITEMS, SK_MAXITEMS), .types = t_array_null,
+    .items = &s_drain_host, .max_items = 64 /* DRAIN_MAX_TARGETS */
+};
+
+static const struct snode s_drain_parallel = {
+    KW(SK_TYPE, SK_MINIMUM, SK_MAXIMUM), .types = t_integer, .minimum = 1,
+    .maximum = 64 /* DRAIN_MAX_PARALLEL */
+};
+
+static const struct sval e_shut_off[] = { { "cold_migrate", 0 },
+                                          { "leave", 0 } };
+
+static const struct snode s_drain_shut_off = {
+    KW(SK_TYPE, SK_ENUM), .types = t_string, .enums = e_shut_off,
+    .nenums = ARRAY_LEN(e_shut_off)
+};
+
+static const struct sprop p_drain_in[] = { { "host", &s_drain_host },
+                                           { "target_hosts", &s_drain_targets },
+                                           { "max_parallel",
+                                             &s_drain_parallel },
+                                           { "block_migration", &s_bool_auto },
+                                           { "shut_off", &s_drain_shut_off },
+                                           { NULL, NULL } };
+
+static const char *const r_drain_in[] = { "host", NULL };
+
+static const struct snode s_drain_in = OBJECT_NODE(p_drain_in, r_drain_in);
+
+static const struct sprop p_drain[] = { { "drain", &s_drain_in },
+                                        { NULL, NULL } };
+
+static const char *const r_drain[] = { "drain", NULL };
+
+static const struct sprop p_enable_host[] = { { "enable_host", &s_null },
+                                              { NULL, NULL } };
+
+static const char *const r_enable_host[] = { "enable_host", NULL };
+
 static const struct snode body_schemas[SCHEMA__BODY_COUNT] = {
     [SCHEMA_LIVE_2_1] = OBJECT_NODE(p_live_2_1_top, r_live),
     [SCHEMA_LIVE_2_25] = OBJECT_NODE(p_live_2_25_top, r_live),
     [SCHEMA_LIVE_2_30] = OBJECT_NODE(p_live_2_30_top, r_live),
     [SCHEMA_MIGRATE_2_56] = OBJECT_NODE(p_migrate, r_migrate),
     [SCHEMA_FORCE_COMPLETE] = OBJECT_NODE(p_force, r_force),
+    [SCHEMA_DRAIN_CREATE] = OBJECT_NODE(p_drain, r_drain),
+    [SCHEMA_DRAIN_ENABLE_HOST] = OBJECT_NODE(p_enable_host, r_enable_host),
 };
 
 /* Query parameters: parameter_types.multi_params / single_param */
@@ -1321,6 +1374,21 @@ static int sv_maxitems(struct sv *c, const struct snode *s, const jnode *v)
     return sv_fail(c, v, &msg);
 }
 
+/* jsonschema's maximum, for the integers of ferry's own schemas. */
+static int sv_maximum(struct sv *c, const struct snode *s, const jnode *v)
+{
+    struct sbuf msg;
+
+    if ((jnode_type(v) != JT_INT && jnode_type(v) != JT_DOUBLE)
+        || jnode_double(v) <= (double) s->maximum) {
+        return 0;
+    }
+    sbuf_init(&msg);
+    json_pyrepr(&msg, v);
+    sbuf_printf(&msg, " is greater than the maximum of %ld", s->maximum);
+    return sv_fail(c, v, &msg);
+}
+
 typedef int sv_keyword_fn(struct sv *c, const struct snode *s, const jnode *v);
 
 static sv_keyword_fn *const sv_keywords[] = {
@@ -1330,7 +1398,7 @@ static sv_keyword_fn *const sv_keywords[] = {
     [SK_MINLEN] = sv_minlen,     [SK_MAXLEN] = sv_maxlen,
     [SK_PATTERN] = sv_pattern,   [SK_FORMAT] = sv_format,
     [SK_MINIMUM] = sv_minimum,   [SK_ITEMS] = sv_items,
-    [SK_MAXITEMS] = sv_maxitems,
+    [SK_MAXITEMS] = sv_maxitems, [SK_MAXIMUM] = sv_maximum,
 };
 
 /* The keywords of s in order; the first that fails is the one reported. */

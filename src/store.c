@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "ferry/drain.h"
 #include "store_priv.h"
 
 int mig_live_in_progress(const struct migration *m)
@@ -331,6 +332,9 @@ static int prepare_schema(struct store *s, const char *path, struct ferr *err)
     rc = store_faults_prepare(s, err);
     if (rc == 0) {
         rc = store_instances_prepare(s, err);
+    }
+    if (rc == 0) {
+        rc = store_drains_prepare(s, err);
     }
     if (rc == 0) {
         rc = add_late_columns(s, path, err);

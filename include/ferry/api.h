@@ -26,6 +26,7 @@ struct action {
 };
 extern const struct action server_actions[];
 extern const struct action migration_actions[];
+extern const struct action drain_actions[];
 
 /* api_versions.c */
 int h_versions_root(struct app *, struct req *, struct resp *, struct ferr *);
@@ -48,6 +49,12 @@ int h_server_migration_show(struct app *, struct req *, struct resp *,
                             struct ferr *);
 int h_server_migration_abort(struct app *, struct req *, struct resp *,
                              struct ferr *);
+
+/* api_drains.c: /os-ferry-drains (ferry's own) */
+int h_drains_create(struct app *, struct req *, struct resp *, struct ferr *);
+int h_drains_index(struct app *, struct req *, struct resp *, struct ferr *);
+int h_drain_show(struct app *, struct req *, struct resp *, struct ferr *);
+int h_drain_cancel(struct app *, struct req *, struct resp *, struct ferr *);
 
 struct qparam;
 

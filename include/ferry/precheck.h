@@ -27,6 +27,9 @@ struct precheck_req {
     int mv_minor;         /* the request's microversion 2.<n> */
     int cold;             /* a cold migration: a named host is
                                      * taken even when disabled */
+    /* hosts a drain disabled (drain.h): neither scheduled nor forced */
+    const char *const *drained;
+    size_t ndrained;
 };
 
 struct precheck_out {
@@ -63,5 +66,21 @@ const struct conf_host *precheck_cold_dest(struct inventory *inv,
                                            struct arena *a,
                                            const struct precheck_req *rq,
                                            struct ferr *err);
+
+/* Fills rq->drained from the store (empty when it cannot say). */
+void precheck_drained_from(struct store *st, struct arena *a,
+                           struct precheck_req *rq);
+
+/* A plan (a drain's): every reason a migration of rq (rq->cold: a cold
+ * one, which checks only the host and its memory) to host dest would be
+ * refused, not only the first, each given to add(ctx, reason); planned_mb
+ * is the memory the plan has already put on dest.  The source must
+ * answer (else one reason).  Returns the number of reasons: 0, and
+ * *avail_mb (dest's memory left for the plan), when it can go. */
+typedef void (*precheck_reason_fn)(void *ctx, const char *reason);
+int precheck_reasons(struct inventory *inv, struct arena *a,
+                     const struct precheck_req *rq, const char *dest,
+                     int64_t planned_mb, precheck_reason_fn add, void *ctx,
+                     double *avail_mb);
 
 #endif

@@ -17,11 +17,13 @@
 #include "ferry/json.h"
 
 enum schema_id {
-    SCHEMA_LIVE_2_1,       /* os-migrateLive 2.1 - 2.24 */
-    SCHEMA_LIVE_2_25,      /* 2.25 - 2.29 and 2.68 - 2.93 */
-    SCHEMA_LIVE_2_30,      /* 2.30 - 2.67 */
-    SCHEMA_MIGRATE_2_56,   /* migrate, 2.56+ */
-    SCHEMA_FORCE_COMPLETE, /* force_complete action body */
+    SCHEMA_LIVE_2_1,          /* os-migrateLive 2.1 - 2.24 */
+    SCHEMA_LIVE_2_25,         /* 2.25 - 2.29 and 2.68 - 2.93 */
+    SCHEMA_LIVE_2_30,         /* 2.30 - 2.67 */
+    SCHEMA_MIGRATE_2_56,      /* migrate, 2.56+ */
+    SCHEMA_FORCE_COMPLETE,    /* force_complete action body */
+    SCHEMA_DRAIN_CREATE,      /* POST /os-ferry-drains (ferry's own) */
+    SCHEMA_DRAIN_ENABLE_HOST, /* its enable_host action */
     SCHEMA__BODY_COUNT
 };
 
