@@ -69,7 +69,6 @@ static void render_links(struct req *r, struct jw *j, const struct drain *d)
     jw_kstr(j, "rel", "self");
     jw_kstr(j, "href", arena_printf(r->arena, "%s/%s", api_base(r, 1), path));
     jw_obj_close(j);
-    jw_obj_close(j);
     jw_arr_close(j);
 }
 

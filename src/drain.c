@@ -372,7 +372,9 @@ static int follow(struct app *app, struct arena *a, const struct drain *d,
     ds->error = arena_printf(a, "migration %lld %s%s%s", (long long) m.id,
                              m.status, m.error_reason ? ": " : "",
                              m.error_reason ? m.error_reason : "");
-    ds->failed_host = ds->planned_host;
+    if (ds->failed_host == NULL) {
+        ds->failed_host = ds->planned_host; /* the first try's */
+    }
     ds->state = ds->attempts >= 2 || d->status == DR_CANCELLING ? DS_FAILED
                                                                 : DS_RETRYING;
     log_info("drain %lld of %s: server %s: %s%s", (long long) d->id, d->host,
