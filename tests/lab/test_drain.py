@@ -147,3 +147,32 @@ def test_cancel_lets_the_running_one_finish(lab, ferry, guests,
         [other["GUEST_BOOT_ID"]]
     assert lab.state("b", first["server_id"]) == "running"
     assert d["status"] == "cancelled"
+
+
+def test_ferryd_restart_resumes_the_drain(lab, ferry, guests, enabled_after):
+    """kill -9 of the whole ferryd while the drain's first transfer runs,
+    then a restart: the record is reconciled with libvirt, the drain's
+    lease is taken over and the second guest moves too."""
+    gs = [guests("resume-1"), guests("resume-2")]
+    did = drain(ferry, {"host": "lab-a", "max_parallel": 1})
+
+    def transferring():
+        for s in show(ferry, did)["servers"]:
+            recs = ferry.records(s["server_id"]) if s["migration_id"] else []
+            if recs and recs[-1]["status"] == "running":
+                return s
+        return None
+    wait_for(transferring, 120, step=0.1, what="a transfer to run")
+    pids = ferry.kill_all()
+    try:
+        assert ferry.call("GET", URL).status_code == 502    # nginx alone
+    finally:
+        ferry.start_ferryd()
+    d = wait_drain(ferry, did, ("completed", "failed", "error"),
+                   timeout=3 * WAIT)
+    assert d["status"] == "completed", show(ferry, did)
+    for g in gs:
+        assert lab.state("b", g["GUEST_UUID"]) == "running"
+        assert lab.state("a", g["GUEST_UUID"]) is None
+        kept_running(lab, g)
+    say("drain resumed after a kill -9 of ferryd (%d processes)" % len(pids))
