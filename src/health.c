@@ -10,6 +10,7 @@
  */
 #include <string.h>
 #include "ferry/fault.h"
+#include "ferry/drain.h"
 #include "ferry/health.h"
 #include "ferry/instances.h"
 #include "ferry/json.h"
@@ -65,7 +66,9 @@ static int check_hosts(struct app *app, struct arena *a, struct jw *j,
                     : hs.error  ? hs.error
                                 : "unreachable");
         ferr_clear(err);
-        ok &= up || !c->hosts[i].enabled;
+        /* a host a drain disabled may be down for its maintenance */
+        ok &= up || !c->hosts[i].enabled
+            || store_host_is_disabled(app->store, c->hosts[i].name);
     }
     jw_obj_close(j);
     return ok;

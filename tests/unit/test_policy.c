@@ -399,6 +399,11 @@ static void test_shipped(void)
         "os_compute_api:os-instance-actions:show",
         "os_compute_api:os-instance-actions:events",
         "os_compute_api:os-instance-actions:events:details",
+        "ferry:drains:create",
+        "ferry:drains:index",
+        "ferry:drains:show",
+        "ferry:drains:cancel",
+        "ferry:drains:enable_host",
     };
     static const char *const admin_only[] = {
         "os_compute_api:os-migrate-server:migrate_live",
@@ -416,6 +421,12 @@ static void test_shipped(void)
         /* nova/policies/instance_actions.py: base.ADMIN */
         "os_compute_api:os-instance-actions:events",
         "os_compute_api:os-instance-actions:events:details",
+        /* ferry's own (api_drains.c) */
+        "ferry:drains:create",
+        "ferry:drains:index",
+        "ferry:drains:show",
+        "ferry:drains:cancel",
+        "ferry:drains:enable_host",
     };
     static const char *const readers[] = {
         "os_compute_api:servers:show",

@@ -144,6 +144,96 @@ static void cold_dest(struct arena *a)
     rmdir(dir);
 }
 
+/* Reasons collected by precheck_reasons, "\n"-joined. */
+static void collect(void *ctx, const char *reason)
+{
+    struct sbuf *b = ctx;
+
+    sbuf_printf(b, "%s%s", b->len ? "\n" : "", reason);
+}
+
+/* A host a drain disabled: never scheduled, not even named for a cold
+ * migration; a plan's reasons all at once, not only the first. */
+static void drained_and_reasons(struct arena *a)
+{
+    char dir[] = "/tmp/ferry-test-precheck-XXXXXX", path[128], uri[160];
+    struct conf_host hosts[] = {
+        { "a", uri, NULL, 1 },
+        { "b", uri, NULL, 0 },
+        { "c", uri, NULL, 1 },
+        { "d", uri, NULL, 1 },
+    };
+    static const char *const drained[] = { "b", "c" };
+    struct precheck_req rq;
+    struct conf conf;
+    struct inventory *inv = NULL;
+    const struct conf_host *h;
+    struct ferr e = { 0 };
+    struct sbuf b;
+    double avail = 0;
+    FILE *f;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/node.xml", dir);
+    snprintf(uri, sizeof(uri), "test://%s", path);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f == NULL) {
+        return;
+    }
+    fputs("<node><memory>8388608</memory></node>\n", f);
+    fclose(f);
+    memset(&conf, 0, sizeof(conf));
+    conf.hosts = hosts;
+    conf.nhosts = ARRAY_LEN(hosts);
+    CHECK_INT(inventory_open(&conf, &inv, &e), 0);
+    memset(&rq, 0, sizeof(rq));
+    rq.uuid = "6695eb01-f6a4-8304-79aa-97f2502e193f";
+    rq.source = "a";
+    rq.ram_mb = 512;
+    rq.cold = 1;
+    rq.drained = drained;
+    rq.ndrained = ARRAY_LEN(drained);
+    h = precheck_cold_dest(inv, a, &rq, &e);
+    CHECK_STR(h ? h->name : "(none)", "d"); /* c is drained */
+    rq.host = "b"; /* named: a disabled host is taken, a drained one not */
+    CHECK(precheck_cold_dest(inv, a, &rq, &e) == NULL);
+    CHECK_INT(e.code, FE_BADREQ);
+    ferr_clear(&e);
+    rq.host = NULL;
+
+    /* every reason against b: disabled, drained, no memory */
+    rq.ram_mb = 1LL << 40;
+    sbuf_init(&b);
+    CHECK_INT(precheck_reasons(inv, a, &rq, "b", 0, collect, &b, &avail), 3);
+    CHECK(b.buf != NULL
+          && strstr(b.buf, "Compute host b is disabled.\n") != NULL);
+    CHECK(b.buf != NULL
+          && strstr(b.buf, "Compute host b is disabled by a drain") != NULL);
+    CHECK(b.buf != NULL && strstr(b.buf, "Lack of memory") != NULL);
+    sbuf_free(&b);
+    /* d fits, less what the plan put there already */
+    rq.ram_mb = 512;
+    sbuf_init(&b);
+    CHECK_INT(precheck_reasons(inv, a, &rq, "d", 0, collect, &b, &avail), 0);
+    CHECK_INT(b.len, 0);
+    CHECK_INT(precheck_reasons(inv, a, &rq, "d", (int64_t) avail, collect, &b,
+                               &avail),
+              1);
+    sbuf_free(&b);
+    /* the source itself and an unknown host */
+    sbuf_init(&b);
+    CHECK_INT(precheck_reasons(inv, a, &rq, "a", 0, collect, &b, &avail), 1);
+    CHECK(b.buf != NULL && strstr(b.buf, "to current host (a)") != NULL);
+    CHECK_INT(precheck_reasons(inv, a, &rq, "zz", 0, collect, &b, &avail), 1);
+    CHECK(b.buf != NULL
+          && strstr(b.buf, "Compute host zz could not be found.") != NULL);
+    sbuf_free(&b);
+    inventory_close(inv);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     /* a minimal x86 CPU, as Nova builds it from the source host */
@@ -198,6 +288,7 @@ int main(void)
         virt_close(c);
     }
     cold_dest(&a);
+    drained_and_reasons(&a);
     arena_free(&a);
     return unit_done("test_precheck");
 }

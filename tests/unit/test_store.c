@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "unit.h"
+#include "ferry/drain.h"
 #include "ferry/store.h"
 
 static void fill(struct migration *m, const char *inst)
@@ -336,6 +337,100 @@ static void faults(struct store *s, struct arena *a)
     store_runner_unregister(s, run2);
 }
 
+/* Drains: one open drain per host, the host disabled with it and kept
+ * disabled until enabled (never while a drain of it runs), a dry run
+ * disables nothing, cancel and the status moves are compare-and-set,
+ * one runner holds a drain's lease at a time. */
+static void drains(struct store *s, struct arena *a)
+{
+    static const char *targets[] = { "b", "c" };
+    struct drain d, d2, got, *list;
+    struct drain_server ds, *rows;
+    struct ferr e = { 0 };
+    int64_t r1, r2, counts[DR__COUNT], srv[DS__COUNT];
+    size_t n;
+
+    memset(&d, 0, sizeof(d));
+    d.host = "a";
+    d.targets = targets;
+    d.ntargets = 2;
+    d.max_parallel = 2;
+    d.block_migration = -1;
+    d.shut_off = DSO_LEAVE;
+    CHECK_INT(store_drain_create(s, &d, &e), 0);
+    CHECK(d.id > 0 && uuid_valid(d.uuid));
+    CHECK_INT(store_host_is_disabled(s, "a"), 1);
+    CHECK_INT(store_drain_get(s, d.id, a, &got, &e), 1);
+    CHECK_STR(got.host, "a");
+    CHECK_INT(got.status, DR_PLANNING);
+    CHECK_INT((int) got.ntargets, 2);
+    CHECK_STR(got.targets[1], "c");
+    CHECK_INT(got.block_migration, -1);
+    CHECK_INT(got.shut_off, DSO_LEAVE);
+
+    d2 = d;
+    d2.targets = NULL;
+    d2.ntargets = 0;
+    CHECK_INT(store_drain_create(s, &d2, &e), -FE_CONFLICT);
+    ferr_clear(&e);
+    d2.dry_run = 1; /* a plan of a host being drained: allowed */
+    CHECK_INT(store_drain_create(s, &d2, &e), 0);
+    CHECK_INT(store_drain_get(s, d2.id, a, &got, &e), 1);
+    CHECK(got.targets == NULL);
+
+    /* the lease: one live runner at a time */
+    CHECK_INT(store_runner_register(s, &r1, &e), 0);
+    CHECK_INT(store_runner_register(s, &r2, &e), 0);
+    CHECK_INT(store_drain_lease(s, d.id, r1, 10000000, &e), 1);
+    CHECK_INT(store_drain_lease(s, d.id, r2, 10000000, &e), 0);
+    CHECK_INT(store_drain_lease(s, d.id, r2, -1000000, &e), 1); /* stale */
+    store_drain_release(s, d.id, r1); /* not r1's any more: kept */
+    CHECK_INT(store_drain_lease(s, d.id, r1, 10000000, &e), 0);
+    store_drain_release(s, d.id, r2);
+    CHECK_INT(store_drain_lease(s, d.id, r1, 10000000, &e), 1);
+
+    memset(&ds, 0, sizeof(ds));
+    snprintf(ds.uuid, sizeof(ds.uuid), "%s",
+             "11111111-2222-4333-8444-000000000001");
+    ds.state = DS_WAITING;
+    ds.planned_host = "b";
+    ds.reasons = "x: one\ny: two";
+    CHECK_INT(store_drain_server_put(s, d.id, &ds, &e), 0);
+    ds.state = DS_MIGRATING;
+    ds.migration_id = 7;
+    CHECK_INT(store_drain_server_put(s, d.id, &ds, &e), 0); /* replaced */
+    CHECK_INT(store_drain_servers(s, d.id, a, &rows, &n, &e), 0);
+    CHECK_INT((int) n, 1);
+    CHECK_INT(rows[0].state, DS_MIGRATING);
+    CHECK_INT(rows[0].migration_id, 7);
+    CHECK_STR(rows[0].reasons, "x: one\ny: two");
+
+    CHECK_INT(store_drain_move(s, d.id, DR_PLANNING, DR_RUNNING, NULL, &e), 1);
+    CHECK_INT(store_drain_counts(s, counts, srv, &e), 0);
+    CHECK_INT(counts[DR_RUNNING], 1);
+    CHECK_INT(counts[DR_PLANNING], 1);
+    CHECK_INT(srv[DS_MIGRATING], 1);
+    CHECK_INT(store_drain_cancel(s, d.id, &e), 1);
+    CHECK_INT(store_drain_cancel(s, d.id, &e), 0);
+    /* a cancel came first: the runner's move does not overwrite it */
+    CHECK_INT(store_drain_move(s, d.id, DR_RUNNING, DR_COMPLETED, NULL, &e), 0);
+    CHECK_INT(store_host_enable(s, "a", &e), 0); /* still open */
+    CHECK_INT(store_host_is_disabled(s, "a"), 1);
+    CHECK_INT(store_drain_move(s, d.id, DR_CANCELLING, DR_CANCELLED, "why", &e),
+              1);
+    CHECK_INT(store_drain_get(s, d.id, a, &got, &e), 1);
+    CHECK_INT(got.status, DR_CANCELLED);
+    CHECK(got.finished_at > 0);
+    CHECK_STR(got.error, "why");
+    CHECK_INT(store_host_is_disabled(s, "a"), 1); /* until enabled */
+    CHECK_INT(store_host_enable(s, "a", &e), 1);
+    CHECK_INT(store_host_is_disabled(s, "a"), 0);
+    CHECK_INT(store_host_enable(s, "a", &e), 0);
+    CHECK_INT(store_drains_list(s, a, &list, &n, &e), 0);
+    CHECK_INT((int) n, 2);
+    CHECK_INT(list[0].id, d2.id); /* newest first */
+}
+
 int main(void)
 {
     char dir[] = "/tmp/ferry-test-store-XXXXXX", path[256], host[64];
@@ -383,6 +478,7 @@ int main(void)
     upgrade(dir, &a);
 
     faults(s, &a);
+    drains(s, &a);
 
     /* eight processes race for one instance: exactly one wins */
     for (i = 0; i < 8; i++) {
