@@ -94,10 +94,10 @@ static void cands_of(struct app *app, struct arena *a, const struct drain *d,
                      const struct precheck_req *rq, struct cands *c)
 {
     const struct conf *conf = inventory_conf(app->inv);
-    size_t i, k;
+    size_t i, k, cap = conf->nhosts + d->ntargets + 1;
 
-    c->host = arena_alloc(a, (conf->nhosts + d->ntargets + 1) * sizeof(char *));
-    c->planned_mb = arena_alloc(a, (conf->nhosts + d->ntargets + 1) * 8);
+    c->host = arena_alloc(a, cap * sizeof(*c->host));
+    c->planned_mb = arena_alloc(a, cap * sizeof(*c->planned_mb));
     c->n = 0;
     if (d->targets != NULL) {
         for (i = 0; i < d->ntargets; i++) {
