@@ -112,7 +112,9 @@ static void fuzz_query(enum query_schema_id id, const char *buf, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const enum schema_id bodies[] = { SCHEMA_MIGRATE_2_56,
-                                             SCHEMA_FORCE_COMPLETE };
+                                             SCHEMA_FORCE_COMPLETE,
+                                             SCHEMA_DRAIN_CREATE,
+                                             SCHEMA_DRAIN_ENABLE_HOST };
     const char *rest;
     char *s;
     size_t len;
@@ -134,6 +136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1:
     case 2:
         fuzz_body(bodies[data[0] % 6 - 1], rest, len);
+        /* the drains' bodies (ferry's own) on the same input */
+        fuzz_body(bodies[data[0] % 6 + 1], rest, len);
         break;
     case 3:
         fuzz_query(schema_servers_query_for(minor), rest, len);
