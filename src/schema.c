@@ -23,6 +23,7 @@
 
 #include <json-c/json.h>
 
+#include "ferry/drain.h"
 #include "ferry/regex.h"
 #include "ferry/schema.h"
 
@@ -543,12 +544,12 @@ static const struct snode s_drain_host = {
 
 static const struct snode s_drain_targets = {
     KW(SK_TYPE, SK_ITEMS, SK_MAXITEMS), .types = t_array_null,
-    .items = &s_drain_host, .max_items = 64 /* DRAIN_MAX_TARGETS */
+    .items = &s_drain_host, .max_items = DRAIN_MAX_TARGETS
 };
 
 static const struct snode s_drain_parallel = {
     KW(SK_TYPE, SK_MINIMUM, SK_MAXIMUM), .types = t_integer, .minimum = 1,
-    .maximum = 64 /* DRAIN_MAX_PARALLEL */
+    .maximum = DRAIN_MAX_PARALLEL
 };
 
 static const struct sval e_shut_off[] = { { "cold_migrate", 0 },

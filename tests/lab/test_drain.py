@@ -176,3 +176,31 @@ def test_ferryd_restart_resumes_the_drain(lab, ferry, guests, enabled_after):
         assert lab.state("a", g["GUEST_UUID"]) is None
         kept_running(lab, g)
     say("drain resumed after a kill -9 of ferryd (%d processes)" % len(pids))
+
+
+def test_shut_off_guest_cold_migrated_or_left(lab, ferry, guests,
+                                              enabled_after):
+    """A shut-off guest: left where it is with shut_off = leave, moved by
+    a cold migration (confirmed by the drain) by default."""
+    g = guests("off-1")
+    uuid = g["GUEST_UUID"]
+    assert lab.virsh("a", "destroy", uuid).returncode == 0
+    wait_for(lambda: ferry.server(uuid)["status"] == "SHUTOFF", 30,
+             what="the server to read SHUTOFF")
+    did = drain(ferry, {"host": "lab-a", "shut_off": "leave"}, "?dry_run=1")
+    wait_drain(ferry, did, ("planned",), timeout=60)
+    s = {x["server_id"]: x for x in show(ferry, did)["servers"]}[uuid]
+    assert s["move"] == "leave" and s["state"] == "left", s
+    did = drain(ferry, {"host": "lab-a"})
+    d = wait_drain(ferry, did, ("completed", "failed", "error"),
+                   timeout=2 * WAIT)
+    assert d["status"] == "completed", show(ferry, did)
+    s = {x["server_id"]: x for x in show(ferry, did)["servers"]}[uuid]
+    assert s["move"] == "cold" and s["state"] == "moved", s
+    rec = ferry.records(uuid)[-1]
+    assert rec["id"] == s["migration_id"]
+    assert rec["migration_type"] == "migration", rec
+    assert rec["status"] == "confirmed", rec
+    assert lab.state("b", uuid) == "shut off"
+    assert lab.state("a", uuid) is None
+    assert ferry.server(uuid)["OS-EXT-SRV-ATTR:host"] == "lab-b"
