@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ferry/api.h"
+#include "ferry/drain.h"
 #include "ferry/fault.h"
 #include "ferry/instances.h"
 #include "ferry/inventory.h"
@@ -414,13 +415,14 @@ static void render_srv_attrs(struct app *app, struct req *r, struct jw *j,
 }
 
 /* Nova's host_status (get_instance_host_status): a host the inventory
- * cannot reach has no heartbeat, UNKNOWN; a disabled one MAINTENANCE. */
+ * cannot reach has no heartbeat, UNKNOWN; a disabled one (in the config,
+ * or by a drain) MAINTENANCE. */
 static const char *host_status(struct app *app, const struct conf_host *h)
 {
     if (h == NULL) {
         return "";
     }
-    if (!h->enabled) {
+    if (!h->enabled || store_host_is_disabled(app->store, h->name) == 1) {
         return "MAINTENANCE";
     }
     return inventory_host_up(app->store, h->name) ? "UP" : "UNKNOWN";

@@ -257,6 +257,22 @@ def test_create_list_show_cancel_and_host_disabled(sb):
                  % did)
 
 
+def test_servers_of_a_drained_host_show_maintenance(sb):
+    """A host a drain disabled is a disabled compute service to Nova's
+    host_status (2.16): MAINTENANCE, as a host disabled in the config."""
+    c = client(sb)
+    r = create(c, {"drain": {"host": "host-b"}})
+    assert r.status in (202, 409), r       # 409: drained by a test above
+    r = c.get("/v2.1/servers/detail?all_tenants=1", mv="2.16")
+    assert r.status == 200, r
+    by_host = {}
+    for s in r.json()["servers"]:
+        by_host.setdefault(s["OS-EXT-SRV-ATTR:host"], set()).add(
+            s["host_status"])
+    assert by_host.get("host-b") == {"MAINTENANCE"}, by_host
+    assert by_host.get("host-a") == {"UP"}, by_host
+
+
 def test_defaults_and_dry_run_disables_nothing(sb):
     c = client(sb)
     r = create(c, {"drain": {"host": "host-a"}}, "?dry_run=1")
