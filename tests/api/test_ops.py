@@ -225,24 +225,6 @@ def test_ops_paths_only_for_allowed_networks(ops):
                                                                  body)
 
 
-def test_healthz_503_when_an_enabled_host_is_down(ops):
-    """Last: the host list changes (by a reload) for the rest of the run."""
-    with open(ops.hosts_file, "a") as f:
-        f.write("\n[host host-y]\nuri = test:///nonexistent/host-y.xml\n")
-    subprocess.run(["sh", str(REPO / "tools" / "sandbox"), "reload", "--dir",
-                    str(ops.dir)], check=True, capture_output=True,
-                   timeout=30)
-
-    def down():
-        status, body = health(ops)
-        return status == 503 and "host-y" in body["checks"]["hosts"] \
-            and (status, body)
-    status, body = wait_for(down)
-    assert body["status"] == "fail"
-    assert body["checks"]["hosts"]["host-y"] != "ok"
-    assert body["checks"]["hosts"]["host-a"] == "ok"
-
-
 def test_fastcgi_connections_are_kept(ops):
     """nginx keeps its FastCGI connections to ferryd (fastcgi_keep_conn,
     an upstream keepalive pool): requests far outnumber the connections
@@ -259,3 +241,21 @@ def test_fastcgi_connections_are_kept(ops):
     # 2 s keepalive_time may open a few; one connection per request
     # would be 41 or more (the scrape too)
     assert accepted <= 20, accepted
+
+
+def test_healthz_503_when_an_enabled_host_is_down(ops):
+    """Last: the host list changes (by a reload) for the rest of the run."""
+    with open(ops.hosts_file, "a") as f:
+        f.write("\n[host host-y]\nuri = test:///nonexistent/host-y.xml\n")
+    subprocess.run(["sh", str(REPO / "tools" / "sandbox"), "reload", "--dir",
+                    str(ops.dir)], check=True, capture_output=True,
+                   timeout=30)
+
+    def down():
+        status, body = health(ops)
+        return status == 503 and "host-y" in body["checks"]["hosts"] \
+            and (status, body)
+    status, body = wait_for(down)
+    assert body["status"] == "fail"
+    assert body["checks"]["hosts"]["host-y"] != "ok"
+    assert body["checks"]["hosts"]["host-a"] == "ok"
