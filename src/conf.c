@@ -150,6 +150,18 @@ static int v_timeout_action(struct pstate *st, const char *val, void *dst)
     return 0;
 }
 
+static int v_convergence(struct pstate *st, const char *val, void *dst)
+{
+    if (strcmp(val, "timeout") == 0) {
+        *(int *) dst = CONVERGE_TIMEOUT;
+    } else if (strcmp(val, "predict") == 0) {
+        *(int *) dst = CONVERGE_PREDICT;
+    } else {
+        return bad(st, "expected timeout or predict, got '%s'", val);
+    }
+    return 0;
+}
+
 static int v_mode(struct pstate *st, const char *val, void *dst)
 {
     return v_int(st, val, dst, 0, 0777, 8);
@@ -302,6 +314,7 @@ static const struct key keys[] = {
     LV(live_migration_permit_auto_converge, v_bool),
     LV(max_concurrent_live_migrations, v_concurrent),
     LV(live_migration_progress_timeout, v_seconds),
+    LV(live_migration_convergence, v_convergence),
 #undef LV
     { S_HOST, "uri", v_str, offsetof(struct conf_host, uri), 1 },
     { S_HOST, "migration_address", v_str,
@@ -629,6 +642,7 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     c->live_migration_downtime_delay = 75;
     c->live_migration_completion_timeout = 800;
     c->live_migration_timeout_action = TIMEOUT_ABORT;
+    c->live_migration_convergence = CONVERGE_TIMEOUT;
     c->max_concurrent_live_migrations = 1;
     c->store = strdup(FERRY_STORE_PATH);
     c->policy = strdup(FERRY_POLICY_PATH);

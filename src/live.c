@@ -181,6 +181,7 @@ void live_monitor_poll(struct runner *rn, struct arena *a, struct monitor *mo,
                        const struct vjob *job, int n)
 {
     struct mon_sample smp;
+    struct mon_stats st;
     struct mon_cmd cmd;
 
     smp.now_us = time_now_us();
@@ -194,7 +195,17 @@ void live_monitor_poll(struct runner *rn, struct arena *a, struct monitor *mo,
     smp.data_remaining = job->data_remaining;
     smp.abort_requested = m->abort_requested;
     smp.force_requested = m->force_requested;
+    st.mem_processed = job->mem_processed;
+    st.dirty_bps = job->dirty_bps;
+    st.iteration = job->iteration;
+    monitor_stats(mo, &st);
     while (!rn->lost && monitor_next(mo, &smp, &cmd) != MON_NONE) {
+        if (cmd.strategy != NULL) { /* saved with the action's record */
+            m->convergence = arena_strdup(a, cmd.strategy);
+            log_info("migration %lld of %s: %s%s%s", (long long) m->id,
+                     m->instance_uuid, cmd.strategy, mo->why[0] ? ": " : "",
+                     mo->why);
+        }
         monitor_done(mo, cmd.action, act(rn, m, sc, &cmd));
     }
 }

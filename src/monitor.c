@@ -2,19 +2,25 @@
  * monitor.c: the decisions of the live-migration monitor (spec §9.3),
  * pure: the max-downtime steps, the completion timeout and ferry's
  * progress timeout with their action (abort, or force-complete: post-copy
- * when permitted, else a pause), and the abort / force-complete requests
- * of the API.  It owns struct monitor; the runner (live.c) owns the
- * libvirt calls and the record.
+ * when permitted, else a pause), the prediction that pre-copy cannot
+ * finish (live_migration_convergence = predict) with the strategy it
+ * switches to, and the abort / force-complete requests of the API.  It
+ * owns struct monitor; the runner (live.c) owns the libvirt calls and the
+ * record.
  *
  * Invariants: every action is returned at most once (each one flips the
  * state that asked for it), so the runner's loop over monitor_next ends;
  * an abort request stops every other decision; nothing is forced or
  * timed out once the transfer is in post-copy (it can only finish).
  */
+#include <stdio.h>
 #include <string.h>
 #include "ferry/monitor.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
+#define MIB (1024.0 * 1024.0)
+#define PASSES_MAX 3    /* further passes pre-copy may need at best */
+#define STUCK_SHARE 0.9 /* a pass that leaves this much of the last: stuck */
 
 double monitor_gib(double bytes)
 {
@@ -35,6 +41,12 @@ void monitor_opts(const struct conf *c, double data_gb, int postcopy_allowed,
     o->progress_timeout_s = c->live_migration_progress_timeout;
     o->timeout_action = c->live_migration_timeout_action;
     o->postcopy_allowed = postcopy_allowed;
+    o->predict = c->live_migration_convergence == CONVERGE_PREDICT;
+    /* live.c's rule for the flag: auto-converge when permitted and
+     * post-copy is not (Nova's) */
+    o->autoconverge = c->live_migration_permit_auto_converge
+        && !c->live_migration_permit_post_copy;
+    o->max_downtime_ms = c->live_migration_downtime;
 }
 
 void monitor_init(struct monitor *mo, const struct mon_opts *o,
@@ -103,13 +115,139 @@ static enum mon_action force_once(struct monitor *mo, struct mon_cmd *cmd)
     return cmd->action = mo->o.postcopy_allowed ? MON_POSTCOPY : MON_PAUSE;
 }
 
+/* A change of strategy, named for the log and the record: the action
+ * and what asked for it. */
+static enum mon_action changed(struct monitor *mo, struct mon_cmd *cmd,
+                               const char *trigger)
+{
+    static const char *const names[] = {
+        [MON_SET_DOWNTIME] = "auto-converge",
+        [MON_POSTCOPY] = "post-copy",
+        [MON_PAUSE] = "pause",
+        [MON_ABORT] = "abort",
+    };
+
+    if (cmd->action != MON_NONE && cmd->action < sizeof(names) / sizeof(*names)
+        && names[cmd->action] != NULL) {
+        snprintf(mo->strategy, sizeof(mo->strategy), "%s (%s)",
+                 names[cmd->action], trigger);
+        cmd->strategy = mo->strategy;
+    }
+    return cmd->action;
+}
+
 static enum mon_action on_timeout(struct monitor *mo, struct mon_cmd *cmd,
                                   const char *why)
 {
     if (mo->o.timeout_action == TIMEOUT_FORCE_COMPLETE) {
-        return force_once(mo, cmd);
+        force_once(mo, cmd);
+    } else {
+        abort_once(mo, cmd, why, 1);
     }
-    return abort_once(mo, cmd, why, 1);
+    return changed(mo, cmd, why);
+}
+
+/* The prediction (live_migration_convergence = predict).  QEMU sends
+ * memory in passes: the first sends all of it, each next one what the
+ * guest dirtied during the one before, and pre-copy stops once what is
+ * left fits in the allowed downtime at the transfer rate.  The job says
+ * nothing of the guest's writes before the first pass ends (QEMU syncs
+ * its dirty bitmap only between passes), so each pass is judged when it
+ * ends, from its own average rate b (bytes sent / its length) and q, the
+ * guest's dirty rate over it divided by b: the next pass is q times as
+ * long, and each after it q times as long again at best (a guest that
+ * keeps rewriting a fixed set dirties more of a shorter pass, never
+ * less), so pre-copy cannot finish when q >= 1, when even the best
+ * case needs more than PASSES_MAX further passes or ends after the
+ * completion timeout, or when two passes in a row left as much to send.
+ * 1: cannot finish (mo->why says why). */
+static int judge_pass(struct monitor *mo, const struct mon_sample *s)
+{
+    const struct mon_stats *st = &mo->st;
+    double dt = (double) (s->now_us - mo->pass_at_us) / 1e6;
+    double sent = (double) (st->mem_processed - mo->pass_sent);
+    double left = (double) s->mem_remaining, b, q, fit, r, eta = 0;
+    const char *rule = NULL;
+    char more[48];
+    int n = 0;
+
+    if (dt <= 0 || sent <= 0 || left < 0) {
+        return 0;
+    }
+    b = sent / dt;
+    q = (st->dirty_bps > 0 ? (double) st->dirty_bps : left / dt) / b;
+    fit = b * (double) mo->o.max_downtime_ms / 1000.0;
+    mo->stuck = left > fit && left >= STUCK_SHARE * (double) mo->pass_left
+        ? mo->stuck + 1
+        : 0;
+    for (r = left; r > fit && q < 1 && n <= PASSES_MAX; n++) {
+        eta += r / b;
+        r *= q;
+    }
+    if (left <= fit) {
+        return 0; /* it can stop now */
+    } else if (q >= 1) {
+        rule = "the guest dirties memory as fast as it is sent";
+    } else if (mo->stuck >= 2) {
+        rule = "two passes left as much to send";
+    } else if (n > PASSES_MAX) {
+        snprintf(more, sizeof(more), "more than %d further passes at best",
+                 PASSES_MAX);
+        rule = more;
+    } else if (mo->o.timeout_s > 0
+               && s->now_us + (int64_t) (eta * 1e6)
+                   > mo->start_us + mo->o.timeout_s * 1000000) {
+        rule = "it would end after the completion timeout at best";
+    } else {
+        return 0;
+    }
+    snprintf(mo->why, sizeof(mo->why),
+             "pass %lld: %.1f MiB left, dirtied %.1f MiB/s, sent %.1f MiB/s: "
+             "%s",
+             (long long) st->iteration, left / MIB, q * b / MIB, b / MIB, rule);
+    return 1;
+}
+
+/* Follows the passes (a new one when the iteration moves on) and judges
+ * each that ended.  Idempotent for one sample. */
+static int cannot_finish(struct monitor *mo, const struct mon_sample *s)
+{
+    const struct mon_stats *st = &mo->st;
+    int no = 0;
+
+    if (st->iteration <= 0 || s->mem_total <= 0 || st->mem_processed < 0
+        || st->iteration <= mo->pass) {
+        return 0;
+    }
+    if (mo->pass > 0) {
+        no = judge_pass(mo, s);
+    }
+    mo->pass = st->iteration;
+    mo->pass_at_us = s->now_us;
+    mo->pass_sent = st->mem_processed;
+    mo->pass_left = s->mem_remaining;
+    return no;
+}
+
+/* Pre-copy cannot finish: post-copy when permitted; else, with auto-
+ * converge (QEMU throttles the guest), the max downtime at once to the
+ * last step's; else the timeout action. */
+static enum mon_action on_prediction(struct monitor *mo, struct mon_cmd *cmd)
+{
+    mo->predicted = 1;
+    if (mo->o.postcopy_allowed) {
+        force_once(mo, cmd);
+    } else if (mo->o.autoconverge) {
+        mo->downtime_floor = mo->o.max_downtime_ms;
+        mo->cur_downtime = mo->o.max_downtime_ms;
+        cmd->downtime_ms = mo->o.max_downtime_ms;
+        cmd->action = MON_SET_DOWNTIME;
+    } else if (mo->o.timeout_action == TIMEOUT_FORCE_COMPLETE) {
+        force_once(mo, cmd);
+    } else {
+        abort_once(mo, cmd, "pre-copy cannot converge", 1);
+    }
+    return changed(mo, cmd, "predicted");
 }
 
 /* The progress mark: the lowest remaining seen and when.  A job's first
@@ -134,6 +272,11 @@ static int stalled(const struct monitor *mo, const struct mon_sample *s)
         && s->now_us - mo->best_at_us > mo->o.progress_timeout_s * 1000000;
 }
 
+void monitor_stats(struct monitor *mo, const struct mon_stats *st)
+{
+    mo->st = *st;
+}
+
 enum mon_action monitor_next(struct monitor *mo, const struct mon_sample *s,
                              struct mon_cmd *cmd)
 {
@@ -155,7 +298,15 @@ enum mon_action monitor_next(struct monitor *mo, const struct mon_sample *s,
         && on_timeout(mo, cmd, "progress timeout") != MON_NONE) {
         return cmd->action;
     }
+    if (mo->o.predict && !mo->predicted && !mo->postcopy && !mo->forced
+        && !mo->aborted && cannot_finish(mo, s)
+        && on_prediction(mo, cmd) != MON_NONE) {
+        return cmd->action;
+    }
     want = downtime_at(&mo->o, elapsed);
+    if (want >= 0 && want < mo->downtime_floor) {
+        want = mo->downtime_floor; /* auto-converge's: not lowered */
+    }
     if (want >= 0 && want != mo->cur_downtime) {
         mo->cur_downtime = want; /* once, even if setting it fails */
         cmd->downtime_ms = want;

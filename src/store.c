@@ -86,6 +86,7 @@ static const struct {
     { "migrations", "paused_by_migration", "INTEGER NOT NULL DEFAULT 0" },
     { "migrations", "request_id", "TEXT" },
     { "migrations", "transfer_bps", "INTEGER NOT NULL DEFAULT 0" },
+    { "migrations", "convergence", "TEXT" },
 };
 
 /* A store that is busy (locked by another process past the timeout),
@@ -501,7 +502,8 @@ static int64_t col_int(sqlite3_stmt *st, int i)
     " updated_at, block_migration, disk_over_commit, force, mv_minor," \
     " error_reason, requested_host, claimed_by, total_time_ms,"        \
     " downtime_ms, finished_at, abort_requested, force_requested,"     \
-    " claim_gen, paused_by_migration, request_id, transfer_bps"
+    " claim_gen, paused_by_migration, request_id, transfer_bps,"       \
+    " convergence"
 
 static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
 {
@@ -550,6 +552,7 @@ static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
     m->paused_by_migration = sqlite3_column_int(st, 36);
     m->request_id = col_text(st, 37, a);
     m->transfer_bps = sqlite3_column_int64(st, 38);
+    m->convergence = col_text(st, 39, a);
 }
 
 static int one_row(struct store *s, sqlite3_stmt *st, struct arena *a,
@@ -771,7 +774,8 @@ int store_migration_save(struct store *s, const struct migration *m,
         " disk_total = ?10, disk_processed = ?11, disk_remaining = ?12,"
         " block_migration = ?13, error_reason = ?14, total_time_ms = ?15,"
         " downtime_ms = ?16, finished_at = ?17, updated_at = ?18,"
-        " claimed_by = ?19, paused_by_migration = ?21, transfer_bps = ?22"
+        " claimed_by = ?19, paused_by_migration = ?21, transfer_bps = ?22,"
+        " convergence = ?23"
         " WHERE id = ?1 AND claim_gen = ?20"
         " AND status NOT IN ({ENDED})";
     sqlite3_stmt *st;
@@ -806,6 +810,7 @@ int store_migration_save(struct store *s, const struct migration *m,
     sqlite3_bind_int64(st, 20, m->claim_gen);
     sqlite3_bind_int(st, 21, m->paused_by_migration);
     sqlite3_bind_int64(st, 22, m->transfer_bps);
+    bind_text(st, 23, m->convergence);
     rc = sqlite3_step(st);
     stmt_done(s, st);
     if (rc != SQLITE_DONE) {

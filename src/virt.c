@@ -1014,6 +1014,7 @@ int virt_job(struct vconn *c, const char *uuid, int completed, struct vjob *out,
     virDomainPtr d = dom_of(c, uuid, err);
     virTypedParameterPtr p = NULL;
     int n = 0, type = 0;
+    int64_t page;
     size_t i;
 
     memset(out, 0, sizeof(*out));
@@ -1042,6 +1043,12 @@ int virt_job(struct vconn *c, const char *uuid, int completed, struct vjob *out,
     out->data_remaining = tp_ull(p, n, VIR_DOMAIN_JOB_DATA_REMAINING);
     out->mem_bps = tp_ull(p, n, VIR_DOMAIN_JOB_MEMORY_BPS);
     out->disk_bps = tp_ull(p, n, VIR_DOMAIN_JOB_DISK_BPS);
+    out->iteration = tp_ull(p, n, VIR_DOMAIN_JOB_MEMORY_ITERATION);
+    out->dirty_bps = tp_ull(p, n, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE);
+    if (out->dirty_bps > 0) { /* pages/s */
+        page = tp_ull(p, n, VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE);
+        out->dirty_bps *= page > 0 ? page : 4096;
+    }
     virTypedParamsFree(p, n);
     virDomainFree(d);
     return 0;

@@ -21,6 +21,8 @@ struct conf_host {
 };
 
 enum { TIMEOUT_ABORT, TIMEOUT_FORCE_COMPLETE };
+/* live_migration_convergence: when the monitor changes strategy */
+enum { CONVERGE_TIMEOUT, CONVERGE_PREDICT };
 
 /* A list of uids or gids (names are resolved when the file is read). */
 struct conf_ids {
@@ -66,6 +68,10 @@ struct conf {
     /* ferry's own: no progress for this many seconds -> the timeout
      * action (0 = off) */
     int live_migration_progress_timeout;
+    /* ferry's own: CONVERGE_TIMEOUT (Nova's: only the timeouts change
+     * the strategy) or CONVERGE_PREDICT (also as soon as the job's
+     * statistics say pre-copy cannot finish) */
+    int live_migration_convergence;
     struct conf_host *hosts;
     size_t nhosts;
 };

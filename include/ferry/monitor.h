@@ -23,7 +23,10 @@ enum mon_action {
 struct mon_cmd {
     enum mon_action action;
     int64_t downtime_ms; /* MON_SET_DOWNTIME */
-    const char *reason;  /* MON_ABORT: why */
+    const char *reason;  /* MON_ABORT: why; with strategy: why */
+    /* a change of strategy (a timeout's or a prediction's action), for
+     * the log and the record: "post-copy (predicted)", else NULL */
+    const char *strategy;
 };
 
 /* What one migration is allowed, fixed when its monitoring starts. */
@@ -36,6 +39,9 @@ struct mon_opts {
     int64_t progress_timeout_s; /* no new low of remaining, 0 = never */
     int timeout_action;         /* TIMEOUT_ABORT, TIMEOUT_FORCE_... */
     int postcopy_allowed;       /* else force-complete pauses */
+    int predict;                /* live_migration_convergence = predict */
+    int autoconverge;           /* the transfer started with it */
+    int64_t max_downtime_ms;    /* the last step's */
 };
 
 /* One job sample and the requests pending when it was taken. */
@@ -43,6 +49,14 @@ struct mon_sample {
     int64_t now_us;
     int64_t mem_total, mem_remaining, data_remaining; /* -1: unknown */
     int abort_requested, force_requested;
+};
+
+/* What the prediction reads of the same sample (monitor_stats); 0 or
+ * less: unknown. */
+struct mon_stats {
+    int64_t mem_processed; /* bytes sent so far */
+    int64_t dirty_bps;     /* QEMU's dirty rate over the last pass */
+    int64_t iteration;     /* the pass over memory in progress */
 };
 
 struct monitor {
@@ -56,6 +70,16 @@ struct monitor {
     int aborted;                /* MON_ABORT was returned */
     int forced;                 /* force-complete was tried */
     const char *timeout_reason; /* the timeout that aborted, or NULL */
+    struct mon_stats st;        /* of the latest sample */
+    /* the prediction: the pass over memory in progress (iteration, when
+     * it started, bytes sent and remaining then), passes in a row that
+     * left as much to send, and what it decided */
+    int64_t pass, pass_at_us, pass_sent, pass_left;
+    int stuck;
+    int predicted;          /* pre-copy cannot finish: acted on it */
+    int64_t downtime_floor; /* ms the steps no longer go below */
+    char why[128];          /* the numbers behind a change */
+    char strategy[64];      /* the change, as cmd->strategy */
 };
 
 /* The data a transfer moves, in GiB for the per-GiB options: Nova counts
@@ -74,6 +98,9 @@ void monitor_init(struct monitor *mo, const struct mon_opts *o,
 void monitor_takeover(struct monitor *mo, const struct mon_opts *o,
                       int64_t created_at_us, int paused_by_migration,
                       int in_postcopy);
+/* The statistics of the sample monitor_next gets next (kept until the
+ * next call): without them, nothing is predicted. */
+void monitor_stats(struct monitor *mo, const struct mon_stats *st);
 /* The next action for sample s, MON_NONE when there is nothing (more) to
  * do: call it again after each action, with the same sample, until it
  * says MON_NONE.  Each action is returned once. */

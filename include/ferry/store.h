@@ -59,6 +59,9 @@ struct migration {
     int force_requested;                /* force_complete action */
     int64_t transfer_bps;               /* memory + disk bytes/s of the
                                          * latest sample, 0 unknown */
+    const char *convergence;            /* the monitor's change of
+                                         * strategy ("post-copy
+                                         * (predicted)"), or NULL */
 };
 
 /* mig_status_ended, mig_status_in_progress and the other status

@@ -106,6 +106,8 @@ struct vjob {
     int64_t disk_total, disk_processed, disk_remaining;
     int64_t data_remaining;
     int64_t mem_bps, disk_bps; /* transfer rates, bytes/s */
+    int64_t dirty_bps;         /* the guest's, over the last pass */
+    int64_t iteration;         /* the pass over memory */
 };
 enum {
     VJOB_NONE,

@@ -285,6 +285,7 @@ int main(void)
         CHECK_INT(c->live_migration_completion_timeout, 800);
         CHECK_INT(c->max_concurrent_live_migrations, 1);
         CHECK_INT(c->precheck_timeout, 30);
+        CHECK_INT(c->live_migration_convergence, CONVERGE_TIMEOUT);
         CHECK_STR(c->store, "/var/lib/ferry/ferry.db");
         CHECK_INT(c->nhosts, 2);
         CHECK_STR(c->hosts[0].name, "a");
@@ -315,6 +316,11 @@ int main(void)
               "t.conf:3: expected true or false, got 'maybe'");
     CHECK_STR(err_of("[libvirt]\nlive_migration_timeout_action = wait\n"),
               "t.conf:2: expected abort or force_complete, got 'wait'");
+    CHECK_STR(err_of("[libvirt]\nlive_migration_convergence = guess\n"),
+              "t.conf:2: expected timeout or predict, got 'guess'");
+    CHECK_STR(err_of("[libvirt]\nlive_migration_convergence = predict\n"
+                     "[host a]\nuri = x\n"),
+              "ok");
     CHECK_STR(err_of("[libvirt]\nlive_migration_downtime = 50\n"),
               "t.conf:2: expected a whole number in 100..1000000");
     CHECK_STR(err_of("[ferryd]\ninventory_resync_interval = 0\n"),

@@ -5,8 +5,9 @@
  * D<ms> max downtime, PC post-copy, PA pause, AB(<reason>) abort.
  * Covers the downtime steps, the completion and progress timeouts with
  * each action, post-copy, the pause fallback and its resume when the
- * transfer fails, the abort and force-complete requests, and the monitor
- * rebuilt from the record after a runner died.
+ * transfer fails, the abort and force-complete requests, the monitor
+ * rebuilt from the record after a runner died, and the prediction
+ * (live_migration_convergence = predict) on sequences recorded in the lab.
  */
 #include <stdlib.h>
 #include "unit.h"
@@ -29,8 +30,9 @@ struct rec {
 
 /* Feeds the samples, carrying out every action (ok unless in fail) and
  * writes the trace into out. */
-static const char *drive(struct monitor *mo, const struct rec *r, size_t n,
-                         unsigned fail, char *out, size_t size)
+static const char *drive_stats(struct monitor *mo, const struct rec *r,
+                               const struct mon_stats *stats, size_t n,
+                               unsigned fail, char *out, size_t size)
 {
     size_t i, len = 0;
 
@@ -43,6 +45,9 @@ static const char *drive(struct monitor *mo, const struct rec *r, size_t n,
         int k = 0;
         char t[32];
 
+        if (stats != NULL) {
+            monitor_stats(mo, &stats[i]);
+        }
         snprintf(t, sizeof(t), "%lld", (long long) (r[i].ms / 1000));
         while (monitor_next(mo, &s, &cmd) != MON_NONE) {
             CHECK(++k <= 3); /* each action once: the loop ends */
@@ -74,6 +79,12 @@ static const char *drive(struct monitor *mo, const struct rec *r, size_t n,
         }
     }
     return out;
+}
+
+static const char *drive(struct monitor *mo, const struct rec *r, size_t n,
+                         unsigned fail, char *out, size_t size)
+{
+    return drive_stats(mo, r, NULL, n, fail, out, size);
 }
 
 /* The options of a migration of data_gb GiB: downtime 500 ms in 3 steps
@@ -406,6 +417,271 @@ static void test_takeover(void)
     }
 }
 
+/* ---- the prediction --------------------------------------------------- */
+
+#define M(mib) ((int64_t) ((mib) *1048576.0))
+
+/* A recorded sample with what the prediction reads (0 unknown): when
+ * (ms after T0), memory total and remaining, bytes sent, QEMU's dirty
+ * rate over the last pass (bytes/s), the pass over memory. */
+struct prec {
+    int64_t ms, total, remaining, processed, dirty_bps, iteration;
+};
+
+/* drive() over recorded samples with their statistics. */
+static const char *drive_pred(struct monitor *mo, const struct prec *p,
+                              size_t n, unsigned fail, char *out, size_t size)
+{
+    struct rec r[32];
+    struct mon_stats st[32];
+    size_t i;
+
+    CHECK(n <= ARRAY_LEN(r));
+    for (i = 0; i < n && i < ARRAY_LEN(r); i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        r[i].ms = p[i].ms;
+        r[i].total = p[i].total;
+        r[i].remaining = p[i].remaining;
+        st[i].mem_processed = p[i].processed;
+        st[i].dirty_bps = p[i].dirty_bps;
+        st[i].iteration = p[i].iteration;
+    }
+    return drive_stats(mo, r, st, i, fail, out, size);
+}
+
+/* The lab's 256 MiB guest rewriting 64 MiB of its RAM, 8 MiB/s cap
+ * (tools/bench-converge), as libvirt reported it: the first pass sends
+ * all of it in 16 s, then 63 MiB are dirty again (4.5 MiB/s over that
+ * pass), and the second pass ends with 66 MiB left (7.9 MiB/s). */
+static const struct prec dirtying[] = {
+    { 0, 0, 0, 0, 0, 0 }, /* not sized yet */
+    { 600, M(256), M(239.1), M(1.6), 0, 1 },
+    { 2653, M(256), M(228.7), M(12.0), 0, 1 },
+    { 4468, M(256), M(212.7), M(27.3), 0, 1 },
+    { 6326, M(256), M(184.7), M(40.9), 0, 1 },
+    { 8514, M(256), M(156.1), M(59.4), 0, 1 },
+    { 10553, M(256), M(140.9), M(74.6), 0, 1 },
+    { 12432, M(256), M(125.6), M(89.9), 0, 1 },
+    { 14813, M(256), M(106.4), M(109.1), 0, 1 },
+    { 15454, M(256), M(6.4), M(113.9), 0, 1 },
+    { 16079, M(256), M(1.3), M(118.7), 0, 1 },
+    { 16687, M(256), M(62.8), M(123.6), M(4.48), 2 },
+    { 20300, M(256), M(33.9), M(152.4), M(4.48), 2 },
+    { 24506, M(256), M(65.8), M(186.1), M(7.89), 3 },
+    { 26871, M(256), M(47.3), M(204.6), M(7.89), 3 },
+};
+
+/* Options with live_migration_convergence = predict: downtime 500 ms in
+ * 3 steps of delay s per GiB (2 GiB), completion timeout s per GiB. */
+static void popts(struct mon_opts *o, int predict, int delay, int action,
+                  int postcopy, int autoconverge, int completion)
+{
+    struct conf c;
+
+    memset(&c, 0, sizeof(c));
+    c.live_migration_downtime = 500;
+    c.live_migration_downtime_steps = 3;
+    c.live_migration_downtime_delay = delay;
+    c.live_migration_completion_timeout = completion;
+    c.live_migration_timeout_action = action;
+    c.live_migration_permit_post_copy = postcopy;
+    c.live_migration_permit_auto_converge = autoconverge;
+    c.live_migration_convergence =
+        predict ? CONVERGE_PREDICT : CONVERGE_TIMEOUT;
+    monitor_opts(&c, 2.0, postcopy, o);
+}
+
+/* A guest that cannot converge: the strategy changes when the first pass
+ * ends (16 s), not after a timeout: post-copy when permitted, else the
+ * max downtime at once under auto-converge (and the steps no longer
+ * lower it), else the timeout action. */
+static void test_predict_switches(void)
+{
+    struct mon_opts o;
+    struct monitor mo;
+    char out[512];
+    size_t n = ARRAY_LEN(dirtying);
+
+    popts(&o, 1, 100, TIMEOUT_ABORT, 1, 0, 800);
+    CHECK(o.predict && !o.autoconverge);
+    CHECK_INT(o.max_downtime_ms, 500);
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(drive_pred(&mo, dirtying, n, 0, out, sizeof(out)),
+              "0:D166 16:PC");
+    CHECK(mo.postcopy && mo.forced && mo.predicted);
+    CHECK_STR(mo.strategy, "post-copy (predicted)");
+    CHECK(strstr(mo.why,
+                 "pass 2: 62.8 MiB left, dirtied 4.5 MiB/s, sent "
+                 "7.6 MiB/s: more than 3 further passes")
+          != NULL);
+
+    /* Nova's behaviour (timeout): nothing before the timeouts */
+    popts(&o, 0, 100, TIMEOUT_ABORT, 1, 0, 800);
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(drive_pred(&mo, dirtying, n, 0, out, sizeof(out)), "0:D166");
+    CHECK(!mo.predicted && mo.strategy[0] == '\0');
+
+    /* auto-converge: the last step's downtime at once, kept (24 s would
+     * have been the 388 ms step) */
+    popts(&o, 1, 5, TIMEOUT_ABORT, 0, 1, 800);
+    CHECK(o.autoconverge);
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(drive_pred(&mo, dirtying, n, 0, out, sizeof(out)),
+              "0:D166 12:D277 16:D500");
+    CHECK_STR(mo.strategy, "auto-converge (predicted)");
+    CHECK(!mo.forced && !mo.aborted);
+
+    /* neither: the timeout action, pause or abort */
+    popts(&o, 1, 100, TIMEOUT_FORCE_COMPLETE, 0, 0, 800);
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(drive_pred(&mo, dirtying, n, 0, out, sizeof(out)),
+              "0:D166 16:PA");
+    CHECK_STR(mo.strategy, "pause (predicted)");
+    popts(&o, 1, 100, TIMEOUT_ABORT, 0, 0, 800);
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(drive_pred(&mo, dirtying, n, 0, out, sizeof(out)),
+              "0:D166 16:AB(pre-copy cannot converge)");
+    CHECK_STR(mo.timeout_reason, "pre-copy cannot converge");
+    CHECK_STR(mo.strategy, "abort (predicted)");
+
+    /* a post-copy switch that fails is not asked again */
+    popts(&o, 1, 100, TIMEOUT_ABORT, 1, 0, 800);
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(
+        drive_pred(&mo, dirtying, n, FAIL(MON_POSTCOPY), out, sizeof(out)),
+        "0:D166 16:PC");
+}
+
+/* Guests that converge on their own: no switch.  Noisy early samples: not
+ * sized, pass 0 reported, remaining going up, a dirty rate during the
+ * first pass (QEMU's is only meaningful once a pass ended). */
+static void test_predict_converging(void)
+{
+    static const struct prec idle[] = {
+        { 0, 0, 0, 0, 0, 0 },
+        { 250, 0, 0, 0, 0, 0 },
+        { 500, M(256), M(256), 0, 0, 0 },
+        { 800, M(256), M(250), M(0.5), 0, 1 },
+        { 1500, M(256), M(252), M(4), M(50), 1 },
+        { 3000, M(256), M(230), M(16), 0, 1 },
+        { 14000, M(256), M(110), M(100), 0, 1 },
+        { 15400, M(256), M(3.0), M(112), 0, 1 },
+        { 15900, M(256), M(2.5), M(116), M(0.2), 2 },
+        { 16100, M(256), M(0.3), M(118.3), M(0.2), 3 },
+    };
+    /* dirtying 20 MiB while the first pass ran: the next pass leaves
+     * 3 MiB, which fits */
+    static const struct prec some[] = {
+        { 600, M(256), M(239.1), M(1.6), 0, 1 },
+        { 8514, M(256), M(156.1), M(59.4), 0, 1 },
+        { 16079, M(256), M(1.3), M(118.7), 0, 1 },
+        { 16687, M(256), M(20.0), M(123.6), M(1.3), 2 },
+        { 18000, M(256), M(10.0), M(133.6), M(1.3), 2 },
+        { 19200, M(256), M(3.0), M(143.6), M(2.4), 3 },
+        { 19700, M(256), M(0.8), M(147.6), M(1.6), 4 },
+    };
+    struct mon_opts o;
+    struct monitor mo;
+    char out[512];
+
+    popts(&o, 1, 100, TIMEOUT_ABORT, 1, 0, 800);
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(drive_pred(&mo, idle, ARRAY_LEN(idle), 0, out, sizeof(out)),
+              "0:D166");
+    CHECK(!mo.predicted && !mo.forced && mo.strategy[0] == '\0');
+    CHECK_INT(mo.pass, 3);
+
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(drive_pred(&mo, some, ARRAY_LEN(some), 0, out, sizeof(out)),
+              "0:D166");
+    CHECK(!mo.predicted && !mo.forced);
+
+    /* without libvirt's iteration (0): no prediction at all */
+    {
+        struct prec r[ARRAY_LEN(dirtying)];
+        size_t i;
+
+        for (i = 0; i < ARRAY_LEN(r); i++) {
+            r[i] = dirtying[i];
+            r[i].iteration = 0;
+        }
+        monitor_init(&mo, &o, T0);
+        CHECK_STR(drive_pred(&mo, r, ARRAY_LEN(r), 0, out, sizeof(out)),
+                  "0:D166");
+    }
+}
+
+/* The other rules: a pass dirtied as fast as it sent; two passes that
+ * left as much to send (a set rewritten faster than a pass); a best case
+ * that ends after the completion timeout. */
+static void test_predict_rules(void)
+{
+    static const struct prec fast[] = {
+        { 600, M(256), M(239.1), M(1.6), 0, 1 },
+        { 16687, M(256), M(62.8), M(123.6), M(8.0), 2 },
+    };
+    static const struct prec stuck[] = {
+        { 600, M(256), M(239.1), M(1.6), 0, 1 },
+        { 16000, M(256), M(10.0), M(117.1), M(0.6), 2 },
+        { 17250, M(256), M(10.0), M(127.1), M(2.0), 3 },
+        { 18500, M(256), M(9.5), M(137.1), M(2.0), 4 },
+    };
+    static const struct prec late[] = {
+        { 600, M(256), M(239.1), M(1.6), 0, 1 },
+        { 16687, M(256), M(40.0), M(123.6), M(2.2), 2 },
+    };
+    struct mon_opts o;
+    struct monitor mo;
+    char out[512];
+
+    popts(&o, 1, 100, TIMEOUT_ABORT, 1, 0, 800);
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(drive_pred(&mo, fast, ARRAY_LEN(fast), 0, out, sizeof(out)),
+              "0:D166 16:PC");
+    CHECK(strstr(mo.why, "as fast as it is sent") != NULL);
+
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(drive_pred(&mo, stuck, 3, 0, out, sizeof(out)), "0:D166");
+    CHECK_INT(mo.stuck, 1);
+    CHECK_STR(drive_pred(&mo, stuck + 3, 1, 0, out, sizeof(out)), "18:PC");
+    CHECK(strstr(mo.why, "two passes left as much") != NULL);
+
+    /* 40 MiB at q 0.29: two more passes, 6.8 s, so at 23.5 s: past a
+     * 20 s completion timeout, not past 1600 s */
+    popts(&o, 1, 100, TIMEOUT_ABORT, 1, 0, 10);
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(drive_pred(&mo, late, ARRAY_LEN(late), 0, out, sizeof(out)),
+              "0:D166 16:PC");
+    CHECK(strstr(mo.why, "after the completion timeout") != NULL);
+    popts(&o, 1, 100, TIMEOUT_ABORT, 1, 0, 800);
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(drive_pred(&mo, late, ARRAY_LEN(late), 0, out, sizeof(out)),
+              "0:D166");
+}
+
+/* The timeouts name the strategy they take too. */
+static void test_strategy_of_timeouts(void)
+{
+    static const struct rec r[] = {
+        { 0, 100, 90, 0, 0 },
+        { 11000, 100, 80, 0, 0 },
+    };
+    struct mon_opts o;
+    struct monitor mo;
+    char out[512];
+
+    opts(&o, 10, 2.0, TIMEOUT_FORCE_COMPLETE, 1, 5, 0);
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), 0, out, sizeof(out)), "0:D166 11:PC");
+    CHECK_STR(mo.strategy, "post-copy (completion timeout)");
+    opts(&o, 10, 2.0, TIMEOUT_ABORT, 1, 5, 0);
+    monitor_init(&mo, &o, T0);
+    CHECK_STR(drive(&mo, r, ARRAY_LEN(r), 0, out, sizeof(out)),
+              "0:D166 11:AB(completion timeout)");
+    CHECK_STR(mo.strategy, "abort (completion timeout)");
+    CHECK(mo.why[0] == '\0');
+}
+
 int main(void)
 {
     test_options();
@@ -417,5 +693,9 @@ int main(void)
     test_abort_request();
     test_force_request();
     test_takeover();
+    test_predict_switches();
+    test_predict_converging();
+    test_predict_rules();
+    test_strategy_of_timeouts();
     return unit_done("test_monitor");
 }
