@@ -96,6 +96,8 @@ static void fencing(struct store *s, struct arena *a)
     CHECK_INT(r1.claim_gen, 1);
     r1.status = "running";
     r1.memory_total = 100;
+    CHECK(r1.convergence == NULL);
+    r1.convergence = "post-copy (predicted)";
     CHECK_INT(store_migration_save(s, &r1, &e), 0);
     old = r1;
 
@@ -110,6 +112,7 @@ static void fencing(struct store *s, struct arena *a)
     CHECK_INT(r2.id, m.id);
     CHECK_INT(r2.claimed_by, run2);
     CHECK_INT(r2.claim_gen, 2);
+    CHECK_STR(r2.convergence, "post-copy (predicted)"); /* saved, read */
     r2.status = "completed";
     r2.memory_processed = 100;
     r2.finished_at = time_now_us();
