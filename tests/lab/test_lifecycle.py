@@ -527,6 +527,42 @@ def test_completion_and_progress_timeouts_abort(lab, ferry, guests):
     prove_untouched(lab, ferry, g)
 
 
+def test_predicted_non_convergence_switches_early(lab, ferry, guests):
+    """live_migration_convergence = predict: a guest rewriting 48 MiB at a
+    cap of 8 MiB/s is switched to post-copy as soon as its first pass over
+    memory ends (the pass leaves as much dirty as it sent), not after the
+    progress timeout, and completes on b, the same boot; the record names
+    the strategy.  The same guest not rewriting its memory converges by
+    pre-copy: no strategy is changed."""
+    g = guests("predict", **DIRTY)
+    uuid = g["GUEST_UUID"]
+    still = guests("predict-still", **STILL)
+    with configured(ferry, bandwidth=CAP,
+                    live_migration_convergence="predict",
+                    live_migration_permit_post_copy=True,
+                    live_migration_timeout_action="force_complete",
+                    live_migration_progress_timeout=30):
+        mid = start(ferry, uuid)
+        rec = wait_end(ferry, uuid, mid, 90)
+        report("predicted non-convergence", rec)
+        line = log_line(ferry, mid, uuid, "post-copy (predicted)")
+        assert line, "no predicted switch in ferryd.log"
+        say(line.split(": ", 2)[-1])
+        assert rec["status"] == "completed", rec
+        assert rec["convergence"] == "post-copy (predicted)", rec
+        # 30 s without progress would come after the first pass too
+        assert rec["total_time_ms"] < 30000, rec
+        on_b_only(lab, uuid)
+        moved(lab, g, "a", "b")
+
+        m2 = start(ferry, still["GUEST_UUID"])
+        rec2 = wait_end(ferry, still["GUEST_UUID"], m2, 90)
+    report("converging guest under predict", rec2)
+    assert rec2["status"] == "completed", rec2
+    assert rec2["convergence"] is None, rec2
+    assert not log_line(ferry, m2, still["GUEST_UUID"], "post-copy")
+
+
 def test_per_host_limit_queues_the_second_migration(lab, ferry, guests):
     """max_concurrent_live_migrations = 1 (two runners): a second
     migration from a to b waits in queued while the first runs, can be
