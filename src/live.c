@@ -44,7 +44,11 @@ struct live {
     struct transfer t;
     struct mon_opts opts;
     struct monitor mo;
+    int64_t dirty_at_us; /* the dirty-rate measure started, 0 none */
 };
+
+/* The dirty-rate measure's span: at least the max downtime, whole s. */
+#define DIRTY_S(c) (((c)->live_migration_downtime + 999) / 1000)
 
 /* What a step of run_queued leaves to do. */
 enum { STEP_OK, STEP_OUT, STEP_ROLLBACK };
@@ -246,7 +250,43 @@ static int live_prepare(struct runner *rn, struct arena *a, struct migration *m,
         return STEP_OUT;
     }
     lv->data_gb = monitor_gib((double) lv->s.ram_mb * 1024.0 * 1024.0);
+    /* predict: the guest's dirty rate, measured as the transfer starts
+     * (live_dirty_rate) */
+    if (rn->conf->live_migration_convergence == CONVERGE_PREDICT
+        && virt_dirty_rate_start(lv->sc, m->instance_uuid, DIRTY_S(rn->conf),
+                                 &err)
+            == 0) {
+        lv->dirty_at_us = time_now_us();
+    }
+    ferr_clear(&err);
     return STEP_OK;
+}
+
+/* The measure live_prepare started, once it is done (polled with the
+ * job, for up to 5 s past its span): the monitor weighs it. */
+static void live_dirty_rate(struct runner *rn, struct migration *m,
+                            struct live *lv)
+{
+    struct ferr err = { 0 };
+    int64_t bps = 0, since = time_now_us() - lv->dirty_at_us;
+    int rc;
+
+    if (lv->dirty_at_us <= 0 || since < DIRTY_S(rn->conf) * 1000000LL) {
+        return;
+    }
+    rc = virt_dirty_rate(lv->sc, m->instance_uuid, &bps, &err);
+    if (rc == 1) {
+        monitor_dirty_rate(&lv->mo, bps);
+        log_info("migration %lld of %s: the guest dirties %.1f MiB/s",
+                 (long long) m->id, m->instance_uuid, (double) bps / 1048576.0);
+    } else if (rc < 0 || since > (DIRTY_S(rn->conf) + 5) * 1000000LL) {
+        log_error("migration %lld: no dirty rate: %s", (long long) m->id,
+                  rc < 0 ? ferr_msg(&err) : "not measured in time");
+    }
+    if (rc != 0 || since > (DIRTY_S(rn->conf) + 5) * 1000000LL) {
+        lv->dirty_at_us = 0; /* asked for the last time */
+    }
+    ferr_clear(&err);
 }
 
 /* A block migration's disks, created empty on the destination (each one
@@ -345,6 +385,7 @@ static void live_watch(struct runner *rn, struct arena *a, struct migration *m,
         usleep(POLL_US);
         if (!rn->lost && virt_job(lv->sc, m->instance_uuid, 0, &job, &e) == 0
             && (job.type == VJOB_UNBOUNDED || job.type == VJOB_BOUNDED)) {
+            live_dirty_rate(rn, m, lv);
             live_monitor_poll(rn, a, &lv->mo, m, lv->sc, &job, ++n);
         }
         ferr_clear(&e);

@@ -47,6 +47,7 @@ void monitor_opts(const struct conf *c, double data_gb, int postcopy_allowed,
     o->autoconverge = c->live_migration_permit_auto_converge
         && !c->live_migration_permit_post_copy;
     o->max_downtime_ms = c->live_migration_downtime;
+    o->bandwidth_bps = (int64_t) c->live_migration_bandwidth * 1024 * 1024;
 }
 
 void monitor_init(struct monitor *mo, const struct mon_opts *o,
@@ -208,8 +209,40 @@ static int judge_pass(struct monitor *mo, const struct mon_sample *s)
     return 1;
 }
 
+/* The rate libvirt measured as the transfer started, weighed once it and
+ * the transfer's rate b are known (the cap, else the first pass's average
+ * over a second): a guest that dirtied more than twice b a second (twice:
+ * the measure samples pages) cannot converge.  Over a span of at least
+ * the downtime it dirties more than b sends in that span, so each pass is
+ * longer than the downtime and leaves more than fits in it. */
+static int dirties_too_fast(struct monitor *mo, const struct mon_sample *s)
+{
+    const struct mon_stats *st = &mo->st;
+    double b = (double) mo->o.bandwidth_bps, dt;
+
+    if (mo->pre_dirty_bps <= 0 || mo->pre_judged || mo->pass <= 0) {
+        return 0;
+    }
+    dt = (double) (s->now_us - mo->pass_at_us) / 1e6;
+    if (b <= 0 && dt >= 1.0 && st->mem_processed > mo->pass_sent) {
+        b = (double) (st->mem_processed - mo->pass_sent) / dt;
+    }
+    if (b <= 0) {
+        return 0; /* not yet known */
+    }
+    mo->pre_judged = 1;
+    if ((double) mo->pre_dirty_bps < 2 * b) {
+        return 0;
+    }
+    snprintf(mo->why, sizeof(mo->why),
+             "the guest dirties %.1f MiB/s, the transfer sends %.1f MiB/s",
+             (double) mo->pre_dirty_bps / MIB, b / MIB);
+    return 1;
+}
+
 /* Follows the passes (a new one when the iteration moves on) and judges
- * each that ended.  Idempotent for one sample. */
+ * each that ended, and the rate measured before.  Idempotent for one
+ * sample. */
 static int cannot_finish(struct monitor *mo, const struct mon_sample *s)
 {
     const struct mon_stats *st = &mo->st;
@@ -217,7 +250,7 @@ static int cannot_finish(struct monitor *mo, const struct mon_sample *s)
 
     if (st->iteration <= 0 || s->mem_total <= 0 || st->mem_processed < 0
         || st->iteration <= mo->pass) {
-        return 0;
+        return dirties_too_fast(mo, s);
     }
     if (mo->pass > 0) {
         no = judge_pass(mo, s);
@@ -226,7 +259,7 @@ static int cannot_finish(struct monitor *mo, const struct mon_sample *s)
     mo->pass_at_us = s->now_us;
     mo->pass_sent = st->mem_processed;
     mo->pass_left = s->mem_remaining;
-    return no;
+    return no || dirties_too_fast(mo, s);
 }
 
 /* Pre-copy cannot finish: post-copy when permitted; else, with auto-
@@ -270,6 +303,11 @@ static int stalled(const struct monitor *mo, const struct mon_sample *s)
 {
     return mo->o.progress_timeout_s > 0 && mo->best_at_us > 0
         && s->now_us - mo->best_at_us > mo->o.progress_timeout_s * 1000000;
+}
+
+void monitor_dirty_rate(struct monitor *mo, int64_t bps)
+{
+    mo->pre_dirty_bps = bps;
 }
 
 void monitor_stats(struct monitor *mo, const struct mon_stats *st)

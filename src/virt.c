@@ -1148,6 +1148,44 @@ int virt_start_postcopy(struct vconn *c, const char *uuid, struct ferr *err)
     DOM_CALL(c, uuid, err, "post-copy", virDomainMigrateStartPostCopy(d, 0));
 }
 
+int virt_dirty_rate_start(struct vconn *c, const char *uuid, int seconds,
+                          struct ferr *err)
+{
+    DOM_CALL(c, uuid, err, "dirty rate",
+             virDomainStartDirtyRateCalc(
+                 d, seconds, VIR_DOMAIN_DIRTYRATE_MODE_PAGE_SAMPLING));
+}
+
+int virt_dirty_rate(struct vconn *c, const char *uuid, int64_t *bps,
+                    struct ferr *err)
+{
+    virDomainPtr d = dom_of(c, uuid, err);
+    virDomainPtr doms[2] = { d, NULL };
+    virDomainStatsRecordPtr *recs = NULL;
+    long long mbps = 0;
+    int status = 0, rc = 0;
+
+    if (d == NULL) {
+        return ferr_fail(err);
+    }
+    if (virDomainListGetStats(doms, VIR_DOMAIN_STATS_DIRTYRATE, &recs, 0) < 1) {
+        rc = lv_err(err, FE_INTERNAL, "dirty rate");
+    } else if (virTypedParamsGetInt(recs[0]->params, recs[0]->nparams,
+                                    "dirtyrate.calc_status", &status)
+                   == 1
+               && status == VIR_DOMAIN_DIRTYRATE_MEASURED
+               && virTypedParamsGetLLong(recs[0]->params, recs[0]->nparams,
+                                         "dirtyrate.megabytes_per_second",
+                                         &mbps)
+                   == 1) {
+        *bps = (int64_t) mbps * 1024 * 1024;
+        rc = 1;
+    }
+    virDomainStatsRecordListFree(recs);
+    virDomainFree(d);
+    return rc;
+}
+
 int virt_suspend(struct vconn *c, const char *uuid, struct ferr *err)
 {
     DOM_CALL(c, uuid, err, "suspend", virDomainSuspend(d));

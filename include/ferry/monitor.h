@@ -42,6 +42,7 @@ struct mon_opts {
     int predict;                /* live_migration_convergence = predict */
     int autoconverge;           /* the transfer started with it */
     int64_t max_downtime_ms;    /* the last step's */
+    int64_t bandwidth_bps;      /* the cap, 0 none */
 };
 
 /* One job sample and the requests pending when it was taken. */
@@ -76,6 +77,8 @@ struct monitor {
      * left as much to send, and what it decided */
     int64_t pass, pass_at_us, pass_sent, pass_left;
     int stuck;
+    int64_t pre_dirty_bps;  /* libvirt's measure, 0 none (yet) */
+    int pre_judged;         /* that measure was weighed */
     int predicted;          /* pre-copy cannot finish: acted on it */
     int64_t downtime_floor; /* ms the steps no longer go below */
     char why[128];          /* the numbers behind a change */
@@ -98,6 +101,9 @@ void monitor_init(struct monitor *mo, const struct mon_opts *o,
 void monitor_takeover(struct monitor *mo, const struct mon_opts *o,
                       int64_t created_at_us, int paused_by_migration,
                       int in_postcopy);
+/* The guest's dirty rate libvirt measured as the transfer started, over
+ * at least the max downtime: weighed once the transfer's rate is known. */
+void monitor_dirty_rate(struct monitor *mo, int64_t bps);
 /* The statistics of the sample monitor_next gets next (kept until the
  * next call): without them, nothing is predicted. */
 void monitor_stats(struct monitor *mo, const struct mon_stats *st);

@@ -486,6 +486,7 @@ static void popts(struct mon_opts *o, int predict, int delay, int action,
     c.live_migration_timeout_action = action;
     c.live_migration_permit_post_copy = postcopy;
     c.live_migration_permit_auto_converge = autoconverge;
+    c.live_migration_bandwidth = 8; /* MiB/s, the lab's cap */
     c.live_migration_convergence =
         predict ? CONVERGE_PREDICT : CONVERGE_TIMEOUT;
     monitor_opts(&c, 2.0, postcopy, o);
@@ -659,6 +660,60 @@ static void test_predict_rules(void)
               "0:D166");
 }
 
+/* The dirty rate libvirt measured: a guest dirtying more
+ * than twice what the link sends is switched as soon as its memory moves
+ * (with the cap, the cap is the rate; without, the first pass's average
+ * over a second); a slower one is left to the passes. */
+static void test_predict_measured(void)
+{
+    static const struct prec uncapped[] = {
+        { 0, 0, 0, 0, 0, 0 },
+        { 250, M(256), M(250), M(2), 0, 1 },
+        { 750, M(256), M(245), M(12), 0, 1 },  /* < 1 s: not weighed */
+        { 1250, M(256), M(240), M(22), 0, 1 }, /* 20 MiB/s */
+        { 1500, M(256), M(235), M(27), 0, 1 },
+    };
+    struct mon_opts o;
+    struct monitor mo;
+    char out[512];
+
+    popts(&o, 1, 100, TIMEOUT_ABORT, 1, 0, 800);
+    CHECK_INT(o.bandwidth_bps, M(8));
+    monitor_init(&mo, &o, T0);
+    monitor_dirty_rate(&mo, M(50));
+    CHECK_STR(drive_pred(&mo, dirtying, 3, 0, out, sizeof(out)), "0:D166 0:PC");
+    CHECK_STR(mo.strategy, "post-copy (predicted)");
+    CHECK_STR(mo.why,
+              "the guest dirties 50.0 MiB/s, the transfer sends 8.0 MiB/s");
+
+    /* 15 MiB/s: under twice the cap; the passes still judge (16 s) */
+    monitor_init(&mo, &o, T0);
+    monitor_dirty_rate(&mo, M(15));
+    CHECK_STR(
+        drive_pred(&mo, dirtying, ARRAY_LEN(dirtying), 0, out, sizeof(out)),
+        "0:D166 16:PC");
+    CHECK(mo.pre_judged && strstr(mo.why, "pass 2") != NULL);
+
+    /* the converging guest: nothing */
+    monitor_init(&mo, &o, T0);
+    monitor_dirty_rate(&mo, M(0.5));
+    CHECK_STR(drive_pred(&mo, dirtying, 10, 0, out, sizeof(out)), "0:D166");
+
+    /* no cap: weighed against 20 MiB/s once the pass ran a second */
+    o.bandwidth_bps = 0;
+    monitor_init(&mo, &o, T0);
+    monitor_dirty_rate(&mo, M(50));
+    CHECK_STR(
+        drive_pred(&mo, uncapped, ARRAY_LEN(uncapped), 0, out, sizeof(out)),
+        "0:D166 1:PC");
+    monitor_init(&mo, &o, T0);
+    monitor_dirty_rate(&mo, M(30));
+    CHECK_STR(
+        drive_pred(&mo, uncapped, ARRAY_LEN(uncapped), 0, out, sizeof(out)),
+        "0:D166");
+    CHECK(mo.pre_judged);
+}
+
 /* The timeouts name the strategy they take too. */
 static void test_strategy_of_timeouts(void)
 {
@@ -696,6 +751,7 @@ int main(void)
     test_predict_switches();
     test_predict_converging();
     test_predict_rules();
+    test_predict_measured();
     test_strategy_of_timeouts();
     return unit_done("test_monitor");
 }
