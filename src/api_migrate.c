@@ -16,6 +16,7 @@
 #include "ferry/inventory.h"
 #include "ferry/log.h"
 #include "ferry/precheckd.h"
+#include "ferry/runner.h"
 #include "ferry/schema.h"
 #include "ferry/store.h"
 
@@ -35,6 +36,7 @@ static int create_with_action(struct app *app, struct req *r,
         return ferr_fail(err);
     }
     log_migration(m);
+    runner_wake(); /* held by the request below 2.34: no claim yet */
     return 0;
 }
 
@@ -69,6 +71,7 @@ static int sync_precheck(struct app *app, struct req *r, struct migration *m,
         }
     } else {
         log_migration(m);
+        runner_wake();
     }
     if (rc < 0 && err->code != FE_BADREQ && err->code != FE_CONFLICT) {
         int code = err->code;

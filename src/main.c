@@ -613,6 +613,10 @@ static int open_master(const struct conf *conf)
         perror("ferryd: socketpair");
         exit(1);
     }
+    if (runner_wake_open(&err) < 0) {
+        fprintf(stderr, "ferryd: %s\n", ferr_msg(&err));
+        exit(1);
+    }
     /* before the first fork: every child shares the counters */
     if (metrics_init(&err) < 0) {
         log_error("%s; process metrics are off", ferr_msg(&err));

@@ -14,17 +14,22 @@
  * transferred under the monitor (live.c, monitor.c) and settled with
  * libvirt (settle.c).  Cold migrations: cold.c.
  *
+ * An idle runner waits on the wake eventfd (runner_wake_open) and looks
+ * again every CLAIM_POLL_MS in any case.
+ *
  * Runners register in the store with a heartbeat.  A record in progress
  * whose runner stopped beating (killed, or all of ferryd) is claimed by a
  * live runner and reconciled with libvirt (reconcile.c).  Every write to
  * a record goes through runner_save / runner_finish, which fence it with
  * the claim: a runner that lost its claim lets go.
  */
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 #include "ferry/drain.h"
 #include "ferry/iaction.h"
@@ -35,6 +40,52 @@
 
 #define HEARTBEAT_US 2000000
 #define STALE_US 10000000 /* no heartbeat for 10 s: gone */
+#define CLAIM_POLL_MS 200 /* an idle runner looks this often anyway */
+
+static int wake_efd = -1; /* runner_wake_open's eventfd, shared by fork */
+
+int runner_wake_open(struct ferr *err)
+{
+    if (wake_efd < 0) {
+        wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    }
+    if (wake_efd < 0) {
+        return ferr_set(err, FE_INTERNAL, "eventfd: %s", strerror(errno));
+    }
+    return 0;
+}
+
+void runner_wake(void)
+{
+    uint64_t one = 1;
+
+    /* a full counter (EAGAIN) is a wake-up already pending */
+    if (wake_efd >= 0 && write(wake_efd, &one, sizeof(one)) < 0) {
+        return;
+    }
+}
+
+/* Clears the pending wake-ups before a look at the store: a record made
+ * after the read wakes the next wait, one made before is seen by the
+ * look.  Several idle runners may all wake; one claims, the others find
+ * nothing and wait again. */
+static void wake_clear(void)
+{
+    uint64_t n;
+
+    if (wake_efd >= 0 && read(wake_efd, &n, sizeof(n)) < 0) {
+        return; /* EAGAIN: none pending */
+    }
+}
+
+/* Waits for a wake-up, a signal (wake_fd, the process's own pipe) or
+ * CLAIM_POLL_MS. */
+static void wait_work(int wake_fd)
+{
+    struct pollfd pfd[2] = { { wake_fd, POLLIN, 0 }, { wake_efd, POLLIN, 0 } };
+
+    poll(pfd, wake_efd >= 0 ? 2 : 1, CLAIM_POLL_MS);
+}
 
 /* The heartbeat has a thread and a store handle of its own, so a runner
  * blocked in a long libvirt call (a host that does not answer) is still
@@ -121,6 +172,7 @@ int runner_finish(struct runner *rn, struct migration *m,
     if (rn->lost) {
         return -1;
     }
+    runner_wake(); /* a slot is free for a queued record */
     iaction_record_end(rn->app->store, m);
     log_info("migration %lld of %s: %s%s%s", (long long) m->id,
              m->instance_uuid, m->status, reason ? ": " : "",
@@ -239,7 +291,6 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
     struct arena a;
     struct migration m;
     struct ferr err = { 0 };
-    struct pollfd pfd;
     int rc;
 
     memset(&rn, 0, sizeof(rn));
@@ -251,6 +302,7 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
     }
     arena_init(&a, 65536);
     while (!*stop) {
+        wake_clear();
         drain_step(app, rn.id, stop); /* drains start records: drain.c */
         rc = store_migration_claim_stale(app->store, rn.id, STALE_US,
                                          reconcile_sibling_alive, &a, &m, &err);
@@ -272,9 +324,7 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
             run_claimed(&rn, &a, &m, 0);
             continue;
         }
-        pfd.fd = wake_fd;
-        pfd.events = POLLIN;
-        poll(&pfd, 1, 200);
+        wait_work(wake_fd);
     }
     store_runner_unregister(app->store, rn.id);
     arena_free(&a);
