@@ -128,6 +128,12 @@ static int v_resync(struct pstate *st, const char *val, void *dst)
     return v_int(st, val, dst, 1, 86400, 10);
 }
 
+/* A storage probe's answer is kept at most a day. */
+static int v_probe_cache(struct pstate *st, const char *val, void *dst)
+{
+    return v_int(st, val, dst, 0, 86400, 10);
+}
+
 static int v_seconds(struct pstate *st, const char *val, void *dst)
 {
     return v_int(st, val, dst, 0, 100000000, 10);
@@ -300,6 +306,8 @@ static const struct key keys[] = {
       offsetof(struct conf, precheck_timeout), 0 },
     { S_FERRYD, "inventory_resync_interval", v_resync,
       offsetof(struct conf, inventory_resync_interval), 0 },
+    { S_FERRYD, "storage_probe_cache", v_probe_cache,
+      offsetof(struct conf, storage_probe_cache), 0 },
 #define LV(name, fn)                                         \
     {                                                        \
         S_LIBVIRT, #name, fn, offsetof(struct conf, name), 0 \
@@ -648,6 +656,7 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     c->policy = strdup(FERRY_POLICY_PATH);
     c->shutdown_timeout = 60;
     c->host_answer_timeout = 120;
+    c->storage_probe_cache = 300;
     c->store_timeout = 3;
     c->precheck_timeout = 30;
     c->inventory_resync_interval = 60;

@@ -16,6 +16,7 @@
 #include "ferry/drain.h"
 #include "ferry/iaction.h"
 #include "ferry/precheck.h"
+#include "ferry/sharecache.h"
 
 #define NO_VALID_HOST                                      \
     "No valid host was found. There are not enough hosts " \
@@ -97,40 +98,64 @@ int precheck_disk_absent(struct vconn *dc, const char *path, struct ferr *err)
     return 0;
 }
 
-/* §8.4: shared or local storage, and the block_migration rules.  On
- * failure the message names the source host, as Nova's does. */
-static int check_storage(struct arena *a, struct vconn *sc, struct vconn *dc,
-                         const struct precheck_req *rq,
-                         struct precheck_out *out, struct ferr *err)
+/* 1 when every disk's directory is shared by the two hosts, 0 when one
+ * is not, or < 0: the storage probe's answers, kept a while (sharecache.h)
+ * for the pair rq->source, dest. */
+static int dirs_shared(struct arena *a, struct vconn *sc, struct vconn *dc,
+                       const char *dest, int ttl_s,
+                       const struct precheck_req *rq, const struct vdisk *disks,
+                       size_t n, struct ferr *err)
 {
-    struct vdisk *disks;
-    size_t n, i;
-    int shared = 1, rc;
+    int shared = 1;
+    size_t i;
 
-    if (virt_domain_disks(sc, rq->uuid, a, &disks, &n, err) < 0) {
-        return ferr_fail(err);
-    }
-    for (i = 0; i < n && shared; i++) {
+    for (i = 0; i < n && shared == 1; i++) {
         char *dir = arena_strdup(a, disks[i].path), *slash;
 
         slash = strrchr(dir, '/');
         if (slash != NULL && slash != dir) {
             *slash = '\0';
         }
-        rc = virt_dir_shared(sc, dc, dir, err);
-        if (rc < 0) {
-            return rc;
-        }
-        shared = rc;
+        shared =
+            sharecache_dir_shared(sc, dc, rq->source, dest, dir, ttl_s, err);
+    }
+    return shared;
+}
+
+/* §8.4: shared or local storage, and the block_migration rules.  On
+ * failure the message names the source host, as Nova's does.  A kept
+ * probe answer never refuses: a refusal is probed again first, and any
+ * failure here forgets the pair's answers. */
+static int check_storage(struct arena *a, struct vconn *sc, struct vconn *dc,
+                         const char *dest, int ttl_s,
+                         const struct precheck_req *rq,
+                         struct precheck_out *out, struct ferr *err)
+{
+    struct vdisk *disks;
+    size_t n, i;
+    int shared;
+
+    if (virt_domain_disks(sc, rq->uuid, a, &disks, &n, err) < 0) {
+        return ferr_fail(err);
+    }
+    shared = dirs_shared(a, sc, dc, dest, ttl_s, rq, disks, n, err);
+    if (shared >= 0 && ttl_s > 0 && rq->block == shared) {
+        sharecache_forget(rq->source, dest);
+        shared = dirs_shared(a, sc, dc, dest, ttl_s, rq, disks, n, err);
+    }
+    if (shared < 0) {
+        return shared;
     }
     out->block = rq->block < 0 ? !shared : rq->block;
     if (out->block && shared) {
+        sharecache_forget(rq->source, dest);
         return ferr_set(err, FE_BADREQ,
                         "%s is not on local storage: Block "
                         "migration can not be used with shared storage.",
                         rq->source);
     }
     if (!out->block && !shared) {
+        sharecache_forget(rq->source, dest);
         return ferr_set(err, FE_BADREQ,
                         "%s is not on shared storage: "
                         "Shared storage live-migration requires either "
@@ -140,6 +165,7 @@ static int check_storage(struct arena *a, struct vconn *sc, struct vconn *dc,
     }
     for (i = 0; out->block && i < n; i++) {
         if (precheck_disk_absent(dc, disks[i].path, err) < 0) {
+            sharecache_forget(rq->source, dest);
             return ferr_fail(err);
         }
     }
@@ -376,7 +402,9 @@ static int run_forced(struct inventory *inv, struct arena *a,
     }
     if (check_hypervisor(rq, src_info, &dst_info, rq->host, 1, err) < 0
         || check_cpu(a, sc, dc, rq, err) < 0
-        || check_storage(a, sc, dc, rq, out, err) < 0
+        || check_storage(a, sc, dc, rq->host,
+                         inventory_conf(inv)->storage_probe_cache, rq, out, err)
+            < 0
         || check_disk_space(a, dc, rq, out, err) < 0) {
         return ferr_fail(err);
     }
@@ -416,7 +444,10 @@ static int run_scheduled(struct inventory *inv, struct arena *a,
         if (cand_ok(a, rq, sc, src_info, &cands[i]) < 0) {
             continue;
         }
-        if (check_storage(a, sc, cands[i].c, rq, out, err) < 0) {
+        if (check_storage(a, sc, cands[i].c, cands[i].h->name,
+                          inventory_conf(inv)->storage_probe_cache, rq, out,
+                          err)
+            < 0) {
             return ferr_fail(err); /* storage failures are not retried */
         }
         if (check_disk_space(a, cands[i].c, rq, out, &e) < 0) {
@@ -590,7 +621,10 @@ int precheck_reasons(struct inventory *inv, struct arena *a,
     if (!rq->cold && check_cpu(a, sc, dc, rq, &e) < 0) {
         plan_reason(add, ctx, &n, &e);
     }
-    if (!rq->cold && check_storage(a, sc, dc, rq, &out, &e) < 0) {
+    if (!rq->cold
+        && check_storage(a, sc, dc, dest,
+                         inventory_conf(inv)->storage_probe_cache, rq, &out, &e)
+            < 0) {
         plan_reason(add, ctx, &n, &e);
     }
     return n;

@@ -55,6 +55,8 @@ struct conf {
     int precheck_timeout;          /* s a request (µv < 2.34) waits for the
                                     * precheck service's answer */
     int inventory_resync_interval; /* s between full host resyncs */
+    int storage_probe_cache;       /* s a storage probe's answer is kept
+                                    * (sharecache.h); 0: probe each time */
     /* [libvirt], Nova's option names and defaults (spec 9.3) */
     int live_migration_bandwidth; /* MiB/s, 0 = unlimited */
     int live_migration_downtime;  /* ms, max allowed downtime */

@@ -286,6 +286,7 @@ int main(void)
         CHECK_INT(c->max_concurrent_live_migrations, 1);
         CHECK_INT(c->precheck_timeout, 30);
         CHECK_INT(c->live_migration_convergence, CONVERGE_TIMEOUT);
+        CHECK_INT(c->storage_probe_cache, 300);
         CHECK_STR(c->store, "/var/lib/ferry/ferry.db");
         CHECK_INT(c->nhosts, 2);
         CHECK_STR(c->hosts[0].name, "a");
@@ -333,6 +334,10 @@ int main(void)
     CHECK_STR(err_of("[ferryd]\nprecheck_timeout = 3601\n"),
               "t.conf:2: expected a whole number in 1..3600");
     CHECK_STR(err_of("[ferryd]\nprecheck_timeout = 5\n[host a]\nuri = x\n"),
+              "ok");
+    CHECK_STR(err_of("[ferryd]\nstorage_probe_cache = 86401\n"),
+              "t.conf:2: expected a whole number in 0..86400");
+    CHECK_STR(err_of("[ferryd]\nstorage_probe_cache = 0\n[host a]\nuri = x\n"),
               "ok");
     CHECK_STR(err_of("[ferryd]\nno equals sign\n"),
               "t.conf:2: expected 'key = value', got 'no equals sign'");
