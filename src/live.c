@@ -5,19 +5,23 @@
  * on the destination), then running: virDomainMigrateToURI3 (peer-to-
  * peer) runs in a thread while this thread samples the job every POLL_US,
  * saves the progress every 0.5 s and carries out what the monitor
- * (monitor.c) decides.  After the call returns, settle.c asks libvirt
+ * (monitor.c) decides; the transfer thread's end wakes it at once (a
+ * sleep of POLL_US cost up to 250 ms a migration).  After the call returns, settle.c asks libvirt
  * where the guest really is before the record is closed.
  *
  * Invariant: a runner whose claim is lost (rn->lost) touches neither the
  * record nor the guest, and leaves the disk copies to the new holder.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "ferry/iaction.h"
 #include "ferry/inventory.h"
 #include "ferry/precheck.h"
 #include "ferry/runner_int.h"
+#include "ferry/sharecache.h"
 
 #define BASE_FLAGS \
     (VMIG_LIVE | VMIG_PEER2PEER | VMIG_PERSIST_DEST | VMIG_UNDEFINE_SOURCE)
@@ -25,9 +29,12 @@
 struct transfer {
     struct vconn *src;
     const char *uuid;
+    long long id; /* the record's, for the log */
     struct vmigrate vm;
     struct ferr err;
     int rc;
+    pthread_mutex_t mu; /* done, and its signal */
+    pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
     int done;
 };
 
@@ -57,9 +64,55 @@ static void *transfer_main(void *arg)
 {
     struct transfer *t = arg;
 
+    int64_t t0 = time_now_us();
+
     t->rc = virt_migrate(t->src, t->uuid, &t->vm, &t->err);
-    __atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+    /* the runner's next lines say how soon it went on */
+    log_info("migration %lld of %s: libvirt's migration call returned "
+             "(%s) after %lld ms",
+             t->id, t->uuid, t->rc == 0 ? "ok" : "failed",
+             (long long) (time_now_us() - t0) / 1000);
+    pthread_mutex_lock(&t->mu);
+    t->done = 1;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
     return NULL;
+}
+
+static void transfer_init(struct transfer *t)
+{
+    pthread_condattr_t ca;
+
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+static void transfer_fini(struct transfer *t)
+{
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+}
+
+/* Waits up to us for the transfer's end: 1 when it has ended. */
+static int transfer_wait(struct transfer *t, long us)
+{
+    struct timespec until;
+    int done;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += (us % 1000000) * 1000;
+    until.tv_sec += us / 1000000 + until.tv_nsec / 1000000000;
+    until.tv_nsec %= 1000000000;
+    pthread_mutex_lock(&t->mu);
+    while (!t->done
+           && pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT) {
+    }
+    done = t->done;
+    pthread_mutex_unlock(&t->mu);
+    return done;
 }
 
 void live_run_accepted(struct runner *rn, struct arena *a, struct migration *m)
@@ -349,8 +402,10 @@ static void live_setup(struct runner *rn, struct arena *a, struct migration *m,
         lv->tc = NULL;
     }
     memset(t, 0, sizeof(*t));
+    transfer_init(t);
     t->src = lv->tc ? lv->tc : lv->sc;
     t->uuid = m->instance_uuid;
+    t->id = (long long) m->id;
     t->vm.dconnuri = arena_printf(a, "qemu+tcp://%s/system", addr);
     t->vm.migrate_uri = arena_printf(a, "tcp://%s", addr);
     t->vm.flags = BASE_FLAGS | (m->block_migration ? VMIG_NON_SHARED_INC : 0);
@@ -379,10 +434,9 @@ static void live_watch(struct runner *rn, struct arena *a, struct migration *m,
     struct vjob job;
     int n = 0;
 
-    while (!__atomic_load_n(&lv->t.done, __ATOMIC_ACQUIRE)) {
+    while (!transfer_wait(&lv->t, POLL_US)) {
         struct ferr e = { 0 };
 
-        usleep(POLL_US);
         if (!rn->lost && virt_job(lv->sc, m->instance_uuid, 0, &job, &e) == 0
             && (job.type == VJOB_UNBOUNDED || job.type == VJOB_BOUNDED)) {
             live_dirty_rate(rn, m, lv);
@@ -471,9 +525,16 @@ void live_run_queued(struct runner *rn, struct arena *a, struct migration *m)
     if (rc == STEP_OK) {
         live_setup(rn, a, m, &lv);
         rc = live_transfer(rn, a, m, &lv);
+        transfer_fini(&lv.t);
     }
     for (i = 0; rc == STEP_ROLLBACK && i < lv.created && !rn->lost; i++) {
         virt_disk_delete(lv.dc, lv.disks[i].path);
     }
     virt_close(lv.tc);
+    /* anything but success between the two hosts: their storage is
+     * probed again next time (a kept answer may be why it failed) */
+    if (!mig_status_is(m->status, MIG_COMPLETED) && m->source_compute != NULL
+        && m->dest_compute != NULL) {
+        sharecache_forget(m->source_compute, m->dest_compute);
+    }
 }
