@@ -20,6 +20,10 @@ freshly arrived.  Times, all in ms:
   virsh  wall    the virsh process, start to exit
   both   libvirt the destination's completed job: time elapsed
          down    its downtime
+         outside wall - libvirt: what the tool spends around libvirt's
+                 job (ferry: claim, prechecks, settling, the client's
+                 poll; virsh: its start and connections); less noisy
+                 than wall on a busy machine, as the job's time varies
 
 While a migration runs, a thread samples the source's job every
 --sample-ms (data remaining) for the picture.  Writes DIR/runs.tsv, one
@@ -42,6 +46,8 @@ import urllib.parse
 import libvirt
 
 MiB = 1024.0 * 1024.0
+# a guest not (or no longer) on a host is an answer here, not an error
+libvirt.registerErrorHandler(lambda ctx, err: None, None)
 ENDED = ("completed", "failed", "error", "cancelled")
 
 
@@ -222,10 +228,12 @@ class Bench:
         name = "mem%d-r%d-%s.dat" % (self.o.mem, rnd, tool)
         with open(os.path.join(self.o.out, name), "w") as f:
             f.write("# s since the request, data remaining MiB\n")
-            f.write("0 %.1f\n" % (smp.samples[0][1] / MiB
-                                  if smp.samples else 0))
+            # a job counts nothing until its transfer starts: from there
+            started = False
             for t, rem in smp.samples:
-                f.write("%.3f %.1f\n" % (t - res["t0"], rem / MiB))
+                started = started or rem > 0
+                if started:
+                    f.write("%.3f %.1f\n" % (t - res["t0"], rem / MiB))
             f.write("%.3f 0\n" % (res["wall"] / 1000.0))
         res["data"] = name
         self.runs.append(res)
@@ -280,9 +288,13 @@ def summary(runs, mem):
     vr = [r for r in runs if r["mem"] == mem and r["tool"] == "virsh"]
     out = []
     meds = {}
+    for r in fr + vr:
+        if r.get("libvirt") is not None:
+            r["outside"] = r["wall"] - r["libvirt"]
     for tool, rs, keys in (("ferry", fr, ("req", "client", "server", "wall",
-                                          "libvirt", "down")),
-                           ("virsh", vr, ("wall", "libvirt", "down"))):
+                                          "libvirt", "down", "outside")),
+                           ("virsh", vr, ("wall", "libvirt", "down",
+                                          "outside"))):
         parts = []
         for k in keys:
             s, meds[tool, k] = spread([r.get(k) for r in rs])
