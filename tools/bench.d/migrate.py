@@ -336,6 +336,7 @@ def timeline(bench):
 PLOT = """set terminal pngcairo size %(w)d,420 font ",9"
 set output "%(png)s"
 set multiplot layout 1,%(n)d title "%(title)s"
+set xrange [0:*]
 set xlabel "s since the request"
 set ylabel "data remaining, MiB"
 set key top right
