@@ -27,13 +27,17 @@ freshly arrived.  Times, all in ms:
 
 While a migration runs, a thread samples the source's job every
 --sample-ms (data remaining) for the picture.  Writes DIR/runs.tsv, one
-data file per run and, with gnuplot, DIR/migrate.png.
+data file per run and, with gnuplot, DIR/migrate.png.  `migrate.py report
+DIR MiB...` prints the medians and ferry's own steps from DIR/ferryd.log
+(claim: request -> runner's claim; prechecks; start: queued -> running;
+close: libvirt's call returned -> record completed).
 """
 import argparse
 import calendar
 import http.client
 import json
 import os
+import re
 import sqlite3
 import ssl
 import statistics
@@ -321,11 +325,8 @@ def timeline(bench):
         for ln in f:
             if rid not in ln:
                 continue
-            ts = ln.split(" ", 1)[0]
             try:
-                t = calendar.timegm(time.strptime(ts[:19],
-                                                  "%Y-%m-%dT%H:%M:%S"))
-                t += float(ts[19:-1])
+                t = log_time(ln)
             except ValueError:
                 continue
             out.append("%7.0f ms  %s" % ((t - wall0) * 1000,
@@ -376,11 +377,59 @@ def plot(out, mems, runs):
     return png
 
 
+# ferryd's log lines of one migration, by phase
+PHASES = (
+    ("accepted", r"info: migration id=(\d+) .*to=accepted "),
+    ("claimed", r"info: migration (\d+) of \S+: claimed \(accepted\)"),
+    ("queued", r"info: migration id=(\d+) .*to=queued "),
+    ("running", r"info: migration id=(\d+) .*to=running "),
+    ("returned", r"info: migration (\d+) of \S+: libvirt's migration call "
+     r"returned"),
+    ("completed", r"info: migration id=(\d+) .*to=completed "),
+)
+# what ferry adds, from one phase's line to the next's
+STEPS = (("claim", "accepted", "claimed"), ("prechecks", "claimed", "queued"),
+         ("start", "queued", "running"), ("close", "returned", "completed"))
+
+
+def log_time(line):
+    ts = line.split(" ", 1)[0]
+    return (calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S"))
+            + float(ts[19:-1]))
+
+
+def phases(out):
+    """ferry's own steps in every migration of DIR/ferryd.log, ms:
+    median [min-max] (close: libvirt's call returned -> record closed,
+    when ferryd logs the return)."""
+    pats = [(name, re.compile(p)) for name, p in PHASES]
+    seen = {}
+    with open(os.path.join(out, "ferryd.log"), errors="replace") as f:
+        for ln in f:
+            for name, pat in pats:
+                m = pat.search(ln)
+                if m:
+                    try:
+                        seen.setdefault(int(m.group(1)), {}).setdefault(
+                            name, log_time(ln))
+                    except ValueError:
+                        pass
+    parts = []
+    for step, a, b in STEPS:
+        vals = [(p[b] - p[a]) * 1000 for p in seen.values()
+                if a in p and b in p]
+        parts.append("%s %s" % (step, spread(vals)[0]))
+    return "ferry's steps (ms, %d migrations): %s" % (len(seen),
+                                                     ", ".join(parts))
+
+
 def report(out, mems):
     with open(os.path.join(out, "runs.json")) as f:
         runs = [json.loads(ln) for ln in f if ln.strip()]
     for mem in mems:
         print("\n".join(summary(runs, mem)))
+    if os.path.exists(os.path.join(out, "ferryd.log")):
+        print(phases(out))
     png = plot(out, mems, runs)
     if png:
         print("picture: " + png)
