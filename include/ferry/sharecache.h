@@ -5,7 +5,7 @@
  * libvirt calls; the answer rarely changes, so a migration's precheck
  * takes it from here for storage_probe_cache s (ferry.conf) and probes
  * only after that, or after anything between the two hosts failed.  Per
- * process (each runner, each request worker), for an unordered pair of
+ * process (each runner, the precheck service), for an unordered pair of
  * hosts (sharing is mutual) and one directory.  Only the prechecks use
  * it: deleting a disk copy (settle.c, cold.c) always asks libvirt.
  */
