@@ -211,7 +211,9 @@ def test_bad_reload_keeps_running_configuration(sandbox):
     assert r.status_code == 403
 
 
-def test_reload_under_load_drops_no_request(sandbox):
+def reloads_under_load(sandbox, send, pause):
+    """Five SIGHUPs, pause s apart, while 4 threads send(session) over and
+    over: the status of every answer (or the error's repr)."""
     statuses = []
     stop = threading.Event()
 
@@ -219,10 +221,7 @@ def test_reload_under_load_drops_no_request(sandbox):
         s = requests.Session()
         while not stop.is_set():
             try:
-                r = s.get(sandbox.url + "/servers/a0000000-0000-4000-8000-"
-                          "000000000001", verify=sandbox.ca, timeout=10,
-                          headers={"X-Auth-Token": sandbox.admin})
-                statuses.append(r.status_code)
+                statuses.append(send(s).status_code)
             except requests.RequestException as e:
                 statuses.append(repr(e))
 
@@ -231,7 +230,7 @@ def test_reload_under_load_drops_no_request(sandbox):
         t.start()
     try:
         for i in range(5):
-            time.sleep(0.3)
+            time.sleep(pause)
             os.kill(sandbox.master, signal.SIGHUP)
             # one reload at a time: signals sent closer than the master
             # handles them coalesce (as signals do)
@@ -241,6 +240,14 @@ def test_reload_under_load_drops_no_request(sandbox):
         stop.set()
         for t in threads:
             t.join()
+    return statuses
+
+
+def test_reload_under_load_drops_no_request(sandbox):
+    statuses = reloads_under_load(sandbox, lambda s: s.get(
+        sandbox.url + "/servers/a0000000-0000-4000-8000-000000000001",
+        verify=sandbox.ca, timeout=10,
+        headers={"X-Auth-Token": sandbox.admin}), 0.3)
     assert len(statuses) > 50
     assert set(statuses) == {200}, [s for s in statuses if s != 200][:5]
     assert sandbox.log().count("reloaded") == 5
@@ -251,37 +258,14 @@ def test_reload_under_load_answers_every_post(sandbox):
     that failed on one.  A worker stopping for a reload stops accepting
     but serves its kept connections until nginx closes them (nginx's
     keepalive_time), so no POST is lost to a closed connection (502)."""
-    statuses = []
-    stop = threading.Event()
     url = (sandbox.url + "/servers/a0000000-0000-4000-8000-000000000001"
            "/action")
     # refused by the 2.30 schema: a 400 that changes nothing
     body = {"os-migrateLive": {"host": "h1", "block_migration": "AUTO"}}
-
-    def hammer():
-        s = requests.Session()
-        while not stop.is_set():
-            try:
-                r = s.post(url, json=body, verify=sandbox.ca, timeout=10,
-                           headers={"X-Auth-Token": sandbox.admin,
-                                    "X-OpenStack-Nova-API-Version": "2.30"})
-                statuses.append(r.status_code)
-            except requests.RequestException as e:
-                statuses.append(repr(e))
-
-    threads = [threading.Thread(target=hammer) for _ in range(4)]
-    for t in threads:
-        t.start()
-    try:
-        for i in range(5):
-            time.sleep(0.5)
-            os.kill(sandbox.master, signal.SIGHUP)
-            assert wait_for(lambda: sandbox.log().count("reloaded") > i)
-        time.sleep(0.5)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
+    statuses = reloads_under_load(sandbox, lambda s: s.post(
+        url, json=body, verify=sandbox.ca, timeout=10,
+        headers={"X-Auth-Token": sandbox.admin,
+                 "X-OpenStack-Nova-API-Version": "2.30"}), 0.5)
     assert len(statuses) > 50
     assert set(statuses) == {400}, [s for s in statuses if s != 400][:5]
 
