@@ -443,16 +443,20 @@ static void read_inst(sqlite3_stmt *q, struct arena *a, struct server *s)
     }
 }
 
-int instances_get(struct store *st, const char *uuid, struct arena *a,
-                  struct server *out, struct ferr *err)
+/* The one row statement i finds for uuid (and host, when not NULL). */
+static int get_one(struct store *st, int i, const char *uuid, const char *host,
+                   struct arena *a, struct server *out, struct ferr *err)
 {
-    sqlite3_stmt *q = stmt(st, Q_GET, err);
+    sqlite3_stmt *q = stmt(st, i, err);
     int rc;
 
     if (q == NULL) {
         return ferr_fail(err);
     }
     btext(q, 1, uuid);
+    if (host != NULL) {
+        btext(q, 2, host);
+    }
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
         read_inst(q, a, out);
@@ -464,26 +468,16 @@ int instances_get(struct store *st, const char *uuid, struct arena *a,
     return rc == SQLITE_DONE ? 0 : store_db_err(st, err, "get instance");
 }
 
+int instances_get(struct store *st, const char *uuid, struct arena *a,
+                  struct server *out, struct ferr *err)
+{
+    return get_one(st, Q_GET, uuid, NULL, a, out, err);
+}
+
 int instances_get_on(struct store *st, const char *uuid, const char *host,
                      struct arena *a, struct server *out, struct ferr *err)
 {
-    sqlite3_stmt *q = stmt(st, Q_GET_ON, err);
-    int rc;
-
-    if (q == NULL) {
-        return ferr_fail(err);
-    }
-    btext(q, 1, uuid);
-    btext(q, 2, host);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        read_inst(q, a, out);
-    }
-    sqlite3_reset(q);
-    if (rc == SQLITE_ROW) {
-        return 1;
-    }
-    return rc == SQLITE_DONE ? 0 : store_db_err(st, err, "get instance");
+    return get_one(st, Q_GET_ON, uuid, host, a, out, err);
 }
 
 /* The sort key of marker: 1 found, 0 not, <0 error. */
