@@ -107,19 +107,11 @@ static void cold_dest(struct arena *a)
     struct inventory *inv = NULL;
     const struct conf_host *h;
     struct ferr e = { 0 };
-    FILE *f;
 
     /* an 8 GiB node without guests: every host the same */
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof(path), "%s/node.xml", dir);
-    snprintf(uri, sizeof(uri), "test://%s", path);
-    f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (f == NULL) {
+    if (unit_node(dir, path, sizeof(path), uri, sizeof(uri)) < 0) {
         return;
     }
-    fputs("<node><memory>8388608</memory></node>\n", f);
-    fclose(f);
     memset(&conf, 0, sizeof(conf));
     conf.hosts = hosts;
     conf.nhosts = ARRAY_LEN(hosts);
@@ -171,18 +163,10 @@ static void drained_and_reasons(struct arena *a)
     struct ferr e = { 0 };
     struct sbuf b;
     double avail = 0;
-    FILE *f;
 
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof(path), "%s/node.xml", dir);
-    snprintf(uri, sizeof(uri), "test://%s", path);
-    f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (f == NULL) {
+    if (unit_node(dir, path, sizeof(path), uri, sizeof(uri)) < 0) {
         return;
     }
-    fputs("<node><memory>8388608</memory></node>\n", f);
-    fclose(f);
     memset(&conf, 0, sizeof(conf));
     conf.hosts = hosts;
     conf.nhosts = ARRAY_LEN(hosts);

@@ -61,18 +61,10 @@ static void probe(void)
     char dir[] = "/tmp/ferry-test-sharecache-XXXXXX", path[128], uri[160];
     struct vconn *c1 = NULL, *c2 = NULL, *own = NULL;
     struct ferr e = { 0 };
-    FILE *f;
 
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof(path), "%s/node.xml", dir);
-    snprintf(uri, sizeof(uri), "test://%s", path);
-    f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (f == NULL) {
+    if (unit_node(dir, path, sizeof(path), uri, sizeof(uri)) < 0) {
         return;
     }
-    fputs("<node><memory>8388608</memory></node>\n", f);
-    fclose(f);
     virt_init();
     CHECK_INT(virt_connect("test:///default", &c1, &e), 0);
     CHECK_INT(virt_connect("test:///default", &c2, &e), 0);

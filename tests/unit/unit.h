@@ -7,6 +7,7 @@
 #define FERRY_UNIT_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int unit_pass, unit_fail;
@@ -46,6 +47,27 @@ static int unit_pass, unit_fail;
                     __LINE__, #got, g_, w_);                           \
         }                                                              \
     } while (0)
+
+/* A test:// node of 8 GiB without guests in a new directory made from
+ * the template dir ("/tmp/...-XXXXXX"): its file in path, its URI in uri.
+ * 0, or -1 (a failed CHECK recorded). */
+static inline int unit_node(char *dir, char *path, size_t pathsz, char *uri,
+                            size_t urisz)
+{
+    FILE *f;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, pathsz, "%s/node.xml", dir);
+    snprintf(uri, urisz, "test://%s", path);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f == NULL) {
+        return -1;
+    }
+    fputs("<node><memory>8388608</memory></node>\n", f);
+    fclose(f);
+    return 0;
+}
 
 static inline int unit_done(const char *name)
 {
