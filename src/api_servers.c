@@ -414,23 +414,56 @@ static void render_srv_attrs(struct app *app, struct req *r, struct jw *j,
     }
 }
 
+/* The host states one response shows: the drained hosts and the hosts
+ * the inventory reaches, read once per request (a detail page would
+ * otherwise ask the store twice per server) and only when a server
+ * shows host_status. */
+struct host_sets {
+    int loaded;
+    const char **off, **up;
+    size_t noff, nup;
+};
+
+/* A set the store cannot give reads empty: not drained, not reached
+ * (UNKNOWN), as a failed single lookup answered before. */
+static void host_sets_load(struct app *app, struct arena *a,
+                           struct host_sets *hs)
+{
+    struct ferr err = { 0 };
+
+    hs->loaded = 1;
+    if (store_hosts_disabled(app->store, a, &hs->off, &hs->noff, &err) < 0) {
+        hs->noff = 0;
+        ferr_clear(&err);
+    }
+    if (instances_hosts_up(app->store, a, &hs->up, &hs->nup, &err) < 0) {
+        hs->nup = 0;
+        ferr_clear(&err);
+    }
+}
+
 /* Nova's host_status (get_instance_host_status): a host the inventory
  * cannot reach has no heartbeat, UNKNOWN; a disabled one (in the config,
  * or by a drain) MAINTENANCE. */
-static const char *host_status(struct app *app, const struct conf_host *h)
+static const char *host_status(struct app *app, struct arena *a,
+                               struct host_sets *hs, const struct conf_host *h)
 {
     if (h == NULL) {
         return "";
     }
-    if (!h->enabled || store_host_is_disabled(app->store, h->name) == 1) {
+    if (!hs->loaded) {
+        host_sets_load(app, a, hs);
+    }
+    if (!h->enabled || strv_sorted_has(hs->off, hs->noff, h->name)) {
         return "MAINTENANCE";
     }
-    return inventory_host_up(app->store, h->name) ? "UP" : "UNKNOWN";
+    return strv_sorted_has(hs->up, hs->nup, h->name) ? "UP" : "UNKNOWN";
 }
 
 /* The fields that microversions 2.9 to 2.73 added, in Nova's order. */
 static void render_later(struct app *app, struct req *r, struct jw *j,
-                         const struct server *s, const struct policy_target *t)
+                         const struct server *s, const struct policy_target *t,
+                         struct host_sets *hs)
 {
     const struct conf_host *h = inventory_host(app->inv, s->host);
     int mv = r->mv_minor;
@@ -441,7 +474,7 @@ static void render_later(struct app *app, struct req *r, struct jw *j,
     if (mv >= 16
         && policy_check(app->policy, "os_compute_api:servers:show:host_status",
                         &r->ident, t)) {
-        jw_kstr(j, "host_status", host_status(app, h));
+        jw_kstr(j, "host_status", host_status(app, r->arena, hs, h));
     }
     if (mv >= 19) {
         jw_kstr(j, "description", s->description);
@@ -488,7 +521,7 @@ static void host_id_of(struct arena *a, const char *project, const char *host,
 }
 
 static void render(struct app *app, struct req *r, struct jw *j,
-                   const struct server *s)
+                   const struct server *s, struct host_sets *hs)
 {
     static const char *const with_progress[] = {
         "ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING",
@@ -555,7 +588,7 @@ static void render(struct app *app, struct req *r, struct jw *j,
     jw_arr_open(j);
     jw_arr_close(j);
     render_srv_attrs(app, r, j, s, &t);
-    render_later(app, r, j, s, &t);
+    render_later(app, r, j, s, &t, hs);
     jw_obj_close(j);
 }
 
@@ -563,6 +596,7 @@ int h_server_show(struct app *app, struct req *r, struct resp *w,
                   struct ferr *err)
 {
     struct server s;
+    struct host_sets hs = { 0 };
     struct jw j;
 
     if (api_find_server(app, r, r->args[0], &s, err) < 0
@@ -573,7 +607,7 @@ int h_server_show(struct app *app, struct req *r, struct resp *w,
     jw_init(&j, &w->body);
     jw_obj_open(&j);
     jw_key(&j, "server");
-    render(app, r, &j, &s);
+    render(app, r, &j, &s, &hs);
     jw_obj_close(&j);
     return 0;
 }
@@ -821,6 +855,7 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
     struct list_query lq;
     const struct server **page = NULL;
     struct page pg;
+    struct host_sets hs = { 0 };
     struct jw j;
     int rc;
 
@@ -851,7 +886,7 @@ static int server_list(struct app *app, struct req *r, struct resp *w,
     jw_arr_open(&j);
     for (i = 0; i < shown; i++) {
         if (detail) {
-            render(app, r, &j, page[i]);
+            render(app, r, &j, page[i], &hs);
         } else {
             jw_obj_open(&j);
             jw_kstr(&j, "id", page[i]->uuid);

@@ -256,11 +256,6 @@ int inventory_find(struct inventory *inv, struct store *st, const char *uuid,
     return 1;
 }
 
-static int by_name(const void *key, const void *elem)
-{
-    return strcmp(key, *(const char *const *) elem);
-}
-
 int inventory_lookup(const struct conf *c, struct store *st, const char *uuid,
                      struct arena *a, struct server *s, struct ferr *err)
 {
@@ -281,9 +276,7 @@ int inventory_lookup(const struct conf *c, struct store *st, const char *uuid,
         return ferr_fail(err);
     }
     for (i = 0; i < c->nhosts; i++) {
-        if (nup == 0
-            || bsearch(c->hosts[i].name, up, nup, sizeof(*up), by_name)
-                == NULL) {
+        if (!strv_sorted_has(up, nup, c->hosts[i].name)) {
             return ferr_set(err, FE_UNAVAILABLE,
                             "Compute service of %s is "
                             "unavailable at this time.",
@@ -305,10 +298,7 @@ void inventory_decorate_list(struct store *st, struct arena *a,
         nm = SIZE_MAX; /* decorate each, the slow way */
     }
     for (i = 0; i < n; i++) {
-        if (nm == SIZE_MAX
-            || (nm > 0
-                && bsearch(s[i]->uuid, marked, nm, sizeof(*marked), by_name)
-                    != NULL)) {
+        if (nm == SIZE_MAX || strv_sorted_has(marked, nm, s[i]->uuid)) {
             inventory_decorate(st, a, s[i]);
         }
     }

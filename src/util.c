@@ -641,3 +641,13 @@ int str_bool(const char *s, size_t n, enum bool_set set)
     }
     return -1;
 }
+
+static int strv_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, *(const char *const *) elem);
+}
+
+int strv_sorted_has(const char *const *v, size_t n, const char *s)
+{
+    return n > 0 && bsearch(s, v, n, sizeof(*v), strv_cmp) != NULL;
+}

@@ -98,6 +98,10 @@ enum bool_set {
  * does strip first. */
 int str_bool(const char *s, size_t n, enum bool_set set);
 
+/* 1 when s is one of the n strings of v, sorted by strcmp (the store's
+ * ORDER BY or collect_sorted), else 0. */
+int strv_sorted_has(const char *const *v, size_t n, const char *s);
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
