@@ -1,8 +1,8 @@
 /*
- * fcgi.c: the only user of libfcgi.  Opens the listening unix socket (in
- * the master), and in each worker accepts requests, builds struct req from
- * the params nginx sends, reads the body (never more than Nova's limit + 1
- * bytes), runs api_handle() and writes the response.
+ * fcgi.c: ferryd's FastCGI side.  Opens the listening unix socket (in
+ * the master), and in each worker accepts connections, reads requests
+ * (fcgi_proto.c), builds struct req from the params nginx sends (the body
+ * kept up to Nova's limit), runs api_handle() and writes the response.
  *
  * Workers share the listening socket, which is non-blocking: each waits in
  * epoll together with its wake pipe, so SIGTERM is noticed at once.  The
@@ -15,7 +15,7 @@
  * Trust boundary: ferryd believes the FERRY_* identity params of whoever
  * speaks FastCGI to it, so only nginx may.  The socket is created 0600
  * (umask) and only then given its group and mode, and every connection
- * is accepted here, not by libfcgi, and its peer (SO_PEERCRED) checked
+ * is accepted here and its peer (SO_PEERCRED) checked
  * against fastcgi_allow_uids / _gids before one byte of it is read; a
  * stranger's connection is closed unanswered and logged.
  */
@@ -29,26 +29,51 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
-#include <fcgiapp.h>
 #include "ferry/app.h"
+#include "ferry/fcgi_proto.h"
 #include "ferry/fault.h"
 #include "ferry/log.h"
 #include "ferry/metrics.h"
 
+/* A listening unix socket at path, non-blocking, bound while the umask
+ * makes it 0600; -1 with errno. */
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    mode_t old_mask;
+    int fd, rc;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    old_mask = umask(0177);
+    rc = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+    umask(old_mask);
+    if (rc != 0 || listen(fd, 128) != 0) {
+        int e = errno;
+
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 int fcgi_open(const struct conf *c, struct ferr *err)
 {
-    mode_t old_mask;
-    int fd, flags;
+    int fd;
 
-    if (FCGX_Init() != 0) {
-        return ferr_set(err, FE_INTERNAL, "FCGX_Init failed");
-    }
     unlink(c->socket);
     /* bound as 0600: never connectable by others before chown/chmod */
-    old_mask = umask(0177);
-    fd = FCGX_OpenSocket(c->socket, 128);
-    umask(old_mask);
+    fd = listen_unix(c->socket);
     if (fd < 0) {
         return ferr_set(err, FE_CONFIG, "%s: cannot listen: %s", c->socket,
                         strerror(errno));
@@ -69,14 +94,10 @@ int fcgi_open(const struct conf *c, struct ferr *err)
         return ferr_set(err, FE_CONFIG, "%s: chmod: %s", c->socket,
                         strerror(errno));
     }
-    flags = fcntl(fd, F_GETFL);
-    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
     return fd;
 }
 
-/* The params build_req takes, found in one pass over what nginx sent
- * (FCGX_GetParam scans every param per name asked). */
+/* The params build_req takes, found in one pass over what nginx sent. */
 enum param_id {
     P_METHOD,
     P_URI,
@@ -131,13 +152,15 @@ struct params {
     int ntoken;             /* how many X-Auth-Token headers came */
 };
 
-/* The value of each param in param_names (the first, as FCGX_GetParam
- * gives) and how many X-Auth-Token params came; the values point into
- * libfcgi's envp, copied only where build_req keeps them. */
-static void scan_params(FCGX_Request *rq, struct params *p)
+/* The value of each param in param_names (the first of its name) and how
+ * many X-Auth-Token params came; only those values are copied (into the
+ * request's arena, NUL-terminated). */
+static void scan_params(const struct fcgi_request *rq, struct arena *a,
+                        struct params *p)
 {
     static size_t len[P_COUNT];
-    char **e;
+    const char *name, *value;
+    size_t pos = 0, nlen, vlen;
     int i;
 
     if (len[0] == 0) {
@@ -146,14 +169,11 @@ static void scan_params(FCGX_Request *rq, struct params *p)
         }
     }
     memset(p, 0, sizeof(*p));
-    for (e = rq->envp; e != NULL && *e != NULL; e++) {
-        const char *eq = strchr(*e, '=');
-        size_t n = eq ? (size_t) (eq - *e) : 0;
-
-        for (i = 0; eq != NULL && i < P_COUNT; i++) {
-            if (n == len[i] && memcmp(*e, param_names[i], n) == 0) {
+    while (fcgi_param_next(rq, &pos, &name, &nlen, &value, &vlen)) {
+        for (i = 0; i < P_COUNT; i++) {
+            if (nlen == len[i] && memcmp(name, param_names[i], nlen) == 0) {
                 if (p->v[i] == NULL) {
-                    p->v[i] = eq + 1;
+                    p->v[i] = arena_strndup(a, value, vlen);
                 }
                 p->ntoken += i == P_TOKEN;
                 break;
@@ -162,43 +182,24 @@ static void scan_params(FCGX_Request *rq, struct params *p)
     }
 }
 
-static const char *param(const struct params *p, struct arena *a,
-                         enum param_id id)
+static const char *param_or(const struct params *p, enum param_id id,
+                            const char *dflt)
 {
-    return p->v[id] ? arena_strdup(a, p->v[id]) : NULL;
+    return p->v[id] ? p->v[id] : dflt;
 }
 
-static const char *param_or(const struct params *p, struct arena *a,
-                            enum param_id id, const char *dflt)
+/* The body as the stream brought it: a Content-Length over Nova's limit
+ * is refused unread (1), a body found over it by counting too (2). */
+static void take_body(const struct fcgi_request *rq, struct req *r)
 {
-    const char *v = param(p, a, id);
-
-    return v ? v : dflt;
-}
-
-static void read_body(FCGX_Request *rq, struct req *r)
-{
-    struct sbuf b;
-    char chunk[8192];
-    int n;
-
     if (r->content_length > REQ_BODY_MAX) {
         r->body_too_large = 1;
-        return;
+    } else if (rq->body_over) {
+        r->body_too_large = 2;
+    } else if (rq->body_len > 0) {
+        r->body = rq->body;
+        r->body_len = rq->body_len;
     }
-    sbuf_init(&b);
-    while ((n = FCGX_GetStr(chunk, sizeof(chunk), rq->in)) > 0) {
-        if (b.len + (size_t) n > REQ_BODY_MAX) {
-            r->body_too_large = 2;
-            break;
-        }
-        sbuf_putn(&b, chunk, (size_t) n);
-    }
-    if (!r->body_too_large && b.len > 0) {
-        r->body = arena_strndup(r->arena, b.buf, b.len);
-        r->body_len = b.len;
-    }
-    sbuf_free(&b);
 }
 
 /* FERRY_ROLES "a, b,c" -> ident.roles, every one of them: the array is
@@ -236,20 +237,20 @@ static void split_roles(struct req *r)
     r->ident.nroles = n;
 }
 
-static void build_req(FCGX_Request *rq, struct req *r)
+static void build_req(const struct fcgi_request *rq, struct req *r)
 {
     struct arena *a = r->arena;
     const char *uri, *q, *cl, *te, *https, *scheme, *host;
     struct params p;
     size_t plen;
 
-    scan_params(rq, &p);
-    r->method = param_or(&p, a, P_METHOD, "GET");
-    uri = param_or(&p, a, P_URI, "/");
+    scan_params(rq, a, &p);
+    r->method = param_or(&p, P_METHOD, "GET");
+    uri = param_or(&p, P_URI, "/");
     q = strchr(uri, '?');
-    r->query = param_or(&p, a, P_QUERY, "");
+    r->query = param_or(&p, P_QUERY, "");
     r->uri = q ? arena_strndup(a, uri, (size_t) (q - uri)) : uri;
-    r->prefix = param_or(&p, a, P_PREFIX, "");
+    r->prefix = param_or(&p, P_PREFIX, "");
     plen = strlen(r->prefix);
     if (plen > 0) {
         if (strncmp(r->uri, r->prefix, plen) != 0
@@ -262,10 +263,10 @@ static void build_req(FCGX_Request *rq, struct req *r)
             }
         }
     }
-    r->content_type = param(&p, a, P_CTYPE);
-    r->accept = param(&p, a, P_ACCEPT);
-    r->hdr_api_version = param(&p, a, P_API_VERSION);
-    r->hdr_nova_version = param(&p, a, P_NOVA_VERSION);
+    r->content_type = p.v[P_CTYPE];
+    r->accept = p.v[P_ACCEPT];
+    r->hdr_api_version = p.v[P_API_VERSION];
+    r->hdr_nova_version = p.v[P_NOVA_VERSION];
     cl = p.v[P_CLEN];
     r->content_length = (cl && *cl) ? strtoll(cl, NULL, 10) : -1;
     te = p.v[P_TE];
@@ -283,7 +284,7 @@ static void build_req(FCGX_Request *rq, struct req *r)
     host = p.v[P_HOST] ? p.v[P_HOST] : p.v[P_SERVER_NAME];
     r->app_url =
         arena_printf(a, "%s://%s%s", scheme, host ? host : "", r->prefix);
-    r->request_id = param(&p, a, P_REQUEST_ID);
+    r->request_id = p.v[P_REQUEST_ID];
     if (r->request_id == NULL || strncmp(r->request_id, "req-", 4) != 0
         || !uuid_valid(r->request_id + 4)) {
         char u[37];
@@ -292,33 +293,37 @@ static void build_req(FCGX_Request *rq, struct req *r)
         r->request_id = arena_printf(a, "req-%s", u);
     }
     /* identity: FERRY_* only; nginx sets them from the token map */
-    r->ident.user_id = param(&p, a, P_USER);
-    r->ident.project_id = param(&p, a, P_PROJECT);
-    r->roles_raw = param(&p, a, P_ROLES);
-    r->authenticated = param_or(&p, a, P_AUTHENTICATED, "0")[0] == '1';
+    r->ident.user_id = p.v[P_USER];
+    r->ident.project_id = p.v[P_PROJECT];
+    r->roles_raw = p.v[P_ROLES];
+    r->authenticated = param_or(&p, P_AUTHENTICATED, "0")[0] == '1';
     r->token_headers = p.ntoken;
-    r->ops = strcmp(param_or(&p, a, P_OPS, ""), "1") == 0;
+    r->ops = strcmp(param_or(&p, P_OPS, ""), "1") == 0;
     split_roles(r);
 }
 
-static void write_resp(FCGX_Request *rq, struct req *r, struct resp *w)
+/* The CGI head (status and headers) into head, then head and body out
+ * as one response: 0, or -1 when the connection failed. */
+static int write_resp(int fd, const struct fcgi_request *rq, struct req *r,
+                      struct resp *w, struct sbuf *head)
 {
     size_t i;
+    int with_body = w->body.len > 0 && strcmp(r->method, "HEAD") != 0;
 
-    FCGX_FPrintF(rq->out, "Status: %d %s\r\n", w->status,
-                 http_reason(w->status));
+    sbuf_reset(head);
+    sbuf_printf(head, "Status: %d %s\r\n", w->status, http_reason(w->status));
     for (i = 0; i < w->nheaders; i++) {
-        FCGX_FPrintF(rq->out, "%s: %s\r\n", w->headers[i].name,
-                     w->headers[i].value);
+        sbuf_printf(head, "%s: %s\r\n", w->headers[i].name,
+                    w->headers[i].value);
     }
     if (w->content_type != NULL) {
-        FCGX_FPrintF(rq->out, "Content-Type: %s\r\n", w->content_type);
+        sbuf_printf(head, "Content-Type: %s\r\n", w->content_type);
     }
-    FCGX_FPrintF(rq->out, "Content-Length: %lu\r\n\r\n",
-                 (unsigned long) w->body.len);
-    if (w->body.len > 0 && strcmp(r->method, "HEAD") != 0) {
-        FCGX_PutStr(w->body.buf, (int) w->body.len, rq->out);
-    }
+    sbuf_printf(head, "Content-Length: %lu\r\n\r\n",
+                (unsigned long) w->body.len);
+    return fcgi_write_response(fd, rq->id, head->buf, head->len,
+                               with_body ? w->body.buf : NULL,
+                               with_body ? w->body.len : 0);
 }
 
 static int id_in(const struct conf_ids *l, unsigned id)
@@ -430,7 +435,7 @@ static int loop_open(struct loop *l, int listen_fd, int wake_fd)
 }
 
 /* A kept connection goes on being watched after its request; one that
- * libfcgi closed (nginx did not ask to keep it) leaves the count. */
+ * serve_one closed (nginx did not ask to keep it) leaves the count. */
 static void conn_done(struct loop *l, int fd, int was_kept, int kept)
 {
     if (kept && !was_kept) {
@@ -451,44 +456,46 @@ static void conn_close(struct loop *l, int fd)
 }
 
 struct worker_ctx {
-    FCGX_Request rq;
+    struct fcgi_in in;
+    struct sbuf head;
     struct arena arena;
     struct resp w;
     struct app *app;
 };
 
 /* Serves the one request waiting on fd: 1 if nginx keeps the connection
- * (it stays open), 0 if it is closed. */
+ * (it stays open), 0 if it is closed (here). */
 static int serve_one(struct worker_ctx *x, int fd)
 {
+    struct fcgi_request rq;
+    const char *why;
     struct req r;
-    int kept;
+    int rc, kept;
 
-    /* FCGX_Accept_r reads a request from an open ipcFd instead of
-     * accepting (fcgiapp.c); keepConnection keeps the Finish_r it
-     * starts with from closing it.  The request's own begin record
-     * sets keepConnection again (FCGI_KEEP_CONN). */
-    x->rq.ipcFd = fd;
-    x->rq.keepConnection = 1;
-    if (FCGX_Accept_r(&x->rq) < 0) {
-        x->rq.ipcFd = -1;
-        return 0; /* malformed or closed: libfcgi closed it */
+    fcgi_in_attach(&x->in, fd);
+    rc = fcgi_read_request(&x->in, REQ_BODY_MAX, &rq, &why);
+    if (rc <= 0) {
+        if (rc < 0) {
+            log_error("FastCGI connection closed: %s", why);
+        }
+        close(fd);
+        return 0;
     }
     memset(&r, 0, sizeof(r));
     r.arena = &x->arena;
     r.start_us = time_now_us();
     r.ctx = x->app;
-    build_req(&x->rq, &r);
-    read_body(&x->rq, &r);
+    build_req(&rq, &r);
+    take_body(&rq, &r);
     x->w.status = 500;
     x->w.content_type = NULL;
     x->w.nheaders = 0;
     sbuf_reset(&x->w.body);
     api_handle(x->app, &r, &x->w);
-    write_resp(&x->rq, &r, &x->w);
-    FCGX_Finish_r(&x->rq);
-    kept = x->rq.ipcFd >= 0;
-    x->rq.ipcFd = -1;
+    kept = write_resp(fd, &rq, &r, &x->w, &x->head) == 0 && rq.keep_conn;
+    if (!kept) {
+        close(fd);
+    }
     log_info("%s %s%s%s %d %.1fms %s", r.method, r.uri, r.query[0] ? "?" : "",
              r.query, x->w.status,
              (double) (time_now_us() - r.start_us) / 1000.0, r.request_id);
@@ -538,16 +545,11 @@ int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
     int64_t deadline = 0;
     int i, n, timeout;
 
-    /* no listening socket for libfcgi: it must never accept a connection
-     * itself, unchecked (after a malformed request it would try) */
-    if (FCGX_InitRequest(&x.rq, -1, 0) != 0) {
-        log_error("FCGX_InitRequest failed");
-        return -1;
-    }
     if (loop_open(&l, listen_fd, wake_fd) < 0) {
-        FCGX_Free(&x.rq, 1);
         return -1;
     }
+    fcgi_in_init(&x.in);
+    sbuf_init(&x.head);
     x.app = app;
     /* a large answer (a page of 1000 servers is ~2 MB) is freed after
      * each request; glibc gave the top of the heap back to the kernel
@@ -581,7 +583,8 @@ int fcgi_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop,
     log_hold(0);
     close(l.ep); /* and every kept connection still open, by exit */
     sbuf_free(&x.w.body);
+    sbuf_free(&x.head);
+    fcgi_in_free(&x.in);
     arena_free(&x.arena);
-    FCGX_Free(&x.rq, 1);
     return 0;
 }

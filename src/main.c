@@ -233,9 +233,9 @@ static void worker_main(int kind, int listen_fd, const char *conf_path)
     /* a SIGTERM that came between fork and here (the master stopping
      * right after a reload) was caught by the inherited handler: keep it */
     got_hup = 0;
-    /* SA_RESTART: a SIGTERM while libfcgi reads a request or writes its
-     * answer must not fail that read(2)/write(2) (libfcgi does not retry
-     * EINTR: the request was dropped, a 502 during a reload); the wait
+    /* SA_RESTART: a SIGTERM while a worker reads a request or writes its
+     * answer must not fail that read(2)/sendmsg(2) (a dropped request is
+     * a 502 during a reload; fcgi_proto.c retries EINTR as well); the wait
      * for work still returns, as epoll_wait and poll never restart and the
      * wake pipe is written too */
     install_flags(SIGTERM, on_signal, SA_RESTART);

@@ -2,7 +2,7 @@
  * http.h: one request and its response, as the handlers see them.
  *
  * fcgi.c fills struct req from the FastCGI params nginx sends and writes
- * struct resp back; nothing else touches libfcgi.  Every string in a req
+ * struct resp back; nothing else speaks FastCGI.  Every string in a req
  * lives in req->arena and dies with the request.  Identity comes only from
  * the FERRY_* params nginx sets from the token map, never from HTTP_*.
  */
