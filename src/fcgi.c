@@ -310,17 +310,25 @@ static int write_resp(int fd, const struct fcgi_request *rq, struct req *r,
     size_t i;
     int with_body = w->body.len > 0 && strcmp(r->method, "HEAD") != 0;
 
+    /* by hand, not printf: every request writes these */
     sbuf_reset(head);
-    sbuf_printf(head, "Status: %d %s\r\n", w->status, http_reason(w->status));
+    sbuf_puts(head, "Status: ");
+    sbuf_put_u64(head, (uint64_t) w->status);
+    sbuf_putc(head, ' ');
+    sbuf_puts(head, http_reason(w->status));
     for (i = 0; i < w->nheaders; i++) {
-        sbuf_printf(head, "%s: %s\r\n", w->headers[i].name,
-                    w->headers[i].value);
+        sbuf_puts(head, "\r\n");
+        sbuf_puts(head, w->headers[i].name);
+        sbuf_puts(head, ": ");
+        sbuf_puts(head, w->headers[i].value);
     }
     if (w->content_type != NULL) {
-        sbuf_printf(head, "Content-Type: %s\r\n", w->content_type);
+        sbuf_puts(head, "\r\nContent-Type: ");
+        sbuf_puts(head, w->content_type);
     }
-    sbuf_printf(head, "Content-Length: %lu\r\n\r\n",
-                (unsigned long) w->body.len);
+    sbuf_puts(head, "\r\nContent-Length: ");
+    sbuf_put_u64(head, w->body.len);
+    sbuf_puts(head, "\r\n\r\n");
     return fcgi_write_response(fd, rq->id, head->buf, head->len,
                                with_body ? w->body.buf : NULL,
                                with_body ? w->body.len : 0);

@@ -1495,20 +1495,11 @@ void jw_str(struct jw *w, const char *s)
 
 void jw_int(struct jw *w, int64_t v)
 {
-    /* by hand: a list of servers writes thousands, and printf's
-     * machinery cost more than the digits */
-    char buf[24], *e = buf + sizeof(buf), *p = e;
-    uint64_t u = v < 0 ? 0 - (uint64_t) v : (uint64_t) v;
-
-    do {
-        *--p = (char) ('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0) {
-        *--p = '-';
-    }
     jw_sep(w);
-    sbuf_putn(w->sb, p, (size_t) (e - p));
+    if (v < 0) {
+        sbuf_putc(w->sb, '-');
+    }
+    sbuf_put_u64(w->sb, v < 0 ? 0 - (uint64_t) v : (uint64_t) v);
 }
 
 void jw_bool(struct jw *w, int v)

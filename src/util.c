@@ -192,6 +192,17 @@ void sbuf_putn(struct sbuf *s, const char *p, size_t n)
     s->buf[s->len] = '\0';
 }
 
+void sbuf_put_u64(struct sbuf *s, uint64_t v)
+{
+    char buf[24], *e = buf + sizeof(buf), *p = e;
+
+    do {
+        *--p = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    sbuf_putn(s, p, (size_t) (e - p));
+}
+
 void sbuf_puts(struct sbuf *s, const char *p)
 {
     sbuf_putn(s, p, strlen(p));

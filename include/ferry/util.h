@@ -42,6 +42,10 @@ void sbuf_init(struct sbuf *s);
 void sbuf_putn(struct sbuf *s, const char *p, size_t n);
 void sbuf_puts(struct sbuf *s, const char *p);
 void sbuf_putc(struct sbuf *s, char c);
+/* The decimal digits of v, by hand: per-request headers and lists of
+ * thousands of numbers, where printf's machinery cost more than the
+ * digits. */
+void sbuf_put_u64(struct sbuf *s, uint64_t v);
 void sbuf_printf(struct sbuf *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sbuf_vprintf(struct sbuf *s, const char *fmt, va_list ap);

@@ -76,6 +76,13 @@ int main(void)
         sbuf_printf(&s, "%d,", i % 10);
     }
     CHECK_INT(s.len, 2000);
+    sbuf_reset(&s);
+    sbuf_put_u64(&s, 0);
+    sbuf_putc(&s, ' ');
+    sbuf_put_u64(&s, 413);
+    sbuf_putc(&s, ' ');
+    sbuf_put_u64(&s, UINT64_MAX);
+    CHECK_STR(s.buf, "0 413 18446744073709551615");
     sbuf_free(&s);
 
     /* XML escaping of text from domain XML going into pool/volume XML */
