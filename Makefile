@@ -154,10 +154,10 @@ check-unit: $(UNIT_BIN)
 	done
 
 check-api: all
-	$(PYTHON) -m pytest -v -p no:cacheprovider tests/api
+	$(PYTHON) -m pytest -v -p no:cacheprovider --durations=10 tests/api
 
 check-lab: all
-	$(PYTHON) -m pytest -v -p no:cacheprovider -rs tests/lab
+	$(PYTHON) -m pytest -v -p no:cacheprovider -rs --durations=0 tests/lab
 
 # ---- install ------------------------------------------------------------
 # Files with paths in them are written to build/inst/ with configure's
