@@ -51,7 +51,8 @@ struct live {
     struct transfer t;
     struct mon_opts opts;
     struct monitor mo;
-    int64_t dirty_at_us; /* the dirty-rate measure started, 0 none */
+    int64_t dirty_at_us;    /* the dirty-rate measure started, 0 none */
+    const char *dirty_mode; /* its mode (virt_dirty_rate_start) */
 };
 
 /* The dirty-rate measure's span: at least the max downtime, whole s. */
@@ -305,11 +306,15 @@ static int live_prepare(struct runner *rn, struct arena *a, struct migration *m,
     lv->data_gb = monitor_gib((double) lv->s.ram_mb * 1024.0 * 1024.0);
     /* predict: the guest's dirty rate, measured as the transfer starts
      * (live_dirty_rate) */
-    if (rn->conf->live_migration_convergence == CONVERGE_PREDICT
-        && virt_dirty_rate_start(lv->sc, m->instance_uuid, DIRTY_S(rn->conf),
-                                 &err)
+    if (rn->conf->live_migration_convergence == CONVERGE_PREDICT) {
+        if (virt_dirty_rate_start(lv->sc, m->instance_uuid, DIRTY_S(rn->conf),
+                                  &lv->dirty_mode, &err)
             == 0) {
-        lv->dirty_at_us = time_now_us();
+            lv->dirty_at_us = time_now_us();
+        } else {
+            log_error("migration %lld: no dirty rate (%s): %s",
+                      (long long) m->id, lv->dirty_mode, ferr_msg(&err));
+        }
     }
     ferr_clear(&err);
     return STEP_OK;
@@ -330,8 +335,10 @@ static void live_dirty_rate(struct runner *rn, struct migration *m,
     rc = virt_dirty_rate(lv->sc, m->instance_uuid, &bps, &err);
     if (rc == 1) {
         monitor_dirty_rate(&lv->mo, bps);
-        log_info("migration %lld of %s: the guest dirties %.1f MiB/s",
-                 (long long) m->id, m->instance_uuid, (double) bps / 1048576.0);
+        log_info("migration %lld of %s: the guest dirties %.1f MiB/s "
+                 "(libvirt's %s over %d s)",
+                 (long long) m->id, m->instance_uuid, (double) bps / 1048576.0,
+                 lv->dirty_mode, DIRTY_S(rn->conf));
     } else if (rc < 0 || since > (DIRTY_S(rn->conf) + 5) * 1000000LL) {
         log_error("migration %lld: no dirty rate: %s", (long long) m->id,
                   rc < 0 ? ferr_msg(&err) : "not measured in time");

@@ -151,12 +151,13 @@ int virt_abort_job(struct vconn *c, const char *uuid, struct ferr *err);
 int virt_set_max_downtime(struct vconn *c, const char *uuid, int64_t ms,
                           struct ferr *err);
 int virt_start_postcopy(struct vconn *c, const char *uuid, struct ferr *err);
-/* libvirt's dirty-rate calculation over seconds s, by page sampling: the
- * share of sampled pages whose content changed (a page rewritten with the
- * same bytes does not count).  Safe while a migration runs, unlike the
- * dirty-bitmap mode, which QEMU 7.2 under TCG dies of. */
+/* libvirt's dirty-rate calculation over seconds s, in the best mode the
+ * guest allows (*mode names it): KVM's dirty ring or dirty bitmap (every
+ * write counts), else (TCG) page sampling, the share of sampled pages whose
+ * content changed (a page rewritten with the same bytes does not count;
+ * the dirty-bitmap mode kills QEMU 7.2 under TCG). */
 int virt_dirty_rate_start(struct vconn *c, const char *uuid, int seconds,
-                          struct ferr *err);
+                          const char **mode, struct ferr *err);
 /* 1 and *bps once measured, 0 while measuring, <0 failed. */
 int virt_dirty_rate(struct vconn *c, const char *uuid, int64_t *bps,
                     struct ferr *err);
