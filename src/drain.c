@@ -29,6 +29,7 @@
 #include "ferry/inventory.h"
 #include "ferry/log.h"
 #include "ferry/precheck.h"
+#include "ferry/runner.h"
 #include "ferry/store.h"
 
 #define DRAIN_STALE_US 10000000 /* a lease whose runner is silent 10 s */
@@ -243,8 +244,12 @@ static void step_plan(struct app *app, struct arena *a, const struct drain *d)
     log_info("drain %lld of %s: planned %zu servers: %zu can go, %zu cannot%s",
              (long long) d->id, d->host, n, can, n - can,
              d->dry_run ? " (dry run)" : "");
-    store_drain_move(app->store, d->id, DR_PLANNING,
-                     d->dry_run ? DR_PLANNED : DR_RUNNING, NULL, &e);
+    if (store_drain_move(app->store, d->id, DR_PLANNING,
+                         d->dry_run ? DR_PLANNED : DR_RUNNING, NULL, &e)
+            == 1
+        && !d->dry_run) {
+        runner_wake(); /* its first migrations are due: the next step now */
+    }
     ferr_clear(&e);
 }
 
@@ -292,6 +297,7 @@ static int start_migration(struct app *app, struct arena *a,
         return ferr_fail(err);
     }
     log_migration(&m);
+    runner_wake(); /* as the API's request does: idle runners claim now */
     ds->migration_id = m.id;
     ds->attempts++;
     ds->state = DS_MIGRATING;
