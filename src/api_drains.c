@@ -19,6 +19,7 @@
 #include "ferry/fault.h"
 #include "ferry/inventory.h"
 #include "ferry/log.h"
+#include "ferry/runner.h"
 #include "ferry/schema.h"
 #include "ferry/store.h"
 
@@ -292,6 +293,7 @@ int h_drains_create(struct app *app, struct req *r, struct resp *w,
     if (store_drain_create(app->store, &d, err) < 0) {
         return ferr_fail(err);
     }
+    runner_wake(); /* an idle runner plans it now, not a poll later */
     log_info("drain %lld of %s %s (max_parallel %d, targets %s, shut_off %s)"
              "%s %s",
              (long long) d.id, d.host, d.dry_run ? "planning" : "accepted",

@@ -206,6 +206,7 @@ static void step_plan(struct app *app, struct arena *a, const struct drain *d)
     struct vconn *sc = inventory_conn(app->inv, d->host, &e);
     size_t n = 0, i, can = 0;
 
+    log_info("drain %lld of %s: planning", (long long) d->id, d->host);
     if (sc == NULL || virt_list(sc, a, &srv, &n, &e) < 0) {
         log_error("drain %lld of %s: cannot list the servers: %s",
                   (long long) d->id, d->host, ferr_msg(&e));

@@ -1,6 +1,7 @@
 """A drain wakes the runners as a request does (issue 11): the step that
-plans it and the migrations it starts are followed at once by the next
-look at the store, not by a runner's next poll (every 200 ms).  A
+plans it and the migrations it starts, and the POST that makes it, are
+followed at once by the next look at the store, not by a runner's next
+poll (every 200 ms).  A
 sandbox of its own with one runner: it plans the drain, then (without the
 wake-up) waited out its poll before the step that starts the first
 migrations.  Its migrations to test:// hosts fail, which is all a start
@@ -19,6 +20,7 @@ EXTRA = ("\n[host host-d]\nuri = test://%s/host-c.xml\n"
 # without the wake-up the first migration starts a poll (200 ms) after the
 # plan; with it, after one loop of the runner (a few ms)
 BOUND_MS = 120
+PLAN_BOUND_MS = 50
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +60,15 @@ def test_planned_drain_starts_at_once(sb):
                         re.M)
     first = re.search(r"^.* drain %d of host-b: server \S+: live-migration "
                       r"migration \d+ to .*$" % did, log, re.M)
-    assert planned and first, sb.log_tail()
+    accepted = re.search(r"^.* drain %d of host-b accepted .*$" % did, log,
+                         re.M)
+    planning = re.search(r"^.* drain %d of host-b: planning\b.*$" % did, log,
+                         re.M)
+    assert planned and first and accepted and planning, sb.log_tail()
     gap = (stamp(first.group(0)) - stamp(planned.group(0))) * 1000
     assert 0 <= gap < BOUND_MS, gap
+    # the POST wakes a runner too: planning begins at once (a few ms),
+    # not a poll later (0-200 ms: this catches a missing wake-up three
+    # times in four)
+    gap = (stamp(planning.group(0)) - stamp(accepted.group(0))) * 1000
+    assert 0 <= gap < PLAN_BOUND_MS, gap
