@@ -529,9 +529,10 @@ def test_completion_and_progress_timeouts_abort(lab, ferry, guests):
 
 def test_predicted_non_convergence_switches_early(lab, ferry, guests):
     """live_migration_convergence = predict: a guest rewriting 48 MiB at a
-    cap of 8 MiB/s is switched to post-copy as soon as its first pass over
-    memory ends (the pass leaves as much dirty as it sent), not after the
-    progress timeout, and completes on b, the same boot; the record names
+    cap of 8 MiB/s is switched to post-copy early (from libvirt's dirty
+    rate at the start, at the latest when its first pass over memory ends
+    and leaves as much dirty as it sent), not after the progress timeout,
+    and completes on b, the same boot; the record names
     the strategy.  The same guest not rewriting its memory converges by
     pre-copy: no strategy is changed."""
     g = guests("predict", **DIRTY)
