@@ -1,11 +1,12 @@
 /*
- * store.c: the SQLite store (see store.h).  The only includer of sqlite3.h.
+ * store.c: the store (see store.h): migration records, runners, instance
+ * actions and faults, on a database behind db.h (SQLite or PostgreSQL).
  *
- * Invariants: WAL journal, so readers never block the writer; a partial
- * unique index allows one in-progress migration per instance; every write
- * is one statement or one transaction, with a busy timeout so concurrent
- * workers and runners queue rather than fail.  An instance action is
- * written in the transaction of the record change that starts it.
+ * Invariants: a partial unique index allows one in-progress migration per
+ * instance; every write is one statement or one transaction, with a lock
+ * timeout so concurrent workers and runners queue rather than fail.  An
+ * instance action is written in the transaction of the record change that
+ * starts it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,22 +95,17 @@ static const struct {
  * other failure is ferry's bug (500). */
 static int db_err(struct store *s, struct ferr *err, const char *what)
 {
-    switch (sqlite3_errcode(s->db) & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-    case SQLITE_READONLY:
-    case SQLITE_CANTOPEN:
-    case SQLITE_PROTOCOL:
+    switch (db_errkind(s->db)) {
+    case DB_E_BUSY:
+    case DB_E_UNAVAILABLE:
         return ferr_set(err, FE_UNAVAILABLE,
                         "The migration store is "
                         "unavailable at this time (%s). Please retry "
                         "later.",
-                        sqlite3_errmsg(s->db));
+                        db_errmsg(s->db));
     default:
         return ferr_set(err, FE_INTERNAL, "store: %s: %s", what,
-                        sqlite3_errmsg(s->db));
+                        db_errmsg(s->db));
     }
 }
 
@@ -125,12 +121,14 @@ static const struct {
     { "WAITING", MIG_F_WAITING }, { "COLD_STEP", MIG_F_COLD_STEP },
 };
 
-/* tmpl with its {NAME}s expanded, in out[SQL_MAX]: 0, or <0 (a template
- * too long or naming no list is ferry's bug). */
-static int sql_expand(const char *tmpl, char *out, struct ferr *err)
+/* tmpl with its {NAME}s expanded, in out[SQL_MAX]: a status list, or
+ * else the backend's text of a token (db_token): 0, or <0 (a template
+ * too long or naming neither is ferry's bug). */
+static int sql_expand(struct store *s, const char *tmpl, char *out,
+                      struct ferr *err)
 {
     size_t len = 0, i, n;
-    const char *p = tmpl, *close;
+    const char *p = tmpl, *close, *tok = NULL;
     int w;
 
     while (*p != '\0') {
@@ -149,13 +147,23 @@ static int sql_expand(const char *tmpl, char *out, struct ferr *err)
                 break;
             }
         }
-        if (close == NULL || i == ARRAY_LEN(sql_lists)) {
+        if (close != NULL && i == ARRAY_LEN(sql_lists)) {
+            tok = db_token(s->db, p + 1, (size_t) (close - p - 1));
+        }
+        if (close == NULL || (i == ARRAY_LEN(sql_lists) && tok == NULL)) {
             return ferr_set(err, FE_INTERNAL,
                             "store: no status list in "
                             "%.40s",
                             p);
         }
-        w = mig_status_sql_list(sql_lists[i].flag, out + len, SQL_MAX - len);
+        if (tok != NULL) {
+            w = snprintf(out + len, SQL_MAX - len, "%s", tok);
+            w = (size_t) w < SQL_MAX - len ? w : -1;
+            tok = NULL;
+        } else {
+            w = mig_status_sql_list(sql_lists[i].flag, out + len,
+                                    SQL_MAX - len);
+        }
         if (w < 0) {
             break;
         }
@@ -175,10 +183,10 @@ static int sql_expand(const char *tmpl, char *out, struct ferr *err)
  * compile SQL.  stmt_done() resets a kept statement (ending its read
  * transaction, so it holds no lock and no WAL snapshot between uses) and
  * clears its bindings; store_close finalizes them.  A schema change is
- * no concern: a statement of sqlite3_prepare_v2 re-prepares itself.  Only
- * static text may be a key: a statement built in a buffer is prepared and
- * finalized per use (store_migration_groups). */
-static sqlite3_stmt *stmt_kept(struct store *s, const char *text)
+ * no concern: a prepared statement re-prepares itself.  Only static text
+ * may be a key: a statement built in a buffer is prepared and finalized
+ * per use (store_migration_groups). */
+static struct db_stmt *stmt_kept(struct store *s, const char *text)
 {
     for (int i = 0; i < s->nkept; i++) {
         if (s->kept[i].text == text) {
@@ -188,7 +196,7 @@ static sqlite3_stmt *stmt_kept(struct store *s, const char *text)
     return NULL;
 }
 
-static void stmt_keep(struct store *s, const char *text, sqlite3_stmt *st)
+static void stmt_keep(struct store *s, const char *text, struct db_stmt *st)
 {
     if (s->nkept < STORE_NKEPT) {
         s->kept[s->nkept].text = text;
@@ -196,47 +204,39 @@ static void stmt_keep(struct store *s, const char *text, sqlite3_stmt *st)
     }
 }
 
-/* sqlite3_prepare_v2 of static text, kept: SQLITE_OK and *st, or not. */
-static int stmt_prepare(struct store *s, const char *text, sqlite3_stmt **st)
+/* A statement of static text, kept (one past STORE_NKEPT is for one
+ * use): 0 and *st, or DB_ERR. */
+static int stmt_prepare(struct store *s, const char *text, struct db_stmt **st)
 {
-    int rc;
-
     *st = stmt_kept(s, text);
     if (*st != NULL) {
-        return SQLITE_OK;
+        return 0;
     }
-    rc = sqlite3_prepare_v2(s->db, text, -1, st, NULL);
-    if (rc == SQLITE_OK) {
-        stmt_keep(s, text, *st);
+    *st = db_prepare(s->db, text, s->nkept < STORE_NKEPT);
+    if (*st == NULL) {
+        return DB_ERR;
     }
-    return rc;
+    stmt_keep(s, text, *st);
+    return 0;
 }
 
-/* The end of a use of st: reset and unbound if kept, else finalized.  The
- * error of its last step stays the handle's (sqlite3_reset and _finalize
- * both leave it there) for db_err. */
-static void stmt_done(struct store *s, sqlite3_stmt *st)
+/* The end of a use of st: reset and unbound if kept, else finalized
+ * (db_done); the error of its last step stays the handle's, for db_err. */
+static void stmt_done(struct store *s, struct db_stmt *st)
 {
-    for (int i = 0; i < s->nkept; i++) {
-        if (s->kept[i].st == st) {
-            sqlite3_reset(st);
-            sqlite3_clear_bindings(st);
-            return;
-        }
-    }
-    sqlite3_finalize(st);
+    db_done(st);
 }
 
 static void stmt_close_all(struct store *s)
 {
     for (int i = 0; i < s->nkept; i++) {
-        sqlite3_finalize(s->kept[i].st);
+        db_finalize(s->kept[i].st);
     }
     s->nkept = 0;
 }
 
 /* Prepares template tmpl (sql_expand), kept: 0 and *st, or <0. */
-static int prepare_tmpl(struct store *s, const char *tmpl, sqlite3_stmt **st,
+static int prepare_tmpl(struct store *s, const char *tmpl, struct db_stmt **st,
                         struct ferr *err, const char *what)
 {
     char sql[SQL_MAX];
@@ -246,20 +246,22 @@ static int prepare_tmpl(struct store *s, const char *tmpl, sqlite3_stmt **st,
     if (*st != NULL) {
         return 0;
     }
-    rc = sql_expand(tmpl, sql, err);
+    rc = sql_expand(s, tmpl, sql, err);
     if (rc < 0) {
         return rc;
     }
-    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
+    *st = db_prepare(s->db, sql, s->nkept < STORE_NKEPT);
+    if (*st == NULL) {
         return db_err(s, err, what);
     }
     stmt_keep(s, tmpl, *st);
     return 0;
 }
 
-int store_sql_expand(const char *tmpl, char *out, struct ferr *err)
+int store_sql_expand(struct store *s, const char *tmpl, char *out,
+                     struct ferr *err)
 {
-    return sql_expand(tmpl, out, err);
+    return sql_expand(s, tmpl, out, err);
 }
 
 int store_db_err(struct store *s, struct ferr *err, const char *what)
@@ -270,40 +272,25 @@ int store_db_err(struct store *s, struct ferr *err, const char *what)
 void store_set_timeout(struct store *s, int ms)
 {
     s->timeout_ms = ms;
-    sqlite3_busy_timeout(s->db, ms);
+    db_set_timeout(s->db, ms);
 }
 
 /* Columns added since the first schema: an older store gains them. */
 static int add_late_columns(struct store *s, const char *path, struct ferr *err)
 {
-    char *msg = NULL;
-    int rc;
-
     for (size_t i = 0; i < ARRAY_LEN(late_columns); i++) {
         char sql[256];
-        sqlite3_stmt *st;
-        int have = 0;
+        int have =
+            db_has_column(s->db, late_columns[i].table, late_columns[i].name);
 
-        snprintf(sql, sizeof(sql),
-                 "SELECT 1 FROM pragma_table_info('%s')"
-                 " WHERE name = '%s'",
-                 late_columns[i].table, late_columns[i].name);
-        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
-            have = sqlite3_step(st) == SQLITE_ROW;
-            sqlite3_finalize(st);
-        }
         snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s",
                  late_columns[i].table, late_columns[i].name,
                  late_columns[i].decl);
-        if (!have && sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK
-            && sqlite3_errcode(s->db) != SQLITE_ERROR) {
-            rc = ferr_set(err, FE_CONFIG, "%s: cannot upgrade the store: %s",
-                          path, msg ? msg : sqlite3_errmsg(s->db));
-            sqlite3_free(msg);
-            return rc;
+        if (have == 0 && db_exec(s->db, sql) < 0
+            && db_errkind(s->db) != DB_E_OTHER) {
+            return ferr_set(err, FE_CONFIG, "%s: cannot upgrade the store: %s",
+                            path, db_errmsg(s->db));
         }
-        sqlite3_free(msg);
-        msg = NULL;
     }
     return 0;
 }
@@ -312,23 +299,15 @@ static int add_late_columns(struct store *s, const char *path, struct ferr *err)
  * own statements. */
 static int prepare_schema(struct store *s, const char *path, struct ferr *err)
 {
-    char *msg = NULL, index[SQL_MAX];
-    int rc = sql_expand(index_sql, index, err);
+    char index[SQL_MAX];
+    int rc = sql_expand(s, index_sql, index, err);
 
     if (rc < 0) {
         return rc;
     }
-    if (sqlite3_exec(s->db,
-                     "PRAGMA journal_mode=WAL;"
-                     "PRAGMA synchronous=NORMAL;",
-                     NULL, NULL, &msg)
-            != SQLITE_OK
-        || sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK
-        || sqlite3_exec(s->db, index, NULL, NULL, &msg) != SQLITE_OK) {
-        rc = ferr_set(err, FE_CONFIG, "%s: cannot prepare the store: %s", path,
-                      msg ? msg : sqlite3_errmsg(s->db));
-        sqlite3_free(msg);
-        return rc;
+    if (db_exec(s->db, schema_sql) < 0 || db_exec(s->db, index) < 0) {
+        return ferr_set(err, FE_CONFIG, "%s: cannot prepare the store: %s",
+                        path, db_errmsg(s->db));
     }
     rc = store_faults_prepare(s, err);
     if (rc == 0) {
@@ -351,18 +330,12 @@ int store_open(const char *path, struct store **out, struct ferr *err)
     if (s == NULL) {
         return ferr_set(err, FE_NOMEM, "out of memory");
     }
-    rc = sqlite3_open_v2(
-        path, &s->db,
-        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        rc = ferr_set(err, FE_CONFIG, "%s: cannot open the store: %s", path,
-                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        sqlite3_close(s->db);
+    s->timeout_ms = 10000;
+    rc = db_open(path, s->timeout_ms, &s->db, err);
+    if (rc < 0) {
         free(s);
         return rc;
     }
-    s->timeout_ms = 10000;
-    sqlite3_busy_timeout(s->db, s->timeout_ms);
     rc = prepare_schema(s, path, err);
     if (rc < 0) {
         store_close(s); /* also the statements prepared so far */
@@ -377,34 +350,42 @@ void store_close(struct store *s)
     if (s != NULL) {
         store_instances_close(s);
         stmt_close_all(s);
-        sqlite3_close(s->db);
+        db_close(s->db);
         free(s);
     }
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
+static void bind_text(struct db_stmt *st, int i, const char *v)
 {
-    if (v == NULL) {
-        sqlite3_bind_null(st, i);
-    } else {
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-    }
+    db_bind_text(st, i, v);
 }
 
-static void bind_int(sqlite3_stmt *st, int i, int64_t v)
+static void bind_int(struct db_stmt *st, int i, int64_t v)
 {
     if (v == MIG_NULL_INT) {
-        sqlite3_bind_null(st, i);
+        db_bind_null(st, i);
     } else {
-        sqlite3_bind_int64(st, i, v);
+        db_bind_int(st, i, v);
     }
 }
 
 /* claimed_by: nobody is NULL in the store.  MIG_NULL_INT is read as
  * nobody too: the runner's spelling of it until it uses MIG_UNCLAIMED. */
-static void bind_claim(sqlite3_stmt *st, int i, int64_t holder)
+static void bind_claim(struct db_stmt *st, int i, int64_t holder)
 {
     bind_int(st, i, holder == MIG_UNCLAIMED ? MIG_NULL_INT : holder);
+}
+
+/* Steps an INSERT ... RETURNING id: DB_DONE and *id, or DB_ERR. */
+static int step_id(struct db_stmt *st, int64_t *id)
+{
+    int rc = db_step(st);
+
+    if (rc == DB_ROW) {
+        *id = db_col_int(st, 0);
+        rc = db_step(st);
+    }
+    return rc == DB_DONE ? DB_DONE : DB_ERR;
 }
 
 int store_migration_create(struct store *s, struct migration *m,
@@ -418,11 +399,11 @@ int store_migration_create(struct store *s, struct migration *m,
         " disk_over_commit, force, mv_minor, requested_host, claimed_by,"
         " request_id)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-        " ?14, NULL, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
-    sqlite3_stmt *st;
+        " ?14, NULL, ?15, ?16, ?17, ?18, ?19, ?20, ?21) RETURNING id";
+    struct db_stmt *st;
     int rc;
 
-    if (stmt_prepare(s, sql, &st) != SQLITE_OK) {
+    if (stmt_prepare(s, sql, &st) < 0) {
         return db_err(s, err, "prepare insert");
     }
     uuid4(m->uuid);
@@ -440,26 +421,25 @@ int store_migration_create(struct store *s, struct migration *m,
     bind_int(st, 11, m->new_instance_type_id);
     bind_text(st, 12, m->user_id);
     bind_text(st, 13, m->project_id);
-    sqlite3_bind_int64(st, 14, m->created_at);
-    sqlite3_bind_int(st, 15, m->block_migration);
-    sqlite3_bind_int(st, 16, m->disk_over_commit);
-    sqlite3_bind_int(st, 17, m->force);
-    sqlite3_bind_int(st, 18, m->mv_minor);
+    db_bind_int(st, 14, m->created_at);
+    db_bind_int(st, 15, m->block_migration);
+    db_bind_int(st, 16, m->disk_over_commit);
+    db_bind_int(st, 17, m->force);
+    db_bind_int(st, 18, m->mv_minor);
     bind_text(st, 19, m->requested_host);
     bind_claim(st, 20, m->claimed_by);
     bind_text(st, 21, m->request_id);
-    rc = sqlite3_step(st);
+    rc = step_id(st, &m->id);
     stmt_done(s, st);
-    if (rc == SQLITE_CONSTRAINT) {
+    if (rc != DB_DONE && db_errkind(s->db) == DB_E_CONSTRAINT) {
         return ferr_set(err, FE_CONFLICT,
                         "instance %s already has a "
                         "migration in progress",
                         m->instance_uuid);
     }
-    if (rc != SQLITE_DONE) {
+    if (rc != DB_DONE) {
         return db_err(s, err, "insert migration");
     }
-    m->id = sqlite3_last_insert_rowid(s->db);
     return 0;
 }
 
@@ -479,18 +459,16 @@ static void *room_for_one(struct arena *a, void *arr, size_t n, size_t *cap,
     return g;
 }
 
-static const char *col_text(sqlite3_stmt *st, int i, struct arena *a)
+static const char *col_text(struct db_stmt *st, int i, struct arena *a)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
+    const char *t = db_col_text(st, i);
 
-    return t ? arena_strdup(a, (const char *) t) : NULL;
+    return t ? arena_strdup(a, t) : NULL;
 }
 
-static int64_t col_int(sqlite3_stmt *st, int i)
+static int64_t col_int(struct db_stmt *st, int i)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL
-        ? MIG_NULL_INT
-        : sqlite3_column_int64(st, i);
+    return db_col_null(st, i) ? MIG_NULL_INT : db_col_int(st, i);
 }
 
 #define MIG_COLUMNS                                                    \
@@ -505,15 +483,15 @@ static int64_t col_int(sqlite3_stmt *st, int i)
     " claim_gen, paused_by_migration, request_id, transfer_bps,"       \
     " convergence"
 
-static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
+static void read_row(struct db_stmt *st, struct arena *a, struct migration *m)
 {
     const char *u;
 
     memset(m, 0, sizeof(*m));
-    m->id = sqlite3_column_int64(st, 0);
-    u = (const char *) sqlite3_column_text(st, 1);
+    m->id = db_col_int(st, 0);
+    u = db_col_text(st, 1);
     snprintf(m->uuid, sizeof(m->uuid), "%s", u ? u : "");
-    u = (const char *) sqlite3_column_text(st, 2);
+    u = db_col_text(st, 2);
     snprintf(m->instance_uuid, sizeof(m->instance_uuid), "%s", u ? u : "");
     m->migration_type = col_text(st, 3, a);
     m->status = col_text(st, 4, a);
@@ -532,13 +510,13 @@ static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
     m->disk_remaining = col_int(st, 17);
     m->user_id = col_text(st, 18, a);
     m->project_id = col_text(st, 19, a);
-    m->hidden = (int) sqlite3_column_int(st, 20);
-    m->created_at = sqlite3_column_int64(st, 21);
+    m->hidden = (int) db_col_int(st, 20);
+    m->created_at = db_col_int(st, 21);
     m->updated_at = col_int(st, 22) == MIG_NULL_INT ? 0 : col_int(st, 22);
-    m->block_migration = sqlite3_column_int(st, 23);
-    m->disk_over_commit = sqlite3_column_int(st, 24);
-    m->force = sqlite3_column_int(st, 25);
-    m->mv_minor = sqlite3_column_int(st, 26);
+    m->block_migration = db_col_int(st, 23);
+    m->disk_over_commit = db_col_int(st, 24);
+    m->force = db_col_int(st, 25);
+    m->mv_minor = db_col_int(st, 26);
     m->error_reason = col_text(st, 27, a);
     m->requested_host = col_text(st, 28, a);
     m->claimed_by =
@@ -546,16 +524,16 @@ static void read_row(sqlite3_stmt *st, struct arena *a, struct migration *m)
     m->total_time_ms = col_int(st, 30);
     m->downtime_ms = col_int(st, 31);
     m->finished_at = col_int(st, 32) == MIG_NULL_INT ? 0 : col_int(st, 32);
-    m->abort_requested = sqlite3_column_int(st, 33);
-    m->force_requested = sqlite3_column_int(st, 34);
-    m->claim_gen = sqlite3_column_int64(st, 35);
-    m->paused_by_migration = sqlite3_column_int(st, 36);
+    m->abort_requested = db_col_int(st, 33);
+    m->force_requested = db_col_int(st, 34);
+    m->claim_gen = db_col_int(st, 35);
+    m->paused_by_migration = db_col_int(st, 36);
     m->request_id = col_text(st, 37, a);
-    m->transfer_bps = sqlite3_column_int64(st, 38);
+    m->transfer_bps = db_col_int(st, 38);
     m->convergence = col_text(st, 39, a);
 }
 
-static int one_row(struct store *s, sqlite3_stmt *st, struct arena *a,
+static int one_row(struct store *s, struct db_stmt *st, struct arena *a,
                    struct migration *out, struct ferr *err);
 
 int store_migration_active(struct store *s, const char *instance_uuid,
@@ -565,7 +543,7 @@ int store_migration_active(struct store *s, const char *instance_uuid,
     static const char sql[] =
         "SELECT " MIG_COLUMNS " FROM migrations WHERE instance_uuid = ?1"
         " AND deleted = 0 AND status IN ({HOLDS})";
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prepare_tmpl(s, sql, &st, err, "prepare select");
 
     if (rc < 0) {
@@ -581,7 +559,7 @@ int store_migration_set_status(struct store *s, int64_t id, const char *status,
     static const char sql[] =
         "UPDATE migrations SET status = ?1, error_reason = ?2,"
         " updated_at = ?3 WHERE id = ?4 AND status NOT IN ({ENDED})";
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prepare_tmpl(s, sql, &st, err, "prepare update");
 
     if (rc < 0) {
@@ -589,28 +567,28 @@ int store_migration_set_status(struct store *s, int64_t id, const char *status,
     }
     bind_text(st, 1, status);
     bind_text(st, 2, reason);
-    sqlite3_bind_int64(st, 3, time_now_us());
-    sqlite3_bind_int64(st, 4, id);
-    rc = sqlite3_step(st);
+    db_bind_int(st, 3, time_now_us());
+    db_bind_int(st, 4, id);
+    rc = db_step(st);
     stmt_done(s, st);
-    return rc == SQLITE_DONE ? 0 : db_err(s, err, "update migration");
+    return rc == DB_DONE ? 0 : db_err(s, err, "update migration");
 }
 
 /* Runs a statement that yields at most one record (a SELECT by a unique
  * key, or an UPDATE ... RETURNING): 1 and *out, 0, or <0. */
-static int one_row(struct store *s, sqlite3_stmt *st, struct arena *a,
+static int one_row(struct store *s, struct db_stmt *st, struct arena *a,
                    struct migration *out, struct ferr *err)
 {
     int rc, found = 0;
 
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    rc = db_step(st);
+    if (rc == DB_ROW) {
         read_row(st, a, out);
         found = 1;
-        rc = sqlite3_step(st);
+        rc = db_step(st);
     }
     stmt_done(s, st);
-    if (rc != SQLITE_DONE) {
+    if (rc != DB_DONE) {
         return db_err(s, err, "read migration");
     }
     return found;
@@ -639,15 +617,15 @@ int store_migration_claim(struct store *s, int64_t runner, int max,
         " AND x.dest_compute = m.dest_compute) < ?3))"
         " ORDER BY m.id LIMIT 1) AND claimed_by IS NULL"
         " RETURNING " MIG_COLUMNS;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prepare_tmpl(s, sql, &st, err, "prepare claim");
 
     if (rc < 0) {
         return rc;
     }
-    sqlite3_bind_int64(st, 1, runner);
-    sqlite3_bind_int64(st, 2, time_now_us());
-    sqlite3_bind_int(st, 3, max);
+    db_bind_int(st, 1, runner);
+    db_bind_int(st, 2, time_now_us());
+    db_bind_int(st, 3, max);
     bind_text(st, 4, mig_status_name(MIG_ACCEPTED));
     bind_text(st, 5, mig_status_name(MIG_QUEUED));
     return one_row(s, st, a, out, err);
@@ -673,7 +651,7 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
         "UPDATE migrations SET claimed_by = ?1, updated_at = ?2,"
         " claim_gen = claim_gen + 1 WHERE id = ?3 AND claim_gen = ?4"
         " RETURNING " MIG_COLUMNS;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t now = time_now_us(), id = 0, gen = 0;
     int rc;
 
@@ -681,85 +659,82 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
     if (rc < 0) {
         return rc;
     }
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, stale_us);
-    sqlite3_bind_int64(st, 3, MIG_HELD_BY_REQUEST);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    db_bind_int(st, 1, now);
+    db_bind_int(st, 2, stale_us);
+    db_bind_int(st, 3, MIG_HELD_BY_REQUEST);
+    while ((rc = db_step(st)) == DB_ROW) {
         /* a holder whose process lives was only kept from beating (a
          * store locked by someone else blocks heartbeats too) */
-        if (sqlite3_column_type(st, 2) != SQLITE_NULL && alive != NULL
-            && alive(sqlite3_column_int64(st, 2))) {
+        if (!db_col_null(st, 2) && alive != NULL && alive(db_col_int(st, 2))) {
             continue;
         }
-        id = sqlite3_column_int64(st, 0);
-        gen = sqlite3_column_int64(st, 1);
+        id = db_col_int(st, 0);
+        gen = db_col_int(st, 1);
         break;
     }
     stmt_done(s, st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    if (rc != DB_ROW && rc != DB_DONE) {
         return db_err(s, err, "stale claim");
     }
     if (id == 0) {
         return 0;
     }
-    if (stmt_prepare(s, take, &st) != SQLITE_OK) {
+    if (stmt_prepare(s, take, &st) < 0) {
         return db_err(s, err, "prepare take");
     }
-    sqlite3_bind_int64(st, 1, runner);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int64(st, 3, id);
-    sqlite3_bind_int64(st, 4, gen);
+    db_bind_int(st, 1, runner);
+    db_bind_int(st, 2, now);
+    db_bind_int(st, 3, id);
+    db_bind_int(st, 4, gen);
     return one_row(s, st, a, out, err); /* 0: another runner was first */
 }
 
 int store_runner_register(struct store *s, int64_t *id, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc;
     int64_t now = time_now_us();
 
     if (stmt_prepare(s,
                      "INSERT INTO runners (pid, started_at,"
-                     " heartbeat) VALUES (?1, ?2, ?2)",
+                     " heartbeat) VALUES (?1, ?2, ?2) RETURNING id",
                      &st)
-        != SQLITE_OK) {
+        < 0) {
         return db_err(s, err, "prepare register");
     }
-    sqlite3_bind_int64(st, 1, (int64_t) getpid());
-    sqlite3_bind_int64(st, 2, now);
-    rc = sqlite3_step(st);
+    db_bind_int(st, 1, (int64_t) getpid());
+    db_bind_int(st, 2, now);
+    rc = step_id(st, id);
     stmt_done(s, st);
-    if (rc != SQLITE_DONE) {
+    if (rc != DB_DONE) {
         return db_err(s, err, "register runner");
     }
-    *id = sqlite3_last_insert_rowid(s->db);
     return 0;
 }
 
 void store_runner_heartbeat(struct store *s, int64_t id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
 
     if (stmt_prepare(s,
                      "UPDATE runners SET heartbeat = ?2 WHERE"
                      " id = ?1",
                      &st)
-        == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, time_now_us());
-        sqlite3_step(st);
+        == 0) {
+        db_bind_int(st, 1, id);
+        db_bind_int(st, 2, time_now_us());
+        db_step(st);
         stmt_done(s, st);
     }
 }
 
 void store_runner_unregister(struct store *s, int64_t id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
 
-    if (stmt_prepare(s, "DELETE FROM runners WHERE id = ?1", &st)
-        == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_step(st);
+    if (stmt_prepare(s, "DELETE FROM runners WHERE id = ?1", &st) == 0) {
+        db_bind_int(st, 1, id);
+        db_step(st);
         stmt_done(s, st);
     }
 }
@@ -778,13 +753,13 @@ int store_migration_save(struct store *s, const struct migration *m,
         " convergence = ?23"
         " WHERE id = ?1 AND claim_gen = ?20"
         " AND status NOT IN ({ENDED})";
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prepare_tmpl(s, sql, &st, err, "prepare save");
 
     if (rc < 0) {
         return rc;
     }
-    sqlite3_bind_int64(st, 1, m->id);
+    db_bind_int(st, 1, m->id);
     bind_text(st, 2, m->status);
     bind_text(st, 3, m->source_node);
     bind_text(st, 4, m->dest_compute);
@@ -796,27 +771,27 @@ int store_migration_save(struct store *s, const struct migration *m,
     bind_int(st, 10, m->disk_total);
     bind_int(st, 11, m->disk_processed);
     bind_int(st, 12, m->disk_remaining);
-    sqlite3_bind_int(st, 13, m->block_migration);
+    db_bind_int(st, 13, m->block_migration);
     bind_text(st, 14, m->error_reason);
     bind_int(st, 15, m->total_time_ms);
     bind_int(st, 16, m->downtime_ms);
     if (m->finished_at != 0) {
-        sqlite3_bind_int64(st, 17, m->finished_at);
+        db_bind_int(st, 17, m->finished_at);
     } else {
-        sqlite3_bind_null(st, 17);
+        db_bind_null(st, 17);
     }
-    sqlite3_bind_int64(st, 18, time_now_us());
+    db_bind_int(st, 18, time_now_us());
     bind_claim(st, 19, m->claimed_by);
-    sqlite3_bind_int64(st, 20, m->claim_gen);
-    sqlite3_bind_int(st, 21, m->paused_by_migration);
-    sqlite3_bind_int64(st, 22, m->transfer_bps);
+    db_bind_int(st, 20, m->claim_gen);
+    db_bind_int(st, 21, m->paused_by_migration);
+    db_bind_int(st, 22, m->transfer_bps);
     bind_text(st, 23, m->convergence);
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     stmt_done(s, st);
-    if (rc != SQLITE_DONE) {
+    if (rc != DB_DONE) {
         return db_err(s, err, "save migration");
     }
-    if (sqlite3_changes(s->db) == 0) {
+    if (db_changes(s->db) == 0) {
         return ferr_set(err, FE_CONFLICT,
                         "migration %lld: not saved: its "
                         "claim %lld was taken over, or it has ended",
@@ -828,16 +803,16 @@ int store_migration_save(struct store *s, const struct migration *m,
 int store_migration_get(struct store *s, int64_t id, struct arena *a,
                         struct migration *out, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
 
     if (stmt_prepare(s,
                      "SELECT " MIG_COLUMNS " FROM migrations"
                      " WHERE id = ?1 AND deleted = 0",
                      &st)
-        != SQLITE_OK) {
+        < 0) {
         return db_err(s, err, "prepare get");
     }
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int(st, 1, id);
     return one_row(s, st, a, out, err);
 }
 
@@ -845,7 +820,7 @@ int store_migrations_of(struct store *s, const char *instance_uuid,
                         struct arena *a, struct migration **out, size_t *n,
                         struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     size_t cap = 8;
     int rc;
 
@@ -856,16 +831,16 @@ int store_migrations_of(struct store *s, const char *instance_uuid,
                      " WHERE (?1 IS NULL OR instance_uuid = ?1)"
                      " AND deleted = 0 ORDER BY id",
                      &st)
-        != SQLITE_OK) {
+        < 0) {
         return db_err(s, err, "prepare list");
     }
     bind_text(st, 1, instance_uuid);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         *out = room_for_one(a, *out, *n, &cap, sizeof(**out));
         read_row(st, a, &(*out)[(*n)++]);
     }
     stmt_done(s, st);
-    return rc == SQLITE_DONE ? 0 : db_err(s, err, "list migrations");
+    return rc == DB_DONE ? 0 : db_err(s, err, "list migrations");
 }
 
 int store_migration_request(struct store *s, int64_t id, const char *what,
@@ -877,23 +852,23 @@ int store_migration_request(struct store *s, int64_t id, const char *what,
         "UPDATE migrations SET force_requested = 1, updated_at = ?2"
         " WHERE id = ?1",
     };
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc;
 
-    if (stmt_prepare(s, sql[strcmp(what, "abort") != 0], &st) != SQLITE_OK) {
+    if (stmt_prepare(s, sql[strcmp(what, "abort") != 0], &st) < 0) {
         return db_err(s, err, "prepare request");
     }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, time_now_us());
-    rc = sqlite3_step(st);
+    db_bind_int(st, 1, id);
+    db_bind_int(st, 2, time_now_us());
+    rc = db_step(st);
     stmt_done(s, st);
-    return rc == SQLITE_DONE ? 0 : db_err(s, err, "request");
+    return rc == DB_DONE ? 0 : db_err(s, err, "request");
 }
 
 int store_migration_cancel_waiting(struct store *s, int64_t id,
                                    struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc;
     int64_t now = time_now_us();
 
@@ -905,81 +880,66 @@ int store_migration_cancel_waiting(struct store *s, int64_t id,
     if (rc < 0) {
         return rc;
     }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
+    db_bind_int(st, 1, id);
+    db_bind_int(st, 2, now);
     bind_text(st, 3, mig_status_name(MIG_CANCELLED));
-    rc = sqlite3_step(st);
+    rc = db_step(st);
     stmt_done(s, st);
-    if (rc != SQLITE_DONE) {
+    if (rc != DB_DONE) {
         return db_err(s, err, "cancel");
     }
-    return sqlite3_changes(s->db) == 1;
+    return db_changes(s->db) == 1;
 }
 
 int store_migration_cas(struct store *s, int64_t id, const char *from,
                         const char *to, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc;
 
     if (stmt_prepare(s,
                      "UPDATE migrations SET status = ?3,"
                      " updated_at = ?4 WHERE id = ?1 AND status = ?2",
                      &st)
-        != SQLITE_OK) {
+        < 0) {
         return db_err(s, err, "prepare cas");
     }
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int(st, 1, id);
     bind_text(st, 2, from);
     bind_text(st, 3, to);
-    sqlite3_bind_int64(st, 4, time_now_us());
-    rc = sqlite3_step(st);
+    db_bind_int(st, 4, time_now_us());
+    rc = db_step(st);
     stmt_done(s, st);
-    if (rc != SQLITE_DONE) {
+    if (rc != DB_DONE) {
         return db_err(s, err, "cas");
     }
-    return sqlite3_changes(s->db) == 1;
+    return db_changes(s->db) == 1;
 }
 
 /* ---- instance actions -------------------------------------------------- */
 
 /* Runs a statement with no rows to return: 0 or <0. */
-static int exec_done(struct store *s, sqlite3_stmt *st, struct ferr *err,
+static int exec_done(struct store *s, struct db_stmt *st, struct ferr *err,
                      const char *what)
 {
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
 
     stmt_done(s, st);
-    return rc == SQLITE_DONE ? 0 : db_err(s, err, what);
-}
-
-static void exec_kept(struct store *s, const char *text)
-{
-    sqlite3_stmt *st;
-
-    if (stmt_prepare(s, text, &st) == SQLITE_OK) {
-        sqlite3_step(st);
-        sqlite3_reset(st);
-    }
+    return rc == DB_DONE ? 0 : db_err(s, err, what);
 }
 
 void store_snapshot_begin(struct store *s)
 {
-    static const char begin[] = "BEGIN";
-
-    if (!s->snapshot && sqlite3_get_autocommit(s->db)) {
-        exec_kept(s, begin);
-        s->snapshot = !sqlite3_get_autocommit(s->db);
+    if (!s->snapshot && !db_in_tx(s->db)) {
+        s->snapshot = db_read_begin(s->db) == 0;
     }
 }
 
 void store_snapshot_end(struct store *s)
 {
-    static const char commit[] = "COMMIT";
-
     if (s->snapshot) {
         s->snapshot = 0;
-        exec_kept(s, commit);
+        db_read_end(s->db);
         store_rollback(s); /* a COMMIT that failed leaves it open */
     }
 }
@@ -987,14 +947,12 @@ void store_snapshot_end(struct store *s)
 int store_begin(struct store *s, struct ferr *err)
 {
     store_snapshot_end(s);
-    return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
-        ? 0
-        : db_err(s, err, "begin");
+    return db_begin(s->db, DB_TX_WRITE) == 0 ? 0 : db_err(s, err, "begin");
 }
 
 int store_commit(struct store *s, struct ferr *err)
 {
-    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+    if (db_commit(s->db) == 0) {
         return 0;
     }
     db_err(s, err, "commit");
@@ -1004,15 +962,13 @@ int store_commit(struct store *s, struct ferr *err)
 
 void store_rollback(struct store *s)
 {
-    if (!sqlite3_get_autocommit(s->db)) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    }
+    db_rollback(s->db);
 }
 
 int store_action_start(struct store *s, const struct iaction *a,
                        struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t now = time_now_us();
 
     if (stmt_prepare(s,
@@ -1021,7 +977,7 @@ int store_action_start(struct store *s, const struct iaction *a,
                      " start_time, created_at, updated_at) VALUES (?1,"
                      " ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
                      &st)
-        != SQLITE_OK) {
+        < 0) {
         return db_err(s, err, "prepare action");
     }
     bind_text(st, 1, a->action);
@@ -1029,7 +985,7 @@ int store_action_start(struct store *s, const struct iaction *a,
     bind_text(st, 3, a->request_id);
     bind_text(st, 4, a->user_id);
     bind_text(st, 5, a->project_id);
-    sqlite3_bind_int64(st, 6, now);
+    db_bind_int(st, 6, now);
     return exec_done(s, st, err, "start action");
 }
 
@@ -1038,7 +994,7 @@ int store_action_start(struct store *s, const struct iaction *a,
 static int64_t action_id_of(struct store *s, const char *instance_uuid,
                             const char *request_id, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t id = 0;
     int rc;
 
@@ -1047,18 +1003,18 @@ static int64_t action_id_of(struct store *s, const char *instance_uuid,
                      " instance_uuid = ?1 AND request_id = ?2"
                      " ORDER BY created_at DESC, id DESC LIMIT 1",
                      &st)
-        != SQLITE_OK) {
+        < 0) {
         return db_err(s, err, "prepare action lookup");
     }
     bind_text(st, 1, instance_uuid);
     bind_text(st, 2, request_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        id = sqlite3_column_int64(st, 0);
-        rc = SQLITE_DONE;
+    rc = db_step(st);
+    if (rc == DB_ROW) {
+        id = db_col_int(st, 0);
+        rc = DB_DONE;
     }
     stmt_done(s, st);
-    if (rc != SQLITE_DONE) {
+    if (rc != DB_DONE) {
         return db_err(s, err, "action lookup");
     }
     if (id == 0) {
@@ -1075,7 +1031,7 @@ int store_event_start(struct store *s, const char *instance_uuid,
                       const char *request_id, const char *event,
                       const char *host, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t now = time_now_us(), id;
 
     if (store_begin(s, err) < 0) {
@@ -1091,16 +1047,16 @@ int store_event_start(struct store *s, const char *instance_uuid,
                      " (action_id, event, start_time, host,"
                      " created_at) VALUES (?1, ?2, ?3, ?4, ?3)",
                      &st)
-            != SQLITE_OK
-        || (sqlite3_bind_int64(st, 1, id), bind_text(st, 2, event),
-            sqlite3_bind_int64(st, 3, now), bind_text(st, 4, host),
+            < 0
+        || (db_bind_int(st, 1, id), bind_text(st, 2, event),
+            db_bind_int(st, 3, now), bind_text(st, 4, host),
             exec_done(s, st, err, "start event") < 0)
         || stmt_prepare(s,
                         "UPDATE instance_actions SET"
                         " updated_at = ?2 WHERE id = ?1",
                         &st)
-            != SQLITE_OK
-        || (sqlite3_bind_int64(st, 1, id), sqlite3_bind_int64(st, 2, now),
+            < 0
+        || (db_bind_int(st, 1, id), db_bind_int(st, 2, now),
             exec_done(s, st, err, "touch action") < 0)) {
         if (err->code == 0) {
             db_err(s, err, "prepare event");
@@ -1115,7 +1071,7 @@ int store_event_finish(struct store *s, const char *instance_uuid,
                        const char *request_id, const char *event, int ok,
                        const char *details, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t now = time_now_us(), id;
 
     if (store_begin(s, err) < 0) {
@@ -1132,20 +1088,19 @@ int store_event_finish(struct store *s, const char *instance_uuid,
                      " WHERE action_id = ?1 AND finish_time IS NULL"
                      " AND (?2 IS NULL OR event = ?2)",
                      &st)
-            != SQLITE_OK
-        || (sqlite3_bind_int64(st, 1, id), bind_text(st, 2, event),
-            sqlite3_bind_int64(st, 3, now),
-            bind_text(st, 4, ok ? "Success" : "Error"),
+            < 0
+        || (db_bind_int(st, 1, id), bind_text(st, 2, event),
+            db_bind_int(st, 3, now), bind_text(st, 4, ok ? "Success" : "Error"),
             bind_text(st, 5, ok ? NULL : details),
             exec_done(s, st, err, "finish event") < 0)
         || stmt_prepare(s,
                         "UPDATE instance_actions SET"
                         " updated_at = ?2, message = CASE WHEN ?3"
-                        " THEN message ELSE 'Error' END WHERE id = ?1",
+                        " <> 0 THEN message ELSE 'Error' END WHERE id = ?1",
                         &st)
-            != SQLITE_OK
-        || (sqlite3_bind_int64(st, 1, id), sqlite3_bind_int64(st, 2, now),
-            sqlite3_bind_int(st, 3, ok),
+            < 0
+        || (db_bind_int(st, 1, id), db_bind_int(st, 2, now),
+            db_bind_int(st, 3, ok),
             exec_done(s, st, err, "touch action") < 0)) {
         if (err->code == 0) {
             db_err(s, err, "prepare event");
@@ -1160,7 +1115,7 @@ int store_actions_of(struct store *s, const char *instance_uuid,
                      struct arena *a, struct iaction **out, size_t *n,
                      struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     size_t cap = 8;
     int rc;
 
@@ -1173,36 +1128,36 @@ int store_actions_of(struct store *s, const char *instance_uuid,
                      " WHERE instance_uuid = ?1"
                      " ORDER BY created_at DESC, id DESC",
                      &st)
-        != SQLITE_OK) {
+        < 0) {
         return db_err(s, err, "prepare actions");
     }
     bind_text(st, 1, instance_uuid);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         struct iaction *x;
         const char *u;
 
         *out = room_for_one(a, *out, *n, &cap, sizeof(**out));
         x = &(*out)[(*n)++];
         memset(x, 0, sizeof(*x));
-        x->id = sqlite3_column_int64(st, 0);
+        x->id = db_col_int(st, 0);
         x->action = col_text(st, 1, a);
-        u = (const char *) sqlite3_column_text(st, 2);
+        u = db_col_text(st, 2);
         snprintf(x->instance_uuid, sizeof(x->instance_uuid), "%s", u ? u : "");
         x->request_id = col_text(st, 3, a);
         x->user_id = col_text(st, 4, a);
         x->project_id = col_text(st, 5, a);
         x->message = col_text(st, 6, a);
-        x->start_time = sqlite3_column_int64(st, 7);
-        x->updated_at = sqlite3_column_int64(st, 8);
+        x->start_time = db_col_int(st, 7);
+        x->updated_at = db_col_int(st, 8);
     }
     stmt_done(s, st);
-    return rc == SQLITE_DONE ? 0 : db_err(s, err, "list actions");
+    return rc == DB_DONE ? 0 : db_err(s, err, "list actions");
 }
 
 int store_action_events(struct store *s, int64_t action_id, struct arena *a,
                         struct ievent **out, size_t *n, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     size_t cap = 8;
     int rc;
 
@@ -1214,11 +1169,11 @@ int store_action_events(struct store *s, int64_t action_id, struct arena *a,
                      " FROM instance_actions_events WHERE action_id ="
                      " ?1 ORDER BY created_at DESC, id DESC",
                      &st)
-        != SQLITE_OK) {
+        < 0) {
         return db_err(s, err, "prepare events");
     }
-    sqlite3_bind_int64(st, 1, action_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    db_bind_int(st, 1, action_id);
+    while ((rc = db_step(st)) == DB_ROW) {
         struct ievent *e;
 
         *out = room_for_one(a, *out, *n, &cap, sizeof(**out));
@@ -1228,18 +1183,18 @@ int store_action_events(struct store *s, int64_t action_id, struct arena *a,
         e->result = col_text(st, 2, a);
         e->traceback = col_text(st, 3, a);
         e->details = col_text(st, 4, a);
-        e->start_time = sqlite3_column_int64(st, 5);
+        e->start_time = db_col_int(st, 5);
         e->finish_time = col_int(st, 6) == MIG_NULL_INT ? 0 : col_int(st, 6);
     }
     stmt_done(s, st);
-    return rc == SQLITE_DONE ? 0 : db_err(s, err, "list events");
+    return rc == DB_DONE ? 0 : db_err(s, err, "list events");
 }
 
 int store_action_latest(struct store *s, const char *instance_uuid,
                         const char *action, char *request_id, size_t size,
                         struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc, found = 0;
 
     if (stmt_prepare(s,
@@ -1247,34 +1202,34 @@ int store_action_latest(struct store *s, const char *instance_uuid,
                      " WHERE instance_uuid = ?1 AND action = ?2"
                      " ORDER BY created_at DESC, id DESC LIMIT 1",
                      &st)
-        != SQLITE_OK) {
+        < 0) {
         return db_err(s, err, "prepare latest action");
     }
     bind_text(st, 1, instance_uuid);
     bind_text(st, 2, action);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        snprintf(request_id, size, "%s", sqlite3_column_text(st, 0));
+    rc = db_step(st);
+    if (rc == DB_ROW) {
+        snprintf(request_id, size, "%s", db_col_text(st, 0));
         found = 1;
-        rc = SQLITE_DONE;
+        rc = DB_DONE;
     }
     stmt_done(s, st);
-    return rc == SQLITE_DONE ? found : db_err(s, err, "latest action");
+    return rc == DB_DONE ? found : db_err(s, err, "latest action");
 }
 
 int store_migration_set_request(struct store *s, int64_t id,
                                 const char *request_id, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
 
     if (stmt_prepare(s,
                      "UPDATE migrations SET request_id = ?2"
                      " WHERE id = ?1",
                      &st)
-        != SQLITE_OK) {
+        < 0) {
         return db_err(s, err, "prepare set request");
     }
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int(st, 1, id);
     bind_text(st, 2, request_id);
     return exec_done(s, st, err, "set request");
 }
@@ -1293,7 +1248,7 @@ static const char faults_sql[] =
 
 int store_faults_prepare(struct store *s, struct ferr *err)
 {
-    if (sqlite3_exec(s->db, faults_sql, NULL, NULL, NULL) != SQLITE_OK) {
+    if (db_exec(s->db, faults_sql) < 0) {
         return db_err(s, err, "instance_faults");
     }
     return 0;
@@ -1304,28 +1259,32 @@ int store_fault_save(struct store *s, const struct migration *m,
 {
     /* written only under the claim m was read with, like a save */
     static const char sql[] =
-        "INSERT OR REPLACE INTO instance_faults (instance_uuid, code,"
+        "INSERT INTO instance_faults (instance_uuid, code,"
         " message, created_at, vm_error, migration_id)"
         " SELECT instance_uuid, ?3, ?4, ?5, ?6, id FROM migrations"
-        " WHERE id = ?1 AND claim_gen = ?2 AND status NOT IN ({ENDED})";
-    sqlite3_stmt *st;
+        " WHERE id = ?1 AND claim_gen = ?2 AND status NOT IN ({ENDED})"
+        " ON CONFLICT (instance_uuid) DO UPDATE SET code = excluded.code,"
+        " message = excluded.message, created_at = excluded.created_at,"
+        " vm_error = excluded.vm_error,"
+        " migration_id = excluded.migration_id";
+    struct db_stmt *st;
     int rc = prepare_tmpl(s, sql, &st, err, "prepare fault");
 
     if (rc < 0) {
         return rc;
     }
-    sqlite3_bind_int64(st, 1, m->id);
-    sqlite3_bind_int64(st, 2, m->claim_gen);
-    sqlite3_bind_int(st, 3, f->code);
+    db_bind_int(st, 1, m->id);
+    db_bind_int(st, 2, m->claim_gen);
+    db_bind_int(st, 3, f->code);
     bind_text(st, 4, f->message);
-    sqlite3_bind_int64(st, 5, f->created_at ? f->created_at : time_now_us());
-    sqlite3_bind_int(st, 6, f->vm_error);
-    rc = sqlite3_step(st);
+    db_bind_int(st, 5, f->created_at ? f->created_at : time_now_us());
+    db_bind_int(st, 6, f->vm_error);
+    rc = db_step(st);
     stmt_done(s, st);
-    if (rc != SQLITE_DONE) {
+    if (rc != DB_DONE) {
         return db_err(s, err, "fault");
     }
-    if (sqlite3_changes(s->db) != 1) {
+    if (db_changes(s->db) != 1) {
         return ferr_set(err, FE_CONFLICT,
                         "migration %lld is no longer "
                         "held by this claim",
@@ -1337,7 +1296,7 @@ int store_fault_save(struct store *s, const struct migration *m,
 int store_fault_get(struct store *s, const char *instance_uuid, struct arena *a,
                     struct instance_fault *out, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -1346,22 +1305,51 @@ int store_fault_get(struct store *s, const char *instance_uuid, struct arena *a,
                      " vm_error FROM instance_faults"
                      " WHERE instance_uuid = ?1",
                      &st)
-        != SQLITE_OK) {
+        < 0) {
         return db_err(s, err, "prepare fault get");
     }
     bind_text(st, 1, instance_uuid);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        out->code = sqlite3_column_int(st, 0);
+    rc = db_step(st);
+    if (rc == DB_ROW) {
+        out->code = db_col_int(st, 0);
         out->message = col_text(st, 1, a);
-        out->created_at = sqlite3_column_int64(st, 2);
-        out->vm_error = sqlite3_column_int(st, 3);
+        out->created_at = db_col_int(st, 2);
+        out->vm_error = db_col_int(st, 3);
     }
     stmt_done(s, st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    if (rc != DB_ROW && rc != DB_DONE) {
         return db_err(s, err, "fault get");
     }
-    return rc == SQLITE_ROW;
+    return rc == DB_ROW;
+}
+
+/* The metrics' query: per type and status, counts and sums, and per
+ * bound how many records took at most that long.  A sum is 0 over no rows
+ * (SQLite's TOTAL) in both dialects: COALESCE(SUM(...), 0). */
+static void groups_sql(struct sbuf *sql, const int64_t *bounds_ms, size_t nb)
+{
+    static const char head[] =
+        "SELECT migration_type, status, COUNT(*), COUNT(total_time_ms),"
+        " COALESCE(SUM(total_time_ms), 0), COUNT(downtime_ms),"
+        " COALESCE(SUM(downtime_ms), 0),"
+        " COALESCE(SUM(COALESCE(memory_processed, 0)"
+        " + COALESCE(disk_processed, 0)), 0),"
+        " COALESCE(SUM(COALESCE(memory_remaining, 0)"
+        " + COALESCE(disk_remaining, 0)), 0),"
+        " COALESCE(SUM(transfer_bps), 0)";
+
+    sbuf_init(sql);
+    sbuf_puts(sql, head);
+    for (size_t i = 0; i < nb; i++) {
+        sbuf_printf(sql,
+                    ", COALESCE(SUM(CASE WHEN total_time_ms <= %lld THEN 1"
+                    " ELSE 0 END), 0), COALESCE(SUM(CASE WHEN downtime_ms"
+                    " <= %lld THEN 1 ELSE 0 END), 0)",
+                    (long long) bounds_ms[i], (long long) bounds_ms[i]);
+    }
+    sbuf_puts(sql,
+              " FROM migrations WHERE deleted = 0 GROUP BY 1, 2"
+              " ORDER BY 1, 2");
 }
 
 int store_migration_groups(struct store *s, const int64_t *bounds_ms, size_t nb,
@@ -1369,7 +1357,7 @@ int store_migration_groups(struct store *s, const int64_t *bounds_ms, size_t nb,
                            struct ferr *err)
 {
     struct sbuf sql;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     size_t cap = 8, i;
     int rc;
 
@@ -1378,52 +1366,34 @@ int store_migration_groups(struct store *s, const int64_t *bounds_ms, size_t nb,
     if (nb > MIG_GROUP_BOUNDS) {
         return ferr_set(err, FE_INTERNAL, "too many histogram bounds");
     }
-    sbuf_init(&sql);
-    sbuf_puts(&sql,
-              "SELECT migration_type, status, COUNT(*),"
-              " COUNT(total_time_ms), TOTAL(total_time_ms),"
-              " COUNT(downtime_ms), TOTAL(downtime_ms),"
-              " TOTAL(COALESCE(memory_processed, 0)"
-              " + COALESCE(disk_processed, 0)),"
-              " TOTAL(COALESCE(memory_remaining, 0)"
-              " + COALESCE(disk_remaining, 0)),"
-              " TOTAL(transfer_bps)");
-    for (i = 0; i < nb; i++) {
-        sbuf_printf(&sql,
-                    ", TOTAL(total_time_ms <= %lld),"
-                    " TOTAL(downtime_ms <= %lld)",
-                    (long long) bounds_ms[i], (long long) bounds_ms[i]);
-    }
-    sbuf_puts(&sql,
-              " FROM migrations WHERE deleted = 0 GROUP BY 1, 2"
-              " ORDER BY 1, 2");
-    rc = sqlite3_prepare_v2(s->db, sql.buf, -1, &st, NULL);
+    groups_sql(&sql, bounds_ms, nb);
+    st = db_prepare(s->db, sql.buf, 0);
     sbuf_free(&sql);
-    if (rc != SQLITE_OK) {
+    if (st == NULL) {
         return db_err(s, err, "prepare migration groups");
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         struct mig_group *g;
 
         *out = room_for_one(a, *out, *n, &cap, sizeof(**out));
         g = &(*out)[(*n)++];
         g->type = col_text(st, 0, a);
         g->status = col_text(st, 1, a);
-        g->count = sqlite3_column_int64(st, 2);
-        g->timed = sqlite3_column_int64(st, 3);
-        g->time_ms_sum = (int64_t) sqlite3_column_double(st, 4);
-        g->downed = sqlite3_column_int64(st, 5);
-        g->downtime_ms_sum = (int64_t) sqlite3_column_double(st, 6);
-        g->bytes_sum = (int64_t) sqlite3_column_double(st, 7);
-        g->remaining_sum = (int64_t) sqlite3_column_double(st, 8);
-        g->rate_sum = (int64_t) sqlite3_column_double(st, 9);
+        g->count = db_col_int(st, 2);
+        g->timed = db_col_int(st, 3);
+        g->time_ms_sum = db_col_int(st, 4);
+        g->downed = db_col_int(st, 5);
+        g->downtime_ms_sum = db_col_int(st, 6);
+        g->bytes_sum = db_col_int(st, 7);
+        g->remaining_sum = db_col_int(st, 8);
+        g->rate_sum = db_col_int(st, 9);
         for (i = 0; i < nb; i++) {
             int c = 10 + 2 * (int) i;
 
-            g->time_le[i] = (int64_t) sqlite3_column_double(st, c);
-            g->down_le[i] = (int64_t) sqlite3_column_double(st, c + 1);
+            g->time_le[i] = db_col_int(st, c);
+            g->down_le[i] = db_col_int(st, c + 1);
         }
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : db_err(s, err, "migration groups");
+    db_done(st);
+    return rc == DB_DONE ? 0 : db_err(s, err, "migration groups");
 }

@@ -39,54 +39,46 @@ static const char drains_sql[] =
 
 int store_drains_prepare(struct store *s, struct ferr *err)
 {
-    char *msg = NULL;
-    int rc;
-
-    if (sqlite3_exec(s->db, drains_sql, NULL, NULL, &msg) != SQLITE_OK) {
-        rc = ferr_set(err, FE_CONFIG, "cannot prepare the drains: %s",
-                      msg ? msg : sqlite3_errmsg(s->db));
-        sqlite3_free(msg);
-        return rc;
+    if (db_exec(s->db, drains_sql) < 0) {
+        return ferr_set(err, FE_CONFIG, "cannot prepare the drains: %s",
+                        db_errmsg(s->db));
     }
     return 0;
 }
 
-static int prep(struct store *s, const char *sql, sqlite3_stmt **st,
+static int prep(struct store *s, const char *sql, struct db_stmt **st,
                 struct ferr *err)
 {
-    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
+    *st = db_prepare(s->db, sql, 0);
+    if (*st == NULL) {
         return store_db_err(s, err, "prepare drains");
     }
     return 0;
 }
 
-static void btext(sqlite3_stmt *st, int i, const char *v)
+static void btext(struct db_stmt *st, int i, const char *v)
 {
-    if (v == NULL) {
-        sqlite3_bind_null(st, i);
-    } else {
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-    }
+    db_bind_text(st, i, v);
 }
 
-static const char *ctext(sqlite3_stmt *st, int i, struct arena *a)
+static const char *ctext(struct db_stmt *st, int i, struct arena *a)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
+    const char *t = db_col_text(st, i);
 
-    return t ? arena_strdup(a, (const char *) t) : NULL;
+    return t ? arena_strdup(a, t) : NULL;
 }
 
 /* One statement without rows: 0 and the changes, or <0. */
-static int run(struct store *s, sqlite3_stmt *st, struct ferr *err,
+static int run(struct store *s, struct db_stmt *st, struct ferr *err,
                const char *what)
 {
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
 
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    db_done(st);
+    if (rc != DB_DONE) {
         return store_db_err(s, err, what);
     }
-    return sqlite3_changes(s->db);
+    return db_changes(s->db);
 }
 
 static int status_of(const char *name)
@@ -154,34 +146,34 @@ static void split_targets(struct arena *a, const char *t, struct drain *d)
     " block_migration, shut_off, user_id, project_id, request_id, error," \
     " created_at, updated_at, finished_at"
 
-static void read_drain(sqlite3_stmt *st, struct arena *a, struct drain *d)
+static void read_drain(struct db_stmt *st, struct arena *a, struct drain *d)
 {
     const char *u;
 
     memset(d, 0, sizeof(*d));
-    d->id = sqlite3_column_int64(st, 0);
-    u = (const char *) sqlite3_column_text(st, 1);
+    d->id = db_col_int(st, 0);
+    u = db_col_text(st, 1);
     snprintf(d->uuid, sizeof(d->uuid), "%s", u ? u : "");
     d->host = ctext(st, 2, a);
-    d->status = status_of((const char *) sqlite3_column_text(st, 3));
-    d->dry_run = sqlite3_column_int(st, 4);
-    split_targets(a, (const char *) sqlite3_column_text(st, 5), d);
-    d->max_parallel = sqlite3_column_int(st, 6);
-    d->block_migration = sqlite3_column_int(st, 7);
-    d->shut_off = sqlite3_column_int(st, 8);
+    d->status = status_of(db_col_text(st, 3));
+    d->dry_run = db_col_int(st, 4);
+    split_targets(a, db_col_text(st, 5), d);
+    d->max_parallel = db_col_int(st, 6);
+    d->block_migration = db_col_int(st, 7);
+    d->shut_off = db_col_int(st, 8);
     d->user_id = ctext(st, 9, a);
     d->project_id = ctext(st, 10, a);
     d->request_id = ctext(st, 11, a);
     d->error = ctext(st, 12, a);
-    d->created_at = sqlite3_column_int64(st, 13);
-    d->updated_at = sqlite3_column_int64(st, 14);
-    d->finished_at = sqlite3_column_int64(st, 15);
+    d->created_at = db_col_int(st, 13);
+    d->updated_at = db_col_int(st, 14);
+    d->finished_at = db_col_int(st, 15);
 }
 
 /* An open drain of host d->host: -FE_CONFLICT; else the host disabled. */
 static int claim_host(struct store *s, const struct drain *d, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc, busy;
 
     rc = prep(s,
@@ -192,11 +184,11 @@ static int claim_host(struct store *s, const struct drain *d, struct ferr *err)
         return rc;
     }
     btext(st, 1, d->host);
-    sqlite3_bind_int64(st, 2, d->id);
-    rc = sqlite3_step(st);
-    busy = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    db_bind_int(st, 2, d->id);
+    rc = db_step(st);
+    busy = rc == DB_ROW ? db_col_int(st, 0) : 0;
+    db_done(st);
+    if (rc != DB_ROW && rc != DB_DONE) {
         return store_db_err(s, err, "read drains");
     }
     if (busy) {
@@ -214,15 +206,15 @@ static int claim_host(struct store *s, const struct drain *d, struct ferr *err)
         return rc;
     }
     btext(st, 1, d->host);
-    sqlite3_bind_int64(st, 2, d->id);
-    sqlite3_bind_int64(st, 3, time_now_us());
+    db_bind_int(st, 2, d->id);
+    db_bind_int(st, 3, time_now_us());
     return run(s, st, err, "disable host") < 0 ? ferr_fail(err) : 0;
 }
 
 static int insert_drain(struct store *s, struct drain *d, struct ferr *err)
 {
     struct arena a;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc;
 
     rc = prep(s,
@@ -230,7 +222,7 @@ static int insert_drain(struct store *s, struct drain *d, struct ferr *err)
               " max_parallel, block_migration, shut_off, user_id,"
               " project_id, request_id, created_at, updated_at)"
               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-              " ?12)",
+              " ?12) RETURNING id",
               &st, err);
     if (rc < 0) {
         return rc;
@@ -241,21 +233,25 @@ static int insert_drain(struct store *s, struct drain *d, struct ferr *err)
     btext(st, 1, d->uuid);
     btext(st, 2, d->host);
     btext(st, 3, drain_status_name(DR_PLANNING));
-    sqlite3_bind_int(st, 4, d->dry_run);
+    db_bind_int(st, 4, d->dry_run);
     btext(st, 5, join_targets(&a, d));
-    sqlite3_bind_int(st, 6, d->max_parallel);
-    sqlite3_bind_int(st, 7, d->block_migration);
-    sqlite3_bind_int(st, 8, d->shut_off);
+    db_bind_int(st, 6, d->max_parallel);
+    db_bind_int(st, 7, d->block_migration);
+    db_bind_int(st, 8, d->shut_off);
     btext(st, 9, d->user_id);
     btext(st, 10, d->project_id);
     btext(st, 11, d->request_id);
-    sqlite3_bind_int64(st, 12, d->created_at);
-    rc = run(s, st, err, "insert drain");
-    arena_free(&a);
-    if (rc < 0) {
-        return rc;
+    db_bind_int(st, 12, d->created_at);
+    rc = db_step(st);
+    if (rc == DB_ROW) {
+        d->id = db_col_int(st, 0);
+        rc = db_step(st);
     }
-    d->id = sqlite3_last_insert_rowid(s->db);
+    db_done(st);
+    arena_free(&a);
+    if (rc != DB_DONE) {
+        return store_db_err(s, err, "insert drain");
+    }
     d->status = DR_PLANNING;
     return 0;
 }
@@ -277,23 +273,23 @@ int store_drain_create(struct store *s, struct drain *d, struct ferr *err)
 int store_drain_get(struct store *s, int64_t id, struct arena *a,
                     struct drain *out, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc =
         prep(s, "SELECT " DRAIN_COLUMNS " FROM drains WHERE id = ?1", &st, err);
 
     if (rc < 0) {
         return rc;
     }
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    db_bind_int(st, 1, id);
+    rc = db_step(st);
+    if (rc == DB_ROW) {
         read_drain(st, a, out);
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    db_done(st);
+    if (rc != DB_ROW && rc != DB_DONE) {
         return store_db_err(s, err, "read drain");
     }
-    return rc == SQLITE_ROW;
+    return rc == DB_ROW;
 }
 
 /* Grows *arr of *cap elements of size sz by doubling, in a. */
@@ -315,7 +311,7 @@ static void *grow(struct arena *a, void *arr, size_t n, size_t *cap, size_t sz)
 int store_drains_list(struct store *s, struct arena *a, struct drain **out,
                       size_t *n, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     size_t cap = 0;
     int rc = prep(s,
                   "SELECT " DRAIN_COLUMNS " FROM drains ORDER BY id"
@@ -327,18 +323,18 @@ int store_drains_list(struct store *s, struct arena *a, struct drain **out,
     if (rc < 0) {
         return rc;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         *out = grow(a, *out, *n, &cap, sizeof(**out));
         read_drain(st, a, &(*out)[(*n)++]);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_db_err(s, err, "list drains");
+    db_done(st);
+    return rc == DB_DONE ? 0 : store_db_err(s, err, "list drains");
 }
 
 int store_drain_servers(struct store *s, int64_t id, struct arena *a,
                         struct drain_server **out, size_t *n, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     size_t cap = 0;
     int rc = prep(s,
                   "SELECT uuid, name, move, state, planned_host,"
@@ -352,34 +348,34 @@ int store_drain_servers(struct store *s, int64_t id, struct arena *a,
     if (rc < 0) {
         return rc;
     }
-    sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    db_bind_int(st, 1, id);
+    while ((rc = db_step(st)) == DB_ROW) {
         struct drain_server *d;
-        const char *u = (const char *) sqlite3_column_text(st, 0);
+        const char *u = db_col_text(st, 0);
 
         *out = grow(a, *out, *n, &cap, sizeof(**out));
         d = &(*out)[(*n)++];
         memset(d, 0, sizeof(*d));
         snprintf(d->uuid, sizeof(d->uuid), "%s", u ? u : "");
         d->name = ctext(st, 1, a);
-        d->move = sqlite3_column_int(st, 2);
-        d->state = state_of((const char *) sqlite3_column_text(st, 3));
+        d->move = db_col_int(st, 2);
+        d->state = state_of(db_col_text(st, 3));
         d->planned_host = ctext(st, 4, a);
         d->failed_host = ctext(st, 5, a);
-        d->migration_id = sqlite3_column_int64(st, 6);
-        d->attempts = sqlite3_column_int(st, 7);
+        d->migration_id = db_col_int(st, 6);
+        d->attempts = db_col_int(st, 7);
         d->error = ctext(st, 8, a);
         d->reasons = ctext(st, 9, a);
-        d->ram_mb = sqlite3_column_int64(st, 10);
+        d->ram_mb = db_col_int(st, 10);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_db_err(s, err, "read drain servers");
+    db_done(st);
+    return rc == DB_DONE ? 0 : store_db_err(s, err, "read drain servers");
 }
 
 int store_drain_server_put(struct store *s, int64_t id,
                            const struct drain_server *ds, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(
         s,
         "INSERT INTO drain_servers (drain_id, seq, uuid, name, move, state,"
@@ -395,42 +391,42 @@ int store_drain_server_put(struct store *s, int64_t id,
     if (rc < 0) {
         return rc;
     }
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int(st, 1, id);
     btext(st, 2, ds->uuid);
     btext(st, 3, ds->name);
-    sqlite3_bind_int(st, 4, ds->move);
+    db_bind_int(st, 4, ds->move);
     btext(st, 5, drain_srv_state_name(ds->state));
     btext(st, 6, ds->planned_host);
     btext(st, 7, ds->failed_host);
     if (ds->migration_id > 0) {
-        sqlite3_bind_int64(st, 8, ds->migration_id);
+        db_bind_int(st, 8, ds->migration_id);
     }
-    sqlite3_bind_int(st, 9, ds->attempts);
+    db_bind_int(st, 9, ds->attempts);
     btext(st, 10, ds->error);
     btext(st, 11, ds->reasons);
-    sqlite3_bind_int64(st, 12, ds->ram_mb);
+    db_bind_int(st, 12, ds->ram_mb);
     return run(s, st, err, "write drain server") < 0 ? ferr_fail(err) : 0;
 }
 
 int store_drain_move(struct store *s, int64_t id, int from, int to,
                      const char *error, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t now = time_now_us();
     int rc = prep(s,
                   "UPDATE drains SET status = ?2, error = coalesce(?3, error),"
-                  " updated_at = ?4, finished_at = CASE WHEN ?5 THEN ?4"
+                  " updated_at = ?4, finished_at = CASE WHEN ?5 <> 0 THEN ?4"
                   " ELSE finished_at END WHERE id = ?1 AND status = ?6",
                   &st, err);
 
     if (rc < 0) {
         return rc;
     }
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int(st, 1, id);
     btext(st, 2, drain_status_name(to));
     btext(st, 3, error);
-    sqlite3_bind_int64(st, 4, now);
-    sqlite3_bind_int(st, 5, drain_status_ended(to));
+    db_bind_int(st, 4, now);
+    db_bind_int(st, 5, drain_status_ended(to));
     btext(st, 6, drain_status_name(from));
     rc = run(s, st, err, "write drain");
     return rc < 0 ? rc : rc > 0;
@@ -438,7 +434,7 @@ int store_drain_move(struct store *s, int64_t id, int from, int to,
 
 int store_drain_cancel(struct store *s, int64_t id, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s,
                   "UPDATE drains SET status = 'cancelling', updated_at = ?2"
                   " WHERE id = ?1 AND status IN ('planning', 'running')",
@@ -447,8 +443,8 @@ int store_drain_cancel(struct store *s, int64_t id, struct ferr *err)
     if (rc < 0) {
         return rc;
     }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, time_now_us());
+    db_bind_int(st, 1, id);
+    db_bind_int(st, 2, time_now_us());
     rc = run(s, st, err, "cancel drain");
     return rc < 0 ? rc : rc > 0;
 }
@@ -456,7 +452,7 @@ int store_drain_cancel(struct store *s, int64_t id, struct ferr *err)
 int store_drain_lease(struct store *s, int64_t id, int64_t runner,
                       int64_t stale_us, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s,
                   "UPDATE drains SET lease = ?2 WHERE id = ?1 AND (lease IS"
                   " NULL OR lease = ?2 OR lease NOT IN (SELECT id FROM"
@@ -466,23 +462,23 @@ int store_drain_lease(struct store *s, int64_t id, int64_t runner,
     if (rc < 0) {
         return rc;
     }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, runner);
-    sqlite3_bind_int64(st, 3, time_now_us() - stale_us);
+    db_bind_int(st, 1, id);
+    db_bind_int(st, 2, runner);
+    db_bind_int(st, 3, time_now_us() - stale_us);
     rc = run(s, st, err, "lease drain");
     return rc < 0 ? rc : rc > 0;
 }
 
 void store_drain_release(struct store *s, int64_t id, int64_t runner)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     struct ferr err = { 0 };
 
     if (prep(s, "UPDATE drains SET lease = NULL WHERE id = ?1 AND lease = ?2",
              &st, &err)
         == 0) {
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, runner);
+        db_bind_int(st, 1, id);
+        db_bind_int(st, 2, runner);
         run(s, st, &err, "release drain");
     }
     ferr_clear(&err);
@@ -491,7 +487,7 @@ void store_drain_release(struct store *s, int64_t id, int64_t runner)
 int store_drains_open(struct store *s, struct arena *a, int64_t **ids,
                       size_t *n, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     size_t cap = 0;
     int rc = prep(s,
                   "SELECT id FROM drains WHERE status IN " OPEN_STATUSES
@@ -503,18 +499,18 @@ int store_drains_open(struct store *s, struct arena *a, int64_t **ids,
     if (rc < 0) {
         return rc;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         *ids = grow(a, *ids, *n, &cap, sizeof(**ids));
-        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+        (*ids)[(*n)++] = db_col_int(st, 0);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_db_err(s, err, "read drains");
+    db_done(st);
+    return rc == DB_DONE ? 0 : store_db_err(s, err, "read drains");
 }
 
 int store_hosts_disabled(struct store *s, struct arena *a, const char ***out,
                          size_t *n, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     size_t cap = 0;
     int rc = prep(s, "SELECT host FROM hosts_disabled ORDER BY host", &st, err);
 
@@ -523,17 +519,17 @@ int store_hosts_disabled(struct store *s, struct arena *a, const char ***out,
     if (rc < 0) {
         return rc;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         *out = grow(a, *out, *n, &cap, sizeof(**out));
         (*out)[(*n)++] = ctext(st, 0, a);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_db_err(s, err, "read hosts");
+    db_done(st);
+    return rc == DB_DONE ? 0 : store_db_err(s, err, "read hosts");
 }
 
 int store_host_is_disabled(struct store *s, const char *host)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     struct ferr err = { 0 };
     int rc;
 
@@ -543,14 +539,14 @@ int store_host_is_disabled(struct store *s, const char *host)
         return 0;
     }
     btext(st, 1, host);
-    rc = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    rc = db_step(st) == DB_ROW;
+    db_done(st);
     return rc;
 }
 
 int store_host_enable(struct store *s, const char *host, struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     /* never while a drain of the host runs */
     int rc = prep(s,
                   "DELETE FROM hosts_disabled WHERE host = ?1 AND NOT EXISTS"
@@ -569,19 +565,18 @@ int store_host_enable(struct store *s, const char *host, struct ferr *err)
 static int count_into(struct store *s, const char *sql, int64_t *counts, int n,
                       int (*index)(const char *), struct ferr *err)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int rc = prep(s, sql, &st, err);
 
     if (rc < 0) {
         return rc;
     }
     memset(counts, 0, (size_t) n * sizeof(*counts));
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        counts[index((const char *) sqlite3_column_text(st, 0))] +=
-            sqlite3_column_int64(st, 1);
+    while ((rc = db_step(st)) == DB_ROW) {
+        counts[index(db_col_text(st, 0))] += db_col_int(st, 1);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_db_err(s, err, "count drains");
+    db_done(st);
+    return rc == DB_DONE ? 0 : store_db_err(s, err, "count drains");
 }
 
 int store_drain_counts(struct store *s, int64_t *counts, int64_t *srv,

@@ -126,8 +126,8 @@ static const char *const queries[Q__COUNT] = {
     [Q_HOSTS_UP] = "SELECT name FROM inventory_hosts WHERE up = 1",
     /* a runner that moved a guest says so at once; the inventory's events
      * from both hosts follow */
-    [Q_MOVE] = "UPDATE OR IGNORE instances SET host = ?2, updated_at = ?3"
-               " WHERE uuid = ?1 AND host != ?2",
+    [Q_MOVE] = "UPDATE{OR_IGNORE} instances SET host = ?2, updated_at = ?3"
+               " WHERE uuid = ?1 AND host != ?2{ONLY_FREE}",
     /* the destination's row, when there was one already (the incoming
      * domain), is the newest: the move above was ignored for it */
     [Q_MOVED] = "UPDATE instances SET updated_at = ?3"
@@ -136,8 +136,8 @@ static const char *const queries[Q__COUNT] = {
     [Q_HINT_GET] =
         "SELECT host FROM (SELECT host, updated_at FROM"
         " (SELECT host, updated_at FROM instances WHERE uuid = ?1"
-        " ORDER BY active DESC, updated_at DESC LIMIT 1) UNION ALL"
-        " SELECT host, updated_at FROM instance_hosts WHERE uuid = ?1)"
+        " ORDER BY active DESC, updated_at DESC LIMIT 1) AS i UNION ALL"
+        " SELECT host, updated_at FROM instance_hosts WHERE uuid = ?1) AS h"
         " ORDER BY updated_at DESC LIMIT 1",
     /* instances a record may decorate: few, whatever the cloud's size */
     [Q_MARKED] =
@@ -161,29 +161,15 @@ enum { F_TPM = 1, F_SEV = 2, F_VDPA = 4, F_HOSTDEV = 8 };
 
 int store_instances_prepare(struct store *s, struct ferr *err)
 {
-    sqlite3_stmt *st;
-    char *msg = NULL;
-    int old = 0;
-
     /* the instance -> host hint table of earlier versions: replaced */
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT 1 FROM pragma_table_info("
-                           "'instances') WHERE name = 'uuid' AND NOT EXISTS"
-                           " (SELECT 1 FROM pragma_table_info('instances')"
-                           " WHERE name = 'instance_name')",
-                           -1, &st, NULL)
-        == SQLITE_OK) {
-        old = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-    }
-    if ((old
-         && sqlite3_exec(s->db, "DROP TABLE instances", NULL, NULL, &msg)
-             != SQLITE_OK)
-        || sqlite3_exec(s->db, instances_sql, NULL, NULL, &msg) != SQLITE_OK) {
-        ferr_set(err, FE_CONFIG, "cannot prepare the instances index: %s",
-                 msg ? msg : sqlite3_errmsg(s->db));
-        sqlite3_free(msg);
-        return -FE_CONFIG;
+    int old = db_has_column(s->db, "instances", "uuid") == 1
+        && db_has_column(s->db, "instances", "instance_name") == 0;
+
+    if ((old && db_exec(s->db, "DROP TABLE instances") < 0)
+        || db_exec(s->db, instances_sql) < 0) {
+        return ferr_set(err, FE_CONFIG,
+                        "cannot prepare the instances index: %s",
+                        db_errmsg(s->db));
     }
     return 0;
 }
@@ -193,51 +179,47 @@ void store_instances_close(struct store *s)
     size_t i;
 
     for (i = 0; i < STORE_NCACHED; i++) {
-        sqlite3_finalize(s->cached[i]);
-        s->cached[i] = NULL;
+        if (s->cached[i] != NULL) {
+            db_finalize(s->cached[i]);
+            s->cached[i] = NULL;
+        }
     }
 }
 
-/* The cached statement q, reset and unbound; NULL (err set) on failure. */
-static sqlite3_stmt *stmt(struct store *s, int q, struct ferr *err)
+/* The cached statement q (every use ends with db_done: reset and
+ * unbound); NULL (err set) on failure. */
+static struct db_stmt *stmt(struct store *s, int q, struct ferr *err)
 {
-    sqlite3_stmt *st = s->cached[q];
+    struct db_stmt *st = s->cached[q];
     char sql[SQL_MAX];
 
     if (st == NULL) {
-        if (store_sql_expand(queries[q], sql, err) < 0) {
+        if (store_sql_expand(s, queries[q], sql, err) < 0) {
             return NULL;
         }
-        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
-                               NULL)
-            != SQLITE_OK) {
+        st = db_prepare(s->db, sql, 1);
+        if (st == NULL) {
             store_db_err(s, err, "prepare");
             return NULL;
         }
         s->cached[q] = st;
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
     return st;
 }
 
 /* Steps a write; the statement is reset for the next user. */
-static int done(struct store *s, sqlite3_stmt *st, struct ferr *err,
+static int done(struct store *s, struct db_stmt *st, struct ferr *err,
                 const char *what)
 {
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
 
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : store_db_err(s, err, what);
+    db_done(st);
+    return rc == DB_DONE ? 0 : store_db_err(s, err, what);
 }
 
-static void btext(sqlite3_stmt *st, int i, const char *v)
+static void btext(struct db_stmt *st, int i, const char *v)
 {
-    if (v == NULL) {
-        sqlite3_bind_null(st, i);
-    } else {
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-    }
+    db_bind_text(st, i, v);
 }
 
 /* The <meta> items as key\0value\0... into buf (a malloc'd block). */
@@ -261,7 +243,7 @@ static char *meta_blob(const struct server *s, size_t *len)
 int instances_put(struct store *st, const struct server *s, int64_t at,
                   struct ferr *err)
 {
-    sqlite3_stmt *q = stmt(st, Q_PUT, err);
+    struct db_stmt *q = stmt(st, Q_PUT, err);
     size_t mlen;
     char *meta;
     int rc;
@@ -280,34 +262,33 @@ int instances_put(struct store *st, const struct server *s, int64_t at,
     btext(q, 5, s->instance_name);
     btext(q, 6, s->project_id);
     btext(q, 7, s->user_id);
-    sqlite3_bind_int(q, 8, s->power_state);
+    db_bind_int(q, 8, s->power_state);
     btext(q, 9, s->vm_state);
-    sqlite3_bind_int(q, 10, s->has_metadata);
-    sqlite3_bind_int(q, 11, s->launched);
-    sqlite3_bind_int(q, 12, s->locked);
+    db_bind_int(q, 10, s->has_metadata);
+    db_bind_int(q, 11, s->launched);
+    db_bind_int(q, 12, s->locked);
     btext(q, 13, s->locked_reason);
     btext(q, 14, s->description);
-    sqlite3_bind_int64(q, 15, s->created);
-    sqlite3_bind_int64(q, 16, s->launched_at);
-    sqlite3_bind_int(q, 17, s->vcpus);
-    sqlite3_bind_int64(q, 18, s->ram_mb);
-    sqlite3_bind_int64(q, 19, s->disk_gb);
-    sqlite3_bind_int64(q, 20, s->ephemeral_gb);
-    sqlite3_bind_int64(q, 21, s->swap_mb);
+    db_bind_int(q, 15, s->created);
+    db_bind_int(q, 16, s->launched_at);
+    db_bind_int(q, 17, s->vcpus);
+    db_bind_int(q, 18, s->ram_mb);
+    db_bind_int(q, 19, s->disk_gb);
+    db_bind_int(q, 20, s->ephemeral_gb);
+    db_bind_int(q, 21, s->swap_mb);
     btext(q, 22, s->flavor_id);
     btext(q, 23, s->flavor_name);
     btext(q, 24, s->image_id);
     btext(q, 25, s->az);
     btext(q, 26, s->key_name);
-    sqlite3_bind_blob(q, 27, meta, (int) mlen, SQLITE_STATIC);
-    sqlite3_bind_int(q, 28,
-                     (s->has_tpm ? F_TPM : 0) | (s->has_sev ? F_SEV : 0)
-                         | (s->has_vdpa ? F_VDPA : 0)
-                         | (s->has_hostdev ? F_HOSTDEV : 0));
-    sqlite3_bind_int(q, 29, server_is_active(s->power_state));
-    sqlite3_bind_int64(q, 30, at);
+    db_bind_blob(q, 27, meta, mlen);
+    db_bind_int(q, 28,
+                (s->has_tpm ? F_TPM : 0) | (s->has_sev ? F_SEV : 0)
+                    | (s->has_vdpa ? F_VDPA : 0)
+                    | (s->has_hostdev ? F_HOSTDEV : 0));
+    db_bind_int(q, 29, server_is_active(s->power_state));
+    db_bind_int(q, 30, at);
     rc = done(st, q, err, "put instance");
-    sqlite3_clear_bindings(q);
     free(meta);
     return rc;
 }
@@ -315,7 +296,7 @@ int instances_put(struct store *st, const struct server *s, int64_t at,
 int instances_delete(struct store *st, const char *uuid, const char *host,
                      struct ferr *err)
 {
-    sqlite3_stmt *q = stmt(st, Q_DELETE, err);
+    struct db_stmt *q = stmt(st, Q_DELETE, err);
 
     if (q == NULL) {
         return ferr_fail(err);
@@ -328,13 +309,13 @@ int instances_delete(struct store *st, const char *uuid, const char *host,
 int instances_sweep(struct store *st, const char *host, int64_t at,
                     struct ferr *err)
 {
-    sqlite3_stmt *q = stmt(st, Q_SWEEP, err);
+    struct db_stmt *q = stmt(st, Q_SWEEP, err);
 
     if (q == NULL) {
         return ferr_fail(err);
     }
     btext(q, 1, host);
-    sqlite3_bind_int64(q, 2, at);
+    db_bind_int(q, 2, at);
     return done(st, q, err, "sweep instances");
 }
 
@@ -345,47 +326,49 @@ int instances_keep_hosts(struct store *st, const char *const *names, size_t n,
         "DELETE FROM instances WHERE host NOT IN (SELECT value FROM k)",
         "DELETE FROM inventory_hosts WHERE name NOT IN (SELECT value FROM k)",
     };
-    sqlite3_stmt *q;
+    struct db_stmt *q;
     size_t i;
 
     /* a temporary table, as the list of names has no bound */
-    if (sqlite3_exec(st->db,
-                     "CREATE TEMP TABLE IF NOT EXISTS k (value TEXT"
-                     " PRIMARY KEY); DELETE FROM k",
-                     NULL, NULL, NULL)
-            != SQLITE_OK
-        || sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO k VALUES (?1)", -1,
-                              &q, NULL)
-            != SQLITE_OK) {
+    if (db_exec(st->db,
+                "CREATE TEMP TABLE IF NOT EXISTS k (value TEXT"
+                " PRIMARY KEY); DELETE FROM k")
+            < 0
+        || (q = db_prepare(st->db,
+                           "INSERT INTO k VALUES (?1)"
+                           " ON CONFLICT DO NOTHING",
+                           1))
+            == NULL) {
         return store_db_err(st, err, "keep hosts");
     }
     for (i = 0; i < n; i++) {
-        sqlite3_reset(q);
         btext(q, 1, names[i]);
-        if (sqlite3_step(q) != SQLITE_DONE) {
-            sqlite3_finalize(q);
+        if (db_step(q) != DB_DONE) {
+            db_finalize(q);
             return store_db_err(st, err, "keep hosts");
         }
+        db_done(q);
     }
-    sqlite3_finalize(q);
+    db_finalize(q);
     for (i = 0; i < ARRAY_LEN(drop); i++) {
-        if (sqlite3_exec(st->db, drop[i], NULL, NULL, NULL) != SQLITE_OK) {
+        if (db_exec(st->db, drop[i]) < 0) {
             return store_db_err(st, err, "keep hosts");
         }
     }
     return 0;
 }
 
-static const char *ctext(sqlite3_stmt *q, int i)
+static const char *ctext(struct db_stmt *q, int i)
 {
-    return (const char *) sqlite3_column_text(q, i);
+    return db_col_text(q, i);
 }
 
 /* Row q into s; strings point into the row (valid until the next step)
  * unless a is given. */
-static void read_inst(sqlite3_stmt *q, struct arena *a, struct server *s)
+static void read_inst(struct db_stmt *q, struct arena *a, struct server *s)
 {
     const char *b, *end;
+    size_t mlen;
     int flags, i;
 
     memset(s, 0, sizeof(*s));
@@ -396,27 +379,27 @@ static void read_inst(sqlite3_stmt *q, struct arena *a, struct server *s)
     s->instance_name = ctext(q, 4);
     s->project_id = ctext(q, 5);
     s->user_id = ctext(q, 6);
-    s->power_state = sqlite3_column_int(q, 7);
+    s->power_state = db_col_int(q, 7);
     s->vm_state = ctext(q, 8);
-    s->has_metadata = sqlite3_column_int(q, 9);
-    s->launched = sqlite3_column_int(q, 10);
-    s->locked = sqlite3_column_int(q, 11);
+    s->has_metadata = db_col_int(q, 9);
+    s->launched = db_col_int(q, 10);
+    s->locked = db_col_int(q, 11);
     s->locked_reason = ctext(q, 12);
     s->description = ctext(q, 13);
-    s->created = sqlite3_column_int64(q, 14);
-    s->launched_at = sqlite3_column_int64(q, 15);
-    s->vcpus = sqlite3_column_int(q, 16);
-    s->ram_mb = sqlite3_column_int64(q, 17);
-    s->disk_gb = sqlite3_column_int64(q, 18);
-    s->ephemeral_gb = sqlite3_column_int64(q, 19);
-    s->swap_mb = sqlite3_column_int64(q, 20);
+    s->created = db_col_int(q, 14);
+    s->launched_at = db_col_int(q, 15);
+    s->vcpus = db_col_int(q, 16);
+    s->ram_mb = db_col_int(q, 17);
+    s->disk_gb = db_col_int(q, 18);
+    s->ephemeral_gb = db_col_int(q, 19);
+    s->swap_mb = db_col_int(q, 20);
     s->flavor_id = ctext(q, 21);
     s->flavor_name = ctext(q, 22);
     s->image_id = ctext(q, 23);
     s->az = ctext(q, 24);
     s->key_name = ctext(q, 25);
-    b = sqlite3_column_blob(q, 26);
-    end = b + sqlite3_column_bytes(q, 26);
+    b = db_col_blob(q, 26, &mlen);
+    end = b + mlen;
     while (b != NULL && b < end && s->nmeta < SERVER_MAX_META) {
         s->meta[s->nmeta].key = b;
         b += strlen(b) + 1;
@@ -424,7 +407,7 @@ static void read_inst(sqlite3_stmt *q, struct arena *a, struct server *s)
         b += b < end ? strlen(b) + 1 : 0;
         s->nmeta++;
     }
-    flags = sqlite3_column_int(q, 27);
+    flags = db_col_int(q, 27);
     s->has_tpm = (flags & F_TPM) != 0;
     s->has_sev = (flags & F_SEV) != 0;
     s->has_vdpa = (flags & F_VDPA) != 0;
@@ -451,7 +434,7 @@ static void read_inst(sqlite3_stmt *q, struct arena *a, struct server *s)
 static int get_one(struct store *st, int i, const char *uuid, const char *host,
                    struct arena *a, struct server *out, struct ferr *err)
 {
-    sqlite3_stmt *q = stmt(st, i, err);
+    struct db_stmt *q = stmt(st, i, err);
     int rc;
 
     if (q == NULL) {
@@ -461,15 +444,15 @@ static int get_one(struct store *st, int i, const char *uuid, const char *host,
     if (host != NULL) {
         btext(q, 2, host);
     }
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
+    rc = db_step(q);
+    if (rc == DB_ROW) {
         read_inst(q, a, out);
     }
-    sqlite3_reset(q);
-    if (rc == SQLITE_ROW) {
+    db_done(q);
+    if (rc == DB_ROW) {
         return 1;
     }
-    return rc == SQLITE_DONE ? 0 : store_db_err(st, err, "get instance");
+    return rc == DB_DONE ? 0 : store_db_err(st, err, "get instance");
 }
 
 int instances_get(struct store *st, const char *uuid, struct arena *a,
@@ -488,21 +471,21 @@ int instances_get_on(struct store *st, const char *uuid, const char *host,
 static int marker_key(struct store *st, const char *marker, int64_t *created,
                       char uuid[37], struct ferr *err)
 {
-    sqlite3_stmt *q = stmt(st, Q_MARKER, err);
+    struct db_stmt *q = stmt(st, Q_MARKER, err);
     int rc;
 
     if (q == NULL) {
         return ferr_fail(err);
     }
     btext(q, 1, marker);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        *created = sqlite3_column_int64(q, 0);
+    rc = db_step(q);
+    if (rc == DB_ROW) {
+        *created = db_col_int(q, 0);
         snprintf(uuid, 37, "%s", ctext(q, 1));
     }
-    sqlite3_reset(q);
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-        return rc == SQLITE_ROW;
+    db_done(q);
+    if (rc == DB_ROW || rc == DB_DONE) {
+        return rc == DB_ROW;
     }
     return store_db_err(st, err, "marker");
 }
@@ -511,10 +494,10 @@ int instances_each(struct store *st, const char *project, const char *marker,
                    const char *name_has, struct arena *a, instances_fn fn,
                    void *ctx, struct ferr *err)
 {
-    sqlite3_stmt *q;
+    struct db_stmt *q;
     int64_t created = 0;
     char after[37], last[37] = "";
-    int rc = 0;
+    int rc = 0, step = DB_DONE;
     struct server s;
 
     if (marker != NULL) {
@@ -531,7 +514,7 @@ int instances_each(struct store *st, const char *project, const char *marker,
         return ferr_fail(err);
     }
     if (marker != NULL) {
-        sqlite3_bind_int64(q, 1, created);
+        db_bind_int(q, 1, created);
         btext(q, 2, after);
     }
     btext(q, 3, project);
@@ -550,9 +533,8 @@ int instances_each(struct store *st, const char *project, const char *marker,
         *o = '\0';
         btext(q, 4, like);
     }
-    rc = 0;
-    while (rc == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        rc = 0;
+    rc = 0; /* fn's: 0 go on, 1 enough, <0 failed */
+    while (rc == 0 && (step = db_step(q)) == DB_ROW) {
         if (strcmp(ctext(q, 0), last) == 0) {
             continue; /* the same domain on a second host */
         }
@@ -560,37 +542,37 @@ int instances_each(struct store *st, const char *project, const char *marker,
         read_inst(q, NULL, &s);
         rc = fn(ctx, &s, err);
     }
-    sqlite3_reset(q);
+    db_done(q);
     if (rc < 0) {
         return rc;
     }
-    return rc == 1 || rc == SQLITE_DONE ? 1 : store_db_err(st, err, "list");
+    return rc == 1 || step == DB_DONE ? 1 : store_db_err(st, err, "list");
 }
 
 int instances_host_set(struct store *st, const char *host, int up,
                        const char *node, const char *error, int64_t synced_at,
                        struct ferr *err)
 {
-    sqlite3_stmt *q = stmt(st, Q_HOST_SET, err);
+    struct db_stmt *q = stmt(st, Q_HOST_SET, err);
 
     if (q == NULL) {
         return ferr_fail(err);
     }
     btext(q, 1, host);
-    sqlite3_bind_int(q, 2, up);
+    db_bind_int(q, 2, up);
     btext(q, 3, node);
     btext(q, 4, error);
     if (synced_at != 0) {
-        sqlite3_bind_int64(q, 5, synced_at);
+        db_bind_int(q, 5, synced_at);
     }
-    sqlite3_bind_int64(q, 6, time_now_us());
+    db_bind_int(q, 6, time_now_us());
     return done(st, q, err, "host state");
 }
 
 int instances_host_get(struct store *st, const char *host, struct arena *a,
                        struct host_state *out, struct ferr *err)
 {
-    sqlite3_stmt *q = stmt(st, Q_HOST_GET, err);
+    struct db_stmt *q = stmt(st, Q_HOST_GET, err);
     int rc;
 
     if (q == NULL) {
@@ -598,19 +580,18 @@ int instances_host_get(struct store *st, const char *host, struct arena *a,
     }
     memset(out, 0, sizeof(*out));
     btext(q, 1, host);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
+    rc = db_step(q);
+    if (rc == DB_ROW) {
         out->known = 1;
-        out->up = sqlite3_column_int(q, 0);
+        out->up = db_col_int(q, 0);
         out->node = ctext(q, 1) ? arena_strdup(a, ctext(q, 1)) : NULL;
         out->error = ctext(q, 2) ? arena_strdup(a, ctext(q, 2)) : NULL;
-        out->synced_at = sqlite3_column_int64(q, 3);
-        out->updated_at = sqlite3_column_int64(q, 4);
+        out->synced_at = db_col_int(q, 3);
+        out->updated_at = db_col_int(q, 4);
     }
-    sqlite3_reset(q);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE
-        ? 0
-        : store_db_err(st, err, "host state");
+    db_done(q);
+    return rc == DB_ROW || rc == DB_DONE ? 0
+                                         : store_db_err(st, err, "host state");
 }
 
 static int by_str(const void *a, const void *b)
@@ -623,7 +604,7 @@ static int collect_sorted(struct store *st, int i, const char *what,
                           struct arena *a, const char ***out, size_t *n,
                           struct ferr *err)
 {
-    sqlite3_stmt *q = stmt(st, i, err);
+    struct db_stmt *q = stmt(st, i, err);
     const char **v = NULL, **g;
     size_t cap = 0;
     int rc;
@@ -632,7 +613,7 @@ static int collect_sorted(struct store *st, int i, const char *what,
     if (q == NULL) {
         return ferr_fail(err);
     }
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    while ((rc = db_step(q)) == DB_ROW) {
         if (*n == cap) {
             cap = cap ? 2 * cap : 64;
             g = arena_alloc(a, cap * sizeof(*g));
@@ -643,8 +624,8 @@ static int collect_sorted(struct store *st, int i, const char *what,
         }
         v[(*n)++] = arena_strdup(a, ctext(q, 0));
     }
-    sqlite3_reset(q);
-    if (rc != SQLITE_DONE) {
+    db_done(q);
+    if (rc != DB_DONE) {
         return store_db_err(st, err, what);
     }
     if (*n > 0) {
@@ -669,7 +650,7 @@ int instances_hosts_up(struct store *st, struct arena *a, const char ***out,
 int instances_is_marked(struct store *st, const char *uuid)
 {
     struct ferr err = { 0 };
-    sqlite3_stmt *q = stmt(st, Q_IS_MARKED, &err);
+    struct db_stmt *q = stmt(st, Q_IS_MARKED, &err);
     int rc;
 
     if (q == NULL) {
@@ -677,9 +658,9 @@ int instances_is_marked(struct store *st, const char *uuid)
         return 1;
     }
     btext(q, 1, uuid);
-    rc = sqlite3_step(q);
-    sqlite3_reset(q);
-    return rc != SQLITE_DONE;
+    rc = db_step(q);
+    db_done(q);
+    return rc != DB_DONE;
 }
 
 /* --- the host of an instance (store.h), for the runners --------------- */
@@ -687,7 +668,7 @@ int instances_is_marked(struct store *st, const char *uuid)
 int store_host_get(struct store *s, const char *uuid, char *host, size_t hostsz)
 {
     struct ferr err = { 0 };
-    sqlite3_stmt *q = stmt(s, Q_HINT_GET, &err);
+    struct db_stmt *q = stmt(s, Q_HINT_GET, &err);
     int found;
 
     if (q == NULL) {
@@ -695,11 +676,11 @@ int store_host_get(struct store *s, const char *uuid, char *host, size_t hostsz)
         return 0;
     }
     btext(q, 1, uuid);
-    found = sqlite3_step(q) == SQLITE_ROW;
+    found = db_step(q) == DB_ROW;
     if (found) {
         snprintf(host, hostsz, "%s", ctext(q, 0));
     }
-    sqlite3_reset(q);
+    db_done(q);
     return found;
 }
 
@@ -713,7 +694,7 @@ int store_host_set(struct store *s, const char *uuid, const char *host)
     size_t i;
 
     for (i = 0; i < ARRAY_LEN(steps); i++) {
-        sqlite3_stmt *q = stmt(s, steps[i], &err);
+        struct db_stmt *q = stmt(s, steps[i], &err);
 
         if (q == NULL) {
             ferr_clear(&err);
@@ -721,7 +702,7 @@ int store_host_set(struct store *s, const char *uuid, const char *host)
         }
         btext(q, 1, uuid);
         btext(q, 2, host);
-        sqlite3_bind_int64(q, 3, now);
+        db_bind_int(q, 3, now);
         if (done(s, q, &err, "instance host") < 0) {
             ferr_clear(&err);
             return -FE_INTERNAL;

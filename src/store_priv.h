@@ -1,12 +1,12 @@
 /*
  * store_priv.h: what the files of the store module (store.c,
- * store_instances.c) share and nothing else includes: the handle and its
- * error mapping.
+ * store_instances.c, store_drains.c) share and nothing else includes: the
+ * handle and its error mapping.  The database is behind db.h.
  */
 #ifndef FERRY_STORE_PRIV_H
 #define FERRY_STORE_PRIV_H
 
-#include <sqlite3.h>
+#include "db.h"
 #include "ferry/store.h"
 
 /* Statements prepared once per handle and kept (store_instances.c, which
@@ -17,12 +17,12 @@
 #define STORE_NKEPT 48
 
 struct store {
-    sqlite3 *db;
-    int timeout_ms; /* busy timeout of its statements */
-    sqlite3_stmt *cached[STORE_NCACHED];
+    struct db *db;
+    int timeout_ms; /* lock wait of its statements */
+    struct db_stmt *cached[STORE_NCACHED];
     struct {
         const char *text; /* a static string: the key */
-        sqlite3_stmt *st;
+        struct db_stmt *st;
     } kept[STORE_NKEPT];
     int nkept;
     int snapshot; /* a read transaction of store_snapshot_begin is open */
@@ -32,9 +32,11 @@ struct store {
 #define SQL_MAX 4096
 
 /* tmpl with its {NAME} status lists written out (store.c's sql_lists:
- * ENDED, HOLDS, ...) into out[SQL_MAX]. */
-int store_sql_expand(const char *tmpl, char *out, struct ferr *err);
-/* A failed statement as FE_UNAVAILABLE (busy, full, I/O) or FE_INTERNAL. */
+ * ENDED, HOLDS, ...) and its backend tokens (db_token) into out[SQL_MAX]. */
+int store_sql_expand(struct store *s, const char *tmpl, char *out,
+                     struct ferr *err);
+/* A failed statement as FE_UNAVAILABLE (busy, full, I/O, the database
+ * gone) or FE_INTERNAL. */
 int store_db_err(struct store *s, struct ferr *err, const char *what);
 /* Creates (or upgrades) the instances index and the hosts table. */
 int store_instances_prepare(struct store *s, struct ferr *err);

@@ -1,7 +1,8 @@
 /*
  * store.h: migration records, the one-migration-per-instance lock and the
- * instance -> host index.  SQLite (WAL) behind this interface; sqlite3.h
- * is included only by store.c.  Every process opens its own handle.
+ * instance -> host index, on a database behind src/db.h (SQLite, WAL, by
+ * default: db_sqlite.c is the only includer of sqlite3.h).  Every process
+ * opens its own handle.
  */
 #ifndef FERRY_STORE_H
 #define FERRY_STORE_H
