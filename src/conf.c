@@ -109,6 +109,17 @@ static int v_min3(struct pstate *st, const char *val, void *dst)
     return v_int(st, val, dst, 3, 1000000, 10);
 }
 
+/* The store's URL (db.h says which backend a form names): a path,
+ * sqlite:///path, postgresql://..., postgres://..., a libpq conninfo.
+ * Its value is never echoed: it may hold a password. */
+static int v_store(struct pstate *st, const char *val, void *dst)
+{
+    if (strcmp(val, "sqlite://") == 0) {
+        return bad(st, "%s", "store: sqlite:// names no file");
+    }
+    return v_str(st, val, dst);
+}
+
 /* Seconds a store statement may wait: held in ms by SQLite (an int). */
 static int v_store_timeout(struct pstate *st, const char *val, void *dst)
 {
@@ -290,7 +301,7 @@ static const struct key keys[] = {
       offsetof(struct conf, fastcgi_allow_gids), 0 },
     { S_FERRYD, "workers", v_workers, offsetof(struct conf, workers), 0 },
     { S_FERRYD, "runners", v_runners, offsetof(struct conf, runners), 0 },
-    { S_FERRYD, "store", v_str, offsetof(struct conf, store), 0 },
+    { S_FERRYD, "store", v_store, offsetof(struct conf, store), 0 },
     { S_FERRYD, "policy", v_str, offsetof(struct conf, policy), 0 },
     { S_FERRYD, "link_prefix", v_str, offsetof(struct conf, link_prefix), 0 },
     { S_FERRYD, "log_level", v_loglevel, offsetof(struct conf, log_debug), 0 },

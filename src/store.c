@@ -276,7 +276,8 @@ void store_set_timeout(struct store *s, int ms)
 }
 
 /* Columns added since the first schema: an older store gains them. */
-static int add_late_columns(struct store *s, const char *path, struct ferr *err)
+static int add_late_columns(struct store *s, const char *shown,
+                            struct ferr *err)
 {
     for (size_t i = 0; i < ARRAY_LEN(late_columns); i++) {
         char sql[256];
@@ -289,15 +290,16 @@ static int add_late_columns(struct store *s, const char *path, struct ferr *err)
         if (have == 0 && db_exec(s->db, sql) < 0
             && db_errkind(s->db) != DB_E_OTHER) {
             return ferr_set(err, FE_CONFIG, "%s: cannot upgrade the store: %s",
-                            path, db_errmsg(s->db));
+                            shown, db_errmsg(s->db));
         }
     }
     return 0;
 }
 
-/* The schema, its index (rendered from the status table) and the store's
- * own statements. */
-static int prepare_schema(struct store *s, const char *path, struct ferr *err)
+/* The schema of ferry 0.9, its index (rendered from the status table)
+ * and the columns added before versions: every statement is idempotent,
+ * so a store of an earlier ferryd (version 0) takes it too. */
+static int schema_v1(struct store *s, const char *shown, struct ferr *err)
 {
     char index[SQL_MAX];
     int rc = sql_expand(s, index_sql, index, err);
@@ -307,7 +309,7 @@ static int prepare_schema(struct store *s, const char *path, struct ferr *err)
     }
     if (db_exec(s->db, schema_sql) < 0 || db_exec(s->db, index) < 0) {
         return ferr_set(err, FE_CONFIG, "%s: cannot prepare the store: %s",
-                        path, db_errmsg(s->db));
+                        shown, db_errmsg(s->db));
     }
     rc = store_faults_prepare(s, err);
     if (rc == 0) {
@@ -317,26 +319,147 @@ static int prepare_schema(struct store *s, const char *path, struct ferr *err)
         rc = store_drains_prepare(s, err);
     }
     if (rc == 0) {
-        rc = add_late_columns(s, path, err);
+        rc = add_late_columns(s, shown, err);
     }
     return rc;
 }
 
-int store_open(const char *path, struct store **out, struct ferr *err)
+/* The schema's versions: upgrades[n - 1] makes version n of version
+ * n - 1.  A change of the schema is a new entry here (never an edit of
+ * one a store may have taken), written for both backends. */
+static int (*const upgrades[])(struct store *s, const char *shown,
+                               struct ferr *err) = {
+    schema_v1,
+};
+#define SCHEMA_VERSION ((int64_t) ARRAY_LEN(upgrades))
+
+static const char version_sql[] =
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    " version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL,"
+    " applied_by TEXT)";
+
+/* The store's schema version: >= 0 (0: none yet), or DB_ERR (no table
+ * is version 0 too). */
+static int64_t schema_version(struct store *s)
+{
+    struct db_stmt *st =
+        db_prepare(s->db, "SELECT max(version) FROM schema_version", 0);
+    int64_t v = 0;
+
+    if (st == NULL) {
+        return 0; /* no table yet */
+    }
+    if (db_step(st) == DB_ROW) {
+        v = db_col_int(st, 0);
+    } else {
+        v = DB_ERR;
+    }
+    db_done(st);
+    return v;
+}
+
+/* Whether the store is as this ferryd writes it: its version, and the
+ * late columns (a column added there is picked up without a version). */
+static int schema_current(struct store *s)
+{
+    if (schema_version(s) != SCHEMA_VERSION) {
+        return 0;
+    }
+    for (size_t i = 0; i < ARRAY_LEN(late_columns); i++) {
+        if (db_has_column(s->db, late_columns[i].table, late_columns[i].name)
+            != 1) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Records version v as applied, by this host and process. */
+static int version_stamp(struct store *s, int64_t v)
+{
+    struct db_stmt *st = db_prepare(
+        s->db,
+        "INSERT INTO schema_version (version, applied_at, applied_by)"
+        " VALUES (?1, ?2, ?3)",
+        0);
+    char by[300], host[256] = "";
+    int rc;
+
+    if (st == NULL) {
+        return DB_ERR;
+    }
+    gethostname(host, sizeof(host) - 1);
+    snprintf(by, sizeof(by), "%s pid %d", host, (int) getpid());
+    db_bind_int(st, 1, v);
+    db_bind_int(st, 2, time_now_us());
+    db_bind_text(st, 3, by);
+    rc = db_step(st);
+    db_done(st);
+    return rc == DB_DONE ? 0 : DB_ERR;
+}
+
+/* Brings the schema to SCHEMA_VERSION under the schema lock (SQLite:
+ * BEGIN EXCLUSIVE; PostgreSQL: an advisory lock), so that of several
+ * processes or nodes starting together one upgrades and the others find
+ * it done.  The version is read again under the lock. */
+static int schema_upgrade(struct store *s, const char *shown, struct ferr *err)
+{
+    int64_t v;
+    int rc = 0;
+
+    if (schema_current(s)) {
+        return 0; /* every open but the first: no lock taken */
+    }
+    if (db_begin(s->db, DB_TX_SCHEMA) < 0 || db_exec(s->db, version_sql) < 0
+        || (v = schema_version(s)) < 0) {
+        rc = ferr_set(err, FE_CONFIG, "%s: cannot prepare the store: %s", shown,
+                      db_errmsg(s->db));
+        db_rollback(s->db);
+        return rc;
+    }
+    if (v > SCHEMA_VERSION) {
+        db_rollback(s->db);
+        return ferr_set(err, FE_CONFIG,
+                        "%s: the store's schema version %lld is newer than"
+                        " this ferryd's (%lld): upgrade ferryd",
+                        shown, (long long) v, (long long) SCHEMA_VERSION);
+    }
+    /* the last version again: columns added to it since (idempotent) */
+    for (v = v > 0 ? v - 1 : 0; rc == 0 && v < SCHEMA_VERSION; v++) {
+        rc = upgrades[v](s, shown, err);
+        if (rc == 0 && schema_version(s) < v + 1
+            && version_stamp(s, v + 1) < 0) {
+            rc = ferr_set(err, FE_CONFIG, "%s: cannot upgrade the store: %s",
+                          shown, db_errmsg(s->db));
+        }
+    }
+    if (rc == 0 && db_commit(s->db) < 0) {
+        rc = ferr_set(err, FE_CONFIG, "%s: cannot upgrade the store: %s", shown,
+                      db_errmsg(s->db));
+    }
+    if (rc < 0) {
+        db_rollback(s->db);
+    }
+    return rc;
+}
+
+int store_open(const char *url, struct store **out, struct ferr *err)
 {
     struct store *s = calloc(1, sizeof(*s));
+    char shown[512];
     int rc;
 
     if (s == NULL) {
         return ferr_set(err, FE_NOMEM, "out of memory");
     }
+    db_redact(url, shown, sizeof(shown));
     s->timeout_ms = 10000;
-    rc = db_open(path, s->timeout_ms, &s->db, err);
+    rc = db_open(url, s->timeout_ms, &s->db, err);
     if (rc < 0) {
         free(s);
         return rc;
     }
-    rc = prepare_schema(s, path, err);
+    rc = schema_upgrade(s, shown, err);
     if (rc < 0) {
         store_close(s); /* also the statements prepared so far */
         return rc;

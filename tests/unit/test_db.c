@@ -1,0 +1,191 @@
+/* test_db.c: the store's database seam (src/db.h): which backend a store
+ * URL names, its redacted form (no password in a log or an error), and
+ * the schema version a store records: once, whoever opens it first and
+ * however many open it together, and refused when newer than ferryd. */
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "unit.h"
+#include "../../src/db.h"
+#include "ferry/store.h"
+
+static void backends(void)
+{
+    CHECK_INT(db_backend_of("/var/lib/ferry/ferry.db"), DB_SQLITE);
+    CHECK_INT(db_backend_of("ferry.db"), DB_SQLITE);
+    CHECK_INT(db_backend_of("./a=b.db"), DB_SQLITE);
+    CHECK_INT(db_backend_of("sqlite:///var/lib/ferry/ferry.db"), DB_SQLITE);
+    CHECK_INT(db_backend_of("postgresql://ferry@db/ferry"), DB_PG);
+    CHECK_INT(db_backend_of("postgres:///ferry?host=/run/pg"), DB_PG);
+    CHECK_INT(db_backend_of("host=db dbname=ferry"), DB_PG);
+    CHECK_INT(db_backend_of("service=ferry"), DB_PG);
+}
+
+static void redacted(const char *url, const char *want)
+{
+    char out[256];
+
+    db_redact(url, out, sizeof(out));
+    CHECK_STR(out, want);
+}
+
+static void redaction(void)
+{
+    char small[8];
+
+    redacted("/var/lib/ferry/ferry.db", "/var/lib/ferry/ferry.db");
+    redacted("postgresql://ferry@db/ferry", "postgresql://ferry@db/ferry");
+    redacted("postgresql://ferry:s3cret@db:5432/ferry",
+             "postgresql://ferry:***@db:5432/ferry");
+    redacted("postgres://u:p%40ss@h/d?sslmode=require&password=x2&a=b",
+             "postgres://u:***@h/d?sslmode=require&password=***&a=b");
+    redacted("host=db password=s3cret dbname=ferry",
+             "host=db password=*** dbname=ferry");
+    redacted("host=db password='s3 \\'cret' dbname=ferry",
+             "host=db password=*** dbname=ferry");
+    redacted("password=s3cret", "password=***");
+    /* a short buffer cuts, never overruns */
+    db_redact("postgresql://u:s3cret@h/d", small, sizeof(small));
+    CHECK_STR(small, "postgre");
+}
+
+/* The rows of schema_version in the store at path. */
+static int versions(const char *path, int64_t *max)
+{
+    struct db *db;
+    struct db_stmt *st;
+    struct ferr e = { 0 };
+    int n = -1;
+
+    if (db_open(path, 1000, &db, &e) < 0) {
+        return -1;
+    }
+    st = db_prepare(db, "SELECT count(*), max(version) FROM schema_version", 0);
+    if (st != NULL && db_step(st) == DB_ROW) {
+        n = (int) db_col_int(st, 0);
+        *max = db_col_int(st, 1);
+    }
+    if (st != NULL) {
+        db_done(st);
+    }
+    db_close(db);
+    return n;
+}
+
+/* Eight processes open a new store at once: one upgrades it. */
+static void concurrent_opens(const char *dir)
+{
+    char path[256];
+    int i, status, ok = 0;
+    int64_t max = 0;
+
+    snprintf(path, sizeof(path), "%s/race.db", dir);
+    for (i = 0; i < 8; i++) {
+        if (fork() == 0) {
+            struct store *s;
+            struct ferr e = { 0 };
+
+            if (store_open(path, &s, &e) < 0) {
+                _exit(1);
+            }
+            store_close(s);
+            _exit(0);
+        }
+    }
+    for (i = 0; i < 8; i++) {
+        wait(&status);
+        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    CHECK_INT(ok, 8);
+    CHECK_INT(versions(path, &max), 1);
+    CHECK_INT(max, 1);
+}
+
+/* A store of a newer ferryd is refused, by name, and left as it was. */
+static void newer_refused(const char *dir)
+{
+    char path[256];
+    struct store *s;
+    struct db *db;
+    struct ferr e = { 0 };
+    int64_t max = 0;
+
+    snprintf(path, sizeof(path), "%s/newer.db", dir);
+    CHECK_INT(store_open(path, &s, &e), 0);
+    store_close(s);
+    CHECK_INT(db_open(path, 1000, &db, &e), 0);
+    CHECK_INT(db_exec(db, "INSERT INTO schema_version VALUES (99, 0, 'x')"), 0);
+    db_close(db);
+    CHECK_INT(store_open(path, &s, &e), -FE_CONFIG);
+    CHECK(strstr(ferr_msg(&e), "schema version 99 is newer") != NULL);
+    ferr_clear(&e);
+    CHECK_INT(versions(path, &max), 2);
+    CHECK_INT(max, 99);
+}
+
+/* A store of a ferryd before versions (no schema_version) is version 1
+ * after an open, its records kept; opening again adds no row. */
+static void unversioned(const char *dir)
+{
+    char path[256];
+    struct store *s;
+    struct db *db;
+    struct ferr e = { 0 };
+    struct arena a;
+    struct migration m, got;
+    int64_t max = 0;
+
+    arena_init(&a, 1024);
+    snprintf(path, sizeof(path), "%s/old.db", dir);
+    CHECK_INT(store_open(path, &s, &e), 0);
+    memset(&m, 0, sizeof(m));
+    snprintf(m.instance_uuid, sizeof(m.instance_uuid), "%s",
+             "12121212-2222-4333-8444-555555555555");
+    m.migration_type = "live-migration";
+    m.status = "accepted";
+    m.old_instance_type_id = m.new_instance_type_id = MIG_NULL_INT;
+    CHECK_INT(store_migration_create(s, &m, &e), 0);
+    store_close(s);
+    CHECK_INT(db_open(path, 1000, &db, &e), 0);
+    CHECK_INT(db_exec(db, "DROP TABLE schema_version"), 0);
+    db_close(db);
+    CHECK_INT(store_open(path, &s, &e), 0);
+    CHECK_INT(store_migration_get(s, m.id, &a, &got, &e), 1);
+    store_close(s);
+    CHECK_INT(store_open(path, &s, &e), 0);
+    store_close(s);
+    CHECK_INT(versions(path, &max), 1);
+    CHECK_INT(max, 1);
+    arena_free(&a);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/ferry-test-db-XXXXXX", cmd[256];
+    struct store *s;
+    struct ferr e = { 0 };
+
+    backends();
+    redaction();
+    if (mkdtemp(dir) == NULL) {
+        return 1;
+    }
+    concurrent_opens(dir);
+    newer_refused(dir);
+    unversioned(dir);
+    /* sqlite:// names the same file as its path */
+    snprintf(cmd, sizeof(cmd), "sqlite://%s/race.db", dir);
+    CHECK_INT(store_open(cmd, &s, &e), 0);
+    store_close(s);
+    /* a PostgreSQL store that cannot be reached: its password is not in
+     * the error */
+    CHECK(store_open("postgresql://u:Sekr1tPw@127.0.0.1:1/d?connect_timeout=2",
+                     &s, &e)
+          < 0);
+    CHECK(strstr(ferr_msg(&e), "Sekr1tPw") == NULL);
+    CHECK(strstr(ferr_msg(&e), "postgresql://u:***@127.0.0.1:1/d") != NULL);
+    ferr_clear(&e);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CHECK_INT(system(cmd), 0);
+    return unit_done("test_db");
+}
