@@ -68,7 +68,7 @@ FUZZ_CHECK_SECONDS = 12
 
 .SECONDARY:
 
-.PHONY: all check check-style style check-unit check-api check-lab demo install man clean deps \
+.PHONY: all check check-style style check-unit check-api check-api-pg check-lab demo install man clean deps \
         deps-test distclean fuzz fuzz-build check-fuzz deps-fuzz
 
 all: build/ferryd
@@ -155,6 +155,12 @@ check-unit: $(UNIT_BIN)
 
 check-api: all
 	$(PYTHON) -m pytest -v -p no:cacheprovider --durations=10 tests/api
+
+# the API suite on a PostgreSQL store (tests/api/conftest.py's cluster);
+# tests/api/test_store_pg.py runs in check-api too, on a cluster of its own
+check-api-pg: all
+	FERRY_TEST_STORE=postgresql $(PYTHON) -m pytest -v -p no:cacheprovider \
+	    -rs tests/api
 
 check-lab: all
 	$(PYTHON) -m pytest -v -p no:cacheprovider -rs --durations=0 tests/lab

@@ -79,18 +79,8 @@ void db_redact(const char *url, char *out, size_t size)
 
 int db_open(const char *url, int timeout_ms, struct db **out, struct ferr *err)
 {
-    if (db_backend_of(url) == DB_SQLITE) {
-        return db_sqlite_ops.open(url, timeout_ms, out, err);
-    }
-#ifdef FERRY_HAVE_PG
-    return db_pg_ops.open(url, timeout_ms, out, err);
-#else
-    char shown[512];
+    const struct db_ops *ops =
+        db_backend_of(url) == DB_PG ? &db_pg_ops : &db_sqlite_ops;
 
-    db_redact(url, shown, sizeof(shown));
-    return ferr_set(err, FE_CONFIG,
-                    "%s: this ferryd was built without PostgreSQL "
-                    "(libpq-dev)",
-                    shown);
-#endif
+    return ops->open(url, timeout_ms, out, err);
 }

@@ -87,6 +87,9 @@ struct db_ops {
 struct db {
     const struct db_ops *ops;
     enum db_backend backend;
+    /* every write waits for every other (SQLite's one writer lock): a
+     * statement that counts what it then writes needs no lock of its own */
+    int writes_serialized;
 };
 struct db_stmt {
     struct db *db;
@@ -106,6 +109,10 @@ static inline void db_close(struct db *db)
 static inline enum db_backend db_backend(const struct db *db)
 {
     return db->backend;
+}
+static inline int db_writes_serialized(const struct db *db)
+{
+    return db->writes_serialized;
 }
 static inline void db_set_timeout(struct db *db, int ms)
 {

@@ -39,6 +39,7 @@ static int lite_open(const char *url, int timeout_ms, struct db **out,
     }
     l->base.ops = &db_sqlite_ops;
     l->base.backend = DB_SQLITE;
+    l->base.writes_serialized = 1;
     rc = sqlite3_open_v2(
         path, &l->h,
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);

@@ -738,20 +738,30 @@ int store_migration_claim(struct store *s, int64_t runner, int max,
         " AND x.source_compute = m.source_compute) < ?3"
         " AND (SELECT count(*) FROM migrations x WHERE " IN_FLIGHT
         " AND x.dest_compute = m.dest_compute) < ?3))"
-        " ORDER BY m.id LIMIT 1) AND claimed_by IS NULL"
+        " ORDER BY m.id LIMIT 1{SKIP_LOCKED}) AND claimed_by IS NULL"
         " RETURNING " MIG_COLUMNS;
     struct db_stmt *st;
+    /* the counts hold at the write only if no other claim runs between:
+     * where writes do not wait for each other (PostgreSQL, several
+     * nodes), the claim takes the writer lock */
+    int own_tx = !db_writes_serialized(s->db);
     int rc = prepare_tmpl(s, sql, &st, err, "prepare claim");
 
-    if (rc < 0) {
-        return rc;
+    if (rc < 0 || (own_tx && store_begin(s, err) < 0)) {
+        return rc < 0 ? rc : ferr_fail(err);
     }
     db_bind_int(st, 1, runner);
     db_bind_int(st, 2, time_now_us());
     db_bind_int(st, 3, max);
     bind_text(st, 4, mig_status_name(MIG_ACCEPTED));
     bind_text(st, 5, mig_status_name(MIG_QUEUED));
-    return one_row(s, st, a, out, err);
+    rc = one_row(s, st, a, out, err);
+    if (own_tx && rc < 0) {
+        store_rollback(s);
+    } else if (own_tx && store_commit(s, err) < 0) {
+        return ferr_fail(err);
+    }
+    return rc;
 }
 
 int store_migration_claim_stale(struct store *s, int64_t runner,

@@ -119,8 +119,9 @@ static const char *const queries[Q__COUNT] = {
     [Q_HOST_SET] = "INSERT INTO inventory_hosts (name, up, node, error,"
                    " synced_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
                    " ON CONFLICT (name) DO UPDATE SET up = ?2,"
-                   " node = coalesce(?3, node), error = ?4,"
-                   " synced_at = coalesce(?5, synced_at), updated_at = ?6",
+                   " node = coalesce(?3, inventory_hosts.node), error = ?4,"
+                   " synced_at = coalesce(?5, inventory_hosts.synced_at),"
+                   " updated_at = ?6",
     [Q_HOST_GET] = "SELECT up, node, error, synced_at, updated_at"
                    " FROM inventory_hosts WHERE name = ?1",
     [Q_HOSTS_UP] = "SELECT name FROM inventory_hosts WHERE up = 1",

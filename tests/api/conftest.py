@@ -201,6 +201,145 @@ class Client:
                            **kw)
 
 
+# ---- the store's backend ----------------------------------------------------
+#
+# FERRY_TEST_STORE=postgresql runs the suite on PostgreSQL: a throwaway
+# cluster (initdb/pg_ctl in a temp dir, on a Unix socket only, as a
+# non-root user) for the session, a database of its own per sandbox.
+# Tests that read the SQLite file themselves are SQLite-specific: on
+# PostgreSQL they skip, saying so, where they open it.
+
+STORE = os.environ.get("FERRY_TEST_STORE", "sqlite")
+if STORE not in ("sqlite", "postgresql"):
+    raise RuntimeError("FERRY_TEST_STORE: sqlite or postgresql, not %r"
+                       % STORE)
+
+
+def pg_bindir():
+    for d in (os.environ.get("FERRY_PG_BINDIR"),
+              "/usr/lib/postgresql/15/bin"):
+        if d and os.path.exists(os.path.join(d, "initdb")):
+            return d
+    p = subprocess.run(["pg_config", "--bindir"], capture_output=True,
+                       text=True)
+    return p.stdout.strip()
+
+
+class PgCluster:
+    """A PostgreSQL cluster of its own in a temp dir, listening only on a
+    Unix socket there, run by a non-root user (postgres when the tests run
+    as root), trust authentication for its one role, ferry."""
+
+    def __init__(self):
+        self.bindir = pg_bindir()
+        self.dir = Path(tempfile.mkdtemp(prefix="ferry-pg-"))
+        self.data = self.dir / "data"
+        self.sock = str(self.dir)
+        self.user = "postgres" if os.geteuid() == 0 else None
+        self.count = 0
+        if self.user:
+            shutil.chown(str(self.dir), user=self.user)
+
+    def _run(self, *args, **kw):
+        return subprocess.run(list(args), user=self.user, cwd=self.sock,
+                              capture_output=True, text=True, **kw)
+
+    def start(self):
+        if not self.data.exists():
+            self._run(os.path.join(self.bindir, "initdb"), "-D",
+                      str(self.data), "-A", "trust", "-U", "ferry",
+                      "--no-sync", "-E", "UTF8", "--locale=C", check=True,
+                      timeout=120)
+        p = self._run(os.path.join(self.bindir, "pg_ctl"), "-D",
+                      str(self.data), "-l", str(self.dir / "log"), "-w",
+                      "-o", "-k %s -c listen_addresses='' -c fsync=off "
+                      "-c max_connections=400 -c shared_buffers=16MB"
+                      % self.sock, "start", timeout=60)
+        if p.returncode != 0:
+            raise RuntimeError("pg_ctl start failed:\n%s%s"
+                               % (p.stdout, p.stderr))
+
+    def stop(self):
+        self._run(os.path.join(self.bindir, "pg_ctl"), "-D", str(self.data),
+                  "-m", "fast", "-w", "stop", timeout=60)
+
+    def remove(self):
+        self.stop()
+        shutil.rmtree(str(self.dir), ignore_errors=True)
+
+    def url(self, db):
+        return "postgresql:///%s?host=%s&user=ferry" % (db, self.sock)
+
+    def psql(self, db, sql):
+        p = subprocess.run(
+            [os.path.join(self.bindir, "psql"), "-X", "-q", "-A", "-t",
+             "-v", "ON_ERROR_STOP=1", "-h", self.sock, "-U", "ferry", "-d",
+             db, "-c", sql], capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise RuntimeError("psql: %s" % p.stderr)
+        return p.stdout
+
+    def rows(self, db, sql):
+        """The rows of query sql as dicts (JSON-typed: ints, None)."""
+        out = self.psql(db, "SELECT coalesce(json_agg(q), '[]') FROM (%s) q"
+                        % sql).strip()
+        return json.loads(out)
+
+    def new_db(self):
+        self.count += 1
+        name = "ferry_%d" % self.count
+        self.psql("postgres", "CREATE DATABASE %s" % name)
+        return name
+
+
+PG = None       # the session's cluster, when STORE is postgresql
+
+# SQLite-specific tests that do not open the file through sqlite3: by name,
+# with why.
+SQLITE_ONLY = {
+    "test_sandbox_secret_files_are_private":
+        "the file modes of the store's SQLite files",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    if STORE != "postgresql":
+        return
+    for item in items:
+        reason = SQLITE_ONLY.get(getattr(item, "originalname", item.name))
+        if reason:
+            item.add_marker(pytest.mark.skip(
+                reason="SQLite-specific: %s (FERRY_TEST_STORE=postgresql)"
+                % reason))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def store_backend():
+    """The session's PostgreSQL cluster (FERRY_TEST_STORE=postgresql),
+    removed at the end; nothing on SQLite."""
+    global PG
+    if STORE != "postgresql":
+        yield None
+        return
+    real_connect = sqlite3.connect
+
+    def connect(path, *a, **kw):
+        if str(path).endswith("ferry.db"):
+            pytest.skip("SQLite-specific: reads the store's SQLite file "
+                        "itself (FERRY_TEST_STORE=postgresql)")
+        return real_connect(path, *a, **kw)
+
+    PG = PgCluster()
+    try:
+        PG.start()
+        sqlite3.connect = connect
+        yield PG
+    finally:
+        sqlite3.connect = real_connect
+        PG.remove()
+        PG = None
+
+
 # ---- sandbox ----------------------------------------------------------------
 
 def free_port():
@@ -263,6 +402,8 @@ class Sandbox:
         self.started = False
         self.tokens = {}
 
+    pg = None                   # its PostgreSQL cluster (the session's
+    pgdb = None                 # with FERRY_TEST_STORE) and database
     extra_config = ""           # appended to the hosts file ferry.conf
                                 # includes: more hosts or [ferryd] keys
 
@@ -271,6 +412,14 @@ class Sandbox:
         if self.extra_config:
             with open(self.hosts_file, "a") as f:
                 f.write(self.extra_config)
+        if self.pg is None:
+            self.pg = PG
+        if self.pg is not None:
+            # the included hosts file comes last: its store wins
+            if self.pgdb is None:
+                self.pgdb = self.pg.new_db()
+            with open(self.hosts_file, "a") as f:
+                f.write("\n[ferryd]\nstore = %s\n" % self.pg.url(self.pgdb))
         last = None
         for _ in range(5):
             port = free_port()
@@ -344,6 +493,10 @@ class Sandbox:
 
     # ---- the store ----
     def migrations(self, instance_uuid):
+        if self.pgdb is not None:
+            return self.pg.rows(self.pgdb,
+                           "SELECT * FROM migrations WHERE instance_uuid = "
+                           "'%s' ORDER BY id" % instance_uuid.replace("'", ""))
         con = sqlite3.connect(str(self.db), timeout=10)
         con.row_factory = sqlite3.Row
         try:

@@ -2,6 +2,7 @@
  * URL names, its redacted form (no password in a log or an error), and
  * the schema version a store records: once, whoever opens it first and
  * however many open it together, and refused when newer than ferryd. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -159,6 +160,165 @@ static void unversioned(const char *dir)
     arena_free(&a);
 }
 
+/* A queued live migration of instance n from src to dst. */
+static int queue(struct store *s, int n, const char *src, const char *dst)
+{
+    struct migration m;
+    struct ferr e = { 0 };
+
+    memset(&m, 0, sizeof(m));
+    snprintf(m.instance_uuid, sizeof(m.instance_uuid),
+             "%08d-2222-4333-8444-555555555555", n);
+    m.migration_type = "live-migration";
+    m.status = "queued";
+    m.source_compute = src;
+    m.dest_compute = dst;
+    m.old_instance_type_id = m.new_instance_type_id = MIG_NULL_INT;
+    return store_migration_create(s, &m, &e);
+}
+
+/* Eight runners (processes: nodes, as far as the store can tell) claim
+ * at once with max 1 in flight per host: how many records they got. */
+static int race_claims(const char *url)
+{
+    int i, status, got = 0, gate[2];
+
+    CHECK_INT(pipe(gate), 0);
+    for (i = 0; i < 8; i++) {
+        if (fork() == 0) {
+            struct store *s;
+            struct ferr e = { 0 };
+            struct arena a;
+            struct migration m;
+            int64_t id;
+            int rc;
+            char c;
+
+            close(gate[1]);
+            if (store_open(url, &s, &e) < 0
+                || store_runner_register(s, &id, &e) < 0) {
+                _exit(100);
+            }
+            /* all claim together: the gate opens when the parent closes
+             * its end */
+            if (read(gate[0], &c, 1) != 0) {
+                _exit(100);
+            }
+            arena_init(&a, 4096);
+            rc = store_migration_claim(s, id, 1, &a, &m, &e);
+            arena_free(&a);
+            store_close(s);
+            _exit(rc < 0 ? 100 : rc);
+        }
+    }
+    close(gate[0]);
+    usleep(300000); /* every runner opened its store */
+    close(gate[1]);
+    for (i = 0; i < 8; i++) {
+        wait(&status);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) <= 1);
+        got += WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+    }
+    return got;
+}
+
+/* Another node's claim in progress (its transaction holds the writer
+ * lock and has claimed one of two records from host m, not committed
+ * yet): a claim here waits for it, then finds m at its max. */
+static void claim_waits_for_a_claim(const char *url)
+{
+    struct store *s;
+    struct db *x;
+    struct ferr e = { 0 };
+    int status;
+    pid_t pid;
+
+    CHECK_INT(store_open(url, &s, &e), 0);
+    CHECK_INT(queue(s, 200, "m", "n"), 0);
+    CHECK_INT(queue(s, 201, "m", "n"), 0);
+    store_close(s);
+    CHECK_INT(db_open(url, 5000, &x, &e), 0);
+    CHECK_INT(db_begin(x, DB_TX_WRITE), 0);
+    CHECK_INT(db_exec(x,
+                      "UPDATE migrations SET claimed_by = 999,"
+                      " claim_gen = claim_gen + 1 WHERE id = (SELECT"
+                      " min(id) FROM migrations WHERE source_compute"
+                      " = 'm')"),
+              0);
+    pid = fork();
+    if (pid == 0) {
+        struct arena a;
+        struct migration m;
+        int64_t id;
+        int rc;
+
+        if (store_open(url, &s, &e) < 0
+            || store_runner_register(s, &id, &e) < 0) {
+            _exit(100);
+        }
+        arena_init(&a, 4096);
+        rc = store_migration_claim(s, id, 1, &a, &m, &e);
+        _exit(rc < 0 ? 100 : rc);
+    }
+    usleep(500000);
+    CHECK_INT(db_commit(x), 0);
+    db_close(x);
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK_INT(WEXITSTATUS(status), 0);
+}
+
+/* The same on PostgreSQL (FERRY_TEST_PG: the URL of an empty database,
+ * set by tests/api/test_store_pg.py): concurrent opens upgrade once, one
+ * migration per instance, and claims counted over every node. */
+static void on_postgresql(const char *url)
+{
+    struct store *s;
+    struct ferr e = { 0 };
+    int64_t max = 0;
+    int i, status, ok = 0;
+
+    for (i = 0; i < 8; i++) {
+        if (fork() == 0) {
+            if (store_open(url, &s, &e) < 0) {
+                fprintf(stderr, "open: %s\n", ferr_msg(&e));
+                _exit(1);
+            }
+            store_close(s);
+            _exit(0);
+        }
+    }
+    for (i = 0; i < 8; i++) {
+        wait(&status);
+        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    CHECK_INT(ok, 8);
+    CHECK_INT(versions(url, &max), 1);
+    CHECK_INT(max, 1);
+
+    CHECK_INT(store_open(url, &s, &e), 0);
+    CHECK_INT(queue(s, 1, "a", "b"), 0);
+    CHECK_INT(queue(s, 1, "a", "b"), -FE_CONFLICT);
+    ferr_clear(&e);
+    /* five records from one source: one goes in flight */
+    for (i = 2; i <= 5; i++) {
+        CHECK_INT(queue(s, i, "a", "b"), 0);
+    }
+    CHECK_INT(race_claims(url), 1);
+    CHECK_INT(race_claims(url), 0);
+    /* records of six other pairs of hosts: each claimed once */
+    for (i = 0; i < 6; i++) {
+        char src[16], dst[16];
+
+        snprintf(src, sizeof(src), "s%d", i);
+        snprintf(dst, sizeof(dst), "d%d", i);
+        CHECK_INT(queue(s, 100 + i, src, dst), 0);
+    }
+    CHECK_INT(race_claims(url), 6);
+    store_close(s);
+    claim_waits_for_a_claim(url);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/ferry-test-db-XXXXXX", cmd[256];
@@ -167,6 +327,10 @@ int main(void)
 
     backends();
     redaction();
+    if (getenv("FERRY_TEST_PG") != NULL) {
+        on_postgresql(getenv("FERRY_TEST_PG"));
+        return unit_done("test_db");
+    }
     if (mkdtemp(dir) == NULL) {
         return 1;
     }

@@ -1,0 +1,197 @@
+"""The PostgreSQL store (issue 13): what only a shared database can show.
+
+On a throwaway cluster of its own (or the session's, when the suite runs
+with FERRY_TEST_STORE=postgresql): the store's own checks on PostgreSQL
+(tests/unit/test_db.c with FERRY_TEST_PG: concurrent opens upgrade once,
+claims counted over every node and waiting for a claim in progress), two
+ferryd nodes starting together on a new database (one upgrades), two
+nodes behind their own nginx on one database (one migration per server
+across them), and a store URL's password in no error and no log.
+"""
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import conftest
+from conftest import (FERRYD, MIG, REPO, PgCluster, pg_bindir,
+                      write_hosts_file)
+
+SECRET = "Sekr1tPw-do-not-log"
+
+
+@pytest.fixture(scope="module")
+def pg():
+    """The session's cluster, or one of this module's."""
+    if conftest.PG is not None:
+        yield conftest.PG
+        return
+    if not os.path.exists(os.path.join(pg_bindir() or "/nonexistent",
+                                       "initdb")):
+        pytest.skip("PostgreSQL's initdb not installed (tools/deps test)")
+    cluster = PgCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+def test_store_checks_on_postgresql(pg):
+    """tests/unit/test_db.c's PostgreSQL part, on a new database."""
+    subprocess.run(["make", "build/unit/test_db"], cwd=str(REPO),
+                   check=True, capture_output=True, timeout=600)
+    env = dict(os.environ, FERRY_TEST_PG=pg.url(pg.new_db()),
+               ASAN_OPTIONS="detect_leaks=1")
+    p = subprocess.run([str(REPO / "build" / "unit" / "test_db")], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "0 failed" in p.stdout
+
+
+class Node:
+    """A ferryd of its own (no nginx): config, socket, log."""
+
+    def __init__(self, store, name):
+        self.dir = Path(tempfile.mkdtemp(prefix="ferry-%s-" % name))
+        self.hosts = self.dir / "hosts.conf"
+        write_hosts_file(self.hosts)
+        self.conf = self.dir / "ferry.conf"
+        self.conf.write_text(
+            "[ferryd]\nsocket = %s/ferryd.sock\nsocket_mode = 0600\n"
+            "workers = 1\nrunners = 0\nstore = %s\npolicy = %s\n"
+            "include = %s\n"
+            % (self.dir, store, REPO / "policy" / "policy.json", self.hosts))
+        self.log = self.dir / "ferryd.log"
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [str(FERRYD), "-c", str(self.conf)],
+            stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+
+    def up(self, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if (self.dir / "ferryd.sock").exists():
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return False
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def text(self):
+        return self.log.read_text(errors="replace")
+
+
+def test_two_nodes_starting_together_upgrade_once(pg):
+    """Two nodes start at once on a new database: both serve, the schema
+    is made once (one schema_version row, by one of them)."""
+    db = pg.new_db()
+    nodes = [Node(pg.url(db), "node%d" % i) for i in (1, 2)]
+    try:
+        for n in nodes:
+            n.start()
+        for n in nodes:
+            assert n.up(), n.text()
+        rows = pg.rows(db, "SELECT version, applied_by FROM schema_version")
+        assert [r["version"] for r in rows] == [1], rows
+        pids = {str(n.proc.pid) for n in nodes}
+        assert rows[0]["applied_by"].split(" pid ")[1] in pids, rows
+    finally:
+        for n in nodes:
+            n.stop()
+
+
+@pytest.mark.parametrize("form", [
+    "postgresql://ferry:%s@/%s?host=%s",
+    "host=%s dbname=%s user=ferry password=%s",
+])
+def test_password_in_no_error_and_no_log(pg, form):
+    """A store that cannot be opened (no such database): ferryd says so,
+    naming the store with its password as ***, never the password."""
+    if form.startswith("postgresql"):
+        url = form % (SECRET, "no_such_db", pg.sock)
+    else:
+        url = form % (pg.sock, "no_such_db", SECRET)
+    node = Node(url, "pw")
+    try:
+        node.start()
+        node.proc.wait(30)
+        out = node.text()
+        assert node.proc.returncode != 0
+        assert "no_such_db" in out and "password=***" in out \
+            or "ferry:***@" in out, out
+        assert SECRET not in out
+        # ferryd -t (the config check) does not print it either
+        p = subprocess.run([str(FERRYD), "-c", str(node.conf), "-t"],
+                           capture_output=True, text=True, timeout=30)
+        assert SECRET not in p.stdout + p.stderr
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def two_nodes(pg):
+    """Two sandboxes (ferryd + nginx each) on one database."""
+    db = pg.new_db()
+    made = []
+    try:
+        for name in ("pg-node1", "pg-node2"):
+            sb = conftest.make_sandbox(name)
+            sb.pg, sb.pgdb = pg, db
+            made.append(sb)
+            sb.start()
+        yield made, db
+    finally:
+        for sb in made:
+            sb.stop()
+
+
+def test_one_migration_per_server_across_two_nodes(pg, two_nodes):
+    """50 concurrent live migration requests for one server, spread over
+    two nodes: exactly one 202, the others 409, one record."""
+    (n1, n2), db = two_nodes
+    uuid = MIG[-1]
+    body = {"host": None, "block_migration": "auto"}
+    clients = [n1.client(n1.tokens["ops"]), n2.client(n2.tokens["ops"])]
+    # both nodes' inventories know the server
+    for c in clients:
+        deadline = time.time() + 20
+        while c.show(uuid, mv="2.68").status != 200:
+            assert time.time() < deadline
+            time.sleep(0.1)
+    got = []
+    lock = threading.Lock()
+    start = threading.Barrier(50)
+
+    def post(i):
+        start.wait()
+        r = clients[i % 2].live(uuid, body, mv="2.68")
+        with lock:
+            got.append(r.status)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(got) == [202] + [409] * 49, got
+    rows = pg.rows(db, "SELECT id FROM migrations WHERE instance_uuid = "
+                   "'%s'" % uuid)
+    assert len(rows) == 1
+
