@@ -18,7 +18,10 @@
  * A lost connection is made again at the next statement outside a
  * transaction (never inside one: its earlier writes are gone, so the
  * caller must see the failure and roll back); statements kept from the
- * old connection are prepared again.  Values are sent and read as text
+ * old connection are prepared again.  Nothing waits past the store
+ * timeout: the connect (connect_timeout), a statement or a lock wait
+ * (statement_timeout, lock_timeout: the server's) and, on TCP, a server
+ * that went silent (tcp_user_timeout).  Values are sent and read as text
  * (blobs as bytea), parameters typed by what was bound: int8, bytea, or
  * left to the server (text, null).
  */
@@ -40,6 +43,7 @@
 struct pg {
     struct db base;
     PGconn *c;
+    char *url; /* to connect again (never logged: it may hold a password) */
     int timeout_ms;
     unsigned gen;       /* bumped by every new connection */
     unsigned next_name; /* of kept statements */
@@ -232,9 +236,34 @@ static int apply_timeout(struct pg *g)
     return rc;
 }
 
-/* A connection that broke is made again, outside a transaction only. */
+/* A connection to g->url with g's timeouts: the connect's (seconds, at
+ * least 2: libpq's floor) and, on TCP, how long sent data may go
+ * unanswered (a server gone without a word).  Set before the URL's own
+ * keys, which may override them. */
+static PGconn *connect_to(struct pg *g)
+{
+    char ct[16], tcp[16];
+    const char *keys[] = { "connect_timeout", "tcp_user_timeout",
+                           "application_name", "dbname", NULL };
+    const char *vals[] = { ct, tcp, "ferryd", g->url, NULL };
+    PGconn *c;
+
+    snprintf(ct, sizeof(ct), "%d",
+             g->timeout_ms < 2000 ? 2 : (g->timeout_ms + 999) / 1000);
+    snprintf(tcp, sizeof(tcp), "%d", g->timeout_ms);
+    c = PQconnectdbParams(keys, vals, 1);
+    if (c != NULL) {
+        PQsetNoticeProcessor(c, quiet, NULL);
+    }
+    return c;
+}
+
+/* A connection that broke is made again, outside a transaction only:
+ * inside one, its writes are gone with it and the caller must know. */
 static int ensure_conn(struct pg *g)
 {
+    PGconn *c;
+
     if (PQstatus(g->c) == CONNECTION_OK) {
         return 0;
     }
@@ -242,12 +271,16 @@ static int ensure_conn(struct pg *g)
         set_err(g, DB_E_UNAVAILABLE, "the connection to the database was lost");
         return DB_ERR;
     }
-    PQreset(g->c);
-    if (PQstatus(g->c) != CONNECTION_OK) {
-        set_err(g, DB_E_UNAVAILABLE, PQerrorMessage(g->c));
+    c = connect_to(g);
+    if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+        set_err(g, DB_E_UNAVAILABLE,
+                c != NULL ? PQerrorMessage(c) : "out of memory");
+        PQfinish(c);
         return DB_ERR;
     }
-    g->gen++;
+    PQfinish(g->c);
+    g->c = c;
+    g->gen++; /* the kept statements are prepared again */
     return apply_timeout(g);
 }
 
@@ -255,28 +288,22 @@ static int pg_open(const char *url, int timeout_ms, struct db **out,
                    struct ferr *err)
 {
     struct pg *g = calloc(1, sizeof(*g));
-    char ct[16], shown[512];
-    /* connect_timeout first: the store URL may set its own */
-    const char *keys[] = { "connect_timeout", "application_name", "dbname",
-                           NULL };
-    const char *vals[] = { ct, "ferryd", url, NULL };
+    char shown[512];
     int rc;
 
-    if (g == NULL) {
+    if (g == NULL || (g->url = strdup(url)) == NULL) {
+        free(g);
         return ferr_set(err, FE_NOMEM, "out of memory");
     }
     g->base.ops = &db_pg_ops;
     g->base.backend = DB_PG;
     g->timeout_ms = timeout_ms;
     g->gen = 1;
-    snprintf(ct, sizeof(ct), "%d", timeout_ms < 2000 ? 2 : timeout_ms / 1000);
-    g->c = PQconnectdbParams(keys, vals, 1);
-    if (g->c != NULL && PQstatus(g->c) == CONNECTION_OK) {
-        PQsetNoticeProcessor(g->c, quiet, NULL);
-        if (apply_timeout(g) == 0) {
-            *out = &g->base;
-            return 0;
-        }
+    g->c = connect_to(g);
+    if (g->c != NULL && PQstatus(g->c) == CONNECTION_OK
+        && apply_timeout(g) == 0) {
+        *out = &g->base;
+        return 0;
     }
     db_redact(url, shown, sizeof(shown));
     if (g->kind == DB_E_NONE) {
@@ -286,6 +313,7 @@ static int pg_open(const char *url, int timeout_ms, struct db **out,
     rc = ferr_set(err, FE_CONFIG, "%s: cannot open the store: %s", shown,
                   g->msg);
     PQfinish(g->c);
+    free(g->url);
     free(g);
     return rc;
 }
@@ -293,6 +321,7 @@ static int pg_open(const char *url, int timeout_ms, struct db **out,
 static void pg_close(struct db *db)
 {
     PQfinish(PG(db)->c);
+    free(PG(db)->url);
     free(db);
 }
 

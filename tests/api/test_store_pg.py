@@ -6,7 +6,9 @@ with FERRY_TEST_STORE=postgresql): the store's own checks on PostgreSQL
 claims counted over every node and waiting for a claim in progress), two
 ferryd nodes starting together on a new database (one upgrades), two
 nodes behind their own nginx on one database (one migration per server
-across them), and a store URL's password in no error and no log.
+across them), a store URL's password in no error and no log, and the
+database stopped: 503 with Nova's fault and Retry-After within the store
+timeout, nothing written, service again when it is back.
 """
 import os
 import signal
@@ -195,3 +197,92 @@ def test_one_migration_per_server_across_two_nodes(pg, two_nodes):
                    "'%s'" % uuid)
     assert len(rows) == 1
 
+
+
+# ---- the database unreachable ------------------------------------------------
+
+@pytest.fixture
+def outage():
+    """A sandbox on a cluster of its own, which the test may stop."""
+    if not os.path.exists(os.path.join(pg_bindir() or "/nonexistent",
+                                       "initdb")):
+        pytest.skip("PostgreSQL's initdb not installed (tools/deps test)")
+    cluster = PgCluster()
+    sb = None
+    try:
+        cluster.start()
+        sb = conftest.make_sandbox("pg-outage")
+        sb.pg, sb.pgdb = cluster, cluster.new_db()
+        sb.start()
+        yield sb, cluster
+    finally:
+        if sb is not None:
+            sb.stop()
+        cluster.remove()
+
+
+def expect_503(r):
+    assert r.status == 503, r
+    key, code, msg = r.fault()
+    assert (key, code) == ("serviceUnavailable", 503), r
+    assert "store is unavailable" in msg, msg
+    assert r.header("Retry-After") == "2", r
+
+
+def test_database_down_is_503_then_service_resumes(outage):
+    """PostgreSQL stopped: a read and a write answer 503 with Nova's fault
+    and Retry-After within store_timeout, and record nothing; started
+    again: the same requests are served, by the same processes."""
+    sb, cluster = outage
+    api = sb.client(sb.tokens["ops"])
+    uuid = MIG[-2]
+    body = {"host": None, "block_migration": "auto"}
+    assert api.show(uuid).status == 200
+    cluster.stop()
+    for _ in range(2):              # the lost connection, then a new try
+        t0 = time.monotonic()
+        expect_503(api.show(uuid))
+        expect_503(api.live(uuid, body, mv="2.68"))
+        assert time.monotonic() - t0 < 8
+    r = api.get("/healthz")
+    assert r.status == 503, r
+    cluster.start()
+    deadline = time.time() + 15
+    while api.show(uuid).status != 200:
+        assert time.time() < deadline, "no recovery"
+        time.sleep(0.2)
+    assert sb.migrations(uuid) == []
+    r = api.live(uuid, body, mv="2.68")
+    assert r.status == 202, r
+    assert len(sb.migrations(uuid)) == 1
+
+
+def test_writer_lock_held_is_503_within_the_store_timeout(outage):
+    """Another node's write transaction that does not end (the writer lock
+    held): a POST answers 503 after store_timeout, records nothing, and is
+    accepted once the lock is gone."""
+    sb, cluster = outage
+    api = sb.client(sb.tokens["ops"])
+    uuid = MIG[-3]
+    body = {"host": None, "block_migration": "auto"}
+    holder = subprocess.Popen(
+        [os.path.join(cluster.bindir, "psql"), "-X", "-q", "-h",
+         cluster.sock, "-U", "ferry", "-d", sb.pgdb],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        holder.stdin.write("BEGIN; SELECT pg_advisory_xact_lock(%d);\n"
+                           % 0x6665727279000001)
+        holder.stdin.flush()
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        r = api.live(uuid, body, mv="2.68")
+        took = time.monotonic() - t0
+        expect_503(r)
+        assert 2.5 < took < 6, took
+        assert sb.migrations(uuid) == []
+    finally:
+        holder.stdin.write("ROLLBACK;\n\\q\n")
+        holder.stdin.close()
+        holder.wait(10)
+    r = api.live(uuid, body, mv="2.68")
+    assert r.status == 202, r
