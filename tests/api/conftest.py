@@ -206,8 +206,8 @@ class Client:
 # FERRY_TEST_STORE=postgresql runs the suite on PostgreSQL: a throwaway
 # cluster (initdb/pg_ctl in a temp dir, on a Unix socket only, as a
 # non-root user) for the session, a database of its own per sandbox.
-# Tests that read the SQLite file themselves are SQLite-specific: on
-# PostgreSQL they skip, saying so, where they open it.
+# Tests that read or write the store with sqlite3 get the same on
+# PostgreSQL (PgShim); what only SQLite has makes them skip, saying so.
 
 STORE = os.environ.get("FERRY_TEST_STORE", "sqlite")
 if STORE not in ("sqlite", "postgresql"):
@@ -313,6 +313,131 @@ def pytest_collection_modifyitems(config, items):
                 % reason))
 
 
+# A sandbox's ferry.db path -> (cluster, database), for the tests that read
+# or write the store with sqlite3: on PostgreSQL they get PgShim, which runs
+# their SQL with psql.  SQL that only SQLite speaks (PRAGMA, sqlite_master,
+# BEGIN EXCLUSIVE, its functions) makes the test skip, saying so.
+PG_STORES = {}
+
+# tables whose INSERT gives sqlite3's lastrowid (their id)
+PG_ID_TABLES = ("migrations", "instance_actions", "instance_actions_events",
+                "drains", "runners")
+
+
+class PgRow:
+    """sqlite3.Row's face: r[0], r["name"], keys(), dict(r)."""
+
+    def __init__(self, d):
+        self._keys = list(d.keys())
+        self._vals = list(d.values())
+
+    def keys(self):
+        return list(self._keys)
+
+    def __getitem__(self, k):
+        if isinstance(k, (int, slice)):
+            return self._vals[k]
+        return self._vals[self._keys.index(k)]
+
+    def __iter__(self):
+        return iter(self._vals)
+
+    def __len__(self):
+        return len(self._vals)
+
+
+class PgCursor:
+    def __init__(self, rows, lastrowid=None):
+        self.rows = rows
+        self.lastrowid = lastrowid
+        self.rowcount = len(rows)
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self):
+        return list(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+def _sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, bytes):
+        return "'\\x%s'::bytea" % v.hex()
+    return "'%s'" % str(v).replace("'", "''")
+
+
+class PgShim:
+    """What the tests use of a sqlite3 connection, on a PostgreSQL store:
+    each statement one psql run (autocommit)."""
+
+    SQLITE_ONLY = ("PRAGMA", "SQLITE_", "BEGIN", "ROLLBACK", "STRFTIME",
+                   "JULIANDAY", "DATETIME(", "INSERT OR ", "UPDATE OR ")
+
+    def __init__(self, cluster, db):
+        self.cluster, self.db = cluster, db
+        self.row_factory = None
+
+    def _bind(self, sql, args):
+        parts = sql.split("?")
+        if len(parts) - 1 != len(args):
+            pytest.skip("SQLite-specific SQL (parameters): %s" % sql[:60])
+        out = parts[0]
+        for v, rest in zip(args, parts[1:]):
+            out += _sql_literal(v) + rest
+        return out
+
+    def execute(self, sql, args=()):
+        up = sql.upper()
+        for word in self.SQLITE_ONLY:
+            if word in up:
+                pytest.skip("SQLite-specific: the test's own SQL (%s) "
+                            "(FERRY_TEST_STORE=postgresql)" % word.strip())
+        text = self._bind(sql, tuple(args)).strip().rstrip(";")
+        head = up.lstrip().split(None, 3)
+        try:
+            if head[0] in ("SELECT", "WITH", "VALUES"):
+                rows = self.cluster.rows(self.db, text)
+                return PgCursor([PgRow(r) if self.row_factory else
+                                 tuple(r.values()) for r in rows])
+            if head[0] == "INSERT" and head[2].split("(")[0].lower() in \
+                    PG_ID_TABLES and "RETURNING" not in up:
+                ids = json.loads(self.cluster.psql(
+                    self.db, "WITH x AS (%s RETURNING id) SELECT"
+                    " coalesce(json_agg(x.id), '[]') FROM x" % text))
+                return PgCursor([], ids[0] if ids else None)
+            self.cluster.psql(self.db, text)
+        except RuntimeError as e:
+            pytest.skip("SQLite-specific SQL the test runs (%s)" % e)
+        return PgCursor([])
+
+    def executemany(self, sql, seq):
+        for args in seq:
+            self.execute(sql, args)
+
+    def commit(self):
+        pass
+
+    def rollback(self):
+        pass
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 @pytest.fixture(scope="session", autouse=True)
 def store_backend():
     """The session's PostgreSQL cluster (FERRY_TEST_STORE=postgresql),
@@ -324,9 +449,9 @@ def store_backend():
     real_connect = sqlite3.connect
 
     def connect(path, *a, **kw):
-        if str(path).endswith("ferry.db"):
-            pytest.skip("SQLite-specific: reads the store's SQLite file "
-                        "itself (FERRY_TEST_STORE=postgresql)")
+        where = PG_STORES.get(str(path))
+        if where is not None:
+            return PgShim(*where)
         return real_connect(path, *a, **kw)
 
     PG = PgCluster()
@@ -420,6 +545,7 @@ class Sandbox:
                 self.pgdb = self.pg.new_db()
             with open(self.hosts_file, "a") as f:
                 f.write("\n[ferryd]\nstore = %s\n" % self.pg.url(self.pgdb))
+            PG_STORES[str(self.dir / "ferry.db")] = (self.pg, self.pgdb)
         last = None
         for _ in range(5):
             port = free_port()
