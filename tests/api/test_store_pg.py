@@ -11,6 +11,7 @@ database stopped: 503 with Nova's fault and Retry-After within the store
 timeout, nothing written, service again when it is back.
 """
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -95,6 +96,7 @@ class Node:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        shutil.rmtree(str(self.dir), ignore_errors=True)
 
     def text(self):
         return self.log.read_text(errors="replace")
@@ -162,6 +164,7 @@ def two_nodes(pg):
     finally:
         for sb in made:
             sb.stop()
+            shutil.rmtree(str(sb.workdir), ignore_errors=True)
 
 
 def test_one_migration_per_server_across_two_nodes(pg, two_nodes):
@@ -218,6 +221,7 @@ def outage():
     finally:
         if sb is not None:
             sb.stop()
+            shutil.rmtree(str(sb.workdir), ignore_errors=True)
         cluster.remove()
 
 
