@@ -65,6 +65,12 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS instance_actions_events_action"
     " ON instance_actions_events(action_id);";
 
+static const char faults_sql[] =
+    "CREATE TABLE IF NOT EXISTS instance_faults ("
+    " instance_uuid TEXT PRIMARY KEY, code INTEGER NOT NULL,"
+    " message TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " vm_error INTEGER NOT NULL DEFAULT 0, migration_id INTEGER);";
+
 /* One in-progress migration per instance.  SQLite keeps the text of an
  * index as created and IF NOT EXISTS keeps an existing one: a store made
  * by an older ferryd keeps its index, which is right as long as the set
@@ -325,8 +331,10 @@ static int schema_v1(struct store *s, const char *shown, struct ferr *err)
 }
 
 /* The schema's versions: upgrades[n - 1] makes version n of version
- * n - 1.  A change of the schema is a new entry here (never an edit of
- * one a store may have taken), written for both backends. */
+ * n - 1.  A change that idempotent text cannot make (a type, a column
+ * dropped, data moved) is a new entry here, written for both backends;
+ * an index, a table or a late column added to the current version's
+ * text is taken by every store whose digest differs (schema_digest). */
 static int (*const upgrades[])(struct store *s, const char *shown,
                                struct ferr *err) = {
     schema_v1,
@@ -336,7 +344,36 @@ static int (*const upgrades[])(struct store *s, const char *shown,
 static const char version_sql[] =
     "CREATE TABLE IF NOT EXISTS schema_version ("
     " version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL,"
-    " applied_by TEXT)";
+    " applied_by TEXT, digest TEXT)";
+
+/* A digest of every statement of the schema (FNV-1a, in hex into
+ * out[17]): a store stamped with another one has the current version
+ * made by other text (an index or a column added since, in place), and
+ * takes the version's idempotent statements again. */
+static uint64_t fnv(uint64_t h, const char *t)
+{
+    for (; *t != '\0'; t++) {
+        h = (h ^ (unsigned char) *t) * 0x100000001b3ULL;
+    }
+    return (h ^ 0xff) * 0x100000001b3ULL; /* the end of a text */
+}
+
+static void schema_digest(char out[17])
+{
+    const char *texts[] = { schema_sql, index_sql, faults_sql,
+                            store_instances_sql, store_drains_sql };
+    uint64_t h = 0xcbf29ce484222325ULL;
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(texts); i++) {
+        h = fnv(h, texts[i]);
+    }
+    for (i = 0; i < ARRAY_LEN(late_columns); i++) {
+        h = fnv(fnv(fnv(h, late_columns[i].table), late_columns[i].name),
+                late_columns[i].decl);
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long) h);
+}
 
 /* The store's schema version: >= 0 (0: none yet), or DB_ERR (no table
  * is version 0 too). */
@@ -358,29 +395,38 @@ static int64_t schema_version(struct store *s)
     return v;
 }
 
-/* Whether the store is as this ferryd writes it: its version, and the
- * late columns (a column added there is picked up without a version). */
-static int schema_current(struct store *s)
+/* Whether the store is as this ferryd writes it: its version, made by
+ * the same text (digest).  One read; no lock. */
+static int schema_current(struct store *s, const char *digest)
 {
-    if (schema_version(s) != SCHEMA_VERSION) {
-        return 0;
+    struct db_stmt *st = db_prepare(s->db,
+                                    "SELECT version, digest FROM"
+                                    " schema_version ORDER BY version DESC"
+                                    " LIMIT 1",
+                                    0);
+    int ok = 0;
+
+    if (st == NULL) {
+        return 0; /* no table yet */
     }
-    for (size_t i = 0; i < ARRAY_LEN(late_columns); i++) {
-        if (db_has_column(s->db, late_columns[i].table, late_columns[i].name)
-            != 1) {
-            return 0;
-        }
+    if (db_step(st) == DB_ROW) {
+        ok = db_col_int(st, 0) == SCHEMA_VERSION && db_col_text(st, 1) != NULL
+            && strcmp(db_col_text(st, 1), digest) == 0;
     }
-    return 1;
+    db_done(st);
+    return ok;
 }
 
-/* Records version v as applied, by this host and process. */
-static int version_stamp(struct store *s, int64_t v)
+/* Records version v as applied (again), by this host and process, made
+ * by the text of digest. */
+static int version_stamp(struct store *s, int64_t v, const char *digest)
 {
     struct db_stmt *st = db_prepare(
         s->db,
-        "INSERT INTO schema_version (version, applied_at, applied_by)"
-        " VALUES (?1, ?2, ?3)",
+        "INSERT INTO schema_version (version, applied_at, applied_by,"
+        " digest) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (version) DO UPDATE"
+        " SET applied_at = excluded.applied_at,"
+        " applied_by = excluded.applied_by, digest = excluded.digest",
         0);
     char by[300], host[256] = "";
     int rc;
@@ -393,6 +439,7 @@ static int version_stamp(struct store *s, int64_t v)
     db_bind_int(st, 1, v);
     db_bind_int(st, 2, time_now_us());
     db_bind_text(st, 3, by);
+    db_bind_text(st, 4, digest);
     rc = db_step(st);
     db_done(st);
     return rc == DB_DONE ? 0 : DB_ERR;
@@ -404,10 +451,12 @@ static int version_stamp(struct store *s, int64_t v)
  * it done.  The version is read again under the lock. */
 static int schema_upgrade(struct store *s, const char *shown, struct ferr *err)
 {
+    char digest[17];
     int64_t v;
     int rc = 0;
 
-    if (schema_current(s)) {
+    schema_digest(digest);
+    if (schema_current(s, digest)) {
         return 0; /* every open but the first: no lock taken */
     }
     if (db_begin(s->db, DB_TX_SCHEMA) < 0 || db_exec(s->db, version_sql) < 0
@@ -424,11 +473,14 @@ static int schema_upgrade(struct store *s, const char *shown, struct ferr *err)
                         " this ferryd's (%lld): upgrade ferryd",
                         shown, (long long) v, (long long) SCHEMA_VERSION);
     }
-    /* the last version again: columns added to it since (idempotent) */
+    if (v == SCHEMA_VERSION && schema_current(s, digest)) {
+        db_rollback(s->db); /* another process made it meanwhile */
+        return 0;
+    }
+    /* the last version again: what its text gained since (idempotent) */
     for (v = v > 0 ? v - 1 : 0; rc == 0 && v < SCHEMA_VERSION; v++) {
         rc = upgrades[v](s, shown, err);
-        if (rc == 0 && schema_version(s) < v + 1
-            && version_stamp(s, v + 1) < 0) {
+        if (rc == 0 && version_stamp(s, v + 1, digest) < 0) {
             rc = ferr_set(err, FE_CONFIG, "%s: cannot upgrade the store: %s",
                           shown, db_errmsg(s->db));
         }
@@ -1372,12 +1424,6 @@ int store_migration_set_request(struct store *s, int64_t id,
  * latest fault of an instance (views/servers.py _get_fault) and whether
  * it left the instance in vm_state error (compute/manager.py
  * _error_out_instance_on_exception).  A table of its own, made on open. */
-
-static const char faults_sql[] =
-    "CREATE TABLE IF NOT EXISTS instance_faults ("
-    " instance_uuid TEXT PRIMARY KEY, code INTEGER NOT NULL,"
-    " message TEXT NOT NULL, created_at INTEGER NOT NULL,"
-    " vm_error INTEGER NOT NULL DEFAULT 0, migration_id INTEGER);";
 
 int store_faults_prepare(struct store *s, struct ferr *err)
 {

@@ -12,7 +12,7 @@
 #include "ferry/drain.h"
 #include "store_priv.h"
 
-static const char drains_sql[] =
+const char store_drains_sql[] =
     "CREATE TABLE IF NOT EXISTS drains ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE,"
     " host TEXT NOT NULL, status TEXT NOT NULL,"
@@ -39,7 +39,7 @@ static const char drains_sql[] =
 
 int store_drains_prepare(struct store *s, struct ferr *err)
 {
-    if (db_exec(s->db, drains_sql) < 0) {
+    if (db_exec(s->db, store_drains_sql) < 0) {
         return ferr_set(err, FE_CONFIG, "cannot prepare the drains: %s",
                         db_errmsg(s->db));
     }

@@ -14,7 +14,7 @@
 #include "ferry/instances.h"
 #include "store_priv.h"
 
-static const char instances_sql[] =
+const char store_instances_sql[] =
     "CREATE TABLE IF NOT EXISTS instances ("
     " uuid TEXT NOT NULL, host TEXT NOT NULL, node TEXT,"
     " name TEXT NOT NULL, instance_name TEXT NOT NULL,"
@@ -167,7 +167,7 @@ int store_instances_prepare(struct store *s, struct ferr *err)
         && db_has_column(s->db, "instances", "instance_name") == 0;
 
     if ((old && db_exec(s->db, "DROP TABLE instances") < 0)
-        || db_exec(s->db, instances_sql) < 0) {
+        || db_exec(s->db, store_instances_sql) < 0) {
         return ferr_set(err, FE_CONFIG,
                         "cannot prepare the instances index: %s",
                         db_errmsg(s->db));

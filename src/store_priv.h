@@ -38,6 +38,10 @@ int store_sql_expand(struct store *s, const char *tmpl, char *out,
 /* A failed statement as FE_UNAVAILABLE (busy, full, I/O, the database
  * gone) or FE_INTERNAL. */
 int store_db_err(struct store *s, struct ferr *err, const char *what);
+/* The schema statements of store_instances.c and store_drains.c (their
+ * text goes into store.c's schema digest). */
+extern const char store_instances_sql[];
+extern const char store_drains_sql[];
 /* Creates (or upgrades) the instances index and the hosts table. */
 int store_instances_prepare(struct store *s, struct ferr *err);
 /* Finalizes the cached statements. */

@@ -1,7 +1,8 @@
 /* test_db.c: the store's database seam (src/db.h): which backend a store
  * URL names, its redacted form (no password in a log or an error), and
  * the schema version a store records: once, whoever opens it first and
- * however many open it together, and refused when newer than ferryd. */
+ * however many open it together, refused when newer than ferryd, made
+ * again when the text of the version changed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -115,7 +116,10 @@ static void newer_refused(const char *dir)
     CHECK_INT(store_open(path, &s, &e), 0);
     store_close(s);
     CHECK_INT(db_open(path, 1000, &db, &e), 0);
-    CHECK_INT(db_exec(db, "INSERT INTO schema_version VALUES (99, 0, 'x')"), 0);
+    CHECK_INT(db_exec(db,
+                      "INSERT INTO schema_version (version, applied_at)"
+                      " VALUES (99, 0)"),
+              0);
     db_close(db);
     CHECK_INT(store_open(path, &s, &e), -FE_CONFIG);
     CHECK(strstr(ferr_msg(&e), "schema version 99 is newer") != NULL);
@@ -158,6 +162,65 @@ static void unversioned(const char *dir)
     CHECK_INT(versions(path, &max), 1);
     CHECK_INT(max, 1);
     arena_free(&a);
+}
+
+/* How many rows query (one count) gives on the store at path. */
+static int64_t count(const char *path, const char *query)
+{
+    struct db *db;
+    struct db_stmt *st;
+    struct ferr e = { 0 };
+    int64_t n = -1;
+
+    if (db_open(path, 1000, &db, &e) < 0) {
+        return -1;
+    }
+    st = db_prepare(db, query, 0);
+    if (st != NULL && db_step(st) == DB_ROW) {
+        n = db_col_int(st, 0);
+    }
+    if (st != NULL) {
+        db_done(st);
+    }
+    db_close(db);
+    return n;
+}
+
+/* A store of this version made by other text (an index added to it
+ * since, as a ferryd of the same version but older text left it): the
+ * next open adds what is missing and stamps the new digest; with the
+ * digest current, an open changes nothing. */
+static void text_changed(const char *dir)
+{
+    char path[256];
+    struct store *s;
+    struct db *db;
+    struct ferr e = { 0 };
+    int64_t max = 0;
+    static const char idx[] = "SELECT count(*) FROM sqlite_master WHERE"
+                              " name = 'instances_order_name'";
+
+    snprintf(path, sizeof(path), "%s/text.db", dir);
+    CHECK_INT(store_open(path, &s, &e), 0);
+    store_close(s);
+    CHECK_INT(count(path, idx), 1);
+    CHECK_INT(db_open(path, 1000, &db, &e), 0);
+    CHECK_INT(db_exec(db, "DROP INDEX instances_order_name"), 0);
+    db_close(db);
+    CHECK_INT(store_open(path, &s, &e), 0); /* same digest: no DDL */
+    store_close(s);
+    CHECK_INT(count(path, idx), 0);
+    CHECK_INT(db_open(path, 1000, &db, &e), 0);
+    CHECK_INT(db_exec(db, "UPDATE schema_version SET digest = 'older'"), 0);
+    db_close(db);
+    CHECK_INT(store_open(path, &s, &e), 0);
+    store_close(s);
+    CHECK_INT(count(path, idx), 1);
+    CHECK_INT(count(path,
+                    "SELECT count(*) FROM schema_version WHERE"
+                    " digest = 'older'"),
+              0);
+    CHECK_INT(versions(path, &max), 1);
 }
 
 /* A queued live migration of instance n from src to dst. */
@@ -337,6 +400,7 @@ int main(void)
     concurrent_opens(dir);
     newer_refused(dir);
     unversioned(dir);
+    text_changed(dir);
     /* sqlite:// names the same file as its path */
     snprintf(cmd, sizeof(cmd), "sqlite://%s/race.db", dir);
     CHECK_INT(store_open(cmd, &s, &e), 0);
