@@ -74,20 +74,20 @@ static int versions(const char *path, int64_t *max)
     return n;
 }
 
-/* Eight processes open a new store at once: one upgrades it. */
-static void concurrent_opens(const char *dir)
+/* Eight processes open a new store (a path or URL) at once: one
+ * upgrades it. */
+static void opens_at_once(const char *where)
 {
-    char path[256];
     int i, status, ok = 0;
     int64_t max = 0;
 
-    snprintf(path, sizeof(path), "%s/race.db", dir);
     for (i = 0; i < 8; i++) {
         if (fork() == 0) {
             struct store *s;
             struct ferr e = { 0 };
 
-            if (store_open(path, &s, &e) < 0) {
+            if (store_open(where, &s, &e) < 0) {
+                fprintf(stderr, "open: %s\n", ferr_msg(&e));
                 _exit(1);
             }
             store_close(s);
@@ -99,8 +99,16 @@ static void concurrent_opens(const char *dir)
         ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
     }
     CHECK_INT(ok, 8);
-    CHECK_INT(versions(path, &max), 1);
+    CHECK_INT(versions(where, &max), 1);
     CHECK_INT(max, 1);
+}
+
+static void concurrent_opens(const char *dir)
+{
+    char path[256];
+
+    snprintf(path, sizeof(path), "%s/race.db", dir);
+    opens_at_once(path);
 }
 
 /* A store of a newer ferryd is refused, by name, and left as it was. */
@@ -338,27 +346,9 @@ static void on_postgresql(const char *url)
 {
     struct store *s;
     struct ferr e = { 0 };
-    int64_t max = 0;
-    int i, status, ok = 0;
+    int i;
 
-    for (i = 0; i < 8; i++) {
-        if (fork() == 0) {
-            if (store_open(url, &s, &e) < 0) {
-                fprintf(stderr, "open: %s\n", ferr_msg(&e));
-                _exit(1);
-            }
-            store_close(s);
-            _exit(0);
-        }
-    }
-    for (i = 0; i < 8; i++) {
-        wait(&status);
-        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    }
-    CHECK_INT(ok, 8);
-    CHECK_INT(versions(url, &max), 1);
-    CHECK_INT(max, 1);
-
+    opens_at_once(url);
     CHECK_INT(store_open(url, &s, &e), 0);
     CHECK_INT(queue(s, 1, "a", "b"), 0);
     CHECK_INT(queue(s, 1, "a", "b"), -FE_CONFLICT);
