@@ -21,7 +21,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "ferry/err.h"
+#include "ferry/util.h"
 
 struct db;
 struct db_stmt;
@@ -187,6 +189,21 @@ static inline int64_t db_col_int(struct db_stmt *st, int i)
 static inline const char *db_col_text(struct db_stmt *st, int i)
 {
     return st->db->ops->col_text(st, i);
+}
+/* Column i copied into a (NULL stays NULL), or into buf ("" for NULL,
+ * cut to size): the row's own text lives only until the next step. */
+static inline const char *db_col_dup(struct db_stmt *st, int i, struct arena *a)
+{
+    const char *t = db_col_text(st, i);
+
+    return t ? arena_strdup(a, t) : NULL;
+}
+static inline void db_col_copy(struct db_stmt *st, int i, char *buf,
+                               size_t size)
+{
+    const char *t = db_col_text(st, i);
+
+    snprintf(buf, size, "%s", t ? t : "");
 }
 static inline const void *db_col_blob(struct db_stmt *st, int i, size_t *n)
 {

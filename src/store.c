@@ -634,13 +634,6 @@ static void *room_for_one(struct arena *a, void *arr, size_t n, size_t *cap,
     return g;
 }
 
-static const char *col_text(struct db_stmt *st, int i, struct arena *a)
-{
-    const char *t = db_col_text(st, i);
-
-    return t ? arena_strdup(a, t) : NULL;
-}
-
 static int64_t col_int(struct db_stmt *st, int i)
 {
     return db_col_null(st, i) ? MIG_NULL_INT : db_col_int(st, i);
@@ -660,21 +653,17 @@ static int64_t col_int(struct db_stmt *st, int i)
 
 static void read_row(struct db_stmt *st, struct arena *a, struct migration *m)
 {
-    const char *u;
-
     memset(m, 0, sizeof(*m));
     m->id = db_col_int(st, 0);
-    u = db_col_text(st, 1);
-    snprintf(m->uuid, sizeof(m->uuid), "%s", u ? u : "");
-    u = db_col_text(st, 2);
-    snprintf(m->instance_uuid, sizeof(m->instance_uuid), "%s", u ? u : "");
-    m->migration_type = col_text(st, 3, a);
-    m->status = col_text(st, 4, a);
-    m->source_compute = col_text(st, 5, a);
-    m->source_node = col_text(st, 6, a);
-    m->dest_compute = col_text(st, 7, a);
-    m->dest_node = col_text(st, 8, a);
-    m->dest_host = col_text(st, 9, a);
+    db_col_copy(st, 1, m->uuid, sizeof(m->uuid));
+    db_col_copy(st, 2, m->instance_uuid, sizeof(m->instance_uuid));
+    m->migration_type = db_col_dup(st, 3, a);
+    m->status = db_col_dup(st, 4, a);
+    m->source_compute = db_col_dup(st, 5, a);
+    m->source_node = db_col_dup(st, 6, a);
+    m->dest_compute = db_col_dup(st, 7, a);
+    m->dest_node = db_col_dup(st, 8, a);
+    m->dest_host = db_col_dup(st, 9, a);
     m->old_instance_type_id = col_int(st, 10);
     m->new_instance_type_id = col_int(st, 11);
     m->memory_total = col_int(st, 12);
@@ -683,8 +672,8 @@ static void read_row(struct db_stmt *st, struct arena *a, struct migration *m)
     m->disk_total = col_int(st, 15);
     m->disk_processed = col_int(st, 16);
     m->disk_remaining = col_int(st, 17);
-    m->user_id = col_text(st, 18, a);
-    m->project_id = col_text(st, 19, a);
+    m->user_id = db_col_dup(st, 18, a);
+    m->project_id = db_col_dup(st, 19, a);
     m->hidden = (int) db_col_int(st, 20);
     m->created_at = db_col_int(st, 21);
     m->updated_at = col_int(st, 22) == MIG_NULL_INT ? 0 : col_int(st, 22);
@@ -692,8 +681,8 @@ static void read_row(struct db_stmt *st, struct arena *a, struct migration *m)
     m->disk_over_commit = db_col_int(st, 24);
     m->force = db_col_int(st, 25);
     m->mv_minor = db_col_int(st, 26);
-    m->error_reason = col_text(st, 27, a);
-    m->requested_host = col_text(st, 28, a);
+    m->error_reason = db_col_dup(st, 27, a);
+    m->requested_host = db_col_dup(st, 28, a);
     m->claimed_by =
         col_int(st, 29) == MIG_NULL_INT ? MIG_UNCLAIMED : col_int(st, 29);
     m->total_time_ms = col_int(st, 30);
@@ -703,9 +692,9 @@ static void read_row(struct db_stmt *st, struct arena *a, struct migration *m)
     m->force_requested = db_col_int(st, 34);
     m->claim_gen = db_col_int(st, 35);
     m->paused_by_migration = db_col_int(st, 36);
-    m->request_id = col_text(st, 37, a);
+    m->request_id = db_col_dup(st, 37, a);
     m->transfer_bps = db_col_int(st, 38);
-    m->convergence = col_text(st, 39, a);
+    m->convergence = db_col_dup(st, 39, a);
 }
 
 static int one_row(struct store *s, struct db_stmt *st, struct arena *a,
@@ -1319,19 +1308,17 @@ int store_actions_of(struct store *s, const char *instance_uuid,
     bind_text(st, 1, instance_uuid);
     while ((rc = db_step(st)) == DB_ROW) {
         struct iaction *x;
-        const char *u;
 
         *out = room_for_one(a, *out, *n, &cap, sizeof(**out));
         x = &(*out)[(*n)++];
         memset(x, 0, sizeof(*x));
         x->id = db_col_int(st, 0);
-        x->action = col_text(st, 1, a);
-        u = db_col_text(st, 2);
-        snprintf(x->instance_uuid, sizeof(x->instance_uuid), "%s", u ? u : "");
-        x->request_id = col_text(st, 3, a);
-        x->user_id = col_text(st, 4, a);
-        x->project_id = col_text(st, 5, a);
-        x->message = col_text(st, 6, a);
+        x->action = db_col_dup(st, 1, a);
+        db_col_copy(st, 2, x->instance_uuid, sizeof(x->instance_uuid));
+        x->request_id = db_col_dup(st, 3, a);
+        x->user_id = db_col_dup(st, 4, a);
+        x->project_id = db_col_dup(st, 5, a);
+        x->message = db_col_dup(st, 6, a);
         x->start_time = db_col_int(st, 7);
         x->updated_at = db_col_int(st, 8);
     }
@@ -1363,11 +1350,11 @@ int store_action_events(struct store *s, int64_t action_id, struct arena *a,
 
         *out = room_for_one(a, *out, *n, &cap, sizeof(**out));
         e = &(*out)[(*n)++];
-        e->event = col_text(st, 0, a);
-        e->host = col_text(st, 1, a);
-        e->result = col_text(st, 2, a);
-        e->traceback = col_text(st, 3, a);
-        e->details = col_text(st, 4, a);
+        e->event = db_col_dup(st, 0, a);
+        e->host = db_col_dup(st, 1, a);
+        e->result = db_col_dup(st, 2, a);
+        e->traceback = db_col_dup(st, 3, a);
+        e->details = db_col_dup(st, 4, a);
         e->start_time = db_col_int(st, 5);
         e->finish_time = col_int(st, 6) == MIG_NULL_INT ? 0 : col_int(st, 6);
     }
@@ -1491,7 +1478,7 @@ int store_fault_get(struct store *s, const char *instance_uuid, struct arena *a,
     rc = db_step(st);
     if (rc == DB_ROW) {
         out->code = db_col_int(st, 0);
-        out->message = col_text(st, 1, a);
+        out->message = db_col_dup(st, 1, a);
         out->created_at = db_col_int(st, 2);
         out->vm_error = db_col_int(st, 3);
     }
@@ -1556,8 +1543,8 @@ int store_migration_groups(struct store *s, const int64_t *bounds_ms, size_t nb,
 
         *out = room_for_one(a, *out, *n, &cap, sizeof(**out));
         g = &(*out)[(*n)++];
-        g->type = col_text(st, 0, a);
-        g->status = col_text(st, 1, a);
+        g->type = db_col_dup(st, 0, a);
+        g->status = db_col_dup(st, 1, a);
         g->count = db_col_int(st, 2);
         g->timed = db_col_int(st, 3);
         g->time_ms_sum = db_col_int(st, 4);

@@ -61,13 +61,6 @@ static void btext(struct db_stmt *st, int i, const char *v)
     db_bind_text(st, i, v);
 }
 
-static const char *ctext(struct db_stmt *st, int i, struct arena *a)
-{
-    const char *t = db_col_text(st, i);
-
-    return t ? arena_strdup(a, t) : NULL;
-}
-
 /* One statement without rows: 0 and the changes, or <0. */
 static int run(struct store *s, struct db_stmt *st, struct ferr *err,
                const char *what)
@@ -148,23 +141,20 @@ static void split_targets(struct arena *a, const char *t, struct drain *d)
 
 static void read_drain(struct db_stmt *st, struct arena *a, struct drain *d)
 {
-    const char *u;
-
     memset(d, 0, sizeof(*d));
     d->id = db_col_int(st, 0);
-    u = db_col_text(st, 1);
-    snprintf(d->uuid, sizeof(d->uuid), "%s", u ? u : "");
-    d->host = ctext(st, 2, a);
+    db_col_copy(st, 1, d->uuid, sizeof(d->uuid));
+    d->host = db_col_dup(st, 2, a);
     d->status = status_of(db_col_text(st, 3));
     d->dry_run = db_col_int(st, 4);
     split_targets(a, db_col_text(st, 5), d);
     d->max_parallel = db_col_int(st, 6);
     d->block_migration = db_col_int(st, 7);
     d->shut_off = db_col_int(st, 8);
-    d->user_id = ctext(st, 9, a);
-    d->project_id = ctext(st, 10, a);
-    d->request_id = ctext(st, 11, a);
-    d->error = ctext(st, 12, a);
+    d->user_id = db_col_dup(st, 9, a);
+    d->project_id = db_col_dup(st, 10, a);
+    d->request_id = db_col_dup(st, 11, a);
+    d->error = db_col_dup(st, 12, a);
     d->created_at = db_col_int(st, 13);
     d->updated_at = db_col_int(st, 14);
     d->finished_at = db_col_int(st, 15);
@@ -351,21 +341,20 @@ int store_drain_servers(struct store *s, int64_t id, struct arena *a,
     db_bind_int(st, 1, id);
     while ((rc = db_step(st)) == DB_ROW) {
         struct drain_server *d;
-        const char *u = db_col_text(st, 0);
 
         *out = grow(a, *out, *n, &cap, sizeof(**out));
         d = &(*out)[(*n)++];
         memset(d, 0, sizeof(*d));
-        snprintf(d->uuid, sizeof(d->uuid), "%s", u ? u : "");
-        d->name = ctext(st, 1, a);
+        db_col_copy(st, 0, d->uuid, sizeof(d->uuid));
+        d->name = db_col_dup(st, 1, a);
         d->move = db_col_int(st, 2);
         d->state = state_of(db_col_text(st, 3));
-        d->planned_host = ctext(st, 4, a);
-        d->failed_host = ctext(st, 5, a);
+        d->planned_host = db_col_dup(st, 4, a);
+        d->failed_host = db_col_dup(st, 5, a);
         d->migration_id = db_col_int(st, 6);
         d->attempts = db_col_int(st, 7);
-        d->error = ctext(st, 8, a);
-        d->reasons = ctext(st, 9, a);
+        d->error = db_col_dup(st, 8, a);
+        d->reasons = db_col_dup(st, 9, a);
         d->ram_mb = db_col_int(st, 10);
     }
     db_done(st);
@@ -521,7 +510,7 @@ int store_hosts_disabled(struct store *s, struct arena *a, const char ***out,
     }
     while ((rc = db_step(st)) == DB_ROW) {
         *out = grow(a, *out, *n, &cap, sizeof(**out));
-        (*out)[(*n)++] = ctext(st, 0, a);
+        (*out)[(*n)++] = db_col_dup(st, 0, a);
     }
     db_done(st);
     return rc == DB_DONE ? 0 : store_db_err(s, err, "read hosts");
