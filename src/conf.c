@@ -120,6 +120,22 @@ static int v_store(struct pstate *st, const char *val, void *dst)
     return v_str(st, val, dst);
 }
 
+/* This node's name among the nodes of one store: what its runners and
+ * its inventory's host leases are known by.  Letters, digits, '.', '-'
+ * and '_', at most 63 (a host name's label). */
+static int v_node_name(struct pstate *st, const char *val, void *dst)
+{
+    size_t n = strspn(val,
+                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789.-_");
+
+    if (*val == '\0' || val[n] != '\0' || n > 63) {
+        return bad(st, "%s",
+                   "node_name: 1 to 63 letters, digits, '.', '-' or '_'");
+    }
+    return v_str(st, val, dst);
+}
+
 /* Seconds a store statement may wait: held in ms by SQLite (an int). */
 static int v_store_timeout(struct pstate *st, const char *val, void *dst)
 {
@@ -302,6 +318,7 @@ static const struct key keys[] = {
     { S_FERRYD, "workers", v_workers, offsetof(struct conf, workers), 0 },
     { S_FERRYD, "runners", v_runners, offsetof(struct conf, runners), 0 },
     { S_FERRYD, "store", v_store, offsetof(struct conf, store), 0 },
+    { S_FERRYD, "node_name", v_node_name, offsetof(struct conf, node_name), 0 },
     { S_FERRYD, "policy", v_str, offsetof(struct conf, policy), 0 },
     { S_FERRYD, "link_prefix", v_str, offsetof(struct conf, link_prefix), 0 },
     { S_FERRYD, "log_level", v_loglevel, offsetof(struct conf, log_debug), 0 },
@@ -617,6 +634,24 @@ static int parse_file(struct pstate *st, const char *path)
 
 /* The FastCGI peers allowed when the file names none: root and ferryd's
  * own uid; the members of socket_group (by the peer's primary gid). */
+/* The machine's host name (its first label), as Nova names a compute
+ * service by its host: unique among the nodes of a store, or set. */
+static int node_name_default(struct conf *c, struct ferr *err)
+{
+    char host[256] = "";
+
+    if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+        strcpy(host, "localhost");
+    }
+    host[strcspn(host, ".")] = '\0';
+    host[63] = '\0';
+    c->node_name = strdup(host);
+    if (c->node_name == NULL) {
+        return ferr_set(err, FE_NOMEM, "out of memory");
+    }
+    return 0;
+}
+
 static int allow_defaults(struct pstate *st)
 {
     struct conf *c = st->c;
@@ -686,6 +721,9 @@ int conf_load(const char *path, struct conf **out, struct ferr *err)
     if (rc == 0) {
         rc = allow_defaults(&st);
     }
+    if (rc == 0 && c->node_name == NULL) {
+        rc = node_name_default(c, err);
+    }
     if (rc < 0) {
         conf_free(c);
         return rc;
@@ -713,6 +751,7 @@ void conf_free(struct conf *c)
     free(c->fastcgi_allow_uids.id);
     free(c->fastcgi_allow_gids.id);
     free(c->store);
+    free(c->node_name);
     free(c->policy);
     free(c->link_prefix);
     free(c);

@@ -263,7 +263,9 @@ static int runner_start(struct runner *rn, struct heart *heart)
     /* many processes starting at once (a large pool, a reload) may keep
      * the store busy past store_timeout: a busy store is waited for, not
      * a reason to die and be restarted into the same crowd */
-    while (store_runner_register(rn->app->store, &rn->id, &err) < 0
+    while (store_runner_register(rn->app->store, rn->conf->node_name, &rn->id,
+                                 &err)
+               < 0
            && err.code == FE_UNAVAILABLE && !*rn->stop) {
         log_info("runner: %s; registering again in 1 s", ferr_msg(&err));
         ferr_clear(&err);
@@ -304,8 +306,9 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
     while (!*stop) {
         wake_clear();
         drain_step(app, rn.id, stop); /* drains start records: drain.c */
-        rc = store_migration_claim_stale(app->store, rn.id, STALE_US,
-                                         reconcile_sibling_alive, &a, &m, &err);
+        rc = store_migration_claim_stale(app->store, rn.id, rn.conf->node_name,
+                                         STALE_US, reconcile_sibling_alive, &a,
+                                         &m, &err);
         rn.lost = 0;
         if (rc == 1) {
             run_claimed(&rn, &a, &m, 1);

@@ -94,6 +94,7 @@ static const struct {
     { "migrations", "request_id", "TEXT" },
     { "migrations", "transfer_bps", "INTEGER NOT NULL DEFAULT 0" },
     { "migrations", "convergence", "TEXT" },
+    { "runners", "node", "TEXT" },
 };
 
 /* A store that is busy (locked by another process past the timeout),
@@ -806,14 +807,16 @@ int store_migration_claim(struct store *s, int64_t runner, int max,
 }
 
 int store_migration_claim_stale(struct store *s, int64_t runner,
-                                int64_t stale_us, store_alive_fn alive,
-                                struct arena *a, struct migration *out,
-                                struct ferr *err)
+                                const char *node, int64_t stale_us,
+                                store_alive_fn alive, struct arena *a,
+                                struct migration *out, struct ferr *err)
 {
     /* candidates, with their holder's pid (NULL: a request, or a runner
-     * that unregistered) */
+     * that unregistered) when it ran on this node */
     static const char pick[] =
-        "SELECT m.id, m.claim_gen, r.pid FROM migrations m"
+        "SELECT m.id, m.claim_gen,"
+        " CASE WHEN r.node IS NULL OR r.node = ?4 THEN r.pid END"
+        " FROM migrations m"
         " LEFT JOIN runners r ON r.id = m.claimed_by"
         " WHERE m.deleted = 0"
         " AND m.status IN ({WORKED})"
@@ -836,6 +839,7 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
     db_bind_int(st, 1, now);
     db_bind_int(st, 2, stale_us);
     db_bind_int(st, 3, MIG_HELD_BY_REQUEST);
+    db_bind_text(st, 4, node);
     while ((rc = db_step(st)) == DB_ROW) {
         /* a holder whose process lives was only kept from beating (a
          * store locked by someone else blocks heartbeats too) */
@@ -863,7 +867,8 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
     return one_row(s, st, a, out, err); /* 0: another runner was first */
 }
 
-int store_runner_register(struct store *s, int64_t *id, struct ferr *err)
+int store_runner_register(struct store *s, const char *node, int64_t *id,
+                          struct ferr *err)
 {
     struct db_stmt *st;
     int rc;
@@ -871,13 +876,14 @@ int store_runner_register(struct store *s, int64_t *id, struct ferr *err)
 
     if (stmt_prepare(s,
                      "INSERT INTO runners (pid, started_at,"
-                     " heartbeat) VALUES (?1, ?2, ?2) RETURNING id",
+                     " heartbeat, node) VALUES (?1, ?2, ?2, ?3) RETURNING id",
                      &st)
         < 0) {
         return db_err(s, err, "prepare register");
     }
     db_bind_int(st, 1, (int64_t) getpid());
     db_bind_int(st, 2, now);
+    db_bind_text(st, 3, node);
     rc = step_id(st, id);
     stmt_done(s, st);
     if (rc != DB_DONE) {

@@ -43,7 +43,8 @@ struct conf {
     struct conf_ids fastcgi_allow_gids;
     int workers;
     int runners;       /* migration runner processes */
-    char *store;       /* SQLite file */
+    char *store;       /* the store's URL (db.h) */
+    char *node_name;   /* this node among the store's (default: host name) */
     char *policy;      /* policy.json */
     char *link_prefix; /* Nova's compute_link_prefix, or NULL */
     int log_debug;

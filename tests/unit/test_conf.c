@@ -192,6 +192,19 @@ static void test_include_and_bad_input(void)
     CHECK_STR(err_of("[libvirt]\nlive_migration_completion_timeout = "
                      "4294967296\n"),
               "t.conf:2: expected a whole number in 0..100000000");
+    CHECK_STR(err_of("[ferryd]\nnode_name = a b\n"),
+              "t.conf:2: node_name: 1 to 63 letters, digits, '.', '-' or "
+              "'_'");
+    CHECK_STR(
+        err_of(
+            "[ferryd]\nnode_name = "
+            "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcd"
+            "\n"),
+        "t.conf:2: node_name: 1 to 63 letters, digits, '.', '-' or "
+        "'_'");
+    CHECK_STR(
+        err_of("[ferryd]\nnode_name = node-1.rack_2\n[host a]\nuri = x\n"),
+        "ok");
     CHECK_STR(err_of("[ferryd]\nsocket_mode = 0999\n"),
               "t.conf:2: expected a whole number in 0..511");
     CHECK_STR(err_of("[ferryd]\nsocket_mode = 01777\n"),
@@ -288,6 +301,14 @@ int main(void)
         CHECK_INT(c->live_migration_convergence, CONVERGE_TIMEOUT);
         CHECK_INT(c->storage_probe_cache, 300);
         CHECK_STR(c->store, "/var/lib/ferry/ferry.db");
+        {
+            char host[256] = "";
+
+            gethostname(host, sizeof(host) - 1);
+            host[strcspn(host, ".")] = '\0';
+            CHECK(host[0] == '\0' || strcmp(c->node_name, host) == 0);
+            CHECK(c->node_name[0] != '\0');
+        }
         CHECK_INT(c->nhosts, 2);
         CHECK_STR(c->hosts[0].name, "a");
         CHECK_INT(c->hosts[0].enabled, 1);

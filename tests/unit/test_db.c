@@ -267,7 +267,7 @@ static int race_claims(const char *url)
 
             close(gate[1]);
             if (store_open(url, &s, &e) < 0
-                || store_runner_register(s, &id, &e) < 0) {
+                || store_runner_register(s, "n1", &id, &e) < 0) {
                 _exit(100);
             }
             /* all claim together: the gate opens when the parent closes
@@ -324,7 +324,7 @@ static void claim_waits_for_a_claim(const char *url)
         int rc;
 
         if (store_open(url, &s, &e) < 0
-            || store_runner_register(s, &id, &e) < 0) {
+            || store_runner_register(s, "n1", &id, &e) < 0) {
             _exit(100);
         }
         arena_init(&a, 4096);

@@ -195,7 +195,7 @@ static void claims(void)
     snprintf(path, sizeof(path), "%s/ferry.db", dir);
     arena_init(&a, 4096);
     CHECK_INT(store_open(path, &s, &e), 0);
-    CHECK_INT(store_runner_register(s, &runner, &e), 0);
+    CHECK_INT(store_runner_register(s, "n1", &runner, &e), 0);
     for (i = 0; s != NULL && i < sizeof(rows) / sizeof(rows[0]); i++) {
         memset(&m, 0, sizeof(m));
         snprintf(m.instance_uuid, sizeof(m.instance_uuid),

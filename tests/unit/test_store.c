@@ -72,6 +72,56 @@ static int never_alive(int64_t pid)
     return 0;
 }
 
+/* A pid is asked only on its own node: on node n2 the pid of n1's silent
+ * runner names some other process, and the record is taken over on its
+ * heartbeat alone (issue 13).  A runner of no node is this node's (a
+ * store written before runners had one). */
+static void stale_across_nodes(struct store *s, struct arena *a)
+{
+    const char *inst = "77777777-2222-4333-8444-666666666666";
+    struct migration m, r;
+    struct ferr e = { 0 };
+    int64_t run1, run2, run3;
+
+    CHECK_INT(store_runner_register(s, "n1", &run1, &e), 0);
+    CHECK_INT(store_runner_register(s, "n2", &run2, &e), 0);
+    CHECK_INT(store_runner_register(s, NULL, &run3, &e), 0);
+    fill(&m, inst);
+    m.status = "queued";
+    m.source_compute = "a";
+    m.dest_compute = "b";
+    m.claimed_by = MIG_NULL_INT;
+    CHECK_INT(store_migration_create(s, &m, &e), 0);
+    CHECK_INT(store_migration_claim(s, run1, 1, a, &r, &e), 1);
+    r.status = "running";
+    CHECK_INT(store_migration_save(s, &r, &e), 0);
+    CHECK_INT(
+        store_migration_claim_stale(s, run1, "n1", -1, always_alive, a, &r, &e),
+        0);
+    CHECK_INT(
+        store_migration_claim_stale(s, run2, "n2", -1, always_alive, a, &r, &e),
+        1);
+    CHECK_INT(r.claimed_by, run2);
+    /* held by run2 of n2: n2 asks its pid, n1 does not */
+    CHECK_INT(
+        store_migration_claim_stale(s, run3, "n2", -1, always_alive, a, &r, &e),
+        0);
+    CHECK_INT(
+        store_migration_claim_stale(s, run3, "n1", -1, always_alive, a, &r, &e),
+        1);
+    CHECK_INT(r.claimed_by, run3);
+    /* run3 registered without a node: every node asks its pid */
+    CHECK_INT(
+        store_migration_claim_stale(s, run1, "n1", -1, always_alive, a, &r, &e),
+        0);
+    CHECK_INT(
+        store_migration_claim_stale(s, run2, "n2", -1, always_alive, a, &r, &e),
+        0);
+    r.status = "completed";
+    r.finished_at = time_now_us();
+    CHECK_INT(store_migration_save(s, &r, &e), 0);
+}
+
 /* Every claim bumps the record's claim generation; a save under an older
  * one (a runner that was frozen while another took the record over) is
  * refused, and an ended record is never overwritten (issue 16, item 2). */
@@ -82,8 +132,8 @@ static void fencing(struct store *s, struct arena *a)
     struct ferr e = { 0 };
     int64_t run1, run2;
 
-    CHECK_INT(store_runner_register(s, &run1, &e), 0);
-    CHECK_INT(store_runner_register(s, &run2, &e), 0);
+    CHECK_INT(store_runner_register(s, "n1", &run1, &e), 0);
+    CHECK_INT(store_runner_register(s, "n1", &run2, &e), 0);
     fill(&m, inst);
     m.status = "queued";
     m.source_compute = "a";
@@ -102,13 +152,16 @@ static void fencing(struct store *s, struct arena *a)
     old = r1;
 
     /* runner 1 goes silent: runner 2 takes the record over */
-    CHECK_INT(store_migration_claim_stale(s, run2, 10000000, NULL, a, &r2, &e),
-              0);
-    /* a holder that is alive, though silent, is not taken over */
     CHECK_INT(
-        store_migration_claim_stale(s, run2, -1, always_alive, a, &r2, &e), 0);
-    CHECK_INT(store_migration_claim_stale(s, run2, -1, never_alive, a, &r2, &e),
-              1);
+        store_migration_claim_stale(s, run2, "n1", 10000000, NULL, a, &r2, &e),
+        0);
+    /* a holder that is alive, though silent, is not taken over */
+    CHECK_INT(store_migration_claim_stale(s, run2, "n1", -1, always_alive, a,
+                                          &r2, &e),
+              0);
+    CHECK_INT(
+        store_migration_claim_stale(s, run2, "n1", -1, never_alive, a, &r2, &e),
+        1);
     CHECK_INT(r2.id, m.id);
     CHECK_INT(r2.claimed_by, run2);
     CHECK_INT(r2.claim_gen, 2);
@@ -295,8 +348,8 @@ static void faults(struct store *s, struct arena *a)
     struct ferr e = { 0 };
     int64_t run1, run2;
 
-    CHECK_INT(store_runner_register(s, &run1, &e), 0);
-    CHECK_INT(store_runner_register(s, &run2, &e), 0);
+    CHECK_INT(store_runner_register(s, "n1", &run1, &e), 0);
+    CHECK_INT(store_runner_register(s, "n1", &run2, &e), 0);
     CHECK_INT(store_fault_get(s, inst, a, &got, &e), 0);
     fill(&m, inst);
     m.migration_type = "migration";
@@ -315,8 +368,9 @@ static void faults(struct store *s, struct arena *a)
     CHECK(got.created_at > 0);
 
     /* taken over: the old holder's fault is refused */
-    CHECK_INT(store_migration_claim_stale(s, run2, -1, never_alive, a, &r2, &e),
-              1);
+    CHECK_INT(
+        store_migration_claim_stale(s, run2, "n1", -1, never_alive, a, &r2, &e),
+        1);
     f.code = FE_INTERNAL;
     f.message = "late";
     f.vm_error = 1;
@@ -382,8 +436,8 @@ static void drains(struct store *s, struct arena *a)
     CHECK(got.targets == NULL);
 
     /* the lease: one live runner at a time */
-    CHECK_INT(store_runner_register(s, &r1, &e), 0);
-    CHECK_INT(store_runner_register(s, &r2, &e), 0);
+    CHECK_INT(store_runner_register(s, "n1", &r1, &e), 0);
+    CHECK_INT(store_runner_register(s, "n1", &r2, &e), 0);
     CHECK_INT(store_drain_lease(s, d.id, r1, 10000000, &e), 1);
     CHECK_INT(store_drain_lease(s, d.id, r2, 10000000, &e), 0);
     CHECK_INT(store_drain_lease(s, d.id, r2, -1000000, &e), 1); /* stale */
@@ -476,6 +530,7 @@ int main(void)
     CHECK_INT(store_migration_set_status(s, m.id, "completed", NULL, &e), 0);
 
     fencing(s, &a);
+    stale_across_nodes(s, &a);
     full_disk(dir);
     actions(s, &a);
     upgrade(dir, &a);
