@@ -18,9 +18,18 @@
  * is down), and answers 503 for a server it cannot find while a host is
  * down (it may be there).  Hosts are connected in parallel at start; the
  * master starts the request workers once every host has been tried.
+ *
+ * Several nodes on one store: each host is kept by one node's inventory
+ * at a time, the holder of its lease (instances.h), renewed every
+ * LEASE_RENEW_S.  The others leave the host alone and take it over when
+ * its lease runs out; a host whose lease was taken from this process (it
+ * was frozen, or cut off from the store) is let go at its next job.  A
+ * host kept by another node counts as tried.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -38,6 +47,10 @@
  * whose lookups are slower than its events) the queue stops growing and
  * the host is resynced whole instead, which covers every dropped event. */
 #define MAX_PENDING 1024
+/* A lease is renewed this often and lasts this long: a node that dies
+ * leaves its hosts to another within their sum. */
+#define LEASE_RENEW_S 3
+#define LEASE_TTL_S 12
 
 enum { J_CONNECT, J_SYNC, J_REFRESH };
 
@@ -55,6 +68,8 @@ struct ihost {
     struct vconn *c;
     char *node;
     /* the rest under d->qmu */
+    int held; /* this process holds the host's lease */
+    int seen; /* (main thread) the last renewal named it */
     int up, queued, lost, tried;
     int resync;     /* events were dropped: a full resync is due */
     size_t pending; /* its refreshes in the queue */
@@ -73,7 +88,11 @@ struct inventoryd {
     struct ihost *hosts;
     size_t nhosts;
     const char **names; /* the configured hosts' names */
+    size_t *by_name;    /* hosts' indexes in the order of their names */
     int64_t next_keep;  /* µs: when to drop unconfigured hosts' rows again */
+    int64_t next_lease; /* µs: when to renew and take leases again */
+    int leased;         /* a lease round has been done */
+    int64_t pid;        /* the holder of its leases, with its node's name */
     int wake[2];        /* a worker or an event wakes the main loop */
 };
 
@@ -283,6 +302,27 @@ static int refresh(struct ihost *h, const char *uuid, int *in_store,
     return rc;
 }
 
+/* Whether this process still keeps the host (h->mu held); if not, its
+ * connection is closed: another node keeps it now, and writes its state. */
+static int still_held(struct ihost *h)
+{
+    int held;
+
+    pthread_mutex_lock(&h->d->qmu);
+    held = h->held;
+    if (!held) {
+        h->up = 0;
+        h->lost = 0;
+    }
+    pthread_mutex_unlock(&h->d->qmu);
+    if (!held && h->c != NULL) {
+        virt_close(h->c);
+        h->c = NULL;
+        log_info("inventory: %s: let go (another node keeps it)", h->h->name);
+    }
+    return held;
+}
+
 static void run_job(struct inventoryd *d, const struct job *j)
 {
     struct ihost *h = &d->hosts[j->host];
@@ -290,7 +330,8 @@ static void run_job(struct inventoryd *d, const struct job *j)
     int rc = 0, in_store = 0;
 
     pthread_mutex_lock(&h->mu);
-    if (j->kind == J_CONNECT) {
+    /* a host let go has no connection: nothing below touches it */
+    if (still_held(h) && j->kind == J_CONNECT) {
         rc = connect_host(h, &err);
     }
     if (rc == 0 && j->kind != J_REFRESH) {
@@ -358,8 +399,9 @@ static size_t schedule(struct inventoryd *d)
     for (i = 0; i < d->nhosts; i++) {
         struct ihost *h = &d->hosts[i];
 
-        tried += h->tried;
-        if (h->queued) {
+        /* a host another node keeps is that node's to try */
+        tried += h->held ? h->tried : d->leased;
+        if (h->queued || !h->held) {
             continue;
         }
         /* a resync clears the flag when it is queued, before it lists:
@@ -376,6 +418,138 @@ static size_t schedule(struct inventoryd *d)
     return tried;
 }
 
+/* --- leases ------------------------------------------------------------ */
+
+static const struct inventoryd *sort_d; /* by_name's qsort (setup only) */
+
+static int cmp_index(const void *x, const void *y)
+{
+    return strcmp(sort_d->names[*(const size_t *) x],
+                  sort_d->names[*(const size_t *) y]);
+}
+
+static struct ihost *host_named(struct inventoryd *d, const char *name)
+{
+    size_t lo = 0, hi = d->nhosts;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, d->names[d->by_name[mid]]);
+
+        if (c == 0) {
+            return &d->hosts[d->by_name[mid]];
+        }
+        if (c < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return NULL;
+}
+
+static void on_held(void *arg, const char *name)
+{
+    struct ihost *h = host_named(arg, name);
+
+    if (h != NULL) {
+        h->seen = 1;
+    }
+}
+
+static void on_taken(void *arg, const char *name)
+{
+    struct inventoryd *d = arg;
+    struct ihost *h = host_named(d, name);
+
+    if (h == NULL) {
+        return;
+    }
+    log_info("inventory: %s: keeping it (node %s)", name, d->conf->node_name);
+    pthread_mutex_lock(&d->qmu);
+    h->held = 1;
+    h->seen = 1;
+    h->up = 0;
+    h->tried = 0;
+    h->lost = 0;
+    h->backoff = 1;
+    h->next_try = 0; /* connected at once */
+    pthread_mutex_unlock(&d->qmu);
+}
+
+/* An old inventory of this node (a previous run, or generation) is gone
+ * when its process is: not there, or a zombie. */
+static int holder_alive(int64_t pid)
+{
+    char path[64], buf[256], *p;
+    FILE *f;
+    size_t n;
+
+    if (pid <= 0 || (kill((pid_t) pid, 0) != 0 && errno != EPERM)) {
+        return 0;
+    }
+    snprintf(path, sizeof(path), "/proc/%lld/stat", (long long) pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return 0;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* Renews this process's leases, lets go of the hosts a renewal no longer
+ * names and takes the free ones.  A store that fails leaves everything
+ * as it is: the leases run out by themselves if it stays away. */
+static void lease_round(struct inventoryd *d)
+{
+    const char **want; /* the hosts this process does not hold */
+    const char *node = d->conf->node_name;
+    int64_t now = time_now_us(), until = now + LEASE_TTL_S * 1000000LL;
+    struct ferr err = { 0 };
+    size_t i, nwant = 0;
+    int rc;
+
+    d->next_lease = now + LEASE_RENEW_S * 1000000LL;
+    want = calloc(d->nhosts ? d->nhosts : 1, sizeof(*want));
+    if (want == NULL) {
+        return; /* again next round */
+    }
+    for (i = 0; i < d->nhosts; i++) {
+        d->hosts[i].seen = 0;
+    }
+    pthread_mutex_lock(&d->smu);
+    rc = leases_renew(d->st, node, d->pid, until, on_held, d, &err);
+    for (i = 0; rc == 0 && i < d->nhosts; i++) {
+        struct ihost *h = &d->hosts[i];
+
+        pthread_mutex_lock(&d->qmu);
+        if (h->held && !h->seen) {
+            h->held = 0;
+            log_info("inventory: %s: another node took it over", h->h->name);
+            h->queued = h->queued || push(d, i, J_SYNC, NULL) == 0;
+        }
+        pthread_mutex_unlock(&d->qmu);
+        if (!h->seen) {
+            want[nwant++] = h->h->name;
+        }
+    }
+    if (rc == 0 && nwant > 0) {
+        rc = leases_take_free(d->st, want, nwant, node, d->pid, now, until,
+                              holder_alive, on_taken, d, &err);
+    }
+    pthread_mutex_unlock(&d->smu);
+    free(want);
+    if (rc < 0) {
+        log_error("inventory: leases: %s", ferr_msg(&err));
+        ferr_clear(&err);
+        return;
+    }
+    d->leased = 1;
+}
+
 /* Hosts taken out of the configuration take their servers along.  Done
  * at start and again every resync interval: after a reload the previous
  * generation's inventory may still be finishing a sync of a host the new
@@ -385,7 +559,8 @@ static int keep_hosts(struct inventoryd *d, struct ferr *err)
     int rc;
 
     pthread_mutex_lock(&d->smu);
-    rc = instances_keep_hosts(d->st, d->names, d->nhosts, err);
+    rc = instances_keep_hosts(d->st, d->names, d->nhosts, d->conf->node_name,
+                              time_now_us(), err);
     pthread_mutex_unlock(&d->smu);
     d->next_keep =
         time_now_us() + (int64_t) d->conf->inventory_resync_interval * 1000000;
@@ -401,7 +576,9 @@ static int setup(struct inventoryd *d, struct app *app, struct ferr *err)
     d->nhosts = app->conf->nhosts;
     d->hosts = calloc(d->nhosts ? d->nhosts : 1, sizeof(*d->hosts));
     d->names = calloc(d->nhosts ? d->nhosts : 1, sizeof(*d->names));
-    if (d->hosts == NULL || d->names == NULL
+    d->by_name = calloc(d->nhosts ? d->nhosts : 1, sizeof(*d->by_name));
+    d->pid = (int64_t) getpid();
+    if (d->hosts == NULL || d->names == NULL || d->by_name == NULL
         || pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
         return ferr_set(err, FE_NOMEM, "inventory: out of resources");
     }
@@ -414,7 +591,10 @@ static int setup(struct inventoryd *d, struct app *app, struct ferr *err)
         d->hosts[i].backoff = 1;
         pthread_mutex_init(&d->hosts[i].mu, NULL);
         d->names[i] = app->conf->hosts[i].name;
+        d->by_name[i] = i;
     }
+    sort_d = d;
+    qsort(d->by_name, d->nhosts, sizeof(*d->by_name), cmp_index);
     /* a busy store (a reload's crowd of new processes) is no reason to
      * die and be restarted into the same crowd: tried again soon */
     if (keep_hosts(d, err) < 0) {
@@ -431,11 +611,18 @@ static int setup(struct inventoryd *d, struct app *app, struct ferr *err)
  * mutex. */
 static void stop_workers(struct inventoryd *d)
 {
+    struct ferr err = { 0 };
+
     pthread_mutex_lock(&d->qmu);
     d->quit = 1;
     pthread_cond_broadcast(&d->qcv);
     pthread_mutex_unlock(&d->qmu);
     pthread_mutex_lock(&d->smu);
+    /* another node (or the next generation) keeps the hosts at once */
+    if (leases_release(d->st, d->conf->node_name, d->pid, &err) < 0) {
+        log_error("inventory: %s", ferr_msg(&err));
+        ferr_clear(&err);
+    }
 }
 
 int inventoryd_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd,
@@ -467,6 +654,9 @@ int inventoryd_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd,
         };
         char buf[256];
 
+        if (time_now_us() >= d.next_lease) {
+            lease_round(&d);
+        }
         if (schedule(&d) == d.nhosts && ready_fd >= 0) {
             if (write(ready_fd, "r", 1) < 0) {
                 log_error("inventory: ready: %s", strerror(errno));

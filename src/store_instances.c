@@ -49,7 +49,11 @@ const char store_instances_sql[] =
     " uuid TEXT PRIMARY KEY, host TEXT NOT NULL, updated_at INTEGER);"
     "CREATE TABLE IF NOT EXISTS inventory_hosts ("
     " name TEXT PRIMARY KEY, up INTEGER NOT NULL, node TEXT, error TEXT,"
-    " synced_at INTEGER, updated_at INTEGER NOT NULL);";
+    " synced_at INTEGER, updated_at INTEGER NOT NULL);"
+    /* which node's inventory keeps each host (store_leases.c) */
+    "CREATE TABLE IF NOT EXISTS inventory_leases ("
+    " host TEXT PRIMARY KEY, node TEXT NOT NULL, pid INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL);";
 
 #define INST_COLUMNS                                                     \
     "uuid, host, node, name, instance_name, project_id, user_id,"        \
@@ -320,17 +324,16 @@ int instances_sweep(struct store *st, const char *host, int64_t at,
     return done(st, q, err, "sweep instances");
 }
 
-int instances_keep_hosts(struct store *st, const char *const *names, size_t n,
-                         struct ferr *err)
+/* The names into the temporary table k (the list has no bound), and
+ * the hosts another node keeps now: its configuration may name hosts
+ * this one does not. */
+static int keep_names(struct store *st, const char *const *names, size_t n,
+                      const char *node, int64_t now)
 {
-    static const char *const drop[] = {
-        "DELETE FROM instances WHERE host NOT IN (SELECT value FROM k)",
-        "DELETE FROM inventory_hosts WHERE name NOT IN (SELECT value FROM k)",
-    };
     struct db_stmt *q;
     size_t i;
+    int rc = 0;
 
-    /* a temporary table, as the list of names has no bound */
     if (db_exec(st->db,
                 "CREATE TEMP TABLE IF NOT EXISTS k (value TEXT"
                 " PRIMARY KEY); DELETE FROM k")
@@ -340,17 +343,43 @@ int instances_keep_hosts(struct store *st, const char *const *names, size_t n,
                            " ON CONFLICT DO NOTHING",
                            1))
             == NULL) {
-        return store_db_err(st, err, "keep hosts");
+        return DB_ERR;
     }
-    for (i = 0; i < n; i++) {
+    for (i = 0; rc == 0 && i < n; i++) {
         btext(q, 1, names[i]);
-        if (db_step(q) != DB_DONE) {
-            db_finalize(q);
-            return store_db_err(st, err, "keep hosts");
-        }
+        rc = db_step(q) == DB_DONE ? 0 : DB_ERR;
         db_done(q);
     }
     db_finalize(q);
+    q = rc == 0 ? db_prepare(st->db,
+                             "INSERT INTO k SELECT host FROM inventory_leases"
+                             " WHERE expires >= ?1 AND node != ?2"
+                             " ON CONFLICT DO NOTHING",
+                             0)
+                : NULL;
+    if (q == NULL) {
+        return DB_ERR;
+    }
+    db_bind_int(q, 1, now);
+    btext(q, 2, node);
+    rc = db_step(q) == DB_DONE ? 0 : DB_ERR;
+    db_done(q);
+    return rc;
+}
+
+int instances_keep_hosts(struct store *st, const char *const *names, size_t n,
+                         const char *node, int64_t now, struct ferr *err)
+{
+    static const char *const drop[] = {
+        "DELETE FROM instances WHERE host NOT IN (SELECT value FROM k)",
+        "DELETE FROM inventory_hosts WHERE name NOT IN (SELECT value FROM k)",
+        "DELETE FROM inventory_leases WHERE host NOT IN (SELECT value FROM k)",
+    };
+    size_t i;
+
+    if (keep_names(st, names, n, node, now) < 0) {
+        return store_db_err(st, err, "keep hosts");
+    }
     for (i = 0; i < ARRAY_LEN(drop); i++) {
         if (db_exec(st->db, drop[i]) < 0) {
             return store_db_err(st, err, "keep hosts");

@@ -1,6 +1,7 @@
 /*
  * store_priv.h: what the files of the store module (store.c,
- * store_instances.c, store_drains.c) share and nothing else includes: the
+ * store_instances.c, store_drains.c, store_leases.c) share and nothing
+ * else includes: the
  * handle and its error mapping.  The database is behind db.h.
  */
 #ifndef FERRY_STORE_PRIV_H

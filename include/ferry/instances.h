@@ -30,10 +30,11 @@ int instances_delete(struct store *st, const char *uuid, const char *host,
  * every domain the host has with `at`). */
 int instances_sweep(struct store *st, const char *host, int64_t at,
                     struct ferr *err);
-/* Removes the rows and the state of every host not in names (hosts taken
- * out of the configuration). */
+/* Removes the rows, the state and the lease of every host not in names
+ * (hosts taken out of the configuration) that no other node than `node`
+ * keeps at `now` (µs): another node's configuration may have more. */
 int instances_keep_hosts(struct store *st, const char *const *names, size_t n,
-                         struct ferr *err);
+                         const char *node, int64_t now, struct ferr *err);
 
 /* 1 and *out filled (strings from a), 0 unknown, <0 error. */
 int instances_get(struct store *st, const char *uuid, struct arena *a,
@@ -65,6 +66,29 @@ int instances_marked(struct store *st, struct arena *a, const char ***out,
 /* 0 when no store record changes the look of uuid; 1 when one may (or
  * the store could not say). */
 int instances_is_marked(struct store *st, const char *uuid);
+
+/* --- which node keeps each host (store_leases.c) ----------------------
+ * One node's inventory at a time connects to a host and writes its rows:
+ * the holder of its lease, a node's name and its inventory's pid, until
+ * a time (µs) of the holder's clock, which it renews every few seconds.
+ * A lease that ran out (its node died, or lost the store) is free to take,
+ * and so is one of a process of this node that alive() says is gone. */
+typedef void (*lease_fn)(void *arg, const char *host);
+
+/* Renews every lease of (node, pid) until `until`; held(arg, host) for
+ * each: a host not named has been taken over (or was never held). */
+int leases_renew(struct store *st, const char *node, int64_t pid, int64_t until,
+                 lease_fn held, void *arg, struct ferr *err);
+/* Takes, until `until`, the lease of each of hosts[n] that is free at now
+ * (no lease, or one free as said above); taken(arg, host) for each one
+ * taken.  Of several nodes taking one host at once, one gets it. */
+int leases_take_free(struct store *st, const char *const *hosts, size_t n,
+                     const char *node, int64_t pid, int64_t now, int64_t until,
+                     store_alive_fn alive, lease_fn taken, void *arg,
+                     struct ferr *err);
+/* Gives up every lease of (node, pid): another node takes them at once. */
+int leases_release(struct store *st, const char *node, int64_t pid,
+                   struct ferr *err);
 
 /* --- the hosts as the inventory last saw them ------------------------- */
 struct host_state {

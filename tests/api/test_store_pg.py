@@ -3,7 +3,8 @@
 On a throwaway cluster of its own (or the session's, when the suite runs
 with FERRY_TEST_STORE=postgresql): the store's own checks on PostgreSQL
 (tests/unit/test_db.c with FERRY_TEST_PG: concurrent opens upgrade once,
-claims counted over every node and waiting for a claim in progress), two
+claims counted over every node and waiting for a claim in progress;
+test_instances.c's host leases), two
 ferryd nodes starting together on a new database (one upgrades), two
 nodes behind their own nginx on one database (one migration per server
 across them), a store URL's password in no error and no log, and the
@@ -45,22 +46,24 @@ def pg():
         cluster.remove()
 
 
-def test_store_checks_on_postgresql(pg):
-    """tests/unit/test_db.c's PostgreSQL part, on a new database."""
-    subprocess.run(["make", "build/unit/test_db"], cwd=str(REPO),
+@pytest.mark.parametrize("unit", ["test_db", "test_instances"])
+def test_store_checks_on_postgresql(pg, unit):
+    """The PostgreSQL part of tests/unit/test_db.c (opens, claims) and of
+    test_instances.c (host leases), each on a new database."""
+    subprocess.run(["make", "build/unit/" + unit], cwd=str(REPO),
                    check=True, capture_output=True, timeout=600)
     env = dict(os.environ, FERRY_TEST_PG=pg.url(pg.new_db()),
                ASAN_OPTIONS="detect_leaks=1")
-    p = subprocess.run([str(REPO / "build" / "unit" / "test_db")], env=env,
+    p = subprocess.run([str(REPO / "build" / "unit" / unit)], env=env,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "0 failed" in p.stdout
+    assert " 0 failed" in p.stdout and " 0 passed" not in p.stdout
 
 
 class Node:
     """A ferryd of its own (no nginx): config, socket, log."""
 
-    def __init__(self, store, name):
+    def __init__(self, store, name, node_name=None):
         self.dir = Path(tempfile.mkdtemp(prefix="ferry-%s-" % name))
         self.hosts = self.dir / "hosts.conf"
         write_hosts_file(self.hosts)
@@ -68,8 +71,10 @@ class Node:
         self.conf.write_text(
             "[ferryd]\nsocket = %s/ferryd.sock\nsocket_mode = 0600\n"
             "workers = 1\nrunners = 0\nstore = %s\npolicy = %s\n"
-            "include = %s\n"
-            % (self.dir, store, REPO / "policy" / "policy.json", self.hosts))
+            "%sinclude = %s\n"
+            % (self.dir, store, REPO / "policy" / "policy.json",
+               "node_name = %s\n" % node_name if node_name else "",
+               self.hosts))
         self.log = self.dir / "ferryd.log"
         self.proc = None
 
@@ -119,6 +124,68 @@ def test_two_nodes_starting_together_upgrade_once(pg):
     finally:
         for n in nodes:
             n.stop()
+
+
+HOSTS = ["host-a", "host-b", "host-c"]
+
+
+def holders(pg, db):
+    """{host: node} of the inventory leases."""
+    return {r["host"]: r["node"] for r in
+            pg.rows(db, "SELECT host, node FROM inventory_leases")}
+
+
+def wait_holders(pg, db, want, timeout):
+    """Seconds until every host's lease is held by node want."""
+    t0 = time.monotonic()
+    while holders(pg, db) != {h: want for h in HOSTS}:
+        assert time.monotonic() - t0 < timeout, holders(pg, db)
+        time.sleep(0.1)
+    return time.monotonic() - t0
+
+
+def test_each_host_kept_by_one_node_then_taken_over(pg):
+    """Inventory leases: of two nodes on one store, one keeps each host
+    and the other leaves it alone; a node stopped hands its hosts over at
+    its successor's next lease round (3 s), a node killed with SIGKILL
+    within its lease (12 s) and one round; the taker connects and syncs."""
+    db = pg.new_db()
+    n1 = Node(pg.url(db), "lease1", node_name="n1")
+    n2 = Node(pg.url(db), "lease2", node_name="n2")
+    try:
+        n1.start()
+        assert n1.up(), n1.text()
+        wait_holders(pg, db, "n1", 10)
+        n2.start()
+        assert n2.up(), n2.text()
+        time.sleep(3.5)  # a lease round of n2's: it takes nothing
+        assert holders(pg, db) == {h: "n1" for h in HOSTS}
+        assert "keeping it" not in n2.text()
+
+        n1.stop()  # SIGTERM: its leases are released on the way out
+        assert wait_holders(pg, db, "n2", 5) < 4.5
+
+        n1 = Node(pg.url(db), "lease1", node_name="n1")
+        n1.start()
+        assert n1.up(), n1.text()
+        t_kill = time.time() * 1e6
+        n2.proc.kill()  # its children die with it; its leases stay
+        n2.proc.wait(10)
+        took = wait_holders(pg, db, "n1", 20)
+        assert took < 16, took
+        rows = pg.rows(db, "SELECT name, up, synced_at FROM"
+                       " inventory_hosts")
+        wait_until = time.monotonic() + 5
+        while not all(r["up"] == 1 and r["synced_at"] > t_kill
+                      for r in rows):
+            assert time.monotonic() < wait_until, rows
+            time.sleep(0.1)
+            rows = pg.rows(db, "SELECT name, up, synced_at FROM"
+                           " inventory_hosts")
+        assert {r["name"] for r in rows} == set(HOSTS)
+    finally:
+        n1.stop()
+        n2.stop()
 
 
 @pytest.mark.parametrize("form", [

@@ -200,7 +200,7 @@ static void resync_and_hosts(struct store *st, struct arena *a)
     /* host a taken out of the configuration */
     server(&s, U2, "a", "db", "p2", 300, 1);
     CHECK_INT(instances_put(st, &s, 3000, &e), 0);
-    CHECK_INT(instances_keep_hosts(st, keep, 1, &e), 0);
+    CHECK_INT(instances_keep_hosts(st, keep, 1, "n1", 3000, &e), 0);
     CHECK_INT(instances_get(st, U2, a, &got, &e), 0);
     CHECK_INT(instances_get(st, U3, a, &got, &e), 1);
     CHECK_INT(instances_host_get(st, "a", a, &hs, &e), 0);
@@ -237,6 +237,126 @@ static void marked(struct store *st, struct arena *a)
     CHECK_INT(instances_is_marked(st, U1), 0);
 }
 
+struct names {
+    const char *v[8];
+    size_t n;
+};
+
+static void note_host(void *arg, const char *host)
+{
+    struct names *got = arg;
+
+    if (got->n < ARRAY_LEN(got->v)) {
+        got->v[got->n] = strdup(host);
+        got->n++;
+    }
+}
+
+static void names_clear(struct names *got)
+{
+    while (got->n > 0) {
+        free((char *) got->v[--got->n]);
+    }
+}
+
+static int gone(int64_t pid)
+{
+    return 0;
+}
+
+static int lives(int64_t pid)
+{
+    return 1;
+}
+
+/* Host leases (issue 13): one holder per host; a lease that ran out, or
+ * one of a dead process of the taker's own node, is taken over; renewing
+ * names what is still held; releasing frees at once; a host another node
+ * keeps is not dropped by a node whose configuration lacks it. */
+static void leases(struct store *st, struct arena *a)
+{
+    const char *hosts[] = { "h1", "h2" };
+    struct names got = { 0 };
+    struct server s, out;
+    struct ferr e = { 0 };
+
+    /* node n1 (pid 10) takes both at t=1000 until 2000 */
+    CHECK_INT(leases_take_free(st, hosts, 2, "n1", 10, 1000, 2000, gone,
+                               note_host, &got, &e),
+              0);
+    CHECK_INT(got.n, 2);
+    names_clear(&got);
+    /* n2 finds them held, n1 (same pid) does not take them again */
+    CHECK_INT(leases_take_free(st, hosts, 2, "n2", 20, 1500, 2500, gone,
+                               note_host, &got, &e),
+              0);
+    CHECK_INT(leases_take_free(st, hosts, 2, "n1", 10, 1500, 2500, gone,
+                               note_host, &got, &e),
+              0);
+    CHECK_INT(got.n, 0);
+    /* n1 renews: both held, until 3000 */
+    CHECK_INT(leases_renew(st, "n1", 10, 3000, note_host, &got, &e), 0);
+    CHECK_INT(got.n, 2);
+    names_clear(&got);
+    /* n1 falls silent: at 3001 n2 takes both over */
+    CHECK_INT(leases_take_free(st, hosts, 1, "n2", 20, 2999, 5000, gone,
+                               note_host, &got, &e),
+              0);
+    CHECK_INT(got.n, 0);
+    CHECK_INT(leases_take_free(st, hosts, 2, "n2", 20, 3001, 5000, gone,
+                               note_host, &got, &e),
+              0);
+    CHECK_INT(got.n, 2);
+    names_clear(&got);
+    /* n1 wakes: its renewal names nothing (it must let go) */
+    CHECK_INT(leases_renew(st, "n1", 10, 6000, note_host, &got, &e), 0);
+    CHECK_INT(got.n, 0);
+    /* n2 restarted as pid 21 after a crash: its old leases are free to it
+     * at once if pid 20 is gone, not while it lives */
+    CHECK_INT(leases_take_free(st, hosts, 2, "n2", 21, 3100, 6000, lives,
+                               note_host, &got, &e),
+              0);
+    CHECK_INT(got.n, 0);
+    CHECK_INT(leases_take_free(st, hosts, 2, "n2", 21, 3100, 6000, gone,
+                               note_host, &got, &e),
+              0);
+    CHECK_INT(got.n, 2);
+    names_clear(&got);
+    /* ... and a pid of node n2 means nothing to node n1 */
+    CHECK_INT(leases_take_free(st, hosts, 2, "n1", 10, 3200, 6000, gone,
+                               note_host, &got, &e),
+              0);
+    CHECK_INT(got.n, 0);
+    /* n2 (pid 21) keeps h2 and leaves h1: released, h1 is n1's at once */
+    CHECK_INT(leases_release(st, "n2", 21, &e), 0);
+    CHECK_INT(leases_take_free(st, hosts + 1, 1, "n2", 21, 3300, 6000, gone,
+                               note_host, &got, &e),
+              0);
+    CHECK_INT(leases_take_free(st, hosts, 1, "n1", 10, 3300, 6000, gone,
+                               note_host, &got, &e),
+              0);
+    CHECK_INT(got.n, 2);
+    CHECK_STR(got.v[0], "h2");
+    CHECK_STR(got.v[1], "h1");
+    names_clear(&got);
+
+    /* n1's configuration has h1 only: h2, kept by n2, keeps its rows */
+    server(&s, U1, "h2", "web", "p1", 100, 1);
+    CHECK_INT(instances_put(st, &s, 3400, &e), 0);
+    CHECK_INT(instances_keep_hosts(st, hosts, 1, "n1", 3400, &e), 0);
+    CHECK_INT(instances_get(st, U1, a, &out, &e), 1);
+    /* once n2's lease has run out, n1 drops them, and the lease */
+    CHECK_INT(instances_keep_hosts(st, hosts, 1, "n1", 6001, &e), 0);
+    CHECK_INT(instances_get(st, U1, a, &out, &e), 0);
+    CHECK_INT(leases_take_free(st, hosts + 1, 1, "n2", 21, 6001, 9000, gone,
+                               note_host, &got, &e),
+              0);
+    CHECK_INT(got.n, 1);
+    names_clear(&got);
+    CHECK_INT(leases_release(st, "n2", 21, &e), 0);
+    CHECK_INT(leases_release(st, "n1", 10, &e), 0);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/ferry-test-inst-XXXXXX", path[256];
@@ -249,11 +369,24 @@ int main(void)
     }
     snprintf(path, sizeof(path), "%s/ferry.db", dir);
     arena_init(&a, 4096);
+    /* FERRY_TEST_PG (tests/api/test_store_pg.py): the leases on an empty
+     * PostgreSQL database, where several nodes share them */
+    if (getenv("FERRY_TEST_PG") != NULL) {
+        CHECK_INT(store_open(getenv("FERRY_TEST_PG"), &st, &e), 0);
+        if (st != NULL) {
+            leases(st, &a);
+            store_close(st);
+        }
+        arena_free(&a);
+        rmdir(dir);
+        return unit_done("test_instances");
+    }
     CHECK_INT(store_open(path, &st, &e), 0);
     round_trip(st, &a);
     two_hosts_and_lists(st, &a);
     resync_and_hosts(st, &a);
     marked(st, &a);
+    leases(st, &a);
     store_close(st);
     arena_free(&a);
     snprintf(path, sizeof(path), "rm -rf '%s'", dir);
