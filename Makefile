@@ -89,6 +89,12 @@ build/ferryd: $(OBJ)
 	$(CC) $(HARDEN_CFLAGS) $(CFLAGS) $(HARDEN_LDFLAGS) $(LDFLAGS) -o $@ \
 	    $(OBJ) $(DEP_LIBS)
 
+# tools/bench-claims' program: the store's own objects, optimized
+build/bench-claims: tools/bench.d/claims.c $(LIB_OBJ)
+	$(CC) $(BASE_CFLAGS) $(HARDEN_CFLAGS) $(CFLAGS) $(HARDEN_LDFLAGS) \
+	    $(LDFLAGS) -o $@ \
+	    $< $(LIB_OBJ) $(DEP_LIBS)
+
 build/unit/%: tests/unit/%.c tests/unit/unit.h $(SAN_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -Itests/unit -O1 -g $(SAN) -o $@ $< $(SAN_OBJ) \
