@@ -145,7 +145,7 @@ check: all $(UNIT_BIN) deps-test
 
 # one code style, .clang-format's (Debian 12's clang-format 14)
 STYLE_FILES = $(wildcard src/*.c src/*.h include/ferry/*.h tests/unit/*.c \
-	tests/unit/*.h tests/fuzz/*.c)
+	tests/unit/*.h tests/fuzz/*.c tools/bench.d/*.c)
 check-style:
 	clang-format --dry-run -Werror $(STYLE_FILES)
 

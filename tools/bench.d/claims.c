@@ -140,7 +140,8 @@ int main(int argc, char **argv)
     int64_t *claim, *save, pair[2], t0, wall;
     size_t n = 0;
 
-    if (argc != 4 || (procs = atoi(argv[2])) < 1 || (nrec = atoi(argv[3])) < 1) {
+    if (argc != 4 || (procs = atoi(argv[2])) < 1
+        || (nrec = atoi(argv[3])) < 1) {
         fprintf(stderr, "usage: claims URL PROCS RECORDS\n");
         return 2;
     }

@@ -56,7 +56,7 @@ static void serve(int ls)
                 if (fcgi_read_request(&in, 1 << 20, &rq, &why) != 1
                     || fcgi_write_response(fd, rq.id, head, sizeof(head) - 1,
                                            body, sizeof(body))
-                           < 0
+                        < 0
                     || !rq.keep_conn) {
                     close(fd);
                 }
