@@ -339,6 +339,44 @@ static void claim_waits_for_a_claim(const char *url)
     CHECK_INT(WEXITSTATUS(status), 0);
 }
 
+/* A GET's reads share one snapshot (store_snapshot_begin) on PostgreSQL
+ * as on SQLite: a record another node changes meanwhile reads as it was
+ * until the snapshot ends; then as it is. */
+static void one_snapshot(const char *url)
+{
+    struct store *r, *w;
+    struct ferr e = { 0 };
+    struct arena a;
+    struct migration m;
+    int64_t id;
+
+    arena_init(&a, 4096);
+    CHECK_INT(store_open(url, &r, &e), 0);
+    CHECK_INT(store_open(url, &w, &e), 0);
+    memset(&m, 0, sizeof(m));
+    snprintf(m.instance_uuid, sizeof(m.instance_uuid),
+             "%08d-2222-4333-8444-555555555555", 300);
+    m.migration_type = "live-migration";
+    m.status = "queued";
+    m.source_compute = "x";
+    m.dest_compute = "y";
+    m.old_instance_type_id = m.new_instance_type_id = MIG_NULL_INT;
+    CHECK_INT(store_migration_create(w, &m, &e), 0);
+    id = m.id;
+    store_snapshot_begin(r);
+    CHECK_INT(store_migration_get(r, id, &a, &m, &e), 1);
+    CHECK_STR(m.status, "queued");
+    CHECK_INT(store_migration_set_status(w, id, "error", "test", &e), 0);
+    CHECK_INT(store_migration_get(r, id, &a, &m, &e), 1);
+    CHECK_STR(m.status, "queued"); /* the snapshot's */
+    store_snapshot_end(r);
+    CHECK_INT(store_migration_get(r, id, &a, &m, &e), 1);
+    CHECK_STR(m.status, "error");
+    store_close(r);
+    store_close(w);
+    arena_free(&a);
+}
+
 /* The same on PostgreSQL (FERRY_TEST_PG: the URL of an empty database,
  * set by tests/api/test_store_pg.py): concurrent opens upgrade once, one
  * migration per instance, and claims counted over every node. */
@@ -370,6 +408,7 @@ static void on_postgresql(const char *url)
     CHECK_INT(race_claims(url), 6);
     store_close(s);
     claim_waits_for_a_claim(url);
+    one_snapshot(url);
 }
 
 int main(void)
