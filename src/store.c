@@ -764,6 +764,29 @@ static int one_row(struct store *s, struct db_stmt *st, struct arena *a,
  * fewer than max incoming; the oldest such record goes first. */
 #define IN_FLIGHT "x.claimed_by IS NOT NULL AND x.status IN ({IN_FLIGHT})"
 
+/* Whether any record waits for a runner: 1, 0 or <0.  One read, no
+ * lock: an idle runner looks every 200 ms, and the claim itself takes the
+ * write lock (on PostgreSQL the writer lock every node's claims share). */
+static int claimable(struct store *s, struct ferr *err)
+{
+    static const char sql[] =
+        "SELECT 1 FROM migrations WHERE claimed_by IS NULL AND deleted = 0"
+        " AND (status IN ({WAITING}) OR (migration_type = 'migration'"
+        " AND status IN ({COLD_STEP}))) LIMIT 1";
+    struct db_stmt *st;
+    int rc = prepare_tmpl(s, sql, &st, err, "prepare claimable");
+
+    if (rc < 0) {
+        return rc;
+    }
+    rc = db_step(st);
+    stmt_done(s, st);
+    if (rc == DB_ERR) {
+        return db_err(s, err, "claimable");
+    }
+    return rc == DB_ROW;
+}
+
 int store_migration_claim(struct store *s, int64_t runner, int max,
                           struct arena *a, struct migration *out,
                           struct ferr *err)
@@ -787,8 +810,12 @@ int store_migration_claim(struct store *s, int64_t runner, int max,
      * where writes do not wait for each other (PostgreSQL, several
      * nodes), the claim takes the writer lock */
     int own_tx = !db_writes_serialized(s->db);
-    int rc = prepare_tmpl(s, sql, &st, err, "prepare claim");
+    int rc = claimable(s, err);
 
+    if (rc <= 0) {
+        return rc;
+    }
+    rc = prepare_tmpl(s, sql, &st, err, "prepare claim");
     if (rc < 0 || (own_tx && store_begin(s, err) < 0)) {
         return rc < 0 ? rc : ferr_fail(err);
     }

@@ -122,6 +122,33 @@ static void stale_across_nodes(struct store *s, struct arena *a)
     CHECK_INT(store_migration_save(s, &r, &e), 0);
 }
 
+/* An idle runner's look (a claim with nothing to claim) takes no write
+ * lock: a writer holding the store does not make it wait or fail. */
+static void idle_claim_takes_no_lock(const char *path, struct store *s,
+                                     struct arena *a)
+{
+    struct store *w;
+    struct migration m;
+    struct ferr e = { 0 };
+    int64_t run;
+
+    CHECK_INT(store_runner_register(s, "n1", &run, &e), 0);
+    CHECK_INT(store_migration_claim(s, run, 1, a, &m, &e), 0);
+    CHECK_INT(store_open(path, &w, &e), 0);
+    if (w == NULL) {
+        return;
+    }
+    CHECK_INT(store_begin(w, &e), 0); /* the write lock, held */
+    store_set_timeout(s, 0);
+    CHECK_INT(store_migration_claim(s, run, 1, a, &m, &e), 0);
+    CHECK_INT(e.code, 0);
+    ferr_clear(&e);
+    store_rollback(w);
+    store_close(w);
+    store_set_timeout(s, 10000); /* store_open's */
+    store_runner_unregister(s, run);
+}
+
 /* Every claim bumps the record's claim generation; a save under an older
  * one (a runner that was frozen while another took the record over) is
  * refused, and an ended record is never overwritten (issue 16, item 2). */
@@ -531,6 +558,7 @@ int main(void)
 
     fencing(s, &a);
     stale_across_nodes(s, &a);
+    idle_claim_takes_no_lock(path, s, &a);
     full_disk(dir);
     actions(s, &a);
     upgrade(dir, &a);

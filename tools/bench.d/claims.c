@@ -10,7 +10,9 @@
  * max 1000 per host so that only the store decides) and end each one
  * (store_migration_save: completed) until none is left.  Prints, over
  * every claim: the count, claims per second of wall time, and the
- * latency of a claim and of the save that ends it (p50, p99, max, µs).
+ * latency of a claim and of the save that ends it (p50, p99, max, µs);
+ * then of an idle runner's look (a claim that finds nothing, as every
+ * idle runner makes every 200 ms), 1000 times by one runner.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +121,39 @@ static int runner(const char *url, int fd)
     return rc < 0;
 }
 
+/* An idle runner's look, n times, into v. */
+static int idle_looks(const char *url, int64_t *v, int n)
+{
+    struct store *s;
+    struct ferr e = { 0 };
+    struct arena a;
+    struct migration m;
+    int64_t id, t0;
+    int i, rc = 0;
+
+    if (store_open(url, &s, &e) < 0
+        || store_runner_register(s, "bench", &id, &e) < 0) {
+        fprintf(stderr, "claims: %s\n", ferr_msg(&e));
+        return -1;
+    }
+    arena_init(&a, 16384);
+    for (i = 0; rc == 0 && i < n; i++) {
+        t0 = now_us();
+        rc = store_migration_claim(s, id, 1000, &a, &m, &e);
+        v[i] = now_us() - t0;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "claims: idle look: %d %s\n", rc, ferr_msg(&e));
+    }
+    arena_free(&a);
+    store_runner_unregister(s, id);
+    store_close(s);
+    return rc == 0 ? 0 : -1;
+}
+
+#define IDLE_LOOKS 1000
+static int64_t idle[IDLE_LOOKS];
+
 static int cmp64(const void *x, const void *y)
 {
     int64_t a = *(const int64_t *) x, b = *(const int64_t *) y;
@@ -176,6 +211,11 @@ int main(int argc, char **argv)
     if (n > 0) {
         report("claim", claim, n);
         report("save ", save, n);
+    }
+    if (idle_looks(argv[1], idle, IDLE_LOOKS) == 0) {
+        report("idle look", idle, IDLE_LOOKS);
+    } else {
+        failed = 1;
     }
     return failed || n != (size_t) nrec;
 }
