@@ -44,6 +44,12 @@ static const char schema_sql[] =
     " downtime_ms INTEGER, finished_at INTEGER);"
     "DROP INDEX IF EXISTS migrations_one_in_progress;"
     "CREATE INDEX IF NOT EXISTS migrations_status ON migrations(status);"
+    /* a claim counts each waiting record's hosts' migrations in flight:
+     * by host, not by status (every queued record is a status row) */
+    "CREATE INDEX IF NOT EXISTS migrations_flight_src"
+    " ON migrations(source_compute, status) WHERE claimed_by IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS migrations_flight_dst"
+    " ON migrations(dest_compute, status) WHERE claimed_by IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS runners ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL,"
     " started_at INTEGER NOT NULL, heartbeat INTEGER NOT NULL);"
