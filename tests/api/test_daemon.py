@@ -68,12 +68,22 @@ class Sandbox:
             [TOKEN, "-f", env["FERRY_TOKENS"], "add", "--user", "u1",
              "--project", "p1", "--roles", "member"], check=True,
             capture_output=True, text=True).stdout.strip()
+        old = self.nginx_workers()
         subprocess.run([SANDBOX, "reload", "--dir", self.dir, "--nginx"],
                        check=True)
         # nginx reloads asynchronously: until its old workers are gone, a
-        # new connection may still meet the old token map (401)
+        # new connection may still meet the old token map (401), also
+        # after one that met a new worker
+        assert wait_for(lambda: not (old & self.nginx_workers()),
+                        timeout=15)
         assert wait_for(lambda: self.get("/servers", token=self.member)
                         .status_code == 200, timeout=15)
+
+    def nginx_workers(self):
+        master = open(os.path.join(self.dir, "nginx.pid")).read().strip()
+        out = subprocess.run(["pgrep", "-P", master], capture_output=True,
+                             text=True).stdout
+        return set(out.split())
 
     @property
     def master(self):
