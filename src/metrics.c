@@ -488,24 +488,39 @@ static int render_downtime(struct app *app, struct sbuf *o, struct arena *a,
 /* The inventory's word (its hosts table): a request worker has no libvirt
  * connection of its own.  Freshness: the time of a host's last full
  * resync, between which its events keep the index current. */
+/* The hosts a drain disabled, sorted: enabled="false" as for a host the
+ * configuration disables (Nova's disabled compute service). */
+struct hosts_off {
+    const char **v;
+    size_t n;
+};
+
 /* One sample of a per-host family: its labels, then the value. */
 static void host_sample(struct sbuf *o, const char *name,
-                        const struct conf_host *h)
+                        const struct conf_host *h, const struct hosts_off *off)
 {
+    int enabled = h->enabled && !strv_sorted_has(off->v, off->n, h->name);
+
     sbuf_printf(o, "%s{host=\"", name);
     label(o, h->name);
-    sbuf_printf(o, "\",enabled=\"%s\"} ", h->enabled ? "true" : "false");
+    sbuf_printf(o, "\",enabled=\"%s\"} ", enabled ? "true" : "false");
 }
 
 static void render_hosts(struct app *app, struct sbuf *o)
 {
     const struct conf *c = app->conf;
     struct host_state *hs;
+    struct hosts_off off = { NULL, 0 };
+    struct ferr e = { 0 };
     struct arena a;
     size_t i;
 
     /* each host's row read once, for both families */
     arena_init(&a, 1024);
+    if (store_hosts_disabled(app->store, &a, &off.v, &off.n, &e) < 0) {
+        off.n = 0; /* the configuration's word alone */
+        ferr_clear(&e);
+    }
     hs = arena_alloc(&a, (c->nhosts ? c->nhosts : 1) * sizeof(*hs));
     for (i = 0; i < c->nhosts; i++) {
         struct ferr err = { 0 };
@@ -520,14 +535,14 @@ static void render_hosts(struct app *app, struct sbuf *o)
          "1 when the inventory process holds a live libvirt connection to "
          "the host.");
     for (i = 0; i < c->nhosts; i++) {
-        host_sample(o, "ferry_host_reachable", &c->hosts[i]);
+        host_sample(o, "ferry_host_reachable", &c->hosts[i], &off);
         sbuf_printf(o, "%d\n", hs[i].up);
     }
     head(o, "ferry_inventory_synced_timestamp_seconds", "gauge",
          "When the inventory last read every domain of the host (0: never).");
     for (i = 0; i < c->nhosts; i++) {
-        host_sample(o, "ferry_inventory_synced_timestamp_seconds",
-                    &c->hosts[i]);
+        host_sample(o, "ferry_inventory_synced_timestamp_seconds", &c->hosts[i],
+                    &off);
         sbuf_printf(o, "%.3f\n", (double) hs[i].synced_at / 1e6);
     }
     arena_free(&a);

@@ -247,6 +247,11 @@ def test_create_list_show_cancel_and_host_disabled(sb):
     assert_fault(r, 409, "conflictingRequest",
                  "Cannot 'enable_host' for drain %d while it is in status "
                  "planning." % did)
+    # ... and the metrics say so, as for a host the configuration disables
+    r = sb.client().get("/metrics")
+    assert r.status == 200, r
+    assert 'ferry_host_reachable{host="host-b",enabled="false"}' in r.text
+    assert 'ferry_host_reachable{host="host-a",enabled="true"}' in r.text
     r = c.request("DELETE", "%s/%d" % (URL, did))
     assert r.status == 202, r
     assert c.get("%s/%d" % (URL, did)).json()["drain"]["status"] == \
