@@ -1,7 +1,7 @@
 """Two ferryd nodes on one PostgreSQL, behind one nginx upstream (issue
 13), driving the lab's two real hosts: tools/sandbox --nodes 2 --store
-postgresql://... (each node its own run dir, socket, pid file and log;
-nginx's upstream lists both sockets).
+postgresql://... (each node its own node_name, run dir, socket, pid file
+and log; nginx's upstream lists both sockets).
 
 One guest (a still 48 MiB fill, as test_lifecycle's crash tests) serves
 the whole module: each test moves it from where it is to the other host.
@@ -127,11 +127,12 @@ class Nodes(Ferry):
                             "instance_uuid = '%s' ORDER BY id" % uuid)
 
     def runner_of(self, mid):
-        """(runner id, pid) holding record mid, from the runners table."""
-        rows = self.pg.rows(self.db, "SELECT r.id, r.pid FROM migrations m "
-                            "JOIN runners r ON r.id = m.claimed_by "
-                            "WHERE m.id = %d" % mid)
-        return (rows[0]["id"], rows[0]["pid"]) if rows else (None, None)
+        """(runner id, pid, node name) holding record mid, from the
+        runners table."""
+        rows = self.pg.rows(self.db, "SELECT r.id, r.pid, r.node FROM "
+                            "migrations m JOIN runners r ON r.id = "
+                            "m.claimed_by WHERE m.id = %d" % mid)
+        return tuple(rows[0].values()) if rows else (None, None, None)
 
     def kill_node(self, n):
         """kill -9 of node n's master alone; its children die with it
@@ -325,10 +326,10 @@ def test_node_killed_mid_migration_other_node_takes_over(lab, nodes, guest):
     dead = None
     try:
         mid = start_slow(nodes, uuid, dst)
-        rid, rpid = nodes.runner_of(mid)
+        rid, rpid, rnode = nodes.runner_of(mid)
         assert rid is not None, nodes.records(uuid)
         dead = nodes.node_of_pid(rpid)
-        assert dead in (1, 2), (rid, rpid)
+        assert dead in (1, 2) and rnode == "node%d" % dead, (rpid, rnode)
         live = 3 - dead
         live_log = len(nodes.node_log(live))
         master, kids = nodes.kill_node(dead)
@@ -349,7 +350,7 @@ def test_node_killed_mid_migration_other_node_takes_over(lab, nodes, guest):
         taken = time.monotonic() - t0
         pid = int(re.search(r"ferryd-runner\[(\d+)\]", line).group(1))
         assert nodes.node_of_pid(pid) == live
-        assert nodes.runner_of(mid)[1] == pid
+        assert nodes.runner_of(mid)[1:] == (pid, "node%d" % live)
         say("two nodes: node%d killed mid-transfer; node%d's runner took "
             "the record over %.1f s later" % (dead, live, taken))
         lift_cap(lab, src, uuid)
@@ -368,9 +369,9 @@ def test_node_killed_mid_migration_other_node_takes_over(lab, nodes, guest):
                              who_ran(nodes, uuid, mid), host))
 
 
-def who_ran(nodes, uuid, mid):
+def who_ran(nodes, uuid, mid, quote=False):
     """Which node claimed record mid, took it over, or let go of it: from
-    the nodes' logs, for the report."""
+    the nodes' logs, for the report (quote: says each such line)."""
     out = []
     for n in (1, 2):
         for line in nodes.node_log(n).splitlines():
@@ -379,6 +380,8 @@ def who_ran(nodes, uuid, mid):
             for what in ("claimed", "reconciling", "lets go"):
                 if what in line:
                     out.append("node%d %s" % (n, what))
+                    if quote:
+                        say("  node%d: %s" % (n, line))
     return ", ".join(out)
 
 
@@ -454,4 +457,5 @@ def test_database_stopped_mid_migration(lab, nodes, guest):
     say("two nodes: after the outage migration %d %s%s (%s); guest on %s "
         "only, same boot" % (mid, rec["status"], " (%s)" % rec["error_reason"]
                              if rec["error_reason"] else "",
-                             who_ran(nodes, uuid, mid), host))
+                             who_ran(nodes, uuid, mid, quote=True),
+                             host))
