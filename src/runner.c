@@ -93,17 +93,37 @@ static void wait_work(int wake_fd)
 struct heart {
     struct store *store;
     int64_t id;
+    int64_t since; /* (atomic) µs: heartbeats written without a miss since
+                    * then; 0 the last one failed */
 };
 
 static void *heart_main(void *arg)
 {
     struct heart *h = arg;
+    int64_t since;
 
     for (;;) {
-        store_runner_heartbeat(h->store, h->id);
+        since = __atomic_load_n(&h->since, __ATOMIC_RELAXED);
+        if (store_runner_heartbeat(h->store, h->id) < 0) {
+            since = 0;
+        } else if (since == 0) {
+            since = time_now_us();
+        }
+        __atomic_store_n(&h->since, since, __ATOMIC_RELAXED);
         usleep(HEARTBEAT_US);
     }
     return NULL;
+}
+
+/* Whether another node's silent runner may be judged gone: only when this
+ * runner's own heartbeats have gone through for the stale limit.  After
+ * the store was away from every node, every heartbeat is old, and the
+ * live holder has written its own again by then. */
+static int beats_sure(struct heart *h)
+{
+    int64_t since = __atomic_load_n(&h->since, __ATOMIC_RELAXED);
+
+    return since != 0 && time_now_us() - since >= STALE_US;
 }
 
 /* Saves m under its claim.  -1 when the claim is lost: another runner
@@ -277,6 +297,7 @@ static int runner_start(struct runner *rn, struct heart *heart)
         return -1;
     }
     heart->id = rn->id;
+    heart->since = 0;
     store_set_timeout(heart->store, rn->conf->store_timeout * 1000);
     if (pthread_create(&hth, NULL, heart_main, heart) != 0) {
         log_error("runner: cannot start the heartbeat thread");
@@ -307,8 +328,8 @@ int runner_main(struct app *app, volatile sig_atomic_t *stop, int wake_fd)
         wake_clear();
         drain_step(app, rn.id, stop); /* drains start records: drain.c */
         rc = store_migration_claim_stale(app->store, rn.id, rn.conf->node_name,
-                                         STALE_US, reconcile_sibling_alive, &a,
-                                         &m, &err);
+                                         STALE_US, beats_sure(&heart),
+                                         reconcile_sibling_alive, &a, &m, &err);
         rn.lost = 0;
         if (rc == 1) {
             run_claimed(&rn, &a, &m, 1);

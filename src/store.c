@@ -840,15 +840,17 @@ int store_migration_claim(struct store *s, int64_t runner, int max,
 }
 
 int store_migration_claim_stale(struct store *s, int64_t runner,
-                                const char *node, int64_t stale_us,
+                                const char *node, int64_t stale_us, int others,
                                 store_alive_fn alive, struct arena *a,
                                 struct migration *out, struct ferr *err)
 {
     /* candidates, with their holder's pid (NULL: a request, or a runner
-     * that unregistered) when it ran on this node */
+     * that unregistered) when it ran on this node, and whether it is a
+     * live runner of another node */
     static const char pick[] =
         "SELECT m.id, m.claim_gen,"
-        " CASE WHEN r.node IS NULL OR r.node = ?4 THEN r.pid END"
+        " CASE WHEN r.node IS NULL OR r.node = ?4 THEN r.pid END,"
+        " CASE WHEN r.node IS NOT NULL AND r.node != ?4 THEN 1 ELSE 0 END"
         " FROM migrations m"
         " LEFT JOIN runners r ON r.id = m.claimed_by"
         " WHERE m.deleted = 0"
@@ -878,6 +880,9 @@ int store_migration_claim_stale(struct store *s, int64_t runner,
          * store locked by someone else blocks heartbeats too) */
         if (!db_col_null(st, 2) && alive != NULL && alive(db_col_int(st, 2))) {
             continue;
+        }
+        if (db_col_int(st, 3) && !others) {
+            continue; /* this runner's own heartbeats are not sure yet */
         }
         id = db_col_int(st, 0);
         gen = db_col_int(st, 1);
@@ -925,20 +930,23 @@ int store_runner_register(struct store *s, const char *node, int64_t *id,
     return 0;
 }
 
-void store_runner_heartbeat(struct store *s, int64_t id)
+int store_runner_heartbeat(struct store *s, int64_t id)
 {
     struct db_stmt *st;
+    int rc;
 
     if (stmt_prepare(s,
                      "UPDATE runners SET heartbeat = ?2 WHERE"
                      " id = ?1",
                      &st)
-        == 0) {
-        db_bind_int(st, 1, id);
-        db_bind_int(st, 2, time_now_us());
-        db_step(st);
-        stmt_done(s, st);
+        < 0) {
+        return -1;
     }
+    db_bind_int(st, 1, id);
+    db_bind_int(st, 2, time_now_us());
+    rc = db_step(st);
+    stmt_done(s, st);
+    return rc == DB_DONE ? 0 : -1;
 }
 
 void store_runner_unregister(struct store *s, int64_t id)

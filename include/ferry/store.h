@@ -102,17 +102,21 @@ int store_migration_claim(struct store *s, int64_t runner, int max,
  * than stale_us (or a request holding it for prechecks went silent) and,
  * when alive is given and the holder ran on this node (its name, or a
  * runner registered without one), alive(holder's pid) says no.  A pid is
- * only asked on its own node: another node's may be anything here. */
+ * only asked on its own node: another node's may be anything here, and
+ * its runners are judged on their heartbeats alone, only when `others`
+ * is set (the caller's own heartbeats have been written for stale_us: a
+ * store that was away for everyone left every heartbeat old). */
 typedef int (*store_alive_fn)(int64_t pid);
 int store_migration_claim_stale(struct store *s, int64_t runner,
-                                const char *node, int64_t stale_us,
+                                const char *node, int64_t stale_us, int others,
                                 store_alive_fn alive, struct arena *a,
                                 struct migration *out, struct ferr *err);
 /* Runner liveness: a row per runner process (this pid on node) with a
  * heartbeat. */
 int store_runner_register(struct store *s, const char *node, int64_t *id,
                           struct ferr *err);
-void store_runner_heartbeat(struct store *s, int64_t id);
+/* 0 written, <0 not (the store away or busy). */
+int store_runner_heartbeat(struct store *s, int64_t id);
 void store_runner_unregister(struct store *s, int64_t id);
 /* Writes the runner-side fields of m (status, nodes, destination,
  * statistics, reason, times) back to its record, only while the record is

@@ -400,7 +400,7 @@ def test_database_stopped_mid_migration(lab, nodes, guest):
     need the store answer 503 with Nova's fault and Retry-After from both
     nodes within the store timeout; the migration keeps running; when the
     database is back both nodes serve again by themselves and the record
-    ends truthful."""
+    ends truthful, carried out by the runner that had it."""
     uuid = guest["GUEST_UUID"]
     src = where(lab, uuid)
     dst = other(src)
@@ -454,6 +454,10 @@ def test_database_stopped_mid_migration(lab, nodes, guest):
         nodes.reconfigure()
     assert len(nodes.records(uuid)) == n_records, nodes.records(uuid)
     host = truthful(lab, nodes, guest, rec, src, dst)
+    # its runner lived through the outage: no other runner took it over
+    # (every heartbeat was old when the store came back)
+    ran = who_ran(nodes, uuid, mid)
+    assert "reconciling" not in ran and "lets go" not in ran, ran
     say("two nodes: after the outage migration %d %s%s (%s); guest on %s "
         "only, same boot" % (mid, rec["status"], " (%s)" % rec["error_reason"]
                              if rec["error_reason"] else "",

@@ -95,28 +95,32 @@ static void stale_across_nodes(struct store *s, struct arena *a)
     CHECK_INT(store_migration_claim(s, run1, 1, a, &r, &e), 1);
     r.status = "running";
     CHECK_INT(store_migration_save(s, &r, &e), 0);
-    CHECK_INT(
-        store_migration_claim_stale(s, run1, "n1", -1, always_alive, a, &r, &e),
-        0);
-    CHECK_INT(
-        store_migration_claim_stale(s, run2, "n2", -1, always_alive, a, &r, &e),
-        1);
+    CHECK_INT(store_migration_claim_stale(s, run1, "n1", -1, 1, always_alive, a,
+                                          &r, &e),
+              0);
+    /* not while n2's own heartbeats are not sure (the store was away) */
+    CHECK_INT(store_migration_claim_stale(s, run2, "n2", -1, 0, always_alive, a,
+                                          &r, &e),
+              0);
+    CHECK_INT(store_migration_claim_stale(s, run2, "n2", -1, 1, always_alive, a,
+                                          &r, &e),
+              1);
     CHECK_INT(r.claimed_by, run2);
     /* held by run2 of n2: n2 asks its pid, n1 does not */
-    CHECK_INT(
-        store_migration_claim_stale(s, run3, "n2", -1, always_alive, a, &r, &e),
-        0);
-    CHECK_INT(
-        store_migration_claim_stale(s, run3, "n1", -1, always_alive, a, &r, &e),
-        1);
+    CHECK_INT(store_migration_claim_stale(s, run3, "n2", -1, 1, always_alive, a,
+                                          &r, &e),
+              0);
+    CHECK_INT(store_migration_claim_stale(s, run3, "n1", -1, 1, always_alive, a,
+                                          &r, &e),
+              1);
     CHECK_INT(r.claimed_by, run3);
     /* run3 registered without a node: every node asks its pid */
-    CHECK_INT(
-        store_migration_claim_stale(s, run1, "n1", -1, always_alive, a, &r, &e),
-        0);
-    CHECK_INT(
-        store_migration_claim_stale(s, run2, "n2", -1, always_alive, a, &r, &e),
-        0);
+    CHECK_INT(store_migration_claim_stale(s, run1, "n1", -1, 1, always_alive, a,
+                                          &r, &e),
+              0);
+    CHECK_INT(store_migration_claim_stale(s, run2, "n2", -1, 1, always_alive, a,
+                                          &r, &e),
+              0);
     r.status = "completed";
     r.finished_at = time_now_us();
     CHECK_INT(store_migration_save(s, &r, &e), 0);
@@ -179,16 +183,16 @@ static void fencing(struct store *s, struct arena *a)
     old = r1;
 
     /* runner 1 goes silent: runner 2 takes the record over */
-    CHECK_INT(
-        store_migration_claim_stale(s, run2, "n1", 10000000, NULL, a, &r2, &e),
-        0);
-    /* a holder that is alive, though silent, is not taken over */
-    CHECK_INT(store_migration_claim_stale(s, run2, "n1", -1, always_alive, a,
+    CHECK_INT(store_migration_claim_stale(s, run2, "n1", 10000000, 1, NULL, a,
                                           &r2, &e),
               0);
-    CHECK_INT(
-        store_migration_claim_stale(s, run2, "n1", -1, never_alive, a, &r2, &e),
-        1);
+    /* a holder that is alive, though silent, is not taken over */
+    CHECK_INT(store_migration_claim_stale(s, run2, "n1", -1, 1, always_alive, a,
+                                          &r2, &e),
+              0);
+    CHECK_INT(store_migration_claim_stale(s, run2, "n1", -1, 1, never_alive, a,
+                                          &r2, &e),
+              1);
     CHECK_INT(r2.id, m.id);
     CHECK_INT(r2.claimed_by, run2);
     CHECK_INT(r2.claim_gen, 2);
@@ -395,9 +399,9 @@ static void faults(struct store *s, struct arena *a)
     CHECK(got.created_at > 0);
 
     /* taken over: the old holder's fault is refused */
-    CHECK_INT(
-        store_migration_claim_stale(s, run2, "n1", -1, never_alive, a, &r2, &e),
-        1);
+    CHECK_INT(store_migration_claim_stale(s, run2, "n1", -1, 1, never_alive, a,
+                                          &r2, &e),
+              1);
     f.code = FE_INTERNAL;
     f.message = "late";
     f.vm_error = 1;
