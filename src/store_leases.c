@@ -25,20 +25,33 @@ static struct db_stmt *prep(struct store *s, const char *sql, struct ferr *err)
     return st;
 }
 
+/* A statement on the leases of a holder: node ?1, pid ?2. */
+static struct db_stmt *of_holder(struct store *s, const char *sql,
+                                 const char *node, int64_t pid,
+                                 struct ferr *err)
+{
+    struct db_stmt *st = prep(s, sql, err);
+
+    if (st != NULL) {
+        db_bind_text(st, 1, node);
+        db_bind_int(st, 2, pid);
+    }
+    return st;
+}
+
 int leases_renew(struct store *s, const char *node, int64_t pid, int64_t until,
                  lease_fn held, void *arg, struct ferr *err)
 {
-    struct db_stmt *st = prep(s,
-                              "UPDATE inventory_leases SET expires = ?3"
-                              " WHERE node = ?1 AND pid = ?2 RETURNING host",
-                              err);
+    struct db_stmt *st = of_holder(s,
+                                   "UPDATE inventory_leases SET expires = ?3"
+                                   " WHERE node = ?1 AND pid = ?2"
+                                   " RETURNING host",
+                                   node, pid, err);
     int rc;
 
     if (st == NULL) {
         return ferr_fail(err);
     }
-    db_bind_text(st, 1, node);
-    db_bind_int(st, 2, pid);
     db_bind_int(st, 3, until);
     while ((rc = db_step(st)) == DB_ROW) {
         held(arg, db_col_text(st, 0));
@@ -191,17 +204,15 @@ int leases_take_free(struct store *s, const char *const *hosts, size_t n,
 int leases_release(struct store *s, const char *node, int64_t pid,
                    struct ferr *err)
 {
-    struct db_stmt *st = prep(s,
-                              "DELETE FROM inventory_leases"
-                              " WHERE node = ?1 AND pid = ?2",
-                              err);
+    struct db_stmt *st = of_holder(s,
+                                   "DELETE FROM inventory_leases"
+                                   " WHERE node = ?1 AND pid = ?2",
+                                   node, pid, err);
     int rc;
 
     if (st == NULL) {
         return ferr_fail(err);
     }
-    db_bind_text(st, 1, node);
-    db_bind_int(st, 2, pid);
     rc = db_step(st);
     db_done(st);
     return rc == DB_DONE ? 0 : store_db_err(s, err, "release leases");

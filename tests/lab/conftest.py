@@ -169,6 +169,18 @@ def ticks(path):
     return out
 
 
+def end_child(p):
+    """Ends a child process of ours (SIGTERM, then SIGKILL after 60 s) and
+    reaps it, or its pid lingers."""
+    if p is not None and p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
+
+
 class Ferry:
     def __init__(self, base, lab, runners=2):
         self.dir = os.path.join(base, "sb")
@@ -343,14 +355,7 @@ class Ferry:
         return pids
 
     def stop(self):
-        p = getattr(self, "popen", None)
-        if p is not None and p.poll() is None:
-            p.terminate()       # our child: reap it, or the pid lingers
-            try:
-                p.wait(60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(10)
+        end_child(getattr(self, "popen", None))
         subprocess.run([SANDBOX, "stop", "--dir", self.dir],
                        stdout=subprocess.DEVNULL)
 

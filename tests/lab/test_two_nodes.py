@@ -26,8 +26,8 @@ import time
 import pytest
 import requests
 
-from conftest import (ROOT, SANDBOX, Ferry, free_port, read_env, say,
-                      wait_for)
+from conftest import (ROOT, SANDBOX, Ferry, end_child, free_port, read_env,
+                      say, wait_for)
 from test_lifecycle import SLOW, STILL, moved, same_boot_on
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -169,13 +169,7 @@ class Nodes(Ferry):
 
     def stop(self):
         for p in self.popen.values():
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(60)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait(10)
+            end_child(p)
         subprocess.run([SANDBOX, "stop", "--dir", self.dir],
                        stdout=subprocess.DEVNULL)
 
