@@ -138,8 +138,9 @@ deps-fuzz:
 
 check: all $(UNIT_BIN) deps-test
 	$(MAKE) --no-print-directory check-style
-	$(MAKE) --no-print-directory check-unit
-	$(MAKE) --no-print-directory check-fuzz
+	@# two CPU-bound runs, one per core (each output whole at its end)
+	$(MAKE) --no-print-directory -j2 --output-sync=target check-unit \
+	    check-fuzz
 	$(MAKE) --no-print-directory check-api
 	$(MAKE) --no-print-directory check-lab
 
