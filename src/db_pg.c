@@ -50,6 +50,7 @@ struct pg {
     int tx;             /* a transaction of ours is open */
     int snap_want;      /* db_read_begin: reads share one snapshot */
     int snap_open;      /* ... whose transaction the first read began */
+    int commit_sent;    /* its COMMIT, whose answer is read at next use */
     enum db_errkind kind;
     char msg[512];
     int64_t changes;
@@ -262,10 +263,24 @@ static PGconn *connect_to(struct pg *g)
 
 /* A connection that broke is made again, outside a transaction only:
  * inside one, its writes are gone with it and the caller must know. */
+/* A snapshot's COMMIT went without waiting (pg_read_end): its answer,
+ * long arrived, is read before the connection's next use.  A failure
+ * shows in the connection's status. */
+static void settle(struct pg *g)
+{
+    PGresult *r;
+
+    while (g->commit_sent && (r = PQgetResult(g->c)) != NULL) {
+        PQclear(r);
+    }
+    g->commit_sent = 0;
+}
+
 static int ensure_conn(struct pg *g)
 {
     PGconn *c;
 
+    settle(g);
     if (PQstatus(g->c) == CONNECTION_OK) {
         return 0;
     }
@@ -331,6 +346,7 @@ static void pg_close(struct db *db)
 static void pg_set_timeout(struct db *db, int ms)
 {
     PG(db)->timeout_ms = ms;
+    settle(PG(db));
     if (PQstatus(PG(db)->c) == CONNECTION_OK) {
         apply_timeout(PG(db));
     }
@@ -496,20 +512,87 @@ static PGresult *run(struct pg *g, struct pg_stmt *s)
                           0);
 }
 
-static int simple(struct pg *g, const char *sql);
-
-/* The snapshot db_read_begin asked for, begun by the first statement that
- * needs the server: a request that reads nothing pays no round trip. */
-static int snapshot_open(struct pg *g)
+/* Sends s with its bindings (prepared first if kept and new to the
+ * connection), in pipeline mode: 1 sent, 0 not. */
+static int send_stmt(struct pg *g, struct pg_stmt *s, int prepare)
 {
-    if (!g->snap_want || g->snap_open || g->tx) {
+    if (prepare
+        && !PQsendPrepare(g->c, s->name, s->sql, s->nparams, s->types)) {
         return 0;
     }
-    if (simple(g, "BEGIN ISOLATION LEVEL REPEATABLE READ") < 0) {
-        return DB_ERR;
+    if (s->keep) {
+        return PQsendQueryPrepared(g->c, s->name, s->nparams, s->vals, s->lens,
+                                   s->fmts, 0);
     }
-    g->snap_open = 1;
-    return 0;
+    return PQsendQueryParams(g->c, s->sql, s->nparams, s->types, s->vals,
+                             s->lens, s->fmts, 0);
+}
+
+/* The results of a pipeline up to its sync point: the first failure, or
+ * the last result (s's).  NULL when the connection broke. */
+static PGresult *pipeline_results(struct pg *g)
+{
+    PGresult *r, *out = NULL;
+    ExecStatusType st;
+    int i;
+
+    for (i = 0; i < 16; i++) { /* 3 results, their ends and the sync */
+        r = PQgetResult(g->c);
+        if (r == NULL) {
+            if (PQstatus(g->c) != CONNECTION_OK) {
+                break;
+            }
+            continue; /* the end of one statement's results */
+        }
+        st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            return out;
+        }
+        if (out != NULL
+            && (st == PGRES_PIPELINE_ABORTED
+                || (PQresultStatus(out) != PGRES_COMMAND_OK
+                    && PQresultStatus(out) != PGRES_TUPLES_OK))) {
+            PQclear(r); /* a failure first is the reason */
+            continue;
+        }
+        PQclear(out);
+        out = r;
+    }
+    PQclear(out);
+    return NULL;
+}
+
+/* The snapshot db_read_begin asked for, begun with the first statement
+ * that needs the server and in its round trip (pipeline mode): a request
+ * that reads nothing pays nothing, one that reads pays nothing more. */
+static PGresult *run_in_snapshot(struct pg *g, struct pg_stmt *s)
+{
+    int prepare = s->keep && s->gen != g->gen;
+    PGresult *r = NULL;
+
+    for (int i = 0; i < s->nparams; i++) {
+        if (!(s->used & (1ULL << i))) {
+            s->types[i] = PG_TEXT;
+        }
+    }
+    if (PQenterPipelineMode(g->c)
+        && PQsendQueryParams(g->c, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0,
+                             NULL, NULL, NULL, NULL, 0)
+        && send_stmt(g, s, prepare) && PQpipelineSync(g->c)) {
+        r = pipeline_results(g);
+    }
+    if (!PQexitPipelineMode(g->c)) {
+        PQfinish(g->c); /* in a state no later use may meet */
+        g->c = NULL;
+        PQclear(r);
+        r = NULL;
+    }
+    if (result_ok(g, r) == 0) {
+        g->snap_open = 1;
+        s->gen = prepare ? g->gen : s->gen;
+    }
+    return r;
 }
 
 static int pg_step(struct db_stmt *st)
@@ -522,11 +605,12 @@ static int pg_step(struct db_stmt *st)
         return DB_ERR;
     }
     if (s->res == NULL) {
-        if (ensure_conn(g) < 0 || snapshot_open(g) < 0) {
+        if (ensure_conn(g) < 0) {
             s->failed = 1;
             return DB_ERR;
         }
-        s->res = run(g, s);
+        s->res = g->snap_want && !g->snap_open && !g->tx ? run_in_snapshot(g, s)
+                                                         : run(g, s);
         if (result_ok(g, s->res) < 0) {
             PQclear(s->res);
             s->res = NULL;
@@ -645,21 +729,28 @@ static void pg_rollback(struct db *db)
 }
 
 /* A GET's reads see one snapshot, as on SQLite (a read transaction):
- * a transaction of repeatable read, begun by its first statement (two
- * round trips, only for a request that reads). */
+ * a transaction of repeatable read, begun with its first statement
+ * (run_in_snapshot) and ended without a wait (pg_read_end). */
 static int pg_read_begin(struct db *db)
 {
     PG(db)->snap_want = 1;
     return 0;
 }
 
+/* The snapshot's COMMIT is sent and not waited for: the server ends the
+ * transaction at once, and its answer is read before the connection's
+ * next use (ensure_conn), long after it arrived. */
 static int pg_read_end(struct db *db)
 {
     struct pg *g = PG(db);
     int rc = 0;
 
     if (g->snap_open && PQstatus(g->c) == CONNECTION_OK) {
-        rc = simple(g, "COMMIT");
+        if (PQsendQuery(g->c, "COMMIT")) {
+            g->commit_sent = 1;
+        } else {
+            rc = simple(g, "COMMIT");
+        }
     }
     g->snap_want = g->snap_open = 0;
     return rc;
