@@ -23,6 +23,9 @@ LAB = os.path.join(ROOT, "tools", "lab")
 SANDBOX = os.path.join(ROOT, "tools", "sandbox")
 TOKEN = os.path.join(ROOT, "tools", "ferry-token")
 WAIT = 180          # bound on any one migration, seconds
+# ns (default): the hosts are namespaces of this kernel; vm: two virtual
+# machines with their own kernels, guests nested (tools/lab up --hosts vm)
+HOSTS = os.environ.get("FERRY_LAB_HOSTS", "ns")
 
 
 REPORT = []         # every say() line, repeated after the run
@@ -79,7 +82,12 @@ def wait_for(pred, timeout, step=0.25, what="condition"):
 def lab_missing():
     if os.geteuid() != 0:
         return "needs root (network namespaces, libvirtd)"
-    for tool in ("libvirtd", "qemu-system-x86_64", "qemu-img", "ip"):
+    if HOSTS not in ("ns", "vm"):
+        return "FERRY_LAB_HOSTS must be ns or vm, not %r" % HOSTS
+    tools = ["libvirtd", "qemu-system-x86_64", "qemu-img", "ip"]
+    if HOSTS == "vm":
+        tools += ["debootstrap", "ganesha.nfsd"]
+    for tool in tools:
         if shutil.which(tool) is None and not os.path.exists(
                 "/usr/sbin/" + tool):
             return "%s not installed (run tools/deps lab)" % tool
@@ -90,13 +98,15 @@ class Lab:
     def __init__(self, base):
         self.dir = os.path.join(base, "lab")
         t0 = time.monotonic()
-        subprocess.run([LAB, "up", "--dir", self.dir], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run([LAB, "up", "--dir", self.dir, "--hosts", HOSTS],
+                       check=True, stdout=subprocess.DEVNULL)
         self.env = read_env(os.path.join(self.dir, "lab.env"))
         self.accel = self.env["LAB_ACCEL"]
-        say("lab up in %.1fs: a=%s b=%s, guests run under %s" % (
+        say("lab up in %.1fs: a=%s b=%s, %s, guests run under %s" % (
             time.monotonic() - t0, self.env["LAB_A_ADDR"],
-            self.env["LAB_B_ADDR"], "KVM" if self.accel == "kvm"
+            self.env["LAB_B_ADDR"], "hosts are VMs (%s)" %
+            self.env["LAB_L1_ACCEL"] if HOSTS == "vm" else
+            "hosts are namespaces", "KVM" if self.accel == "kvm"
             else "QEMU emulation (TCG)"))
         self.uri = {"a": self.env["LAB_A_URI"], "b": self.env["LAB_B_URI"]}
 
@@ -117,6 +127,17 @@ class Lab:
         say("guest %s (%s MiB, %s storage) booted on %s in %.1fs" % (
             name, mem, storage, host, time.monotonic() - t0))
         return g
+
+    def read(self, path):
+        """The bytes of a file seen from here (a path) or inside a host
+        ("a:/path" or "b:/path": a VM lab's local storage)."""
+        m = re.match(r"^([ab]):(/.*)$", path)
+        if not m:
+            with open(path, "rb") as f:
+                return f.read()
+        return subprocess.run([LAB, "exec", "--dir", self.dir, "--host",
+                               m.group(1), "--", "cat", m.group(2)],
+                              check=True, capture_output=True).stdout
 
     def console(self, name, host):
         return subprocess.run([LAB, "console", "--dir", self.dir, "--name",

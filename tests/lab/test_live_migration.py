@@ -77,7 +77,7 @@ def test_block_migration_copies_the_local_disk(lab, ferry, guests):
     g = guests("block-1", storage="local")
     marker = ("FERRY-DISK " + g["GUEST_BOOT_ID"]).encode()
     src_disk = g["GUEST_DISK_ROOT"]
-    assert marker in open(src_disk, "rb").read()
+    assert marker in lab.read(src_disk)
     dst_disk = src_disk.replace(lab.env["LAB_LOCAL_A"],
                                 lab.env["LAB_LOCAL_B"])
     assert dst_disk != src_disk
@@ -89,7 +89,7 @@ def test_block_migration_copies_the_local_disk(lab, ferry, guests):
     assert rec["block_migration"] == 1
     completed_on_b(lab, ferry, g, rec)
     # what the guest wrote before the migration is on b's own disk
-    assert marker in open(dst_disk, "rb").read()
+    assert marker in lab.read(dst_disk)
     assert rec["disk_total"] is not None and rec["disk_total"] > 0
 
 
