@@ -258,8 +258,10 @@ install: all $(INST_FILES)
 	install -m 0644 build/inst/ferryd.8 build/inst/ferry-token.8 \
 	    $(DESTDIR)$(MANDIR)/man8/
 
+# make demo LAB=vm: the lab's hosts as virtual machines (issue 14)
+LAB = ns
 demo:
-	sh tools/demo
+	FERRY_DEMO_HOSTS=$(LAB) sh tools/demo
 
 clean:
 	rm -rf build
