@@ -139,6 +139,19 @@ class Lab:
                                m.group(1), "--", "cat", m.group(2)],
                               check=True, capture_output=True).stdout
 
+    def free_bytes(self, path):
+        """f_bfree * f_frsize of the file system of path (a path or
+        "a:/path", as read)."""
+        m = re.match(r"^([ab]):(/.*)$", path)
+        if not m:
+            st = os.statvfs(path)
+            return st.f_bfree * st.f_frsize
+        out = subprocess.run([LAB, "exec", "--dir", self.dir, "--host",
+                              m.group(1), "--", "stat", "-f", "-c", "%f %S",
+                              m.group(2)], check=True, capture_output=True,
+                             text=True).stdout.split()
+        return int(out[0]) * int(out[1])
+
     def console(self, name, host):
         return subprocess.run([LAB, "console", "--dir", self.dir, "--name",
                                name, "--host", host], check=True,

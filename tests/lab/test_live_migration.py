@@ -2,7 +2,6 @@
 (issue 3): shared storage, block migration, "auto", the scheduler, every
 refusal with Nova's code, fault key and message (and the guest untouched),
 and a migration that fails midway."""
-import os
 import re
 import time
 
@@ -282,8 +281,7 @@ def test_block_migration_disk_space_below_2_25(lab, ferry, guests):
     uuid = g["GUEST_UUID"]
     # libvirt's dir pool reports f_bfree as available (Nova's statvfs
     # reads f_bavail: the root-reserved blocks are the difference)
-    st = os.statvfs(lab.env["LAB_LOCAL_B"])
-    free = st.f_bfree * st.f_frsize
+    free = lab.free_bytes(lab.env["LAB_LOCAL_B"])
     assert free < tib, "the lab's file system has more than 1 TiB free"
     for mv in ("2.1", "2.24"):
         r = ferry.migrate(uuid, mv, host="lab-b", block_migration=True,
