@@ -179,6 +179,7 @@ LAB_VM_TESTS = shared_storage_with_explicit_host or \
 	block_migration_copies_the_local_disk or \
 	refusals_leave_the_guest_untouched or destination_dies_midway
 check-lab-vm: all
+	sh tools/deps lab-vm
 	FERRY_LAB_HOSTS=vm $(PYTHON) -m pytest -v -p no:cacheprovider -rs \
 	    --durations=0 tests/lab/test_live_migration.py -k '$(LAB_VM_TESTS)'
 
