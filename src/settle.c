@@ -208,6 +208,13 @@ static void settle_stayed(struct runner *rn, struct arena *a,
                               reason ? reason : "failed", m->source_compute,
                               rn->conf->host_answer_timeout, m->dest_compute);
     }
+    /* the runner's word, as after a move: the source's row is the one to
+     * read, not the destination's incoming domain (paused, and newer in
+     * the index until the inventory sweeps it, later still when the
+     * destination is the host that went away) */
+    if (w->src == 1) {
+        store_host_set(rn->app->store, m->instance_uuid, m->source_compute);
+    }
     if (runner_finish(rn, m, aborted ? MIG_CANCELLED : MIG_FAILED,
                       aborted && reason == NULL
                           ? NULL
