@@ -90,7 +90,37 @@ def lab_missing():
     for tool in tools:
         if shutil.which(tool) is None and not os.path.exists(
                 "/usr/sbin/" + tool):
-            return "%s not installed (run tools/deps lab)" % tool
+            return "%s not installed (run tools/deps lab%s)" % (
+                tool, "-vm" if HOSTS == "vm" else "")
+    if HOSTS == "vm":
+        return vm_room_missing()
+    return None
+
+
+def vm_room_missing():
+    """What the VM lab needs of this machine beyond packages: the two L1s'
+    memory plus the image build's tree (in memory, ~1 GiB), and disk for
+    the cached image (~1 GiB), its packages and the L1s' overlays."""
+    try:
+        l1 = int(os.environ.get("FERRY_LAB_VM_MEM", "2048"))
+    except ValueError:
+        return None     # tools/lab up refuses it, saying why
+    need_mem = 2 * l1 + 1024
+    with open("/proc/meminfo") as f:
+        info = dict(line.split(":", 1) for line in f)
+    avail = int(info["MemAvailable"].split()[0]) // 1024
+    if avail < need_mem:
+        return ("the VM lab needs %d MiB of free memory (two L1s of %d MiB "
+                "and the image build), %d MiB are available" %
+                (need_mem, l1, avail))
+    cache = os.environ.get("FERRY_LAB_CACHE", "/var/cache/ferry-lab")
+    while not os.path.isdir(cache):
+        cache = os.path.dirname(cache)
+    st = os.statvfs(cache)
+    free = st.f_bavail * st.f_frsize // (1 << 20)
+    if free < 3072:
+        return ("the VM lab needs 3072 MiB free under %s (its image, "
+                "packages and overlays), %d MiB are free" % (cache, free))
     return None
 
 
