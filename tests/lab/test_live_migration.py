@@ -260,9 +260,14 @@ def test_dirty_guest_converges_there_and_back(lab, ferry, guests):
         last = ticks(logs[src])[-1]
         # long enough on the destination for a lost page to show
         arrived = lambda: console_lines(logs[dst])[seen:]    # noqa: E731
-        wait_for(lambda: len([l for l in arrived()
-                              if l.startswith("FERRY-TICK ")]) >= 5, 30,
-                 what="5 ticks on %s" % dst)
+        try:
+            wait_for(lambda: len([l for l in arrived()
+                                  if l.startswith("FERRY-TICK ")]) >= 5,
+                     30, what="5 ticks on %s" % dst)
+        except AssertionError as e:
+            # a hang shows no oops: what the console said is the evidence
+            raise AssertionError("%s; %s's console since the arrival: %s" %
+                                 (e, dst, arrived()[-30:])) from None
         new = arrived()
         bad = [l for l in new if re.search(
             r"Kernel panic|Oops|BUG:|general protection|RIP:", l)]
